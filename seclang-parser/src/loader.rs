@@ -1,0 +1,224 @@
+//! Reading configuration files: `Include`/`IncludeOptional` expansion (globs, paths relative to
+//! the including file, cycle detection) and the all-or-nothing result.
+
+use crate::ast::{Directive, DirectiveKind};
+use crate::error::{Error, Errors};
+use crate::span::{FileId, SourceMap, Span};
+use std::path::{Path, PathBuf};
+
+/// Deeper include nesting than this is reported as an error (it is a cycle in practice).
+const MAX_INCLUDE_DEPTH: usize = 64;
+
+/// A configuration read without errors: every directive of every file, includes expanded in
+/// place (the `Include` directives themselves are not kept).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sources: SourceMap,
+    pub directives: Vec<Directive>,
+    pub stats: Stats,
+}
+
+/// Counts for the `rules check` summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Files read (top-level and included).
+    pub files: usize,
+    /// Directives read, `Include`s and chained `SecRule`s included.
+    pub directives: usize,
+    /// Rules as libmodsecurity counts them: `SecRule`/`SecAction`/`SecRuleScript`, a chain
+    /// counting once.
+    pub rules: usize,
+    /// `SecMarker`s.
+    pub markers: usize,
+}
+
+impl Stats {
+    /// What libmodsecurity's `msc_rules_add*` returns for the same files: each rule counts
+    /// once, each `SecMarker` seven times (it places a copy in each of its seven internal
+    /// phases).
+    pub fn libmodsecurity_count(&self) -> usize {
+        self.rules + 7 * self.markers
+    }
+}
+
+/// Reads configuration files and texts; collects every error; [`Loader::finish`] returns the
+/// whole configuration or, if anything failed, only the errors.
+#[derive(Debug, Default)]
+pub struct Loader {
+    sources: SourceMap,
+    directives: Vec<Directive>,
+    errors: Vec<Error>,
+    /// Canonical paths of the files being read, outermost first.
+    stack: Vec<PathBuf>,
+    files: usize,
+    directive_count: usize,
+}
+
+impl Loader {
+    pub fn new() -> Loader {
+        Loader::default()
+    }
+
+    /// Reads a file (and what it includes).
+    pub fn add_file(&mut self, path: &Path) -> &mut Loader {
+        let id = self.sources.add(path);
+        match std::fs::read(path) {
+            Ok(bytes) => self.read_source(id, path, &bytes, None),
+            Err(e) => self.errors.push(Error::new(
+                Span::new(id, 1, 1),
+                format!("cannot read file: {e}"),
+                "",
+            )),
+        }
+        self
+    }
+
+    /// Reads rules given as text. `name` labels the errors; relative `Include`s are resolved
+    /// against `base_dir` (the current directory when `None`).
+    pub fn add_str(&mut self, name: &str, text: &str, base_dir: Option<&Path>) -> &mut Loader {
+        let id = self.sources.add(name);
+        let base = base_dir.map(|d| d.join(name));
+        let origin = base.unwrap_or_else(|| PathBuf::from(name));
+        self.read_source(id, &origin, text.as_bytes(), None);
+        self
+    }
+
+    /// Everything read, or every error found.
+    pub fn finish(self) -> Result<Config, Errors> {
+        if !self.errors.is_empty() {
+            return Err(Errors {
+                sources: self.sources,
+                errors: self.errors,
+            });
+        }
+        let rules = crate::rule_count(&self.directives);
+        let markers = self
+            .directives
+            .iter()
+            .filter(|d| matches!(d.kind, DirectiveKind::Marker(_)))
+            .count();
+        Ok(Config {
+            sources: self.sources,
+            directives: self.directives,
+            stats: Stats {
+                files: self.files,
+                directives: self.directive_count,
+                rules,
+                markers,
+            },
+        })
+    }
+
+    fn read_source(&mut self, id: FileId, path: &Path, bytes: &[u8], include_span: Option<Span>) {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if self.stack.contains(&canonical) || self.stack.len() >= MAX_INCLUDE_DEPTH {
+            let mut chain: Vec<String> = self
+                .stack
+                .iter()
+                .skip_while(|p| **p != canonical)
+                .map(|p| p.display().to_string())
+                .collect();
+            chain.push(canonical.display().to_string());
+            let span = include_span.unwrap_or(Span::new(id, 1, 1));
+            self.errors.push(Error::new(
+                span,
+                format!("include cycle: {}", chain.join(" -> ")),
+                "",
+            ));
+            return;
+        }
+        self.files += 1;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let good = &bytes[..e.valid_up_to()];
+                let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+                let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+                self.errors.push(Error::new(
+                    Span::new(id, line as u32, col as u32),
+                    "the file is not valid UTF-8",
+                    "",
+                ));
+                return;
+            }
+        };
+        self.stack.push(canonical);
+        let (directives, errors) = crate::parse_str(text, id);
+        self.errors.extend(errors);
+        for d in directives {
+            self.directive_count += 1;
+            if let DirectiveKind::Include { path: pattern, optional } = &d.kind {
+                self.include(path, pattern, *optional, d.span);
+            } else {
+                self.directives.push(d);
+            }
+        }
+        self.stack.pop();
+    }
+
+    fn include(&mut self, from: &Path, pattern: &str, optional: bool, span: Span) {
+        let files = match expand(from, pattern) {
+            Ok(files) => files,
+            Err(message) => {
+                self.errors.push(Error::new(span, message, pattern));
+                return;
+            }
+        };
+        if files.is_empty() {
+            if !optional {
+                self.errors.push(Error::new(
+                    span,
+                    format!("Include: no file matches '{pattern}'"),
+                    pattern,
+                ));
+            }
+            return;
+        }
+        for file in files {
+            let id = self.sources.add(&file);
+            match std::fs::read(&file) {
+                Ok(bytes) => self.read_source(id, &file, &bytes, Some(span)),
+                Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.errors.push(Error::new(
+                    span,
+                    format!("cannot read '{}': {e}", file.display()),
+                    pattern,
+                )),
+            }
+        }
+    }
+}
+
+/// The files an include pattern names, sorted. A relative pattern is tried as given (against
+/// the current directory) and then against the including file's directory, in libmodsecurity's
+/// order.
+fn expand(from: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let candidates: Vec<PathBuf> = if Path::new(pattern).is_absolute() {
+        vec![PathBuf::from(pattern)]
+    } else {
+        let dir = from.parent().unwrap_or(Path::new(""));
+        vec![PathBuf::from(pattern), dir.join(pattern)]
+    };
+    let is_glob = pattern.contains(['*', '?', '[']);
+    for candidate in &candidates {
+        if !is_glob {
+            if candidate.is_file() {
+                return Ok(vec![candidate.clone()]);
+            }
+            continue;
+        }
+        let text = candidate.to_string_lossy();
+        let paths = glob::glob(&text).map_err(|e| format!("Include: invalid glob: {e}"))?;
+        let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        if !files.is_empty() {
+            files.sort();
+            return Ok(files);
+        }
+    }
+    if is_glob {
+        Ok(Vec::new())
+    } else {
+        // Not found anywhere: report the path relative to the including file.
+        Ok(vec![candidates[candidates.len() - 1].clone()])
+    }
+}

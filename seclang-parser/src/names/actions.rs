@@ -1,0 +1,123 @@
+//! Action names and `ctl:` option names.
+
+name_table! {
+    /// An action name (the part before `:`).
+    pub enum ActionName {
+        Accuracy => ["accuracy"],
+        Allow => ["allow"],
+        Append => ["append"],
+        AuditLog => ["auditlog"],
+        Block => ["block"],
+        Capture => ["capture"],
+        Chain => ["chain"],
+        Ctl => ["ctl"],
+        Deny => ["deny"],
+        DeprecateVar => ["deprecatevar"],
+        Drop => ["drop"],
+        Exec => ["exec"],
+        ExpireVar => ["expirevar"],
+        Id => ["id"],
+        InitCol => ["initcol"],
+        Log => ["log"],
+        LogData => ["logdata"],
+        Maturity => ["maturity"],
+        Msg => ["msg"],
+        MultiMatch => ["multiMatch"],
+        NoAuditLog => ["noauditlog"],
+        NoLog => ["nolog"],
+        Pass => ["pass"],
+        Pause => ["pause"],
+        Phase => ["phase"],
+        Prepend => ["prepend"],
+        Proxy => ["proxy"],
+        Redirect => ["redirect"],
+        Rev => ["rev"],
+        SanitiseArg => ["sanitiseArg"],
+        SanitiseMatched => ["sanitiseMatched"],
+        SanitiseMatchedBytes => ["sanitiseMatchedBytes"],
+        SanitiseRequestHeader => ["sanitiseRequestHeader"],
+        SanitiseResponseHeader => ["sanitiseResponseHeader"],
+        SetEnv => ["setenv"],
+        SetRsc => ["setrsc"],
+        SetSid => ["setsid"],
+        SetUid => ["setuid"],
+        SetVar => ["setvar"],
+        Severity => ["severity"],
+        Skip => ["skip"],
+        SkipAfter => ["skipAfter"],
+        Status => ["status"],
+        /// `t:name`, a transformation.
+        T => ["t"],
+        Tag => ["tag"],
+        Ver => ["ver"],
+        Xmlns => ["xmlns"],
+    }
+}
+
+/// What an action's argument is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgumentKind {
+    /// No argument allowed.
+    None,
+    /// An argument is optional (`allow`, `allow:request`).
+    Optional,
+    /// An argument is required.
+    Required,
+}
+
+impl ActionName {
+    pub fn argument(self) -> ArgumentKind {
+        use ActionName::*;
+        match self {
+            AuditLog | Block | Capture | Chain | Deny | Drop | Log | MultiMatch | NoAuditLog
+            | NoLog | Pass | SanitiseMatched => ArgumentKind::None,
+            Allow | Pause | SanitiseMatchedBytes => ArgumentKind::Optional,
+            _ => ArgumentKind::Required,
+        }
+    }
+
+    /// Whether the argument is text in which `%{...}` macros are expanded at run time.
+    pub fn expands_macros(self) -> bool {
+        use ActionName::*;
+        matches!(
+            self,
+            Msg | LogData
+                | Tag
+                | SetVar
+                | InitCol
+                | Redirect
+                | SetEnv
+                | SetRsc
+                | SetSid
+                | SetUid
+                | ExpireVar
+                | DeprecateVar
+                | Append
+                | Prepend
+        )
+    }
+}
+
+name_table! {
+    /// A `ctl:` option (the part before `=`).
+    pub enum CtlName {
+        AuditEngine => ["auditEngine"],
+        AuditLogParts => ["auditLogParts"],
+        DebugLogLevel => ["debugLogLevel"],
+        ForceRequestBodyVariable => ["forceRequestBodyVariable"],
+        HashEnforcement => ["hashEnforcement"],
+        HashEngine => ["hashEngine"],
+        RequestBodyAccess => ["requestBodyAccess"],
+        RequestBodyLimit => ["requestBodyLimit"],
+        RequestBodyProcessor => ["requestBodyProcessor"],
+        ResponseBodyAccess => ["responseBodyAccess"],
+        ResponseBodyLimit => ["responseBodyLimit"],
+        RuleEngine => ["ruleEngine"],
+        RuleRemoveById => ["ruleRemoveById"],
+        RuleRemoveByMsg => ["ruleRemoveByMsg"],
+        RuleRemoveByTag => ["ruleRemoveByTag"],
+        RuleRemoveTargetById => ["ruleRemoveTargetById"],
+        RuleRemoveTargetByMsg => ["ruleRemoveTargetByMsg"],
+        RuleRemoveTargetByTag => ["ruleRemoveTargetByTag"],
+    }
+}

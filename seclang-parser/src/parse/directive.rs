@@ -1,0 +1,324 @@
+//! One logical line to one [`Directive`].
+
+use super::actions::parse_actions;
+use super::operator::parse_operator;
+use super::variables::parse_variables;
+use super::{number, Problem};
+use crate::ast::{Action, Directive, DirectiveKind, IdRange, Rule, Variable};
+use crate::error::Error;
+use crate::lexer::{is_blank, Cursor, LogicalLine, Mode, Next, Token};
+use crate::names::{DirectiveName, Shape};
+use crate::span::LineMap;
+
+/// Parses one logical line.
+pub(crate) fn parse_line(line: &LogicalLine) -> Result<Directive, Error> {
+    let text = line.text.as_str();
+    let map = &line.map;
+    let name_end = text.bytes().position(is_blank).unwrap_or(text.len());
+    let name_text = &text[..name_end];
+    let name = DirectiveName::from_name(name_text).ok_or_else(|| {
+        Error::new(
+            map.span(0),
+            format!("unknown directive '{name_text}'"),
+            text,
+        )
+    })?;
+    let mut p = Args {
+        cursor: Cursor::new(text, name_end),
+        map,
+        directive: name,
+    };
+    let kind = p.directive_kind()?;
+    p.end()?;
+    Ok(Directive {
+        span: map.span(0),
+        kind,
+    })
+}
+
+/// The arguments of one directive being read.
+struct Args<'a> {
+    cursor: Cursor<'a>,
+    map: &'a LineMap,
+    directive: DirectiveName,
+}
+
+impl<'a> Args<'a> {
+    fn error_at(&self, offset: usize, message: impl Into<String>, snippet: &str) -> Error {
+        Error::new(self.map.span(offset), message, snippet)
+    }
+
+    /// Turns a problem found inside `token` into a positioned error.
+    fn located(&self, token: &Token<'_>, p: Problem) -> Error {
+        self.error_at(token.offset + p.at, p.message, &p.snippet)
+    }
+
+    fn next(&mut self, mode: Mode) -> Result<Option<Token<'a>>, Error> {
+        match self.cursor.next(mode) {
+            Next::Token(t) => Ok(Some(t)),
+            Next::End => Ok(None),
+            Next::Unterminated(at) => Err(self.error_at(
+                at,
+                "unterminated quoted string (missing '\"')",
+                &self.cursor.line[at..],
+            )),
+        }
+    }
+
+    fn required(&mut self, mode: Mode, what: &str) -> Result<Token<'a>, Error> {
+        match self.next(mode)? {
+            Some(t) => Ok(t),
+            None => Err(self.error_at(
+                self.cursor.line.len(),
+                format!("{} expects {what}", self.directive),
+                self.cursor.line,
+            )),
+        }
+    }
+
+    /// Nothing may follow the last argument but a comment.
+    fn end(&mut self) -> Result<(), Error> {
+        let rest = self.cursor.rest();
+        match self.next(Mode::Plain)? {
+            None => Ok(()),
+            Some(t) => Err(self.error_at(
+                t.offset - usize::from(t.quoted),
+                format!("unexpected argument after {}", self.directive),
+                rest,
+            )),
+        }
+    }
+
+    fn variables(&self, t: &Token<'_>) -> Result<Vec<Variable>, Error> {
+        let vars = parse_variables(t.text).map_err(|p| self.located(t, p))?;
+        Ok(vars
+            .into_iter()
+            .map(|(at, mut v)| {
+                v.span = self.map.span(t.offset + at);
+                v
+            })
+            .collect())
+    }
+
+    fn actions(&self, t: &Token<'_>) -> Result<Vec<Action>, Error> {
+        let actions = parse_actions(t.text).map_err(|p| self.located(t, p))?;
+        Ok(actions
+            .into_iter()
+            .map(|(at, mut a)| {
+                a.span = self.map.span(t.offset + at);
+                if let crate::ast::ActionArgument::Ctl(c) = &mut a.argument {
+                    for v in &mut c.targets {
+                        v.span = a.span;
+                    }
+                }
+                a
+            })
+            .collect())
+    }
+
+    fn ids(&self, tokens: &[Token<'_>]) -> Result<Vec<IdRange>, Error> {
+        let mut out = Vec::new();
+        for t in tokens {
+            let mut at = 0;
+            for part in t.text.split([',', ' ', '\t']) {
+                let here = at;
+                at += part.len() + 1;
+                if part.is_empty() {
+                    continue;
+                }
+                let range = match part.split_once('-') {
+                    Some((a, b)) => number(a).zip(number(b)).map(|(a, b)| IdRange { start: a, end: b }),
+                    None => number(part).map(IdRange::single),
+                };
+                match range {
+                    Some(r) if r.start <= r.end => out.push(r),
+                    _ => {
+                        return Err(self.error_at(
+                            t.offset + here,
+                            "expected a rule id or a range of ids (N-M)",
+                            part,
+                        ))
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(self.error_at(self.cursor.line.len(), format!("{} expects rule ids", self.directive), ""));
+        }
+        Ok(out)
+    }
+
+    fn directive_kind(&mut self) -> Result<DirectiveKind, Error> {
+        use DirectiveName as D;
+        Ok(match self.directive {
+            D::SecRule => {
+                let vars = self.required(Mode::Plain, "VARIABLES OPERATOR [ACTIONS]")?;
+                let op = self.required(Mode::Plain, "an operator after the variables")?;
+                let variables = self.variables(&vars)?;
+                let mut operator =
+                    parse_operator(op.text, op.quoted).map_err(|p| self.located(&op, p))?;
+                operator.span = self.map.span(op.offset);
+                let actions = match self.next(Mode::Actions)? {
+                    Some(t) => self.actions(&t)?,
+                    None => Vec::new(),
+                };
+                DirectiveKind::Rule(Rule {
+                    variables,
+                    operator,
+                    actions,
+                })
+            }
+            D::SecAction => {
+                let t = self.required(Mode::Actions, "an action list")?;
+                DirectiveKind::Action(self.actions(&t)?)
+            }
+            D::SecDefaultAction => {
+                let t = self.required(Mode::Actions, "an action list")?;
+                DirectiveKind::DefaultAction(self.actions(&t)?)
+            }
+            D::SecRuleScript => {
+                let path = self.required(Mode::Plain, "a script path")?;
+                let actions = match self.next(Mode::Actions)? {
+                    Some(t) => self.actions(&t)?,
+                    None => Vec::new(),
+                };
+                DirectiveKind::RuleScript {
+                    path: path.text.to_string(),
+                    actions,
+                }
+            }
+            D::SecMarker => {
+                let t = self.required(Mode::Plain, "a marker name")?;
+                if t.text.is_empty() {
+                    return Err(self.error_at(t.offset, "empty marker name", ""));
+                }
+                DirectiveKind::Marker(t.text.to_string())
+            }
+            D::Include | D::IncludeOptional => {
+                let t = self.required(Mode::Plain, "a file path or glob")?;
+                DirectiveKind::Include {
+                    path: t.text.to_string(),
+                    optional: self.directive == D::IncludeOptional,
+                }
+            }
+            D::SecRuleRemoveById => {
+                let mut tokens = Vec::new();
+                while let Some(t) = self.next(Mode::Plain)? {
+                    tokens.push(t);
+                }
+                DirectiveKind::RemoveById(self.ids(&tokens)?)
+            }
+            D::SecRuleRemoveByTag => {
+                DirectiveKind::RemoveByTag(self.required(Mode::Plain, "a tag (regex)")?.text.to_string())
+            }
+            D::SecRuleRemoveByMsg => {
+                DirectiveKind::RemoveByMsg(self.required(Mode::Plain, "a message (regex)")?.text.to_string())
+            }
+            D::SecRuleUpdateTargetById => {
+                let ids = self.required(Mode::Plain, "RULE-IDS TARGETS")?;
+                let vars = self.required(Mode::Plain, "targets after the rule ids")?;
+                DirectiveKind::UpdateTargetById {
+                    ids: self.ids(&[ids])?,
+                    variables: self.variables(&vars)?,
+                }
+            }
+            D::SecRuleUpdateTargetByTag | D::SecRuleUpdateTargetByMsg => {
+                let which = self.required(Mode::Plain, "TEXT TARGETS")?;
+                let vars = self.required(Mode::Plain, "targets")?;
+                let variables = self.variables(&vars)?;
+                if self.directive == D::SecRuleUpdateTargetByTag {
+                    DirectiveKind::UpdateTargetByTag {
+                        tag: which.text.to_string(),
+                        variables,
+                    }
+                } else {
+                    DirectiveKind::UpdateTargetByMsg {
+                        msg: which.text.to_string(),
+                        variables,
+                    }
+                }
+            }
+            D::SecRuleUpdateActionById => {
+                let id = self.required(Mode::Plain, "RULE-ID ACTIONS")?;
+                let (id_text, offset_text) = match id.text.split_once(':') {
+                    Some((a, b)) => (a, Some(b)),
+                    None => (id.text, None),
+                };
+                let bad = || self.error_at(id.offset, "expected a rule id (N or N:OFFSET)", id.text);
+                let rule_id = number(id_text).ok_or_else(bad)?;
+                let offset = match offset_text {
+                    Some(o) => Some(number(o).and_then(|o| u32::try_from(o).ok()).ok_or_else(bad)?),
+                    None => None,
+                };
+                let t = self.required(Mode::Actions, "an action list")?;
+                DirectiveKind::UpdateActionById {
+                    id: rule_id,
+                    offset,
+                    actions: self.actions(&t)?,
+                }
+            }
+            D::SecComponentSignature => DirectiveKind::ComponentSignature(
+                self.required(Mode::Plain, "a signature")?.text.to_string(),
+            ),
+            other => {
+                let shape = other.shape().unwrap_or(Shape::Words);
+                let mut args = Vec::new();
+                let mut tokens = Vec::new();
+                while let Some(t) = self.next(Mode::Plain)? {
+                    args.push(t.text.to_string());
+                    tokens.push(t);
+                }
+                self.check_shape(shape, &tokens)?;
+                DirectiveKind::Config { name: other, args }
+            }
+        })
+    }
+
+    fn check_shape(&self, shape: Shape, tokens: &[Token<'_>]) -> Result<(), Error> {
+        let d = self.directive;
+        let end = self.cursor.line.len();
+        let count = |n: usize| -> Result<(), Error> {
+            if tokens.len() < n {
+                return Err(self.error_at(end, format!("{d} expects an argument"), ""));
+            }
+            if let Some(extra) = tokens.get(n) {
+                return Err(self.error_at(
+                    extra.offset,
+                    format!("unexpected argument after {d}"),
+                    extra.text,
+                ));
+            }
+            Ok(())
+        };
+        match shape {
+            Shape::Nothing => count(0),
+            Shape::Text => count(1),
+            Shape::Words => {
+                if tokens.is_empty() {
+                    return Err(self.error_at(end, format!("{d} expects an argument"), ""));
+                }
+                Ok(())
+            }
+            Shape::Number => {
+                count(1)?;
+                let t = &tokens[0];
+                if number(t.text).is_none() {
+                    return Err(self.error_at(t.offset, format!("{d} expects a number"), t.text));
+                }
+                Ok(())
+            }
+            Shape::OneOf(words) => {
+                count(1)?;
+                let t = &tokens[0];
+                if !words.iter().any(|w| w.eq_ignore_ascii_case(t.text)) {
+                    return Err(self.error_at(
+                        t.offset,
+                        format!("{d} expects one of: {}", words.join(", ")),
+                        t.text,
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}

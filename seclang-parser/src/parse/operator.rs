@@ -1,0 +1,170 @@
+//! The operator argument of `SecRule`: `"@rx ..."`, `"!@eq 0"`, `"@detectSQLi"`, or a bare
+//! pattern (an implicit `@rx`).
+
+use super::macros::parse_macro_string;
+use super::{number, PResult, Problem};
+use crate::ast::{Operator, OperatorArgument};
+use crate::names::OperatorName;
+use crate::span::Span;
+
+/// Parses an operator. `quoted`: whether it was written in double quotes (then, and only then,
+/// `\"` is unescaped, as libmodsecurity does).
+pub(crate) fn parse_operator(text: &str, quoted: bool) -> PResult<Operator> {
+    let mut pos = 0;
+    let negated = text.starts_with('!');
+    if negated {
+        pos += 1;
+    }
+    let rest = &text[pos..];
+    let (name, arg_at) = if let Some(after_at) = rest.strip_prefix('@') {
+        let len = after_at
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(after_at.len());
+        let n = &after_at[..len];
+        let name = OperatorName::from_name(n).ok_or_else(|| {
+            Problem::new(pos, format!("unknown operator '@{n}'"), &rest[..len + 1])
+        })?;
+        let after = &after_at[len..];
+        let arg_at = pos + 1 + len;
+        if after.is_empty() {
+            if !name.takes_no_argument() {
+                return Err(Problem::new(
+                    pos,
+                    format!("operator '@{}' needs an argument", name),
+                    rest,
+                ));
+            }
+            (name, arg_at)
+        } else if after.starts_with([' ', '\t']) {
+            (name, arg_at + 1)
+        } else {
+            let bad = &rest[..rest.find([' ', '\t']).unwrap_or(rest.len())];
+            return Err(Problem::new(pos, format!("unknown operator '{bad}'"), bad));
+        }
+    } else {
+        (OperatorName::Rx, pos)
+    };
+    let raw = &text[arg_at..];
+    let argument_text = if quoted && raw.contains("\\\"") {
+        raw.replace("\\\"", "\"")
+    } else {
+        raw.to_string()
+    };
+    let argument = parse_macro_string(&argument_text).map_err(|p| p.shift(arg_at))?;
+    let parsed = structure(name, &argument_text, argument.has_macros())
+        .map_err(|p| p.shift(arg_at))?;
+    Ok(Operator {
+        span: Span::default(),
+        negated,
+        name,
+        argument,
+        parsed,
+    })
+}
+
+/// The structure of an operator's argument, for the operators that have one.
+fn structure(name: OperatorName, arg: &str, has_macros: bool) -> PResult<OperatorArgument> {
+    use OperatorName::*;
+    Ok(match name {
+        Eq | Ge | Gt | Le | Lt => {
+            if has_macros {
+                OperatorArgument::Integer(None)
+            } else {
+                let t = arg.trim();
+                let v = t.parse::<i64>().map_err(|_| {
+                    Problem::new(0, format!("operator '@{name}' expects an integer"), arg)
+                })?;
+                OperatorArgument::Integer(Some(v))
+            }
+        }
+        Pm => OperatorArgument::Phrases(arg.split_whitespace().map(str::to_string).collect()),
+        PmFromFile | IpMatchFromFile => {
+            let files: Vec<String> = arg.split_whitespace().map(str::to_string).collect();
+            if files.is_empty() {
+                return Err(Problem::new(0, format!("operator '@{name}' needs a file name"), arg));
+            }
+            OperatorArgument::Files(files)
+        }
+        IpMatch => OperatorArgument::Addresses(
+            arg.split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        ValidateByteRange => OperatorArgument::ByteRanges(byte_ranges(arg)?),
+        _ => OperatorArgument::Text,
+    })
+}
+
+/// `1-255,10, 32-126` → inclusive ranges.
+fn byte_ranges(arg: &str) -> PResult<Vec<(u8, u8)>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for part in arg.split(',') {
+        let t = part.trim();
+        let at = offset + (part.len() - part.trim_start().len());
+        offset += part.len() + 1;
+        if t.is_empty() {
+            continue;
+        }
+        let bad = || Problem::new(at, "invalid byte range (expected N or N-M, 0 to 255)", t);
+        let (a, b) = match t.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (t, t),
+        };
+        let a = number(a).filter(|v| *v <= 255).ok_or_else(bad)? as u8;
+        let b = number(b).filter(|v| *v <= 255).ok_or_else(bad)? as u8;
+        if a > b {
+            return Err(bad());
+        }
+        out.push((a, b));
+    }
+    if out.is_empty() {
+        return Err(Problem::new(0, "empty byte range", arg));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_implicit_negated() {
+        let o = parse_operator(r#"@rx ^a\"b\\d$"#, true).unwrap();
+        assert_eq!((o.name, o.negated), (OperatorName::Rx, false));
+        assert_eq!(o.argument.raw, r#"^a"b\\d$"#);
+        let o = parse_operator(r#"a\"b"#, false).unwrap();
+        assert_eq!(o.argument.raw, r#"a\"b"#);
+        let o = parse_operator("!^foo", true).unwrap();
+        assert_eq!((o.name, o.negated, o.argument.raw.as_str()), (OperatorName::Rx, true, "^foo"));
+        let o = parse_operator("!@within %{tx.allowed_methods}", true).unwrap();
+        assert!(o.negated && o.argument.has_macros());
+        let o = parse_operator("@detectSQLi", true).unwrap();
+        assert_eq!(o.name, OperatorName::DetectSqli);
+        let o = parse_operator("@PMF a.data b.data", true).unwrap();
+        assert_eq!(
+            o.parsed,
+            OperatorArgument::Files(vec!["a.data".into(), "b.data".into()])
+        );
+        let o = parse_operator("@validateByteRange 1-9, 11 ,32-126", true).unwrap();
+        assert_eq!(o.parsed, OperatorArgument::ByteRanges(vec![(1, 9), (11, 11), (32, 126)]));
+        let o = parse_operator("@lt %{tx.x}", true).unwrap();
+        assert_eq!(o.parsed, OperatorArgument::Integer(None));
+    }
+
+    #[test]
+    fn errors() {
+        let e = parse_operator("@foo x", true).unwrap_err();
+        assert_eq!((e.at, e.message.as_str()), (0, "unknown operator '@foo'"));
+        let e = parse_operator("!@rxx y", true).unwrap_err();
+        assert_eq!(e.at, 1);
+        let e = parse_operator("@rx", true).unwrap_err();
+        assert!(e.message.contains("needs an argument"));
+        let e = parse_operator("@eq ten", true).unwrap_err();
+        assert_eq!(e.at, 4);
+        let e = parse_operator("@validateByteRange 1-10,300", true).unwrap_err();
+        assert_eq!(e.at, 24);
+    }
+}
