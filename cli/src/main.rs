@@ -21,7 +21,9 @@ const USAGE: &str = "usage:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("rules") if args.get(1).map(String::as_str) == Some("check") => rules_check(&args[2..]),
+        Some("rules") if args.get(1).map(String::as_str) == Some("check") => {
+            rules_check(&args[2..])
+        }
         Some("--version") | Some("-V") => {
             println!("sekisho {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -91,6 +93,9 @@ fn rules_check(args: &[String]) -> ExitCode {
     }
     match result {
         Ok(config) => {
+            for w in &config.warnings {
+                println!("warning: {}", w.display(&config.sources));
+            }
             let s = config.stats;
             println!(
                 "{} files, {} rules, {} directives, 0 errors",

@@ -43,7 +43,11 @@ pub struct Crs {
 impl Crs {
     /// The files in load order: setup first, then the rules.
     pub fn files(&self) -> Vec<PathBuf> {
-        self.setup.iter().cloned().chain(self.rules.iter().cloned()).collect()
+        self.setup
+            .iter()
+            .cloned()
+            .chain(self.rules.iter().cloned())
+            .collect()
     }
 }
 
@@ -145,7 +149,9 @@ fn signature(path: &Path) -> Option<String> {
         .find(|l| l.starts_with("SecComponentSignature"))?;
     let at = line.find("OWASP_CRS/")? + "OWASP_CRS/".len();
     let rest = &line[at..];
-    let end = rest.find(|c: char| c == '"' || c.is_whitespace()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c == '"' || c.is_whitespace())
+        .unwrap_or(rest.len());
     Some(rest[..end].to_string())
 }
 
@@ -175,7 +181,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["crs-setup.conf.example", "REQUEST-901-INITIALIZATION.conf", "REQUEST-920-X.conf"]
+            [
+                "crs-setup.conf.example",
+                "REQUEST-901-INITIALIZATION.conf",
+                "REQUEST-920-X.conf"
+            ]
         );
         assert_eq!(open(&rules).unwrap().root, dir);
         assert!(find(Some(&dir.join("nope"))).is_err());

@@ -22,10 +22,7 @@ pub enum DirectiveKind {
     /// `SecDefaultAction ACTIONS`
     DefaultAction(Vec<Action>),
     /// `SecRuleScript PATH [ACTIONS]`
-    RuleScript {
-        path: String,
-        actions: Vec<Action>,
-    },
+    RuleScript { path: String, actions: Vec<Action> },
     /// `SecMarker NAME`
     Marker(String),
     /// `Include PATH` / `IncludeOptional PATH` (a glob; relative to the including file).
@@ -61,7 +58,10 @@ pub enum DirectiveKind {
     /// `SecComponentSignature "TEXT"`
     ComponentSignature(String),
     /// Every other directive: its name and its arguments, raw (quotes removed).
-    Config { name: DirectiveName, args: Vec<String> },
+    Config {
+        name: DirectiveName,
+        args: Vec<String>,
+    },
 }
 
 /// `N` or `N-M`.
@@ -259,7 +259,9 @@ impl MacroString {
     }
 
     pub fn has_macros(&self) -> bool {
-        self.segments.iter().any(|s| matches!(s, Segment::Macro { .. }))
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Macro { .. }))
     }
 }
 

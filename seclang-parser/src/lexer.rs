@@ -88,6 +88,8 @@ pub(crate) struct Token<'a> {
     pub quoted: bool,
     /// Byte offset of `text` in the logical line.
     pub offset: usize,
+    /// A quoted token whose closing quote is missing (accepted for action lists only).
+    pub unterminated: bool,
 }
 
 /// How a token's end is found.
@@ -154,6 +156,7 @@ impl<'a> Cursor<'a> {
                         text: &self.line[start..end],
                         quoted: true,
                         offset: start,
+                        unterminated: false,
                     })
                 }
                 None => {
@@ -170,6 +173,7 @@ impl<'a> Cursor<'a> {
                 text: &self.line[start..end],
                 quoted: false,
                 offset: start,
+                unterminated: false,
             })
         }
     }
@@ -273,7 +277,10 @@ mod tests {
                 _ => panic!("expected token"),
             }
         }
-        assert_eq!(toks, vec!["ARGS", r#"@rx a\"b c"#, r#"id:1,msg:'say "hi", ok',pass"#]);
+        assert_eq!(
+            toks,
+            vec!["ARGS", r#"@rx a\"b c"#, r#"id:1,msg:'say "hi", ok',pass"#]
+        );
         assert!(matches!(c.next(Mode::Plain), Next::End));
     }
 

@@ -40,15 +40,29 @@ pub use span::{FileId, SourceMap, Span};
 /// Parses one source text (no `Include` is followed). Returns the directives that parsed and an
 /// error for each one that did not.
 pub fn parse_str(text: &str, file: FileId) -> (Vec<Directive>, Vec<Error>) {
-    let mut directives = Vec::new();
-    let mut errors = Vec::new();
+    let p = parse_source(text, file);
+    (p.directives, p.errors)
+}
+
+/// What [`parse_source`] found in one text.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub directives: Vec<Directive>,
+    pub errors: Vec<Error>,
+    /// Accepted as libmodsecurity accepts it, but probably not what was meant.
+    pub warnings: Vec<Error>,
+}
+
+/// Parses one source text (no `Include` is followed), with warnings.
+pub fn parse_source(text: &str, file: FileId) -> Parsed {
+    let mut p = Parsed::default();
     for line in lexer::logical_lines(text, file) {
-        match parse::parse_line(&line) {
-            Ok(d) => directives.push(d),
-            Err(e) => errors.push(e),
+        match parse::parse_line(&line, &mut p.warnings) {
+            Ok(d) => p.directives.push(d),
+            Err(e) => p.errors.push(e),
         }
     }
-    (directives, errors)
+    p
 }
 
 /// Rules as libmodsecurity counts them: each `SecRule`, `SecAction` or `SecRuleScript` that does

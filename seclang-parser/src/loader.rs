@@ -16,6 +16,8 @@ pub struct Config {
     pub sources: SourceMap,
     pub directives: Vec<Directive>,
     pub stats: Stats,
+    /// Accepted as libmodsecurity accepts it, but probably not what was meant.
+    pub warnings: Vec<Error>,
 }
 
 /// Counts for the `rules check` summary.
@@ -48,6 +50,9 @@ pub struct Loader {
     sources: SourceMap,
     directives: Vec<Directive>,
     errors: Vec<Error>,
+    warnings: Vec<Error>,
+    /// The phase of each `SecDefaultAction` seen: one per phase per configuration.
+    default_action_phases: Vec<(u8, Span)>,
     /// Canonical paths of the files being read, outermost first.
     stack: Vec<PathBuf>,
     files: usize,
@@ -100,6 +105,7 @@ impl Loader {
         Ok(Config {
             sources: self.sources,
             directives: self.directives,
+            warnings: self.warnings,
             stats: Stats {
                 files: self.files,
                 directives: self.directive_count,
@@ -133,7 +139,8 @@ impl Loader {
             Err(e) => {
                 let good = &bytes[..e.valid_up_to()];
                 let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-                let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+                let col =
+                    good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
                 self.errors.push(Error::new(
                     Span::new(id, line as u32, col as u32),
                     "the file is not valid UTF-8",
@@ -143,17 +150,47 @@ impl Loader {
             }
         };
         self.stack.push(canonical);
-        let (directives, errors) = crate::parse_str(text, id);
-        self.errors.extend(errors);
-        for d in directives {
+        let parsed = crate::parse_source(text, id);
+        self.errors.extend(parsed.errors);
+        self.warnings.extend(parsed.warnings);
+        for d in parsed.directives {
             self.directive_count += 1;
-            if let DirectiveKind::Include { path: pattern, optional } = &d.kind {
-                self.include(path, pattern, *optional, d.span);
-            } else {
-                self.directives.push(d);
+            match &d.kind {
+                DirectiveKind::Include {
+                    path: pattern,
+                    optional,
+                } => self.include(path, pattern, *optional, d.span),
+                DirectiveKind::DefaultAction(actions) => {
+                    self.check_default_action_phase(actions, d.span);
+                    self.directives.push(d);
+                }
+                _ => self.directives.push(d),
             }
         }
         self.stack.pop();
+    }
+
+    /// libmodsecurity allows one `SecDefaultAction` per phase (phase 1 when none is named).
+    fn check_default_action_phase(&mut self, actions: &[crate::ast::Action], span: Span) {
+        let phase = actions
+            .iter()
+            .find_map(|a| match a.argument {
+                crate::ast::ActionArgument::Phase(p) => Some(p),
+                _ => None,
+            })
+            .unwrap_or(1);
+        if let Some((_, first)) = self.default_action_phases.iter().find(|(p, _)| *p == phase) {
+            self.errors.push(Error::new(
+                span,
+                format!(
+                    "SecDefaultAction for phase {phase} was already given (at line {}); one per phase",
+                    first.line
+                ),
+                "",
+            ));
+        } else {
+            self.default_action_phases.push((phase, span));
+        }
     }
 
     fn include(&mut self, from: &Path, pattern: &str, optional: bool, span: Span) {
@@ -209,7 +246,10 @@ fn expand(from: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         }
         let text = candidate.to_string_lossy();
         let paths = glob::glob(&text).map_err(|e| format!("Include: invalid glob: {e}"))?;
-        let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        let mut files: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
         if !files.is_empty() {
             files.sort();
             return Ok(files);

@@ -54,7 +54,11 @@ pub fn print_directive(d: &DirectiveKind, out: &mut String) {
             arg(m, out);
         }
         DirectiveKind::Include { path, optional } => {
-            out.push_str(if *optional { "IncludeOptional " } else { "Include " });
+            out.push_str(if *optional {
+                "IncludeOptional "
+            } else {
+                "Include "
+            });
             arg(path, out);
         }
         DirectiveKind::RemoveById(ids) => {
@@ -216,7 +220,14 @@ pub fn print_actions(actions: &[Action], out: &mut String) {
 
 /// Severity names, index = level.
 const SEVERITIES: [&str; 8] = [
-    "EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+    "EMERGENCY",
+    "ALERT",
+    "CRITICAL",
+    "ERROR",
+    "WARNING",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
 ];
 
 pub fn print_action(a: &Action, out: &mut String) {
@@ -262,7 +273,10 @@ pub fn print_action(a: &Action, out: &mut String) {
 /// A free-text value: in single quotes, except where libmodsecurity only takes it bare.
 fn value(name: ActionName, v: &str, out: &mut String) {
     out.push(':');
-    let bare_only = matches!(name, ActionName::SkipAfter | ActionName::Xmlns | ActionName::InitCol | ActionName::Allow);
+    let bare_only = matches!(
+        name,
+        ActionName::SkipAfter | ActionName::Xmlns | ActionName::InitCol | ActionName::Allow
+    );
     let must_quote = v.is_empty() || v.contains([',', ' ', '\t', '"']) || v.starts_with('\'');
     if bare_only && !must_quote || v.contains('\'') && !must_quote {
         out.push_str(v);

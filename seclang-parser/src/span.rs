@@ -105,11 +105,9 @@ impl LineMap {
             Err(i) => i - 1,
         };
         match self.segments.get(idx) {
-            Some(&(start, line, col)) => Span::new(
-                self.file,
-                line,
-                col + offset.saturating_sub(start) as u32,
-            ),
+            Some(&(start, line, col)) => {
+                Span::new(self.file, line, col + offset.saturating_sub(start) as u32)
+            }
             None => Span::new(self.file, 1, 1),
         }
     }

@@ -115,17 +115,34 @@ impl DirectiveName {
         use DirectiveName::*;
         use Shape::*;
         Some(match self {
-            Include | IncludeOptional | SecAction | SecDefaultAction | SecMarker | SecRule
-            | SecRuleScript | SecRuleRemoveById | SecRuleRemoveByMsg | SecRuleRemoveByTag
-            | SecRuleUpdateActionById | SecRuleUpdateTargetById | SecRuleUpdateTargetByMsg
-            | SecRuleUpdateTargetByTag | SecComponentSignature => return None,
+            Include
+            | IncludeOptional
+            | SecAction
+            | SecDefaultAction
+            | SecMarker
+            | SecRule
+            | SecRuleScript
+            | SecRuleRemoveById
+            | SecRuleRemoveByMsg
+            | SecRuleRemoveByTag
+            | SecRuleUpdateActionById
+            | SecRuleUpdateTargetById
+            | SecRuleUpdateTargetByMsg
+            | SecRuleUpdateTargetByTag
+            | SecComponentSignature => return None,
             SecRuleEngine => OneOf(&["On", "Off", "DetectionOnly"]),
-            SecRequestBodyAccess | SecResponseBodyAccess | SecXmlExternalEntity
-            | SecTmpSaveUploadedFiles | SecConnEngine | SecContentInjection
-            | SecDisableBackendCompression | SecHashEngine | SecInterceptOnError
-            | SecRuleInheritance | SecStreamInBodyInspection | SecStreamOutBodyInspection => {
-                OneOf(ON_OFF)
-            }
+            SecRequestBodyAccess
+            | SecResponseBodyAccess
+            | SecXmlExternalEntity
+            | SecTmpSaveUploadedFiles
+            | SecConnEngine
+            | SecContentInjection
+            | SecDisableBackendCompression
+            | SecHashEngine
+            | SecInterceptOnError
+            | SecRuleInheritance
+            | SecStreamInBodyInspection
+            | SecStreamOutBodyInspection => OneOf(ON_OFF),
             SecUploadKeepFiles => OneOf(&["On", "Off", "RelevantOnly"]),
             SecAuditEngine => OneOf(&["On", "Off", "RelevantOnly"]),
             SecAuditLogType => OneOf(&["Serial", "Concurrent", "Parallel", "HTTPS"]),
@@ -135,22 +152,52 @@ impl DirectiveName {
             }
             SecRemoteRulesFailAction => OneOf(&["Abort", "Warn"]),
             SecStatusEngine => OneOf(ON_OFF),
-            SecArgumentsLimit | SecRequestBodyJsonDepthLimit | SecRequestBodyLimit
-            | SecRequestBodyNoFilesLimit | SecRequestBodyInMemoryLimit | SecResponseBodyLimit
-            | SecPcreMatchLimit | SecPcreMatchLimitRecursion | SecDebugLogLevel
-            | SecUploadFileLimit | SecCollectionTimeout | SecRulePerfTime | SecCookieFormat => {
-                Number
-            }
+            SecArgumentsLimit
+            | SecRequestBodyJsonDepthLimit
+            | SecRequestBodyLimit
+            | SecRequestBodyNoFilesLimit
+            | SecRequestBodyInMemoryLimit
+            | SecResponseBodyLimit
+            | SecPcreMatchLimit
+            | SecPcreMatchLimitRecursion
+            | SecDebugLogLevel
+            | SecUploadFileLimit
+            | SecCollectionTimeout
+            | SecRulePerfTime
+            | SecCookieFormat => Number,
             SecResponseBodyMimeTypesClear => Nothing,
-            SecResponseBodyMimeType | SecUnicodeMapFile | SecRemoteRules | SecHashMethodPm
-            | SecHashMethodRx | SecHashKey | SecConnReadStateLimit | SecConnWriteStateLimit
+            SecUnicodeMapFile => return None,
+            SecResponseBodyMimeType
+            | SecRemoteRules
+            | SecHashMethodPm
+            | SecHashMethodRx
+            | SecHashKey
+            | SecConnReadStateLimit
+            | SecConnWriteStateLimit
             | SecCacheTransformations => Words,
-            SecArgumentSeparator | SecAuditLog | SecAuditLog2 | SecAuditLogDirMode
-            | SecAuditLogFileMode | SecAuditLogParts | SecAuditLogRelevantStatus
-            | SecAuditLogStorageDir | SecChrootDir | SecCookieV0Separator | SecDataDir
-            | SecDebugLog | SecGeoLookupDb | SecGsbLookupDb | SecGuardianLog
-            | SecHashParam | SecHttpBlKey | SecSensorId | SecServerSignature | SecTmpDir
-            | SecUploadDir | SecUploadFileMode | SecWebAppId => Text,
+            SecArgumentSeparator
+            | SecAuditLog
+            | SecAuditLog2
+            | SecAuditLogDirMode
+            | SecAuditLogFileMode
+            | SecAuditLogParts
+            | SecAuditLogRelevantStatus
+            | SecAuditLogStorageDir
+            | SecChrootDir
+            | SecCookieV0Separator
+            | SecDataDir
+            | SecDebugLog
+            | SecGeoLookupDb
+            | SecGsbLookupDb
+            | SecGuardianLog
+            | SecHashParam
+            | SecHttpBlKey
+            | SecSensorId
+            | SecServerSignature
+            | SecTmpDir
+            | SecUploadDir
+            | SecUploadFileMode
+            | SecWebAppId => Text,
         })
     }
 }

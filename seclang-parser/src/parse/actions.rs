@@ -21,9 +21,15 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// Parses an action list; each action is returned with its offset in `text`.
-pub(crate) fn parse_actions(text: &str) -> PResult<Vec<(usize, Action)>> {
+/// Parses an action list; each action is returned with its offset in `text`. An empty (or
+/// blank) list is allowed, as libmodsecurity allows `""`; a trailing comma is allowed only when
+/// `trailing_comma` is set (the list's closing quote was missing: libmodsecurity then ends the
+/// list at the end of the line).
+pub(crate) fn parse_actions(text: &str, trailing_comma: bool) -> PResult<Vec<(usize, Action)>> {
     let b = text.as_bytes();
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
     let mut pos = 0;
     loop {
@@ -31,7 +37,7 @@ pub(crate) fn parse_actions(text: &str) -> PResult<Vec<(usize, Action)>> {
             pos += 1;
         }
         if pos >= b.len() {
-            if out.is_empty() || text.trim_end().ends_with(',') {
+            if out.is_empty() || (text.trim_end().ends_with(',') && !trailing_comma) {
                 return Err(Problem::new(pos, "expected an action", ""));
             }
             return Ok(out);
@@ -123,16 +129,44 @@ fn argument(
     let bad = |msg: &str| Problem::new(at, format!("action '{action}': {msg}"), v);
     Ok(match action {
         Id => ActionArgument::Id(number(v).ok_or_else(|| bad("expected a rule id (a number)"))?),
-        Phase => ActionArgument::Phase(phase(v).ok_or_else(|| {
-            bad("expected a phase: 1 to 5, request, response or logging")
-        })?),
-        Severity => ActionArgument::Severity(
-            severity(v).ok_or_else(|| bad("expected a severity: 0 to 7 or EMERGENCY...DEBUG"))?,
+        Phase => ActionArgument::Phase(
+            phase(v)
+                .ok_or_else(|| bad("expected a phase: 0 to 5, request, response or logging"))?,
         ),
+        Severity => ActionArgument::Severity(
+            severity(v).ok_or_else(|| bad("expected a severity: a number or EMERGENCY...DEBUG"))?,
+        ),
+        Xmlns => {
+            // libmodsecurity: PREFIX=HREF, the href optionally in single quotes, starting "http"
+            let (prefix, href) = v
+                .split_once('=')
+                .ok_or_else(|| bad("expected PREFIX=HREF"))?;
+            let href = match href.strip_prefix('\'').and_then(|h| h.strip_suffix('\'')) {
+                Some(inner) if href.len() > 3 => inner,
+                _ => href,
+            };
+            if prefix.is_empty() || href.is_empty() {
+                return Err(bad("expected PREFIX=HREF"));
+            }
+            if !href.starts_with("http") {
+                return Err(bad("the namespace href must start with http"));
+            }
+            ActionArgument::Plain(v.to_string())
+        }
+        Exec => {
+            // libmodsecurity v3 runs only Lua scripts
+            if !v.ends_with(".lua") {
+                return Err(bad(
+                    "expected a Lua script (.lua); libmodsecurity v3 runs nothing else",
+                ));
+            }
+            ActionArgument::Plain(v.to_string())
+        }
         Skip | Status => ActionArgument::Number(number(v).ok_or_else(|| bad("expected a number"))?),
-        T => ActionArgument::Transformation(TransformationName::from_name(v).ok_or_else(|| {
-            Problem::new(at, format!("unknown transformation '{v}'"), v)
-        })?),
+        T => ActionArgument::Transformation(
+            TransformationName::from_name(v)
+                .ok_or_else(|| Problem::new(at, format!("unknown transformation '{v}'"), v))?,
+        ),
         Ctl => ActionArgument::Ctl(ctl(v).map_err(|p| p.shift(at))?),
         SetVar => ActionArgument::SetVar(setvar(v).map_err(|p| p.shift(at))?),
         Allow => {
@@ -159,20 +193,29 @@ fn phase(v: &str) -> Option<u8> {
         "request" => Some(2),
         "response" => Some(4),
         "logging" => Some(5),
-        _ => number(v).filter(|p| (1..=5).contains(p)).map(|p| p as u8),
+        // phase:0 (connection) is accepted by libmodsecurity too
+        _ => number(v).filter(|p| *p <= 5).map(|p| p as u8),
     }
 }
 
 /// Severity names, index = level.
 pub(crate) const SEVERITIES: [&str; 8] = [
-    "EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+    "EMERGENCY",
+    "ALERT",
+    "CRITICAL",
+    "ERROR",
+    "WARNING",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
 ];
 
 fn severity(v: &str) -> Option<u8> {
     if let Some(i) = SEVERITIES.iter().position(|s| s.eq_ignore_ascii_case(v)) {
         return Some(i as u8);
     }
-    number(v).filter(|s| *s <= 7).map(|s| s as u8)
+    // libmodsecurity takes any number here (severity:9 loads)
+    number(v).and_then(|s| u8::try_from(s).ok())
 }
 
 fn ctl(v: &str) -> PResult<Ctl> {
@@ -184,10 +227,16 @@ fn ctl(v: &str) -> PResult<Ctl> {
     let mut targets = Vec::new();
     if matches!(
         name,
-        CtlName::RuleRemoveTargetById | CtlName::RuleRemoveTargetByTag | CtlName::RuleRemoveTargetByMsg
+        CtlName::RuleRemoveTargetById
+            | CtlName::RuleRemoveTargetByTag
+            | CtlName::RuleRemoveTargetByMsg
     ) {
         let (_, list) = value.split_once(';').ok_or_else(|| {
-            Problem::new(n.len() + 1, format!("ctl:{name} expects RULE;TARGETS"), value)
+            Problem::new(
+                n.len() + 1,
+                format!("ctl:{name} expects RULE;TARGETS"),
+                value,
+            )
         })?;
         let list_at = v.len() - list.len();
         targets = parse_variables(list)
@@ -221,16 +270,24 @@ fn setvar(v: &str) -> PResult<SetVar> {
             (&body[..eq], op, val, body_at + eq + 1 + skip)
         }
         Some(eq) => {
-            return Err(Problem::new(body_at + eq, "setvar: '!' deletes a variable and takes no value", v))
+            return Err(Problem::new(
+                body_at + eq,
+                "setvar: '!' deletes a variable and takes no value",
+                v,
+            ))
         }
         None if delete => (body, SetVarOperation::Delete, "", v.len()),
         None => (body, SetVarOperation::Create, "", v.len()),
     };
-    let (collection, key) = target.split_once('.').ok_or_else(|| {
-        Problem::new(body_at, "setvar: expected COLLECTION.NAME", target)
-    })?;
+    let (collection, key) = target
+        .split_once('.')
+        .ok_or_else(|| Problem::new(body_at, "setvar: expected COLLECTION.NAME", target))?;
     if collection.is_empty() || key.is_empty() {
-        return Err(Problem::new(body_at, "setvar: expected COLLECTION.NAME", target));
+        return Err(Problem::new(
+            body_at,
+            "setvar: expected COLLECTION.NAME",
+            target,
+        ));
     }
     let key_at = body_at + collection.len() + 1;
     Ok(SetVar {
@@ -249,18 +306,35 @@ fn setvar(v: &str) -> PResult<SetVar> {
 mod tests {
     use super::*;
 
+    fn parse_actions_t(s: &str) -> PResult<Vec<(usize, Action)>> {
+        parse_actions(s, false)
+    }
+
     fn names(s: &str) -> Vec<ActionName> {
-        parse_actions(s).unwrap().into_iter().map(|(_, a)| a.name).collect()
+        parse_actions_t(s)
+            .unwrap()
+            .into_iter()
+            .map(|(_, a)| a.name)
+            .collect()
     }
 
     #[test]
     fn list_with_quoted_values() {
-        let got = parse_actions("id:1, phase:request ,msg:'a, \"b\"',t:none,setvar:'tx.x=+%{tx.y}',pass").unwrap();
+        let got = parse_actions_t(
+            "id:1, phase:request ,msg:'a, \"b\"',t:none,setvar:'tx.x=+%{tx.y}',pass",
+        )
+        .unwrap();
         assert_eq!(got.len(), 6);
         assert_eq!(got[0].1.argument, ActionArgument::Id(1));
         assert_eq!(got[1].1.argument, ActionArgument::Phase(2));
-        assert_eq!(got[2].1.argument, ActionArgument::Text(MacroString::literal("a, \"b\"")));
-        assert_eq!(got[3].1.argument, ActionArgument::Transformation(TransformationName::None));
+        assert_eq!(
+            got[2].1.argument,
+            ActionArgument::Text(MacroString::literal("a, \"b\""))
+        );
+        assert_eq!(
+            got[3].1.argument,
+            ActionArgument::Transformation(TransformationName::None)
+        );
         match &got[4].1.argument {
             ActionArgument::SetVar(s) => {
                 assert_eq!(s.collection, "tx");
@@ -277,7 +351,10 @@ mod tests {
 
     #[test]
     fn ctl_and_setvar_forms() {
-        let got = parse_actions("ctl:ruleRemoveTargetById=942100;ARGS:foo|ARGS:bar,setvar:!tx.a,setvar:tx.b").unwrap();
+        let got = parse_actions_t(
+            "ctl:ruleRemoveTargetById=942100;ARGS:foo|ARGS:bar,setvar:!tx.a,setvar:tx.b",
+        )
+        .unwrap();
         match &got[0].1.argument {
             ActionArgument::Ctl(c) => {
                 assert_eq!(c.name, CtlName::RuleRemoveTargetById);
@@ -293,21 +370,28 @@ mod tests {
 
     #[test]
     fn errors_have_offsets() {
-        let e = parse_actions("id:1,foo,pass").unwrap_err();
+        let e = parse_actions_t("id:1,foo,pass").unwrap_err();
         assert_eq!((e.at, e.message.as_str()), (5, "unknown action 'foo'"));
-        let e = parse_actions("id:1,t:lowercasex").unwrap_err();
-        assert_eq!((e.at, e.message.as_str()), (7, "unknown transformation 'lowercasex'"));
-        let e = parse_actions("id:1,msg:'abc").unwrap_err();
+        let e = parse_actions_t("id:1,t:lowercasex").unwrap_err();
+        assert_eq!(
+            (e.at, e.message.as_str()),
+            (7, "unknown transformation 'lowercasex'")
+        );
+        let e = parse_actions_t("id:1,msg:'abc").unwrap_err();
         assert_eq!(e.at, 9);
-        let e = parse_actions("id:x").unwrap_err();
+        let e = parse_actions_t("id:x").unwrap_err();
         assert_eq!(e.at, 3);
-        let e = parse_actions("deny:1").unwrap_err();
+        let e = parse_actions_t("deny:1").unwrap_err();
         assert_eq!(e.at, 5);
-        let e = parse_actions("id:1,").unwrap_err();
+        let e = parse_actions_t("id:1,").unwrap_err();
         assert_eq!(e.at, 5);
-        let e = parse_actions("id:1,ctl:ruleRemoveTargetById=1;FOO").unwrap_err();
+        assert_eq!(parse_actions("id:1,", true).unwrap().len(), 1);
+        assert!(parse_actions_t(" ").unwrap().is_empty());
+        let e = parse_actions_t("xmlns:abc").unwrap_err();
+        assert_eq!(e.at, 6);
+        let e = parse_actions_t("id:1,ctl:ruleRemoveTargetById=1;FOO").unwrap_err();
         assert_eq!((e.at, e.message.as_str()), (32, "unknown variable 'FOO'"));
-        let e = parse_actions("id:1,setvar:tx.a=%{bad}").unwrap_err();
+        let e = parse_actions_t("id:1,setvar:tx.a=%{bad}").unwrap_err();
         assert_eq!(e.at, 19);
     }
 }

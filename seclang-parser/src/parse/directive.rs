@@ -10,8 +10,11 @@ use crate::lexer::{is_blank, Cursor, LogicalLine, Mode, Next, Token};
 use crate::names::{DirectiveName, Shape};
 use crate::span::LineMap;
 
-/// Parses one logical line.
-pub(crate) fn parse_line(line: &LogicalLine) -> Result<Directive, Error> {
+/// Parses one logical line. Warnings (accepted, but probably not what was meant) go to `warnings`.
+pub(crate) fn parse_line(
+    line: &LogicalLine,
+    warnings: &mut Vec<Error>,
+) -> Result<Directive, Error> {
     let text = line.text.as_str();
     let map = &line.map;
     let name_end = text.bytes().position(is_blank).unwrap_or(text.len());
@@ -27,6 +30,7 @@ pub(crate) fn parse_line(line: &LogicalLine) -> Result<Directive, Error> {
         cursor: Cursor::new(text, name_end),
         map,
         directive: name,
+        warnings,
     };
     let kind = p.directive_kind()?;
     p.end()?;
@@ -37,13 +41,14 @@ pub(crate) fn parse_line(line: &LogicalLine) -> Result<Directive, Error> {
 }
 
 /// The arguments of one directive being read.
-struct Args<'a> {
+struct Args<'a, 'w> {
     cursor: Cursor<'a>,
     map: &'a LineMap,
     directive: DirectiveName,
+    warnings: &'w mut Vec<Error>,
 }
 
-impl<'a> Args<'a> {
+impl<'a> Args<'a, '_> {
     fn error_at(&self, offset: usize, message: impl Into<String>, snippet: &str) -> Error {
         Error::new(self.map.span(offset), message, snippet)
     }
@@ -57,6 +62,20 @@ impl<'a> Args<'a> {
         match self.cursor.next(mode) {
             Next::Token(t) => Ok(Some(t)),
             Next::End => Ok(None),
+            // libmodsecurity ends an action list at the end of the line, closing quote or not
+            Next::Unterminated(at) if mode == Mode::Actions => {
+                self.warnings.push(self.error_at(
+                    at,
+                    "action list without its closing '\"'; it ends at the end of the line, as in libmodsecurity",
+                    &self.cursor.line[at..],
+                ));
+                Ok(Some(Token {
+                    text: &self.cursor.line[at + 1..],
+                    quoted: true,
+                    offset: at + 1,
+                    unterminated: true,
+                }))
+            }
             Next::Unterminated(at) => Err(self.error_at(
                 at,
                 "unterminated quoted string (missing '\"')",
@@ -101,7 +120,7 @@ impl<'a> Args<'a> {
     }
 
     fn actions(&self, t: &Token<'_>) -> Result<Vec<Action>, Error> {
-        let actions = parse_actions(t.text).map_err(|p| self.located(t, p))?;
+        let actions = parse_actions(t.text, t.unterminated).map_err(|p| self.located(t, p))?;
         Ok(actions
             .into_iter()
             .map(|(at, mut a)| {
@@ -127,7 +146,9 @@ impl<'a> Args<'a> {
                     continue;
                 }
                 let range = match part.split_once('-') {
-                    Some((a, b)) => number(a).zip(number(b)).map(|(a, b)| IdRange { start: a, end: b }),
+                    Some((a, b)) => number(a)
+                        .zip(number(b))
+                        .map(|(a, b)| IdRange { start: a, end: b }),
                     None => number(part).map(IdRange::single),
                 };
                 match range {
@@ -143,7 +164,11 @@ impl<'a> Args<'a> {
             }
         }
         if out.is_empty() {
-            return Err(self.error_at(self.cursor.line.len(), format!("{} expects rule ids", self.directive), ""));
+            return Err(self.error_at(
+                self.cursor.line.len(),
+                format!("{} expects rule ids", self.directive),
+                "",
+            ));
         }
         Ok(out)
     }
@@ -155,8 +180,13 @@ impl<'a> Args<'a> {
                 let vars = self.required(Mode::Plain, "VARIABLES OPERATOR [ACTIONS]")?;
                 let op = self.required(Mode::Plain, "an operator after the variables")?;
                 let variables = self.variables(&vars)?;
-                let mut operator =
-                    parse_operator(op.text, op.quoted).map_err(|p| self.located(&op, p))?;
+                let mut problems = Vec::new();
+                let mut operator = parse_operator(op.text, op.quoted, &mut problems)
+                    .map_err(|p| self.located(&op, p))?;
+                for p in problems {
+                    let w = self.located(&op, p);
+                    self.warnings.push(w);
+                }
                 operator.span = self.map.span(op.offset);
                 let actions = match self.next(Mode::Actions)? {
                     Some(t) => self.actions(&t)?,
@@ -174,7 +204,9 @@ impl<'a> Args<'a> {
             }
             D::SecDefaultAction => {
                 let t = self.required(Mode::Actions, "an action list")?;
-                DirectiveKind::DefaultAction(self.actions(&t)?)
+                let actions = self.actions(&t)?;
+                self.check_default_actions(&t, &actions)?;
+                DirectiveKind::DefaultAction(actions)
             }
             D::SecRuleScript => {
                 let path = self.required(Mode::Plain, "a script path")?;
@@ -208,12 +240,16 @@ impl<'a> Args<'a> {
                 }
                 DirectiveKind::RemoveById(self.ids(&tokens)?)
             }
-            D::SecRuleRemoveByTag => {
-                DirectiveKind::RemoveByTag(self.required(Mode::Plain, "a tag (regex)")?.text.to_string())
-            }
-            D::SecRuleRemoveByMsg => {
-                DirectiveKind::RemoveByMsg(self.required(Mode::Plain, "a message (regex)")?.text.to_string())
-            }
+            D::SecRuleRemoveByTag => DirectiveKind::RemoveByTag(
+                self.required(Mode::Plain, "a tag (regex)")?
+                    .text
+                    .to_string(),
+            ),
+            D::SecRuleRemoveByMsg => DirectiveKind::RemoveByMsg(
+                self.required(Mode::Plain, "a message (regex)")?
+                    .text
+                    .to_string(),
+            ),
             D::SecRuleUpdateTargetById => {
                 let ids = self.required(Mode::Plain, "RULE-IDS TARGETS")?;
                 let vars = self.required(Mode::Plain, "targets after the rule ids")?;
@@ -244,10 +280,15 @@ impl<'a> Args<'a> {
                     Some((a, b)) => (a, Some(b)),
                     None => (id.text, None),
                 };
-                let bad = || self.error_at(id.offset, "expected a rule id (N or N:OFFSET)", id.text);
+                let bad =
+                    || self.error_at(id.offset, "expected a rule id (N or N:OFFSET)", id.text);
                 let rule_id = number(id_text).ok_or_else(bad)?;
                 let offset = match offset_text {
-                    Some(o) => Some(number(o).and_then(|o| u32::try_from(o).ok()).ok_or_else(bad)?),
+                    Some(o) => Some(
+                        number(o)
+                            .and_then(|o| u32::try_from(o).ok())
+                            .ok_or_else(bad)?,
+                    ),
                     None => None,
                 };
                 let t = self.required(Mode::Actions, "an action list")?;
@@ -260,6 +301,21 @@ impl<'a> Args<'a> {
             D::SecComponentSignature => DirectiveKind::ComponentSignature(
                 self.required(Mode::Plain, "a signature")?.text.to_string(),
             ),
+            D::SecUnicodeMapFile => {
+                let path = self.required(Mode::Plain, "PATH CODE-PAGE")?;
+                let page = self.required(Mode::Plain, "a code page after the path")?;
+                if number(page.text).is_none() {
+                    return Err(self.error_at(
+                        page.offset,
+                        "SecUnicodeMapFile expects a code page number",
+                        page.text,
+                    ));
+                }
+                DirectiveKind::Config {
+                    name: D::SecUnicodeMapFile,
+                    args: vec![path.text.to_string(), page.text.to_string()],
+                }
+            }
             other => {
                 let shape = other.shape().unwrap_or(Shape::Words);
                 let mut args = Vec::new();
@@ -272,6 +328,46 @@ impl<'a> Args<'a> {
                 DirectiveKind::Config { name: other, args }
             }
         })
+    }
+
+    /// libmodsecurity's rules for `SecDefaultAction`: no rule metadata, no `t:none`, and a
+    /// disruptive action other than `block`.
+    fn check_default_actions(&self, t: &Token<'_>, actions: &[Action]) -> Result<(), Error> {
+        use crate::ast::ActionArgument;
+        use crate::names::{ActionName as A, TransformationName};
+        for a in actions {
+            let refused = match a.name {
+                A::Id | A::Chain | A::Rev | A::Ver | A::Accuracy | A::Maturity => true,
+                A::T => a.argument == ActionArgument::Transformation(TransformationName::None),
+                _ => false,
+            };
+            if refused {
+                let what = if a.name == A::T {
+                    "the transformation 'none'".to_string()
+                } else {
+                    format!("the action '{}'", a.name)
+                };
+                return Err(Error::new(
+                    a.span,
+                    format!("{what} is not allowed in SecDefaultAction"),
+                    t.text,
+                ));
+            }
+        }
+        let disruptive = actions.iter().any(|a| {
+            matches!(
+                a.name,
+                A::Deny | A::Drop | A::Pass | A::Allow | A::Redirect | A::Proxy | A::Pause
+            )
+        });
+        if !disruptive {
+            return Err(self.error_at(
+                t.offset,
+                "SecDefaultAction must name a disruptive action (deny, drop, pass, allow, redirect; block does not count)",
+                t.text,
+            ));
+        }
+        Ok(())
     }
 
     fn check_shape(&self, shape: Shape, tokens: &[Token<'_>]) -> Result<(), Error> {

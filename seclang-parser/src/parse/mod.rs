@@ -20,7 +20,11 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(at: usize, message: impl Into<String>, snippet: impl Into<String>) -> Problem {
+    pub(crate) fn new(
+        at: usize,
+        message: impl Into<String>,
+        snippet: impl Into<String>,
+    ) -> Problem {
         Problem {
             at,
             message: message.into(),

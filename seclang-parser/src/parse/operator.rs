@@ -9,7 +9,11 @@ use crate::span::Span;
 
 /// Parses an operator. `quoted`: whether it was written in double quotes (then, and only then,
 /// `\"` is unescaped, as libmodsecurity does).
-pub(crate) fn parse_operator(text: &str, quoted: bool) -> PResult<Operator> {
+pub(crate) fn parse_operator(
+    text: &str,
+    quoted: bool,
+    warnings: &mut Vec<Problem>,
+) -> PResult<Operator> {
     let mut pos = 0;
     let negated = text.starts_with('!');
     if negated {
@@ -51,8 +55,14 @@ pub(crate) fn parse_operator(text: &str, quoted: bool) -> PResult<Operator> {
         raw.to_string()
     };
     let argument = parse_macro_string(&argument_text).map_err(|p| p.shift(arg_at))?;
-    let parsed = structure(name, &argument_text, argument.has_macros())
-        .map_err(|p| p.shift(arg_at))?;
+    let parsed = structure(
+        name,
+        &argument_text,
+        argument.has_macros(),
+        warnings,
+        arg_at,
+    )
+    .map_err(|p| p.shift(arg_at))?;
     Ok(Operator {
         span: Span::default(),
         negated,
@@ -63,17 +73,27 @@ pub(crate) fn parse_operator(text: &str, quoted: bool) -> PResult<Operator> {
 }
 
 /// The structure of an operator's argument, for the operators that have one.
-fn structure(name: OperatorName, arg: &str, has_macros: bool) -> PResult<OperatorArgument> {
+fn structure(
+    name: OperatorName,
+    arg: &str,
+    has_macros: bool,
+    warnings: &mut Vec<Problem>,
+    arg_at: usize,
+) -> PResult<OperatorArgument> {
     use OperatorName::*;
     Ok(match name {
         Eq | Ge | Gt | Le | Lt => {
             if has_macros {
                 OperatorArgument::Integer(None)
             } else {
-                let t = arg.trim();
-                let v = t.parse::<i64>().map_err(|_| {
-                    Problem::new(0, format!("operator '@{name}' expects an integer"), arg)
-                })?;
+                let (v, clean) = atoi(arg);
+                if !clean {
+                    warnings.push(Problem::new(
+                        arg_at,
+                        format!("operator '@{name}': '{arg}' is not an integer; read as {v}, as libmodsecurity does"),
+                        arg,
+                    ));
+                }
                 OperatorArgument::Integer(Some(v))
             }
         }
@@ -81,7 +101,11 @@ fn structure(name: OperatorName, arg: &str, has_macros: bool) -> PResult<Operato
         PmFromFile | IpMatchFromFile => {
             let files: Vec<String> = arg.split_whitespace().map(str::to_string).collect();
             if files.is_empty() {
-                return Err(Problem::new(0, format!("operator '@{name}' needs a file name"), arg));
+                return Err(Problem::new(
+                    0,
+                    format!("operator '@{name}' needs a file name"),
+                    arg,
+                ));
             }
             OperatorArgument::Files(files)
         }
@@ -95,6 +119,24 @@ fn structure(name: OperatorName, arg: &str, has_macros: bool) -> PResult<Operato
         ValidateByteRange => OperatorArgument::ByteRanges(byte_ranges(arg)?),
         _ => OperatorArgument::Text,
     })
+}
+
+/// C's `atoi`, which libmodsecurity's numeric operators use: leading blanks, a sign, digits, and
+/// the rest ignored (`"70.5"` is 70, `"abc"` is 0). Also says whether the text was a clean integer.
+pub(crate) fn atoi(s: &str) -> (i64, bool) {
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let len = digits.bytes().take_while(u8::is_ascii_digit).count();
+    let mut v: i64 = 0;
+    for b in digits[..len].bytes() {
+        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+    }
+    let clean = len > 0 && len == digits.trim_end().len();
+    (if neg { -v } else { v }, clean)
 }
 
 /// `1-255,10, 32-126` → inclusive ranges.
@@ -130,41 +172,58 @@ fn byte_ranges(arg: &str) -> PResult<Vec<(u8, u8)>> {
 mod tests {
     use super::*;
 
+    fn parse_operator_t(text: &str, quoted: bool) -> PResult<Operator> {
+        parse_operator(text, quoted, &mut Vec::new())
+    }
+
     #[test]
     fn explicit_implicit_negated() {
-        let o = parse_operator(r#"@rx ^a\"b\\d$"#, true).unwrap();
+        let o = parse_operator_t(r#"@rx ^a\"b\\d$"#, true).unwrap();
         assert_eq!((o.name, o.negated), (OperatorName::Rx, false));
         assert_eq!(o.argument.raw, r#"^a"b\\d$"#);
-        let o = parse_operator(r#"a\"b"#, false).unwrap();
+        let o = parse_operator_t(r#"a\"b"#, false).unwrap();
         assert_eq!(o.argument.raw, r#"a\"b"#);
-        let o = parse_operator("!^foo", true).unwrap();
-        assert_eq!((o.name, o.negated, o.argument.raw.as_str()), (OperatorName::Rx, true, "^foo"));
-        let o = parse_operator("!@within %{tx.allowed_methods}", true).unwrap();
+        let o = parse_operator_t("!^foo", true).unwrap();
+        assert_eq!(
+            (o.name, o.negated, o.argument.raw.as_str()),
+            (OperatorName::Rx, true, "^foo")
+        );
+        let o = parse_operator_t("!@within %{tx.allowed_methods}", true).unwrap();
         assert!(o.negated && o.argument.has_macros());
-        let o = parse_operator("@detectSQLi", true).unwrap();
+        let o = parse_operator_t("@detectSQLi", true).unwrap();
         assert_eq!(o.name, OperatorName::DetectSqli);
-        let o = parse_operator("@PMF a.data b.data", true).unwrap();
+        let o = parse_operator_t("@PMF a.data b.data", true).unwrap();
         assert_eq!(
             o.parsed,
             OperatorArgument::Files(vec!["a.data".into(), "b.data".into()])
         );
-        let o = parse_operator("@validateByteRange 1-9, 11 ,32-126", true).unwrap();
-        assert_eq!(o.parsed, OperatorArgument::ByteRanges(vec![(1, 9), (11, 11), (32, 126)]));
-        let o = parse_operator("@lt %{tx.x}", true).unwrap();
+        let o = parse_operator_t("@validateByteRange 1-9, 11 ,32-126", true).unwrap();
+        assert_eq!(
+            o.parsed,
+            OperatorArgument::ByteRanges(vec![(1, 9), (11, 11), (32, 126)])
+        );
+        let o = parse_operator_t("@lt %{tx.x}", true).unwrap();
         assert_eq!(o.parsed, OperatorArgument::Integer(None));
     }
 
     #[test]
     fn errors() {
-        let e = parse_operator("@foo x", true).unwrap_err();
+        let e = parse_operator_t("@foo x", true).unwrap_err();
         assert_eq!((e.at, e.message.as_str()), (0, "unknown operator '@foo'"));
-        let e = parse_operator("!@rxx y", true).unwrap_err();
+        let e = parse_operator_t("!@rxx y", true).unwrap_err();
         assert_eq!(e.at, 1);
-        let e = parse_operator("@rx", true).unwrap_err();
+        let e = parse_operator_t("@rx", true).unwrap_err();
         assert!(e.message.contains("needs an argument"));
-        let e = parse_operator("@eq ten", true).unwrap_err();
-        assert_eq!(e.at, 4);
-        let e = parse_operator("@validateByteRange 1-10,300", true).unwrap_err();
+        let mut w = Vec::new();
+        let o = parse_operator("@gt 70.000000", true, &mut w).unwrap();
+        assert_eq!(
+            (o.parsed, w.len(), w[0].at),
+            (OperatorArgument::Integer(Some(70)), 1, 4)
+        );
+        assert_eq!(atoi(" -12abc"), (-12, false));
+        assert_eq!(atoi("ten"), (0, false));
+        assert_eq!(atoi(" 5 "), (5, true));
+        let e = parse_operator_t("@validateByteRange 1-10,300", true).unwrap_err();
         assert_eq!(e.at, 24);
     }
 }

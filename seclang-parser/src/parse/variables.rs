@@ -38,18 +38,27 @@ pub(crate) fn parse_variables(text: &str) -> PResult<Vec<(usize, Variable)>> {
             _ => VariableModifier::None,
         };
         let rest = &text[pos..];
-        let (after, n) = name(rest).map_err(|_| {
-            Problem::new(pos, "expected a variable", word(rest))
-        })?;
+        let (after, n) =
+            name(rest).map_err(|_| Problem::new(pos, "expected a variable", word(rest)))?;
         let variable = VariableName::from_name(n)
             .ok_or_else(|| Problem::new(pos, format!("unknown variable '{n}'"), n))?;
+        if variable == VariableName::WebserverErrorLog {
+            return Err(Problem::new(
+                pos,
+                "variable WEBSERVER_ERROR_LOG is not supported by libmodsecurity v3",
+                n,
+            ));
+        }
         pos += n.len();
         let mut selector = None;
         if after.starts_with(':') || after.starts_with('.') {
             if !variable.is_collection() {
                 return Err(Problem::new(
                     pos,
-                    format!("variable '{}' is not a collection and takes no selector", variable),
+                    format!(
+                        "variable '{}' is not a collection and takes no selector",
+                        variable
+                    ),
                     word(&text[start..]),
                 ));
             }
@@ -72,7 +81,11 @@ pub(crate) fn parse_variables(text: &str) -> PResult<Vec<(usize, Variable)>> {
             Some(b'|') | Some(b',') => {
                 pos += 1;
                 if pos == b.len() {
-                    return Err(Problem::new(pos - 1, "expected a variable after the separator", ""));
+                    return Err(Problem::new(
+                        pos - 1,
+                        "expected a variable after the separator",
+                        "",
+                    ));
                 }
             }
             Some(_) => {
@@ -144,17 +157,37 @@ mod tests {
             got,
             vec![
                 (VariableModifier::None, Args, None),
-                (VariableModifier::Exclude, Args, Some(Selector::Key("foo".into()))),
+                (
+                    VariableModifier::Exclude,
+                    Args,
+                    Some(Selector::Key("foo".into()))
+                ),
                 (VariableModifier::Count, Tx, Some(Selector::Key("a".into()))),
-                (VariableModifier::None, RequestHeaders, Some(Selector::Regex("^x-".into()))),
-                (VariableModifier::None, Xml, Some(Selector::Key("/*".into()))),
-                (VariableModifier::None, Xml, Some(Selector::Key("//@*".into()))),
+                (
+                    VariableModifier::None,
+                    RequestHeaders,
+                    Some(Selector::Regex("^x-".into()))
+                ),
+                (
+                    VariableModifier::None,
+                    Xml,
+                    Some(Selector::Key("/*".into()))
+                ),
+                (
+                    VariableModifier::None,
+                    Xml,
+                    Some(Selector::Key("//@*".into()))
+                ),
                 (VariableModifier::None, Tx, Some(Selector::Key("b".into()))),
             ]
         );
         assert_eq!(
             vars("ARGS:'/a|b/'"),
-            vec![(VariableModifier::None, Args, Some(Selector::Regex("a|b".into())))]
+            vec![(
+                VariableModifier::None,
+                Args,
+                Some(Selector::Regex("a|b".into()))
+            )]
         );
     }
 
