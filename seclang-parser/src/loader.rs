@@ -57,11 +57,21 @@ pub struct Loader {
     stack: Vec<PathBuf>,
     files: usize,
     directive_count: usize,
+    /// Where a relative `Include` is tried first ("as given"); the process's current directory
+    /// when `None`.
+    current_dir: Option<PathBuf>,
 }
 
 impl Loader {
     pub fn new() -> Loader {
         Loader::default()
+    }
+
+    /// Resolves relative `Include`s against `dir` first (instead of the process's current
+    /// directory), as libmodsecurity would if the server ran in `dir`.
+    pub fn current_dir(&mut self, dir: &Path) -> &mut Loader {
+        self.current_dir = Some(dir.to_path_buf());
+        self
     }
 
     /// Reads a file (and what it includes).
@@ -89,7 +99,8 @@ impl Loader {
     }
 
     /// Everything read, or every error found.
-    pub fn finish(self) -> Result<Config, Errors> {
+    pub fn finish(mut self) -> Result<Config, Errors> {
+        self.check_duplicate_ids();
         if !self.errors.is_empty() {
             return Err(Errors {
                 sources: self.sources,
@@ -170,6 +181,38 @@ impl Loader {
         self.stack.pop();
     }
 
+    /// Two `SecRule`s (chain starters) with one id: libmodsecurity refuses the load. (It lets
+    /// `SecAction`s share ids; so does this check.)
+    fn check_duplicate_ids(&mut self) {
+        let mut seen: std::collections::HashMap<u64, Span> = std::collections::HashMap::new();
+        let mut chained = false;
+        for d in &self.directives {
+            let DirectiveKind::Rule(rule) = &d.kind else {
+                continue;
+            };
+            let child = chained;
+            chained = rule.is_chain_start();
+            if child {
+                continue;
+            }
+            let Some(id) = rule.id() else { continue };
+            if let Some(first) = seen.get(&id) {
+                let first_at = format!(
+                    "{}:{}",
+                    self.sources.name(first.file).display(),
+                    first.line
+                );
+                self.errors.push(Error::new(
+                    d.span,
+                    format!("rule id {id} is duplicated (first at {first_at})"),
+                    "",
+                ));
+            } else {
+                seen.insert(id, d.span);
+            }
+        }
+    }
+
     /// libmodsecurity allows one `SecDefaultAction` per phase (phase 1 when none is named).
     fn check_default_action_phase(&mut self, actions: &[crate::ast::Action], span: Span) {
         let phase = actions
@@ -194,7 +237,7 @@ impl Loader {
     }
 
     fn include(&mut self, from: &Path, pattern: &str, optional: bool, span: Span) {
-        let files = match expand(from, pattern) {
+        let files = match expand(self.current_dir.as_deref(), from, pattern) {
             Ok(files) => files,
             Err(message) => {
                 self.errors.push(Error::new(span, message, pattern));
@@ -229,12 +272,16 @@ impl Loader {
 /// The files an include pattern names, sorted. A relative pattern is tried as given (against
 /// the current directory) and then against the including file's directory, in libmodsecurity's
 /// order.
-fn expand(from: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+fn expand(cwd: Option<&Path>, from: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let candidates: Vec<PathBuf> = if Path::new(pattern).is_absolute() {
         vec![PathBuf::from(pattern)]
     } else {
         let dir = from.parent().unwrap_or(Path::new(""));
-        vec![PathBuf::from(pattern), dir.join(pattern)]
+        let as_given = match cwd {
+            Some(c) => c.join(pattern),
+            None => PathBuf::from(pattern),
+        };
+        vec![as_given, dir.join(pattern)]
     };
     let is_glob = pattern.contains(['*', '?', '[']);
     for candidate in &candidates {
