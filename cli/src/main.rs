@@ -6,6 +6,7 @@
 //!   2 on usage errors.
 
 use seclang_parser::Loader;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -91,13 +92,16 @@ fn rules_check(args: &[String]) -> ExitCode {
     if time {
         eprintln!("read and parsed in {:.2} ms", elapsed.as_secs_f64() * 1e3);
     }
+    // A closed pipe (`| head`) is not an error worth a panic: write what can be written.
+    let mut out = std::io::stdout().lock();
     match result {
         Ok(config) => {
             for w in &config.warnings {
-                println!("warning: {}", w.display(&config.sources));
+                let _ = writeln!(out, "warning: {}", w.display(&config.sources));
             }
             let s = config.stats;
-            println!(
+            let _ = writeln!(
+                out,
                 "{} files, {} rules, {} directives, 0 errors",
                 s.files, s.rules, s.directives
             );
@@ -105,12 +109,13 @@ fn rules_check(args: &[String]) -> ExitCode {
         }
         Err(errors) => {
             for e in &errors.errors {
-                println!("{}", e.display(&errors.sources));
+                let _ = writeln!(out, "{}", e.display(&errors.sources));
             }
-            println!(
-                "{} error{}; nothing was loaded",
-                errors.errors.len(),
-                if errors.errors.len() == 1 { "" } else { "s" }
+            let n = errors.errors.len();
+            let _ = writeln!(
+                out,
+                "{n} error{}; nothing was loaded",
+                if n == 1 { "" } else { "s" }
             );
             ExitCode::from(1)
         }

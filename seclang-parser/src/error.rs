@@ -56,7 +56,15 @@ impl fmt::Display for DisplayError<'_> {
             e.message
         )?;
         if !e.snippet.is_empty() {
-            write!(f, "\n    {}", e.snippet.escape_debug())?;
+            f.write_str("\n    ")?;
+            // The text as it is in the file; only control characters are made visible.
+            for c in e.snippet.chars() {
+                if c.is_control() {
+                    write!(f, "{}", c.escape_default())?;
+                } else {
+                    write!(f, "{c}")?;
+                }
+            }
         }
         Ok(())
     }

@@ -197,11 +197,8 @@ impl Loader {
             }
             let Some(id) = rule.id() else { continue };
             if let Some(first) = seen.get(&id) {
-                let first_at = format!(
-                    "{}:{}",
-                    self.sources.name(first.file).display(),
-                    first.line
-                );
+                let first_at =
+                    format!("{}:{}", self.sources.name(first.file).display(), first.line);
                 self.errors.push(Error::new(
                     d.span,
                     format!("rule id {id} is duplicated (first at {first_at})"),

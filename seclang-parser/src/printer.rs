@@ -2,9 +2,23 @@
 //! accepts them. `parse(print(ast)) == ast` for every AST the parser can produce (property
 //! tested in `tests/roundtrip.rs`).
 //!
-//! Not representable, in SecLang itself: an operator argument ending in an odd number of
-//! backslashes (the closing `"` would be escaped), an action value holding an unescaped `'`
-//! together with a comma or a blank, and a `Key` selector that looks like `/regex/`.
+//! The lexer unescapes nothing, so texts are written back exactly as they were read: a directive
+//! argument bare, or between `"` if it holds blanks (a `\"` in it stays as it is); an action
+//! value in `'...'`, or bare if it holds a `'`; an operator argument between `"` with `"` written
+//! `\"` (the one unescape SecLang has), or bare for an implicit `@rx` that cannot be quoted.
+//!
+//! Not representable, in SecLang itself (no text parses to these ASTs):
+//! - an operator argument with a `"` after an odd number of backslashes, or ending in an odd
+//!   number of backslashes, unless it is a `@rx` that can stand bare (no unescaped blank, not
+//!   starting with `@`, `"`, `#` or, when not negated, `!`, not ending in `\`);
+//! - an action value with an unescaped `'` or a trailing odd run of backslashes that also holds a
+//!   comma, an unescaped `"` or trailing blanks, or starts with `'` (or is the list's last and
+//!   ends in an odd run of backslashes);
+//! - a directive argument (marker, path, tag, configuration value...) holding both an unescaped
+//!   blank and an unescaped `"`, or ending in an odd number of backslashes;
+//! - a target list whose selectors hold both an unescaped blank and an unescaped `"`;
+//! - a `Key` selector that looks like `/regex/`, and a `Regex` selector holding `/'` together
+//!   with a character that only the `'/.../'` form allows.
 
 use crate::ast::*;
 use crate::names::ActionName;
@@ -25,7 +39,7 @@ pub fn print_directive(d: &DirectiveKind, out: &mut String) {
     match d {
         DirectiveKind::Rule(r) => {
             out.push_str("SecRule ");
-            print_variables(&r.variables, out);
+            variables_token(&r.variables, false, out);
             out.push(' ');
             print_operator(&r.operator, out);
             if !r.actions.is_empty() {
@@ -84,23 +98,20 @@ pub fn print_directive(d: &DirectiveKind, out: &mut String) {
                 }
                 print_range(r, out);
             }
-            out.push_str(" \"");
-            print_variables(variables, out);
-            out.push('"');
+            out.push(' ');
+            variables_token(variables, true, out);
         }
         DirectiveKind::UpdateTargetByTag { tag, variables } => {
             out.push_str("SecRuleUpdateTargetByTag ");
             quoted_arg(tag, out);
-            out.push_str(" \"");
-            print_variables(variables, out);
-            out.push('"');
+            out.push(' ');
+            variables_token(variables, true, out);
         }
         DirectiveKind::UpdateTargetByMsg { msg, variables } => {
             out.push_str("SecRuleUpdateTargetByMsg ");
             quoted_arg(msg, out);
-            out.push_str(" \"");
-            print_variables(variables, out);
-            out.push('"');
+            out.push(' ');
+            variables_token(variables, true, out);
         }
         DirectiveKind::UpdateActionById {
             id,
@@ -136,28 +147,93 @@ fn print_range(r: &IdRange, out: &mut String) {
     }
 }
 
-/// An argument, quoted when it must be.
+// --- texts as the lexer reads them ---------------------------------------------------------------
+
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n' | '\x0b' | '\x0c')
+}
+
+/// Whether the character at byte `i` of `s` follows an odd number of backslashes.
+fn escaped_at(s: &str, i: usize) -> bool {
+    s.as_bytes()[..i]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count()
+        % 2
+        == 1
+}
+
+/// Whether some character matching `pred` is not escaped by a backslash.
+fn has_unescaped(s: &str, pred: impl Fn(char) -> bool) -> bool {
+    s.char_indices().any(|(i, c)| pred(c) && !escaped_at(s, i))
+}
+
+fn ends_with_odd_backslashes(s: &str) -> bool {
+    s.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
+}
+
+/// A bare token reads back as `s`: it ends at the first unescaped blank, a leading `"` would
+/// open a quoted one, a leading `#` a comment, and a trailing `\` continues the line.
+fn bare_token_ok(s: &str) -> bool {
+    !s.is_empty() && !s.starts_with(['"', '#']) && !has_unescaped(s, is_blank) && !s.ends_with('\\')
+}
+
+/// `"s"` reads back as `s` (nothing is unescaped): no unescaped `"` inside, and no odd run of
+/// backslashes escaping the closing quote.
+fn quoted_token_ok(s: &str) -> bool {
+    !has_unescaped(s, |c| c == '"') && !ends_with_odd_backslashes(s)
+}
+
+/// A directive argument, as read (raw): bare when it can be, else between `"`.
 fn arg(s: &str, out: &mut String) {
-    if s.is_empty() || s.starts_with('#') || s.contains([' ', '\t', '"']) {
+    if bare_token_ok(s) || !quoted_token_ok(s) {
+        out.push_str(s);
+    } else {
         quoted_arg(s, out);
+    }
+}
+
+/// A directive argument, as read (raw): between `"` when it can be, else bare.
+fn quoted_arg(s: &str, out: &mut String) {
+    if quoted_token_ok(s) || !bare_token_ok(s) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
     } else {
         out.push_str(s);
     }
 }
 
-fn quoted_arg(s: &str, out: &mut String) {
-    out.push('"');
-    escape_quotes(s, out);
-    out.push('"');
-}
-
-/// `"` → `\"` (the only escape SecLang's quoted arguments know).
+/// `"` → `\"`: the operator's one unescape, undone.
 fn escape_quotes(s: &str, out: &mut String) {
     for c in s.chars() {
         if c == '"' {
             out.push('\\');
         }
         out.push(c);
+    }
+}
+
+// --- variables -----------------------------------------------------------------------------------
+
+/// A target list as one token. `prefer_quotes`: written `"..."` unless it cannot be; otherwise
+/// bare unless it holds a blank (a `'/re gex/'` selector).
+fn variables_token(vars: &[Variable], prefer_quotes: bool, out: &mut String) {
+    let mut text = String::new();
+    print_variables(vars, &mut text);
+    let quoted_ok = quoted_token_ok(&text);
+    let quote = if prefer_quotes {
+        quoted_ok || !bare_token_ok(&text)
+    } else {
+        !bare_token_ok(&text) && quoted_ok
+    };
+    if quote {
+        out.push('"');
+        out.push_str(&text);
+        out.push('"');
+    } else {
+        out.push_str(&text);
     }
 }
 
@@ -184,28 +260,55 @@ pub fn print_variable(v: &Variable, out: &mut String) {
             out.push_str(k);
         }
         Some(Selector::Regex(r)) => {
-            if r.contains(['|', ',', ' ', '=', '\t', '"']) {
-                let _ = write!(out, ":'/{r}/'");
-            } else {
+            // `/r/` is read up to the next unescaped `|`, `,`, blank or `"`, and is a regex only
+            // without `=`, blanks and `"`; `'/r/'` ends at the first `/'`.
+            let bare_ok =
+                !r.is_empty() && !r.contains(['=', ' ', '\t', '"', '|', ',']) && !r.ends_with('\\');
+            if bare_ok || r.contains("/'") {
                 let _ = write!(out, ":/{r}/");
+            } else {
+                let _ = write!(out, ":'/{r}/'");
             }
         }
     }
 }
 
+// --- operator ------------------------------------------------------------------------------------
+
 pub fn print_operator(op: &Operator, out: &mut String) {
+    let raw = op.argument.raw.as_str();
+    // Quoted, `"` is written `\"`; a `"` already after an odd run of backslashes, or a trailing
+    // odd run, cannot be written so.
+    let quotable = raw
+        .char_indices()
+        .all(|(i, c)| c != '"' || !escaped_at(raw, i))
+        && !ends_with_odd_backslashes(raw);
+    // An implicit @rx can stand bare (then nothing is unescaped).
+    let bare_ok = op.name == crate::names::OperatorName::Rx
+        && bare_token_ok(raw)
+        && !raw.starts_with('@')
+        && (op.negated || !raw.starts_with('!'));
+    if !quotable && bare_ok {
+        if op.negated {
+            out.push('!');
+        }
+        out.push_str(raw);
+        return;
+    }
     out.push('"');
     if op.negated {
         out.push('!');
     }
     out.push('@');
     out.push_str(op.name.as_str());
-    if !op.argument.raw.is_empty() || !op.name.takes_no_argument() {
+    if !raw.is_empty() || !op.name.takes_no_argument() {
         out.push(' ');
-        escape_quotes(&op.argument.raw, out);
+        escape_quotes(raw, out);
     }
     out.push('"');
 }
+
+// --- actions -------------------------------------------------------------------------------------
 
 pub fn print_actions(actions: &[Action], out: &mut String) {
     out.push('"');
@@ -213,7 +316,7 @@ pub fn print_actions(actions: &[Action], out: &mut String) {
         if i > 0 {
             out.push(',');
         }
-        print_action(a, out);
+        action(a, i + 1 == actions.len(), out);
     }
     out.push('"');
 }
@@ -230,7 +333,14 @@ const SEVERITIES: [&str; 8] = [
     "DEBUG",
 ];
 
+/// Prints one action (as the last of its list).
 pub fn print_action(a: &Action, out: &mut String) {
+    action(a, true, out);
+}
+
+/// `last`: the last action of its list (a bare value there must not end in a backslash that
+/// would escape the list's closing `"`).
+fn action(a: &Action, last: bool, out: &mut String) {
     out.push_str(a.name.as_str());
     match &a.argument {
         ActionArgument::None => {}
@@ -240,45 +350,67 @@ pub fn print_action(a: &Action, out: &mut String) {
         ActionArgument::Phase(p) => {
             let _ = write!(out, ":{p}");
         }
-        ActionArgument::Severity(s) => {
-            let _ = write!(out, ":'{}'", SEVERITIES[usize::from(*s).min(7)]);
-        }
+        ActionArgument::Severity(s) => match SEVERITIES.get(usize::from(*s)) {
+            Some(name) => {
+                let _ = write!(out, ":'{name}'");
+            }
+            // libmodsecurity takes any number; only 0..=7 have names
+            None => {
+                let _ = write!(out, ":{s}");
+            }
+        },
         ActionArgument::Transformation(t) => {
             out.push(':');
             out.push_str(t.as_str());
         }
         ActionArgument::Ctl(c) => {
-            let _ = write!(out, ":{}={}", c.name, c.value);
+            value(&format!("{}={}", c.name, c.value), true, last, out);
         }
         ActionArgument::SetVar(s) => {
-            out.push_str(":'");
+            let mut t = String::new();
             if s.operation == SetVarOperation::Delete {
-                out.push('!');
+                t.push('!');
             }
-            let _ = write!(out, "{}.{}", s.collection, s.key.raw);
+            let _ = write!(t, "{}.{}", s.collection, s.key.raw);
             match s.operation {
-                SetVarOperation::Set => out.push('='),
-                SetVarOperation::Add => out.push_str("=+"),
-                SetVarOperation::Subtract => out.push_str("=-"),
+                SetVarOperation::Set => t.push('='),
+                SetVarOperation::Add => t.push_str("=+"),
+                SetVarOperation::Subtract => t.push_str("=-"),
                 SetVarOperation::Delete | SetVarOperation::Create => {}
             }
-            out.push_str(&s.value.raw);
-            out.push('\'');
+            t.push_str(&s.value.raw);
+            value(&t, false, last, out);
         }
-        ActionArgument::Text(m) => value(a.name, &m.raw, out),
-        ActionArgument::Plain(p) => value(a.name, p, out),
+        ActionArgument::Text(m) => value(&m.raw, bare_by_default(a.name), last, out),
+        ActionArgument::Plain(p) => value(p, bare_by_default(a.name), last, out),
     }
 }
 
-/// A free-text value: in single quotes, except where libmodsecurity only takes it bare.
-fn value(name: ActionName, v: &str, out: &mut String) {
-    out.push(':');
-    let bare_only = matches!(
+/// Values libmodsecurity takes only (or usually) bare.
+fn bare_by_default(name: ActionName) -> bool {
+    matches!(
         name,
         ActionName::SkipAfter | ActionName::Xmlns | ActionName::InitCol | ActionName::Allow
-    );
-    let must_quote = v.is_empty() || v.contains([',', ' ', '\t', '"']) || v.starts_with('\'');
-    if bare_only && !must_quote || v.contains('\'') && !must_quote {
+    )
+}
+
+/// `:value`: in single quotes, or bare where that is the usual form (`prefer_bare`), where the
+/// value holds a `'`, or where quoting cannot work.
+fn value(v: &str, prefer_bare: bool, last: bool, out: &mut String) {
+    out.push(':');
+    // '...' ends at the first unescaped `'`; a trailing odd run of backslashes escapes it
+    let quoted_ok = !has_unescaped(v, |c| c == '\'') && !ends_with_odd_backslashes(v);
+    // bare runs to the next comma, loses trailing blanks, must not open a '...' value nor close
+    // the list's "..."
+    let bare_ok = !v.contains(',')
+        && !v.starts_with('\'')
+        && !v.ends_with([' ', '\t'])
+        && !has_unescaped(v, |c| c == '"')
+        && (!last || !ends_with_odd_backslashes(v));
+    let must_quote = v.is_empty() || v.contains([' ', '\t', '"']);
+    // bare when quoting cannot work, else when it is the usual form and safe
+    let bare = bare_ok && (!quoted_ok || (!must_quote && (prefer_bare || v.contains('\''))));
+    if bare {
         out.push_str(v);
     } else {
         out.push('\'');

@@ -63,9 +63,8 @@ fn modsecurity_regression_cases_load_or_fail_as_modsecurity_says() {
     let mut wrong = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(file).unwrap())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         for (i, case) in json.as_array().expect("a JSON array").iter().enumerate() {
             let id = format!("{name}:{i}");
             let rules: Vec<&str> = case["rules"]
@@ -102,7 +101,15 @@ fn modsecurity_regression_cases_load_or_fail_as_modsecurity_says() {
             }
         }
     }
-    eprintln!("{agree} passed, {} failed ({listed} listed as expected failures)", wrong.len());
-    assert!(wrong.is_empty(), "{} cases disagree:\n{}", wrong.len(), wrong.join("\n"));
+    eprintln!(
+        "{agree} passed, {} failed ({listed} listed as expected failures)",
+        wrong.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} cases disagree:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     assert!(agree > 600, "too few cases judged: {agree}");
 }
