@@ -76,7 +76,8 @@ pub(crate) fn logical_lines(src: &str, file: FileId) -> Vec<LogicalLine> {
 /// commented-out rules as part of the comment.
 fn commented_rule(comment: &str) -> bool {
     let c = comment.trim_start_matches([' ', '\t']);
-    let starts = |p: &str| c.len() >= p.len() && c[..p.len()].eq_ignore_ascii_case(p);
+    // `get`: the prefix may end inside a multi-byte character (found by the fuzzer)
+    let starts = |p: &str| c.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
     starts("SecRule") || starts("SecAction")
 }
 
@@ -257,6 +258,13 @@ mod tests {
         let s = l[0].map.span(0);
         assert_eq!((s.line, s.column), (2, 3));
         assert_eq!(lines(src)[1], ("SecMarker X".to_string(), 5, 1));
+    }
+
+    #[test]
+    fn comment_with_multibyte_text_does_not_panic() {
+        let l = logical_lines("#SecRul\u{e9}\\\nSecMarker A\n", FileId(0));
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].text, "SecMarker A");
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub fn parse_source(text: &str, file: FileId) -> Parsed {
     p
 }
 
+/// Splits a text into literal parts and `%{...}` macros, as the parser does for action values.
+pub fn parse_macros(text: &str) -> Result<MacroString, String> {
+    parse::parse_macro_string(text).map_err(|p| p.message)
+}
+
 /// Rules as libmodsecurity counts them: each `SecRule`, `SecAction` or `SecRuleScript` that does
 /// not continue a chain.
 pub fn rule_count(directives: &[Directive]) -> usize {

@@ -18,6 +18,8 @@ pub struct Config {
     pub stats: Stats,
     /// Accepted as libmodsecurity accepts it, but probably not what was meant.
     pub warnings: Vec<Error>,
+    /// The directory relative paths were resolved from ([`Loader::current_dir`]), if set.
+    pub current_dir: Option<PathBuf>,
 }
 
 /// Counts for the `rules check` summary.
@@ -117,6 +119,7 @@ impl Loader {
             sources: self.sources,
             directives: self.directives,
             warnings: self.warnings,
+            current_dir: self.current_dir,
             stats: Stats {
                 files: self.files,
                 directives: self.directive_count,

@@ -9,6 +9,7 @@ mod operator;
 mod variables;
 
 pub(crate) use directive::parse_line;
+pub(crate) use macros::parse_macro_string;
 
 /// An error inside one argument: the byte offset in that argument, the message, the offending
 /// text. The directive parser turns the offset into a file position.
