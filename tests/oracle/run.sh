@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# run.sh - build tests/oracle/rules_count.c and run it against a real libmodsecurity v3.
+# run.sh - build one of the oracle programs and run it against a real libmodsecurity v3.
 #
-# Usage: tests/oracle/run.sh --lib debian|wheel|both [--each] [--escape] FILE|@text:RULES...
+# Usage: tests/oracle/run.sh --lib debian|wheel|both [--program rules_count|txn] ARGS...
+#   --program     rules_count (default): [--each] [--escape] FILE|@text:RULES...
+#                 txn: RULES_FILE REQUEST_FILE... (txn.sh is this with --program txn)
 #   --lib debian  Debian 12's libmodsecurity3 (3.0.9), /usr/lib/x86_64-linux-gnu/libmodsecurity.so.3
 #   --lib wheel   the libmodsecurity 3.0.15 bundled in the PyPI wheel `libmodsecurity`
 #                 (override the directory holding it with MODSEC_WHEEL_LIBDIR=...)
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-src="$here/rules_count.c"
+prog=rules_count
 
 die_missing() {
     echo "run.sh: $1" >&2
@@ -29,6 +31,8 @@ while [ $# -gt 0 ]; do
         --lib) [ $# -ge 2 ] || { echo "run.sh: --lib needs debian|wheel|both" >&2; exit 2; }
                lib="$2"; shift 2 ;;
         --lib=*) lib="${1#--lib=}"; shift ;;
+        --program) [ $# -ge 2 ] || { echo "run.sh: --program needs rules_count|txn" >&2; exit 2; }
+                   prog="$2"; shift 2 ;;
         -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) args+=("$1"); shift ;;
     esac
@@ -37,7 +41,12 @@ case "$lib" in
     debian|wheel|both) ;;
     *) echo "usage: run.sh --lib debian|wheel|both [--each] [--escape] FILE|@text:RULES..." >&2; exit 2 ;;
 esac
-[ ${#args[@]} -gt 0 ] || { echo "run.sh: no rules files given" >&2; exit 2; }
+case "$prog" in
+    rules_count) [ ${#args[@]} -gt 0 ] || { echo "run.sh: no rules files given" >&2; exit 2; } ;;
+    txn) [ ${#args[@]} -ge 2 ] || { echo "run.sh: txn needs a rules file and a request file" >&2; exit 2; } ;;
+    *) echo "run.sh: unknown --program $prog" >&2; exit 2 ;;
+esac
+src="$here/$prog.c"
 
 # --- build (always against the Debian headers; the binary runs on 3.0.9 and 3.0.15) ---
 command -v cc >/dev/null 2>&1 || die_missing "no C compiler (cc)" "apt-get install -y gcc"
@@ -49,7 +58,7 @@ pkg-config --exists modsecurity 2>/dev/null \
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sekisho-oracle.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2046
-cc -std=c11 -O1 -o "$tmp/rules_count" "$src" $(pkg-config --cflags --libs modsecurity) \
+cc -std=c11 -O1 -o "$tmp/$prog" "$src" $(pkg-config --cflags --libs modsecurity) \
     || { echo "run.sh: build failed" >&2; exit 2; }
 
 run_debian() {
@@ -58,7 +67,7 @@ run_debian() {
     [ -n "$so" ] && [ -e "$so" ] \
         || die_missing "Debian libmodsecurity.so.3 not found" "apt-get install -y libmodsecurity3"
     echo "# lib debian: $(readlink -f "$so")"
-    env -u LD_LIBRARY_PATH -u LD_PRELOAD "$tmp/rules_count" "${args[@]}"
+    env -u LD_LIBRARY_PATH -u LD_PRELOAD "$tmp/$prog" "${args[@]}"
 }
 
 find_wheel_libdir() {
@@ -97,7 +106,7 @@ run_wheel() {
     mkdir -p "$tmp/wheel"
     ln -sf "$so" "$tmp/wheel/libmodsecurity.so.3"
     echo "# lib wheel: $so"
-    env -u LD_PRELOAD LD_LIBRARY_PATH="$tmp/wheel:$dir" "$tmp/rules_count" "${args[@]}"
+    env -u LD_PRELOAD LD_LIBRARY_PATH="$tmp/wheel:$dir" "$tmp/$prog" "${args[@]}"
 }
 
 status=0

@@ -7,27 +7,9 @@
 //! disagree, each for the reason given there; a listed case that agrees fails the test too.
 
 use seclang_parser::Loader;
-use sekisho_tests::{repo_root, shared_dir};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const SUITE: &str = "modsecurity-parse";
-
-fn expected_failures() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(repo_root().join("tests/expected_failures.txt"))
-        .expect("tests/expected_failures.txt");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut parts = l.splitn(3, char::is_whitespace);
-            let suite = parts.next()?;
-            let case = parts.next()?;
-            let reason = parts.next().unwrap_or("").trim();
-            assert!(!reason.is_empty(), "expected failure without a reason: {l}");
-            (suite == SUITE).then(|| (case.to_string(), reason.to_string()))
-        })
-        .collect()
-}
 
 /// A directory where `test-cases` points at the suite (ModSecurity's runner works from `test/`).
 fn work_dir(suite: &Path) -> PathBuf {
@@ -42,7 +24,7 @@ fn work_dir(suite: &Path) -> PathBuf {
 
 #[test]
 fn modsecurity_regression_cases_load_or_fail_as_modsecurity_says() {
-    let Some(shared) = shared_dir() else {
+    let Some(shared) = sekisho_tests::shared_dir() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "../shared/modsecurity-tests is required in CI"
@@ -52,7 +34,7 @@ fn modsecurity_regression_cases_load_or_fail_as_modsecurity_says() {
     };
     let suite = shared.join("modsecurity-tests");
     let dir = work_dir(&suite);
-    let expected = expected_failures();
+    let expected = sekisho_tests::expected_failures(SUITE);
     let mut files: Vec<PathBuf> = std::fs::read_dir(suite.join("regression"))
         .unwrap()
         .map(|e| e.unwrap().path())

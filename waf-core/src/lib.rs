@@ -1,10 +1,35 @@
 //! # waf-core
 //!
-//! Sekisho's engine. It will own: compiling a `seclang-parser` AST into an immutable `RuleSet`
-//! (defaults resolved, chains linked, markers placed, automata built) and running a
-//! `Transaction` through phases 1 to 5 with libmodsecurity's semantics.
+//! Sekisho's engine: compiling a `seclang-parser` AST into an immutable [`RuleSet`] and running
+//! a [`Transaction`] through phases 1 to 5 with libmodsecurity's semantics.
 //!
-//! Not written yet (issue "Engine"): this crate holds no engine code today. It re-exports the
-//! parser so dependants can already name the syntax types from here.
+//! Layers (each module's doc says what it owns):
+//! - [`transformations`]: `t:` functions, byte-exact with libmodsecurity; one file per family.
+//! - [`operators`]: `@` operators, compiled once, evaluated per value; one file per family.
+//! - [`regex`]: ModSecurity's PCRE patterns translated for regex-automata (byte mode), with a
+//!   backtracking fallback for the few that need lookaround.
+//! - [`body`]: request body processors (URLENCODED, MULTIPART, JSON, XML).
+//! - [`compile()`]: configuration → [`RuleSet`] (defaults, chains, markers, exceptions).
+//! - [`Transaction`]: one request/response through the phases; [`Intervention`]s and
+//!   [`RuleMessage`] log lines in libmodsecurity's format.
 
+pub mod body;
+mod collection;
+mod compile;
+pub mod config;
+mod message;
+pub mod operators;
+pub mod regex;
+mod rule;
+mod ruleset;
+mod time;
+mod transaction;
+pub mod transformations;
+
+pub use collection::{Collection, Entry as CollectionEntry};
+pub use compile::compile;
+pub use config::EngineConfig;
+pub use message::RuleMessage;
+pub use ruleset::RuleSet;
 pub use seclang_parser as syntax;
+pub use transaction::{Intervention, Transaction};

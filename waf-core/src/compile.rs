@@ -1,0 +1,620 @@
+//! From a parsed configuration to a [`RuleSet`]: engine settings applied, `SecDefaultAction`s
+//! merged into the rules that follow them, chains linked, `SecMarker`s placed in every phase,
+//! operators and selector regexes compiled, and the rule exceptions (`SecRuleRemove*`,
+//! `SecRuleUpdate*`) recorded. Every problem is an error with the directive's position, and
+//! nothing is half-built: the result is the whole rule set or the list of errors.
+
+use crate::config::EngineConfig;
+use crate::operators::{self, CompileContext};
+use crate::rule::{AllowKind, Disruptive, MatchAction, Rule, RuleActions, RuleOperator, Target};
+use crate::ruleset::{Entry, Exceptions, RuleSet, TargetUpdate};
+use crate::transformations;
+use seclang_parser::names::{ActionName, TransformationName};
+use seclang_parser::{
+    Action, ActionArgument, Config, Directive, DirectiveKind, Error, Errors, MacroString,
+    SourceMap, Span,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Builds a rule set from a configuration read by `seclang_parser::Loader`.
+pub fn compile(config: Config) -> Result<RuleSet, Errors> {
+    let mut c = Compiler {
+        sources: &config.sources,
+        current_dir: config.current_dir.clone(),
+        engine: EngineConfig::default(),
+        phases: Default::default(),
+        exceptions: Exceptions::default(),
+        defaults: Default::default(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        open_chain: None,
+        unicode_map: None,
+    };
+    for d in &config.directives {
+        c.directive(d);
+    }
+    c.close_chain();
+    c.apply_action_updates(&config.directives);
+    if !c.errors.is_empty() {
+        return Err(Errors {
+            sources: config.sources.clone(),
+            errors: c.errors,
+        });
+    }
+    let Compiler {
+        engine,
+        phases,
+        exceptions,
+        warnings,
+        unicode_map,
+        ..
+    } = c;
+    let mut set = RuleSet::new(engine, phases, exceptions, config.sources, warnings);
+    set.unicode_map = unicode_map;
+    Ok(set)
+}
+
+/// A `SecDefaultAction`: its actions and its transformations.
+type PhaseDefaults = (RuleActions, Vec<TransformationName>);
+
+/// Rule metadata read from the action list.
+#[derive(Default)]
+struct Meta {
+    id: Option<u64>,
+    phase: Option<u8>,
+    chain: bool,
+}
+
+struct Compiler<'a> {
+    sources: &'a SourceMap,
+    current_dir: Option<std::path::PathBuf>,
+    engine: EngineConfig,
+    phases: [Vec<Entry>; 6],
+    exceptions: Exceptions,
+    /// Per phase: the `SecDefaultAction` in force and its transformations.
+    defaults: [Option<Arc<PhaseDefaults>>; 6],
+    errors: Vec<Error>,
+    warnings: Vec<String>,
+    /// The chain being built: its starter, and the span of the starter.
+    open_chain: Option<(Rule, Span)>,
+    unicode_map: Option<Arc<crate::transformations::UnicodeMap>>,
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, span: Span, message: impl Into<String>) {
+        self.errors.push(Error {
+            span,
+            message: message.into(),
+            snippet: String::new(),
+        });
+    }
+
+    fn directive(&mut self, d: &Directive) {
+        match &d.kind {
+            DirectiveKind::Rule(r) => {
+                let (rule, meta) =
+                    match self.build_rule(d.span, &r.variables, Some(&r.operator), &r.actions) {
+                        Some(x) => x,
+                        None => return,
+                    };
+                self.add_rule(rule, meta, d.span);
+            }
+            DirectiveKind::Action(actions) => {
+                if let Some((rule, meta)) = self.build_rule(d.span, &[], None, actions) {
+                    self.add_rule(rule, meta, d.span);
+                }
+            }
+            DirectiveKind::RuleScript { .. } => self.error(
+                d.span,
+                "SecRuleScript needs Lua, which this build of Sekisho does not include",
+            ),
+            DirectiveKind::DefaultAction(actions) => {
+                self.close_chain();
+                let mut ra = RuleActions::default();
+                let mut ts = Vec::new();
+                let mut meta = Meta::default();
+                if let Err((span, m)) = classify(actions, &mut ra, &mut ts, &mut meta) {
+                    self.error(span, m);
+                    return;
+                }
+                let phase = meta.phase.unwrap_or(1) as usize;
+                self.defaults[phase.min(5)] = Some(Arc::new((ra, ts)));
+            }
+            DirectiveKind::Marker(name) => {
+                self.close_chain();
+                for p in self.phases.iter_mut() {
+                    p.push(Entry::Marker(name.clone()));
+                }
+            }
+            DirectiveKind::Include { .. } => {}
+            DirectiveKind::RemoveById(ids) => {
+                self.exceptions.remove_by_id.extend(ids.iter().copied())
+            }
+            DirectiveKind::RemoveByTag(t) => self.exceptions.remove_by_tag.push(t.clone()),
+            DirectiveKind::RemoveByMsg(m) => self.exceptions.remove_by_msg.push(m.clone()),
+            DirectiveKind::UpdateTargetById { ids, variables } => {
+                if let Some(u) = self.target_update(d.span, variables) {
+                    self.exceptions.update_target_by_id.push((ids.clone(), u));
+                }
+            }
+            DirectiveKind::UpdateTargetByTag { tag, variables } => {
+                if let Some(u) = self.target_update(d.span, variables) {
+                    self.exceptions.update_target_by_tag.push((tag.clone(), u));
+                }
+            }
+            DirectiveKind::UpdateTargetByMsg { msg, variables } => {
+                if let Some(u) = self.target_update(d.span, variables) {
+                    self.exceptions.update_target_by_msg.push((msg.clone(), u));
+                }
+            }
+            DirectiveKind::UpdateActionById { .. } => {} // after all rules: apply_action_updates
+            DirectiveKind::ComponentSignature(s) => self.engine.components.push(s.clone()),
+            DirectiveKind::Config { name, args } => {
+                if *name == seclang_parser::names::DirectiveName::SecUnicodeMapFile {
+                    self.unicode_map_file(d.span, args);
+                }
+                self.engine.apply(*name, args)
+            }
+        }
+    }
+
+    /// Where a rule's relative file names are looked up: beside its file, or (rules given as
+    /// text) the loader's directory, else the current one.
+    fn resource_dir(&self, span: Span) -> std::path::PathBuf {
+        let path = self.sources.name(span.file);
+        if path.is_file() {
+            path.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            self.current_dir
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from("."))
+        }
+    }
+
+    /// `SecUnicodeMapFile PATH CODE-PAGE`: the path as given, then beside the configuration
+    /// file (libmodsecurity's order).
+    fn unicode_map_file(&mut self, span: Span, args: &[String]) {
+        let (Some(path), Some(page)) = (args.first(), args.get(1)) else {
+            return;
+        };
+        let page: u32 = page.parse().unwrap_or(0);
+        let as_given = match &self.current_dir {
+            Some(d) => d.join(path),
+            None => std::path::PathBuf::from(path),
+        };
+        let candidates = [as_given, self.resource_dir(span).join(path)];
+        match candidates.iter().find(|p| p.is_file()) {
+            Some(p) => match crate::transformations::UnicodeMap::load(p, page) {
+                Ok(m) => self.unicode_map = Some(Arc::new(m)),
+                Err(e) => self.error(
+                    span,
+                    format!("cannot read the unicode map file {path}: {e}"),
+                ),
+            },
+            None => self.error(
+                span,
+                format!("Failed to locate the unicode map file from: {path}"),
+            ),
+        }
+    }
+
+    fn target_update(
+        &mut self,
+        span: Span,
+        variables: &[seclang_parser::Variable],
+    ) -> Option<TargetUpdate> {
+        let mut u = TargetUpdate::default();
+        for v in variables {
+            match Target::from_ast(v) {
+                Ok(t) if v.modifier == seclang_parser::VariableModifier::Exclude => {
+                    u.exclude.push(t)
+                }
+                Ok(t) => u.add.push(t),
+                Err(e) => {
+                    self.error(span, e);
+                    return None;
+                }
+            }
+        }
+        Some(u)
+    }
+
+    fn build_rule(
+        &mut self,
+        span: Span,
+        variables: &[seclang_parser::Variable],
+        operator: Option<&seclang_parser::Operator>,
+        actions: &[Action],
+    ) -> Option<(Rule, Meta)> {
+        let mut ra = RuleActions::default();
+        let mut ts = Vec::new();
+        let mut meta = Meta::default();
+        if let Err((s, m)) = classify(actions, &mut ra, &mut ts, &mut meta) {
+            self.error(s, m);
+            return None;
+        }
+        let file_path = self.sources.name(span.file);
+        let file: Arc<str> = Arc::from(file_path.to_string_lossy().as_ref());
+        let rule_dir = self.resource_dir(span);
+        let mut targets = Vec::new();
+        let mut exclusions = Vec::new();
+        for v in variables {
+            match Target::from_ast(v) {
+                Ok(t) if v.modifier == seclang_parser::VariableModifier::Exclude => {
+                    exclusions.push(t)
+                }
+                Ok(t) => targets.push(t),
+                Err(e) => {
+                    self.error(v.span, e);
+                    return None;
+                }
+            }
+        }
+        let operator = match operator {
+            None => None,
+            Some(op) => {
+                let mut warnings = Vec::new();
+                let mut cx = CompileContext {
+                    rule_dir: &rule_dir,
+                    warnings: &mut warnings,
+                };
+                match operators::compile(op, &mut cx) {
+                    Ok(o) => {
+                        for w in warnings {
+                            self.warnings.push(format!(
+                                "{}:{}: rule {}: {w}",
+                                file,
+                                span.line,
+                                meta.id.unwrap_or(0)
+                            ));
+                        }
+                        Some(RuleOperator {
+                            operator: o,
+                            negated: op.negated,
+                            name: operator_display_name(op.name),
+                            argument: op.argument.clone(),
+                        })
+                    }
+                    Err(e) => {
+                        self.error(op.span, e);
+                        return None;
+                    }
+                }
+            }
+        };
+        // A chain link takes its phase from the chain's starter.
+        let phase = match &self.open_chain {
+            Some((starter, _)) => starter.phase,
+            None => meta.phase.unwrap_or(1),
+        };
+        let defaults = self.defaults[phase as usize].clone();
+        let mut all_ts: Vec<TransformationName> = Vec::new();
+        if let Some(d) = &defaults {
+            all_ts.extend(d.1.iter().copied());
+        }
+        all_ts.extend(ts);
+        let rule = Rule {
+            id: meta.id.unwrap_or(0),
+            phase,
+            file,
+            line: span.line,
+            targets,
+            exclusions,
+            operator,
+            transformations: effective_transformations(&all_ts),
+            actions: ra,
+            defaults: Arc::new(defaults.map(|d| d.0.clone()).unwrap_or_default()),
+            chain: None,
+            chains: meta.chain,
+            chained_child: false,
+        };
+        Some((rule, meta))
+    }
+
+    fn add_rule(&mut self, mut rule: Rule, meta: Meta, span: Span) {
+        if let Some((mut starter, starter_span)) = self.open_chain.take() {
+            if rule.has_disruptive() {
+                self.error(
+                    span,
+                    "disruptive actions can only be given on the first rule of a chain",
+                );
+            }
+            rule.chained_child = true;
+            rule.id = starter.id;
+            let last = last_link(&mut starter);
+            last.chain = Some(Box::new(rule));
+            if meta.chain {
+                self.open_chain = Some((starter, starter_span));
+            } else {
+                self.push_rule(starter);
+            }
+            return;
+        }
+        if meta.id.is_none() && meta_is_secrule(&rule) {
+            self.error(span, "rule has no id (every SecRule needs an id action)");
+            return;
+        }
+        if !(0..=5).contains(&rule.phase) {
+            self.error(span, format!("unknown phase: {}", rule.phase));
+            return;
+        }
+        if meta.chain {
+            self.open_chain = Some((rule, span));
+        } else {
+            self.push_rule(rule);
+        }
+    }
+
+    fn push_rule(&mut self, rule: Rule) {
+        let p = rule.phase as usize;
+        self.phases[p].push(Entry::Rule(Arc::new(rule)));
+    }
+
+    /// A chain left open at a directive that is not a rule, or at the end: libmodsecurity
+    /// keeps the starter and the chain simply never completes.
+    fn close_chain(&mut self) {
+        if let Some((starter, _)) = self.open_chain.take() {
+            self.push_rule(starter);
+        }
+    }
+
+    /// `SecRuleUpdateActionById ID ACTIONS`: wherever it stands, it changes rule ID.
+    fn apply_action_updates(&mut self, directives: &[Directive]) {
+        for d in directives {
+            let DirectiveKind::UpdateActionById { id, actions, .. } = &d.kind else {
+                continue;
+            };
+            let mut ra = RuleActions::default();
+            let mut ts = Vec::new();
+            let mut meta = Meta::default();
+            if let Err((s, m)) = classify(actions, &mut ra, &mut ts, &mut meta) {
+                self.error(s, m);
+                continue;
+            }
+            let mut found = false;
+            for phase in self.phases.iter_mut() {
+                for e in phase.iter_mut() {
+                    let Entry::Rule(rule) = e else { continue };
+                    if rule.id != *id {
+                        continue;
+                    }
+                    found = true;
+                    let Some(rule) = Arc::get_mut(rule) else {
+                        continue;
+                    };
+                    let mut names: Vec<TransformationName> =
+                        rule.transformations.iter().map(|t| t.0).collect();
+                    names.extend(ts.iter().copied());
+                    rule.transformations = effective_transformations(&names);
+                    merge_actions(&mut rule.actions, ra.clone());
+                }
+            }
+            if !found {
+                self.warnings.push(format!(
+                    "{}:{}: SecRuleUpdateActionById: no rule with id {id}",
+                    self.sources.name(d.span.file).display(),
+                    d.span.line
+                ));
+            }
+        }
+    }
+}
+
+fn meta_is_secrule(rule: &Rule) -> bool {
+    rule.operator.is_some()
+}
+
+fn last_link(rule: &mut Rule) -> &mut Rule {
+    match rule.chain {
+        Some(ref mut next) => last_link(next),
+        None => rule,
+    }
+}
+
+/// The transformations that run: everything after the last `t:none`.
+fn effective_transformations(
+    names: &[TransformationName],
+) -> Vec<(TransformationName, transformations::TransformFn)> {
+    let start = names
+        .iter()
+        .rposition(|t| *t == TransformationName::None)
+        .map_or(0, |i| i + 1);
+    names[start..]
+        .iter()
+        .filter_map(|t| transformations::get(*t).map(|f| (*t, f)))
+        .collect()
+}
+
+/// Later actions (SecRuleUpdateActionById) over a rule's own.
+fn merge_actions(into: &mut RuleActions, from: RuleActions) {
+    if from.disruptive.is_some() {
+        into.disruptive = from.disruptive;
+    }
+    into.block |= from.block;
+    if from.msg.is_some() {
+        into.msg = from.msg;
+    }
+    if from.logdata.is_some() {
+        into.logdata = from.logdata;
+    }
+    if from.severity.is_some() {
+        into.severity = from.severity;
+    }
+    into.tags.extend(from.tags);
+    if from.log.is_some() {
+        into.log = from.log;
+    }
+    into.capture |= from.capture;
+    into.multi_match |= from.multi_match;
+    into.setvars.extend(from.setvars);
+    into.match_actions.extend(from.match_actions);
+}
+
+/// libmodsecurity's operator names in log messages (`Matched "Operator `Rx' with ...`).
+fn operator_display_name(name: seclang_parser::names::OperatorName) -> String {
+    let s = name.as_str();
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+type ClassifyError = (Span, String);
+
+/// Sorts an action list into a rule's parts.
+fn classify(
+    actions: &[Action],
+    ra: &mut RuleActions,
+    ts: &mut Vec<TransformationName>,
+    meta: &mut Meta,
+) -> Result<(), ClassifyError> {
+    use ActionName as A;
+    for a in actions {
+        let text = |a: &Action| -> MacroString {
+            match &a.argument {
+                ActionArgument::Text(m) => m.clone(),
+                ActionArgument::Plain(p) => MacroString::literal(p),
+                _ => MacroString::default(),
+            }
+        };
+        let plain = |a: &Action| -> String {
+            match &a.argument {
+                ActionArgument::Plain(p) => p.clone(),
+                ActionArgument::Text(m) => m.raw.clone(),
+                ActionArgument::Number(n) => n.to_string(),
+                _ => String::new(),
+            }
+        };
+        match a.name {
+            A::Id => {
+                if let ActionArgument::Id(id) = a.argument {
+                    // id:0 is "no id" to libmodsecurity
+                    meta.id = (id != 0).then_some(id);
+                }
+            }
+            A::Phase => {
+                if let ActionArgument::Phase(p) = a.argument {
+                    meta.phase = Some(p);
+                }
+            }
+            A::Chain => meta.chain = true,
+            A::T => {
+                if let ActionArgument::Transformation(t) = a.argument {
+                    ts.push(t);
+                }
+            }
+            A::Msg => ra.msg = Some(text(a)),
+            A::LogData => ra.logdata = Some(text(a)),
+            A::Tag => ra.tags.push(text(a)),
+            A::Severity => {
+                if let ActionArgument::Severity(s) = a.argument {
+                    ra.severity = Some(s);
+                }
+            }
+            A::Rev => ra.rev = plain(a),
+            A::Ver => ra.ver = plain(a),
+            A::Maturity => ra.maturity = plain(a).trim().parse().ok(),
+            A::Accuracy => ra.accuracy = plain(a).trim().parse().ok(),
+            A::Log => ra.log = Some(true),
+            A::NoLog => ra.log = Some(false),
+            // libmodsecurity keeps one "save the message" flag: the last of log, nolog,
+            // auditlog, noauditlog decides it
+            A::AuditLog => {
+                ra.log = Some(true);
+                ra.match_actions.push(MatchAction::AuditLog(true));
+            }
+            A::NoAuditLog => {
+                ra.log = Some(false);
+                ra.match_actions.push(MatchAction::AuditLog(false));
+            }
+            A::Capture => ra.capture = true,
+            A::MultiMatch => ra.multi_match = true,
+            A::Block => ra.block = true,
+            A::Pass => ra.disruptive = Some(Disruptive::Pass),
+            A::Deny => ra.disruptive = Some(Disruptive::Deny),
+            A::Drop => ra.disruptive = Some(Disruptive::Drop),
+            A::Allow => {
+                let kind = match &a.argument {
+                    ActionArgument::Plain(p) if p.eq_ignore_ascii_case("request") => {
+                        AllowKind::Request
+                    }
+                    ActionArgument::Plain(p) if p.eq_ignore_ascii_case("phase") => AllowKind::Phase,
+                    _ => AllowKind::Transaction,
+                };
+                ra.disruptive = Some(Disruptive::Allow(kind));
+            }
+            A::Redirect => ra.disruptive = Some(Disruptive::Redirect(text(a))),
+            A::Proxy => ra.disruptive = Some(Disruptive::Proxy(text(a))),
+            A::Pause => {
+                let ms = plain(a).trim().parse().unwrap_or(0);
+                ra.disruptive = Some(Disruptive::Pause(ms));
+            }
+            A::Status => {
+                if let ActionArgument::Number(n) = a.argument {
+                    ra.match_actions
+                        .push(MatchAction::Status(n.min(999) as u16));
+                }
+            }
+            A::Skip => {
+                if let ActionArgument::Number(n) = a.argument {
+                    ra.match_actions
+                        .push(MatchAction::Skip(n.min(u32::MAX as u64) as u32));
+                }
+            }
+            A::SkipAfter => ra.match_actions.push(MatchAction::SkipAfter(plain(a))),
+            A::SetVar => {
+                if let ActionArgument::SetVar(s) = &a.argument {
+                    ra.setvars.push(s.clone());
+                }
+            }
+            A::Ctl => {
+                if let ActionArgument::Ctl(c) = &a.argument {
+                    ra.match_actions.push(MatchAction::Ctl(c.clone()));
+                }
+            }
+            A::InitCol => {
+                let m = text(a);
+                let (col, key) = m.raw.split_once('=').unwrap_or((m.raw.as_str(), ""));
+                let key = seclang_parser::parse_macros(key).map_err(|e| (a.span, e))?;
+                ra.match_actions.push(MatchAction::InitCol {
+                    collection: col.trim().to_ascii_lowercase(),
+                    key,
+                });
+            }
+            A::SetSid => ra.match_actions.push(MatchAction::SetSid(text(a))),
+            A::SetUid => ra.match_actions.push(MatchAction::SetUid(text(a))),
+            A::SetRsc => ra.match_actions.push(MatchAction::SetRsc(text(a))),
+            A::SetEnv => ra.match_actions.push(MatchAction::SetEnv(text(a))),
+            A::ExpireVar => ra.match_actions.push(MatchAction::ExpireVar(text(a))),
+            A::Xmlns => {
+                let p = plain(a);
+                if let Some((prefix, href)) = p.split_once('=') {
+                    let href = href.trim_matches('\'');
+                    ra.xmlns.push((prefix.to_string(), href.to_string()));
+                }
+            }
+            A::Exec => {
+                return Err((
+                    a.span,
+                    "exec runs Lua scripts, which this build of Sekisho does not include".into(),
+                ))
+            }
+            A::Append
+            | A::Prepend
+            | A::DeprecateVar
+            | A::SanitiseArg
+            | A::SanitiseMatched
+            | A::SanitiseMatchedBytes
+            | A::SanitiseRequestHeader
+            | A::SanitiseResponseHeader => {
+                return Err((
+                    a.span,
+                    format!("action '{}' is not supported by libmodsecurity v3", a.name),
+                ))
+            }
+        }
+    }
+    Ok(())
+}

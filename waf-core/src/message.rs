@@ -1,0 +1,123 @@
+//! Rule match messages, written in libmodsecurity's format: fail2ban filters, CyberPanel's
+//! viewers and log shippers parse these lines.
+//!
+//! `ModSecurity: Warning. Matched "Operator `Rx' with parameter `...' against variable
+//! `ARGS:x' (Value: `...' )" [file "..."] [line "..."] [id "..."] [rev ""] [msg "..."]
+//! [data "..."] [severity "2"] [ver ""] [maturity "0"] [accuracy "0"] [tag "..."]
+//! [hostname "..."] [uri "..."] [unique_id "..."] [ref "..."]`
+
+use std::fmt::Write;
+
+/// One logged rule match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleMessage {
+    pub rule_id: u64,
+    /// SecLang phase of the rule.
+    pub phase: u8,
+    pub file: String,
+    pub line: u32,
+    pub rev: String,
+    pub ver: String,
+    pub maturity: u8,
+    pub accuracy: u8,
+    pub msg: String,
+    pub data: String,
+    /// 0–7; libmodsecurity prints 255 when no severity is set? (kept as given).
+    pub severity: Option<u8>,
+    pub tags: Vec<String>,
+    /// `Matched "Operator ..." at ARGS:x`.
+    pub matched: String,
+    pub reference: String,
+    /// Whether the rule's own disruptive action ran (engine On).
+    pub disruptive: bool,
+    /// With `multiMatch`, the (match, reference) of the matches before the last one: each is
+    /// logged on a line of its own.
+    pub earlier_matches: Vec<(String, String)>,
+    pub server_ip: String,
+    pub uri: String,
+    pub unique_id: String,
+    pub client_ip: String,
+}
+
+/// libmodsecurity truncates long fields to a limit and marks the cut.
+pub(crate) fn limit_to(limit: usize, s: &str) -> String {
+    if s.len() <= limit {
+        return s.to_string();
+    }
+    let mut end = limit;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} ({} characters omitted)", &s[..end], s.len() - end)
+}
+
+/// `[data "..."]`: non-printable bytes, `"` and `\` as `\xHH`, so the field cannot break
+/// out of its quotes.
+pub(crate) fn escape_data(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        if (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\' {
+            out.push(c as char);
+        } else {
+            let _ = write!(out, "\\x{c:02x}");
+        }
+    }
+    out
+}
+
+/// Bytes as text: printable ASCII kept, anything else as `\xHH` (libmodsecurity's
+/// `toHexIfNeeded`).
+pub(crate) fn hex_if_needed(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for &c in b {
+        if (0x20..0x7f).contains(&c) || c == b'\t' {
+            out.push(c as char);
+        } else {
+            let _ = write!(out, "\\x{c:02x}");
+        }
+    }
+    out
+}
+
+impl RuleMessage {
+    /// The log line. `code`: the status for an `Access denied` line (`None` prints `%d`, which
+    /// the intervention replaces with the status). `client`: prefix `[client IP] ` (the
+    /// intervention's log has it, the log callback's lines do not).
+    pub fn log_line(&self, engine_on: bool, code: Option<u16>, client: bool) -> String {
+        let mut m = String::with_capacity(1024);
+        if client {
+            let _ = write!(m, "[client {}] ", self.client_ip);
+        }
+        if self.disruptive && engine_on {
+            m.push_str("ModSecurity: Access denied with code ");
+            match code {
+                Some(c) => {
+                    let _ = write!(m, "{c}");
+                }
+                None => m.push_str("%d"),
+            }
+            let _ = write!(m, " (phase {}). ", self.phase);
+        } else {
+            m.push_str("ModSecurity: Warning. ");
+        }
+        m.push_str(&self.matched);
+        let _ = write!(m, " [file \"{}\"]", self.file);
+        let _ = write!(m, " [line \"{}\"]", self.line);
+        let _ = write!(m, " [id \"{}\"]", self.rule_id);
+        let _ = write!(m, " [rev \"{}\"]", self.rev);
+        let _ = write!(m, " [msg \"{}\"]", self.msg);
+        let _ = write!(m, " [data \"{}\"]", escape_data(&limit_to(200, &self.data)));
+        let _ = write!(m, " [severity \"{}\"]", self.severity.map_or(0, u32::from));
+        let _ = write!(m, " [ver \"{}\"]", self.ver);
+        let _ = write!(m, " [maturity \"{}\"]", self.maturity);
+        let _ = write!(m, " [accuracy \"{}\"]", self.accuracy);
+        for t in &self.tags {
+            let _ = write!(m, " [tag \"{t}\"]");
+        }
+        let _ = write!(m, " [hostname \"{}\"]", self.server_ip);
+        let _ = write!(m, " [uri \"{}\"]", limit_to(200, &self.uri));
+        let _ = write!(m, " [unique_id \"{}\"]", self.unique_id);
+        let _ = write!(m, " [ref \"{}\"]", self.reference);
+        m
+    }
+}

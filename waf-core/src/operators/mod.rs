@@ -1,0 +1,227 @@
+//! # Operators
+//!
+//! The `@` operators of SecLang, compiled once per rule and evaluated per value, with
+//! libmodsecurity 3.0.15's results (each file's doc says where that took care, and which
+//! behaviours were checked against the real library). One file per operator family, as in
+//! Coraza's `internal/operators`:
+//!
+//! | file | operators |
+//! |---|---|
+//! | [`rx`] | `@rx`, `@rxGlobal` (patterns: [`crate::regex`]) |
+//! | [`pm`] | `@pm`, `@pmFromFile` / `@pmf` |
+//! | [`strings`] | `@beginsWith`, `@endsWith`, `@contains`, `@containsWord`, `@streq`, `@strmatch`, `@within` |
+//! | [`numeric`] | `@eq`, `@ge`, `@gt`, `@le`, `@lt` |
+//! | [`validate`] | `@validateByteRange`, `@validateUrlEncoding`, `@validateUtf8Encoding` |
+//! | [`verify`] | `@verifyCC`, `@verifyCPF`, `@verifySSN`, `@verifySVNR` |
+//! | [`ip_match`] | `@ipMatch`, `@ipMatchFromFile` / `@ipMatchF` |
+//! | [`libinjection`] | `@detectSQLi`, `@detectXSS` |
+//! | [`unconditional`] | `@unconditionalMatch`, `@noMatch` |
+//! | [`unsupported`] | `@gsbLookup`, `@rsub`, `@validateHash` (refused by libmodsecurity too), `@geoLookup`, `@fuzzyHash`, `@validateDTD`, `@validateSchema` (need libraries this build lacks), `@inspectFile`, `@rbl` |
+//!
+//! Negation (`!@rx`) is applied by the caller. Captures (`TX:0`...) are stored only through
+//! [`OperatorContext::capture`] and only when [`OperatorContext::capturing`] says the rule has
+//! the `capture` action, with what libmodsecurity stores: `@rx` the match and every group that
+//! took part (all of them, not only nine), `@rxGlobal` the groups of every match numbered on
+//! from each other, `@pm`/`@pmFromFile` the matched phrase, `@verify*` the verified number,
+//! `@detectSQLi` the fingerprint, `@detectXSS` the whole value, `@rbl` the value; the other
+//! operators store nothing.
+
+pub mod ip_match;
+pub mod libinjection;
+pub mod numeric;
+pub mod pm;
+pub mod rx;
+pub mod strings;
+pub mod unconditional;
+pub mod unsupported;
+pub mod validate;
+pub mod verify;
+
+use seclang_parser::names::OperatorName;
+use seclang_parser::MacroString;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// What an operator needs from the transaction while it runs.
+pub trait OperatorContext {
+    /// The text of an argument with `%{...}` macros expanded (only called for arguments with macros).
+    fn expand(&mut self, argument: &seclang_parser::MacroString) -> Vec<u8>;
+    /// Whether the rule has the `capture` action.
+    fn capturing(&self) -> bool;
+    /// Stores capture `index` (TX:0..TX:9) — call only when `capturing()`.
+    fn capture(&mut self, index: usize, value: &[u8]);
+}
+
+/// A compiled operator (negation `!` is applied by the caller, not here).
+pub trait Operator: Send + Sync + std::fmt::Debug {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool;
+}
+
+/// Where the operator's files are looked up (`@pmFromFile x.data` is relative to the rule's file's directory, as libmodsecurity resolves it), and where load-time warnings go.
+pub struct CompileContext<'a> {
+    pub rule_dir: &'a std::path::Path,
+    pub warnings: &'a mut Vec<String>,
+}
+
+/// Compiles an operator; an error is a load error (message only; the caller adds file:line:col).
+pub fn compile(
+    op: &seclang_parser::Operator,
+    ctx: &mut CompileContext<'_>,
+) -> Result<Box<dyn Operator>, String> {
+    use OperatorName as N;
+    let arg = &op.argument;
+    Ok(match op.name {
+        N::Rx => rx::compile_rx(arg, ctx)?,
+        N::RxGlobal => rx::compile_rx_global(arg, ctx)?,
+        N::Pm => Box::new(pm::Pm::from_param(&arg.raw)),
+        N::PmFromFile => Box::new(pm::Pm::from_files(&arg.raw, ctx)?),
+        N::BeginsWith => Box::new(strings::BeginsWith(Param::new(arg))),
+        N::EndsWith => Box::new(strings::EndsWith(Param::new(arg))),
+        N::Contains => Box::new(strings::Contains(Param::new(arg))),
+        N::ContainsWord => Box::new(strings::ContainsWord(Param::new(arg))),
+        N::StrEq => Box::new(strings::StrEq(Param::new(arg))),
+        N::StrMatch => Box::new(strings::StrMatch(Param::new(arg))),
+        N::Within => Box::new(strings::Within(Param::new(arg))),
+        N::Eq => Box::new(numeric::Numeric::new(numeric::Comparison::Eq, arg)),
+        N::Ge => Box::new(numeric::Numeric::new(numeric::Comparison::Ge, arg)),
+        N::Gt => Box::new(numeric::Numeric::new(numeric::Comparison::Gt, arg)),
+        N::Le => Box::new(numeric::Numeric::new(numeric::Comparison::Le, arg)),
+        N::Lt => Box::new(numeric::Numeric::new(numeric::Comparison::Lt, arg)),
+        N::ValidateByteRange => Box::new(validate::ValidateByteRange::compile(op)?),
+        N::ValidateUrlEncoding => Box::new(validate::ValidateUrlEncoding),
+        N::ValidateUtf8Encoding => Box::new(validate::ValidateUtf8Encoding),
+        N::VerifyCc => Box::new(verify::Verify::compile(verify::Kind::CreditCard, &arg.raw)?),
+        N::VerifyCpf => Box::new(verify::Verify::compile(verify::Kind::Cpf, &arg.raw)?),
+        N::VerifySsn => Box::new(verify::Verify::compile(verify::Kind::Ssn, &arg.raw)?),
+        N::VerifySvnr => Box::new(verify::Verify::compile(verify::Kind::Svnr, &arg.raw)?),
+        N::IpMatch => Box::new(ip_match::IpMatch::from_param(&arg.raw)?),
+        N::IpMatchFromFile => Box::new(ip_match::IpMatch::from_file(&arg.raw, ctx)?),
+        N::DetectSqli => Box::new(libinjection::DetectSqli),
+        N::DetectXss => Box::new(libinjection::DetectXss),
+        N::UnconditionalMatch => Box::new(unconditional::UnconditionalMatch),
+        N::NoMatch => Box::new(unconditional::NoMatch),
+        N::InspectFile => Box::new(unsupported::InspectFile::compile(&arg.raw, ctx)?),
+        N::Rbl => Box::new(unsupported::Rbl::compile(&arg.raw, ctx)),
+        N::GsbLookup
+        | N::Rsub
+        | N::ValidateHash
+        | N::GeoLookup
+        | N::FuzzyHash
+        | N::ValidateDtd
+        | N::ValidateSchema => return Err(unsupported::refusal(op.name, &arg.raw, ctx)),
+    })
+}
+
+/// An argument that may contain `%{...}` macros, expanded at run time (libmodsecurity's
+/// `RunTimeString`).
+#[derive(Debug, Clone)]
+pub(crate) enum Param {
+    Static(Vec<u8>),
+    Dynamic(MacroString),
+}
+
+impl Param {
+    pub(crate) fn new(arg: &MacroString) -> Param {
+        if arg.has_macros() {
+            Param::Dynamic(arg.clone())
+        } else {
+            Param::Static(arg.raw.as_bytes().to_vec())
+        }
+    }
+
+    pub(crate) fn get<'a>(&'a self, ctx: &mut dyn OperatorContext) -> Cow<'a, [u8]> {
+        match self {
+            Param::Static(v) => Cow::Borrowed(v),
+            Param::Dynamic(m) => Cow::Owned(ctx.expand(m)),
+        }
+    }
+}
+
+/// A data file named by an operator, found as libmodsecurity's `utils::find_resource` finds
+/// it: the path as given (absolute, or relative to the process's directory), then relative
+/// to the directory of the rule's file.
+pub(crate) fn find_resource(name: &str, ctx: &CompileContext<'_>) -> Result<PathBuf, String> {
+    let given = Path::new(name);
+    if given.is_file() {
+        return Ok(given.to_path_buf());
+    }
+    let beside = ctx.rule_dir.join(name);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    Err(format!(
+        "Looking at: '{}', '{}'",
+        given.display(),
+        beside.display()
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A minimal [`OperatorContext`] for the unit tests.
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    pub(crate) struct Cx {
+        pub(crate) capture: bool,
+        pub(crate) tx: BTreeMap<usize, Vec<u8>>,
+        pub(crate) vars: BTreeMap<String, Vec<u8>>,
+    }
+
+    impl OperatorContext for Cx {
+        fn expand(&mut self, argument: &MacroString) -> Vec<u8> {
+            let mut out = Vec::new();
+            for s in &argument.segments {
+                match s {
+                    seclang_parser::Segment::Literal(l) => out.extend_from_slice(l.as_bytes()),
+                    seclang_parser::Segment::Macro { key, .. } => {
+                        if let Some(v) = key.as_ref().and_then(|k| self.vars.get(&k.to_lowercase()))
+                        {
+                            out.extend_from_slice(v);
+                        }
+                    }
+                }
+            }
+            out
+        }
+
+        fn capturing(&self) -> bool {
+            self.capture
+        }
+
+        fn capture(&mut self, index: usize, value: &[u8]) {
+            self.tx.insert(index, value.to_vec());
+        }
+    }
+
+    /// Compiles `@name param` through the SecLang parser.
+    pub(crate) fn op(text: &str) -> Box<dyn Operator> {
+        try_op(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    pub(crate) fn try_op(text: &str) -> Result<Box<dyn Operator>, String> {
+        try_op_in(text, Path::new("."))
+    }
+
+    pub(crate) fn try_op_in(text: &str, dir: &Path) -> Result<Box<dyn Operator>, String> {
+        let rule = format!("SecRule ARGS \"{text}\" \"id:1\"");
+        let (d, errors) = seclang_parser::parse_str(&rule, seclang_parser::FileId(0));
+        if let Some(e) = errors.first() {
+            return Err(format!("parse: {e:?}"));
+        }
+        let seclang_parser::DirectiveKind::Rule(r) = &d[0].kind else {
+            return Err("not a rule".into());
+        };
+        let mut warnings = Vec::new();
+        let mut cx = CompileContext {
+            rule_dir: dir,
+            warnings: &mut warnings,
+        };
+        compile(&r.operator, &mut cx)
+    }
+
+    pub(crate) fn eval(op: &dyn Operator, value: &[u8]) -> bool {
+        op.evaluate(&mut Cx::default(), value)
+    }
+}

@@ -1,0 +1,378 @@
+//! `@pm` and `@pmFromFile` / `@pmf`: phrase matching.
+//!
+//! **Description.** True when one of the phrases occurs in the value, ASCII case-insensitively,
+//! as libmodsecurity's Aho-Corasick matcher (`utils/acmp.cc`) decides it. That matcher has
+//! quirks that change verdicts, all verified against libmodsecurity 3.0.15 and reproduced
+//! here:
+//! - its failure links follow only one step (a node's link is its parent's link's child, or
+//!   the root), so some occurrences are missed: with the phrases `xabyq abz by`, the value
+//!   `xaby` does not match, although it contains `by`;
+//! - when an occurrence is found through a failure link, the reported phrase (`TX:0` with
+//!   `capture`) is the text of the trie node reached, not the phrase: with `abcd bc`, the
+//!   value `abcx` matches and `TX:0` is `abc`;
+//! - a phrase that contains a NUL byte (`|00|`) matches as bytes, but `TX:0` stops at the NUL.
+//!
+//! Every occurrence it reports is a real one, so the aho-corasick crate runs first as a
+//! prefilter: a value with no occurrence at all is rejected without the emulation.
+//!
+//! **Arguments.** `@pm`: the argument is first decoded as libmodsecurity 3.0.15's
+//! `parse_pm_content` does (leading blanks skipped, one pair of surrounding `"` removed,
+//! `|41 42|`-style hex only with hex digits between the bars, `\:` `\;` `\\` `\"` escapes);
+//! if that decoding fails (any other character between bars, so `|41 42|` with its space,
+//! or another escape) the argument is used as written. The result is split on white space.
+//! `@pmFromFile`: file names separated by spaces, each found as the path given then beside
+//! the rule's file; every line that is not empty and not a `#` comment (blanks allowed before
+//! the `#`) is a phrase, taken whole (trailing blanks, a `\r`, and a `#` after text included).
+//! `https://` sources are refused (this build downloads nothing).
+//!
+//! **Captures.** `TX:0`: the matched text (see above).
+//!
+//! **Example.** `SecRule REQUEST_FILENAME "@pmFromFile restricted-files.data" "id:1,phase:1,deny"`
+
+use super::{find_resource, CompileContext, Operator, OperatorContext};
+use aho_corasick::AhoCorasick;
+
+const ROOT: u32 = 0;
+
+#[derive(Debug, Clone)]
+struct Node {
+    /// Children as (lowercased byte, node), sorted.
+    children: Vec<(u8, u32)>,
+    fail: u32,
+    /// A phrase ends here.
+    is_last: bool,
+    /// A phrase ends at a node of the failure chain (libmodsecurity's `o_match`).
+    other_match: bool,
+    /// The node's text is `phrases[phrase][..depth]` (the phrase that created the node).
+    phrase: u32,
+    depth: u32,
+}
+
+/// The phrase set, as libmodsecurity's `ACMP` tree.
+#[derive(Debug)]
+pub struct Pm {
+    nodes: Vec<Node>,
+    phrases: Vec<Vec<u8>>,
+    prefilter: Option<AhoCorasick>,
+}
+
+/// `isspace` in the "C" locale: what `std::istream >> std::string` splits on.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// libmodsecurity 3.0.15's `parse_pm_content`: `None` where it gives up (and the argument is
+/// then used as written).
+fn parse_pm_content(param: &[u8]) -> Option<Vec<u8>> {
+    let offset = param.iter().position(|&b| b != b' ' && b != b'\t')?;
+    let mut body = &param[offset..];
+    if body.len() >= 2 && body[0] == b'"' && body[body.len() - 1] == b'"' {
+        body = &body[1..body.len() - 1];
+    }
+    if body.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let (mut bin, mut esc) = (false, false);
+    let mut hex = [0u8; 2];
+    let mut hex_len = 0;
+    for &c in body {
+        if c == b'|' {
+            bin = !bin;
+        } else if !esc && c == b'\\' {
+            esc = true;
+        } else if bin {
+            if !c.is_ascii_hexdigit() {
+                return None;
+            }
+            hex[hex_len] = c;
+            hex_len += 1;
+            if hex_len == 2 {
+                let v = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
+                out.push(v(hex[0]) << 4 | v(hex[1]));
+                hex_len = 0;
+            }
+        } else if esc {
+            if !matches!(c, b':' | b';' | b'\\' | b'"') {
+                return None;
+            }
+            out.push(c);
+            esc = false;
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// libmodsecurity's `PmFromFile::isComment`.
+fn is_comment(line: &[u8]) -> bool {
+    match line.iter().position(|&b| b == b'#') {
+        _ if line.is_empty() => true,
+        Some(p) => line[..p].iter().all(|&b| is_c_space(b)),
+        None => false,
+    }
+}
+
+impl Pm {
+    /// `@pm` with its argument.
+    pub(crate) fn from_param(param: &str) -> Pm {
+        let content =
+            parse_pm_content(param.as_bytes()).unwrap_or_else(|| param.as_bytes().to_vec());
+        let phrases = content
+            .split(|&b| is_c_space(b))
+            .filter(|p| !p.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        Pm::new(phrases)
+    }
+
+    /// `@pmFromFile` with its argument (file names).
+    pub(crate) fn from_files(param: &str, ctx: &mut CompileContext<'_>) -> Result<Pm, String> {
+        let mut phrases = Vec::new();
+        for name in param.split(' ').filter(|t| !t.is_empty()) {
+            if name.starts_with("https://") {
+                return Err(format!(
+                    "@pmFromFile: '{name}': downloading phrase lists is not supported by this build"
+                ));
+            }
+            let path = find_resource(name, ctx)
+                .map_err(|e| format!("Failed to open file: '{name}'. {e}"))?;
+            let data =
+                std::fs::read(&path).map_err(|e| format!("Failed to open file: '{name}'. {e}"))?;
+            let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+            if data.last() == Some(&b'\n') {
+                lines.pop();
+            }
+            phrases.extend(
+                lines
+                    .into_iter()
+                    .filter(|l| !is_comment(l))
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        Ok(Pm::new(phrases))
+    }
+
+    fn new(phrases: Vec<Vec<u8>>) -> Pm {
+        let mut nodes = vec![Node {
+            children: Vec::new(),
+            fail: ROOT,
+            is_last: false,
+            other_match: false,
+            phrase: 0,
+            depth: 0,
+        }];
+        for (pi, phrase) in phrases.iter().enumerate() {
+            let mut cur = ROOT;
+            for (i, &b) in phrase.iter().enumerate() {
+                let letter = b.to_ascii_lowercase();
+                let next = match find_child(&nodes[cur as usize], letter) {
+                    Some(n) => n,
+                    None => {
+                        let id = nodes.len() as u32;
+                        nodes.push(Node {
+                            children: Vec::new(),
+                            fail: ROOT,
+                            is_last: false,
+                            other_match: false,
+                            phrase: pi as u32,
+                            depth: i as u32 + 1,
+                        });
+                        let ch = &mut nodes[cur as usize].children;
+                        let at = ch.partition_point(|&(l, _)| l < letter);
+                        ch.insert(at, (letter, id));
+                        id
+                    }
+                };
+                if i + 1 == phrase.len() {
+                    nodes[next as usize].is_last = true;
+                }
+                cur = next;
+            }
+        }
+        // Failure links, level by level, as acmp_connect_fail_branches sets them: one step
+        // from the parent's link, else the root.
+        let mut level: Vec<(u32, u8, u32)> = nodes[0]
+            .children
+            .iter()
+            .map(|&(l, c)| (ROOT, l, c))
+            .collect();
+        while !level.is_empty() {
+            let mut next_level = Vec::new();
+            for &(parent, letter, node) in &level {
+                let fail = if parent == ROOT {
+                    ROOT
+                } else {
+                    find_child(&nodes[nodes[parent as usize].fail as usize], letter).unwrap_or(ROOT)
+                };
+                nodes[node as usize].fail = fail;
+                // The failure node is shallower, so its own `other_match` is already known.
+                let f = &nodes[fail as usize];
+                let other = fail != ROOT && (f.is_last || f.other_match);
+                nodes[node as usize].other_match = other;
+                next_level.extend(
+                    nodes[node as usize]
+                        .children
+                        .iter()
+                        .map(|&(l, c)| (node, l, c)),
+                );
+            }
+            level = next_level;
+        }
+        let prefilter = if phrases.iter().any(|p| !p.is_empty()) {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(phrases.iter().filter(|p| !p.is_empty()))
+                .ok()
+        } else {
+            None
+        };
+        Pm {
+            nodes,
+            phrases,
+            prefilter,
+        }
+    }
+
+    /// The node where libmodsecurity's `acmp_process_quick` reports a match.
+    fn find(&self, value: &[u8]) -> Option<u32> {
+        let nodes = &self.nodes;
+        let mut node = ROOT;
+        for &b in value {
+            let letter = b.to_ascii_lowercase();
+            let mut go_to;
+            loop {
+                go_to = find_child(&nodes[node as usize], letter);
+                if let Some(g) = go_to {
+                    if nodes[g as usize].is_last {
+                        return Some(g);
+                    }
+                    break;
+                }
+                if node == ROOT {
+                    break;
+                }
+                node = nodes[node as usize].fail;
+            }
+            if let Some(g) = go_to {
+                node = g;
+            }
+            if nodes[node as usize].other_match {
+                return Some(node);
+            }
+        }
+        None
+    }
+
+    /// A node's text, cut at a NUL byte as the C string it is in libmodsecurity.
+    fn text(&self, node: u32) -> &[u8] {
+        let n = &self.nodes[node as usize];
+        let t = &self.phrases[n.phrase as usize][..n.depth as usize];
+        match t.iter().position(|&b| b == 0) {
+            Some(z) => &t[..z],
+            None => t,
+        }
+    }
+}
+
+fn find_child(node: &Node, letter: u8) -> Option<u32> {
+    node.children
+        .binary_search_by_key(&letter, |&(l, _)| l)
+        .ok()
+        .map(|i| node.children[i].1)
+}
+
+impl Operator for Pm {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        match &self.prefilter {
+            Some(ac) if ac.is_match(value) => {}
+            _ => return false,
+        }
+        match self.find(value) {
+            Some(node) => {
+                if ctx.capturing() {
+                    ctx.capture(0, self.text(node));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operators::testing::{eval, op, try_op_in, Cx};
+
+    fn tx0(param: &str, value: &[u8]) -> Option<Vec<u8>> {
+        let o = op(&format!("@pm {param}"));
+        let mut cx = Cx {
+            capture: true,
+            ..Cx::default()
+        };
+        o.evaluate(&mut cx, value)
+            .then(|| cx.tx.remove(&0).unwrap_or_default())
+    }
+
+    #[test]
+    fn acmp_quirks() {
+        // One-step failure links miss `by` here (libmodsecurity 3.0.15 does too).
+        assert_eq!(tx0("xabyq abz by", b"xaby"), None);
+        assert_eq!(tx0("xabyq abz by", b"zby"), Some(b"by".to_vec()));
+        // The reported text is the trie node's.
+        assert_eq!(tx0("abcd bc", b"abcx"), Some(b"abc".to_vec()));
+        assert_eq!(tx0("x é", b"x"), Some(b"x".to_vec()));
+        assert_eq!(tx0("x é", "aé".as_bytes()), Some("é".as_bytes().to_vec()));
+        assert_eq!(tx0("AbC", b"xabc"), Some(b"AbC".to_vec()));
+    }
+
+    #[test]
+    fn hex_and_escapes() {
+        assert_eq!(tx0("|41 42|", b"AB"), None);
+        assert_eq!(tx0("|41 42|", b"|41"), Some(b"|41".to_vec()));
+        assert_eq!(tx0("|4a|", b"J"), Some(b"J".to_vec()));
+        assert_eq!(tx0("|4||1|", b"a"), Some(b"A".to_vec()));
+        assert_eq!(tx0("|41", b"a"), Some(b"A".to_vec()));
+        assert_eq!(tx0("a|20|b", b"b"), Some(b"b".to_vec()));
+        assert_eq!(tx0("x|00|y", b"x"), None);
+        assert_eq!(tx0("x|00|y", b"x\0y"), Some(b"x".to_vec()));
+        assert_eq!(tx0("a\\:b", b"a:bb"), Some(b"a:b".to_vec()));
+        assert_eq!(tx0("a\\x", b"a\\x"), Some(b"a\\x".to_vec()));
+        assert_eq!(parse_pm_content(b" \"ab\""), Some(b"ab".to_vec()));
+        assert_eq!(parse_pm_content(b""), None);
+    }
+
+    #[test]
+    fn language_cases() {
+        let o = op("@pm abc def ghi");
+        for v in [&b"abcxxxyyy"[..], b"xxxdefyyy", b"xxxyyyghi"] {
+            assert!(eval(&*o, v));
+        }
+        assert!(!eval(&*o, b"xxxyyy"));
+        assert!(!eval(&*op("@pm TestCase"), b""));
+    }
+
+    #[test]
+    fn from_file() {
+        let dir = std::env::temp_dir().join(format!("sekisho-pm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("a.data"),
+            b"# comment\n  # indented comment\n\nfoo\nbar # not a comment\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("b.data"), b"baz").unwrap();
+        let o = try_op_in("@pmFromFile a.data b.data", &dir).unwrap();
+        assert!(eval(&*o, b"xFOOx"));
+        assert!(eval(&*o, b"baz"));
+        assert!(!eval(&*o, b"bar"));
+        assert!(eval(&*o, b"bar # not a comment"));
+        assert!(!eval(&*o, b"comment"));
+        let e = try_op_in("@pmFromFile missing.data", &dir).unwrap_err();
+        assert!(e.starts_with("Failed to open file: 'missing.data'."), "{e}");
+        assert!(try_op_in("@pmFromFile https://example.com/x", &dir).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

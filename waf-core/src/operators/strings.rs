@@ -1,0 +1,174 @@
+//! `@beginsWith`, `@endsWith`, `@contains`, `@containsWord`, `@streq`, `@strmatch`, `@within`:
+//! byte-string comparisons.
+//!
+//! **Description.** All compare bytes exactly (no case folding), as libmodsecurity's
+//! `begins_with.cc`, `ends_with.cc`, `contains.cc`, `contains_word.cc`, `str_eq.cc`,
+//! `str_match.cc` and `within.cc` do:
+//! - `@beginsWith P` / `@endsWith P`: the value starts / ends with P (an empty P: true).
+//! - `@contains P`, `@strmatch P`: P occurs in the value (an empty P: true).
+//! - `@containsWord P`: P occurs with no ASCII letter right before and right after it (digits
+//!   and `_` do separate words here, unlike `\b`: `1abc2` contains the word `abc`; checked
+//!   against libmodsecurity 3.0.15). An empty P is true, an empty value (with a non-empty P)
+//!   false.
+//! - `@streq P`: the value is P.
+//! - `@within P`: the value occurs in P; an empty value is true.
+//!
+//! **Arguments.** A text, with macros expanded at run time (`@within %{tx.allowed_methods}`).
+//!
+//! **Example.** `SecRule REQUEST_METHOD "!@within %{tx.allowed_methods}" "id:1,phase:1,deny"`
+
+use super::{Operator, OperatorContext, Param};
+use memchr::memmem;
+
+/// `@beginsWith`
+#[derive(Debug)]
+pub struct BeginsWith(pub(crate) Param);
+/// `@endsWith`
+#[derive(Debug)]
+pub struct EndsWith(pub(crate) Param);
+/// `@contains`
+#[derive(Debug)]
+pub struct Contains(pub(crate) Param);
+/// `@containsWord`
+#[derive(Debug)]
+pub struct ContainsWord(pub(crate) Param);
+/// `@streq`
+#[derive(Debug)]
+pub struct StrEq(pub(crate) Param);
+/// `@strmatch`
+#[derive(Debug)]
+pub struct StrMatch(pub(crate) Param);
+/// `@within`
+#[derive(Debug)]
+pub struct Within(pub(crate) Param);
+
+impl Operator for BeginsWith {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        value.starts_with(&self.0.get(ctx))
+    }
+}
+
+impl Operator for EndsWith {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        value.ends_with(&self.0.get(ctx))
+    }
+}
+
+impl Operator for Contains {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        memmem::find(value, &self.0.get(ctx)).is_some()
+    }
+}
+
+impl Operator for StrMatch {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        memmem::find(value, &self.0.get(ctx)).is_some()
+    }
+}
+
+impl Operator for StrEq {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        *value == *self.0.get(ctx)
+    }
+}
+
+impl Operator for Within {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        value.is_empty() || memmem::find(&self.0.get(ctx), value).is_some()
+    }
+}
+
+impl Operator for ContainsWord {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        contains_word(value, &self.0.get(ctx))
+    }
+}
+
+/// libmodsecurity's `ContainsWord::evaluate`: an occurrence of `word` whose neighbours (if
+/// any) are not ASCII letters. Occurrences may overlap, so they are found with
+/// Knuth-Morris-Pratt: linear in `value` and `word`, whatever both contain.
+fn contains_word(value: &[u8], word: &[u8]) -> bool {
+    if word.is_empty() {
+        return true;
+    }
+    if value.is_empty() {
+        return false;
+    }
+    let m = word.len();
+    // fail[i]: length of the longest proper border of word[..=i].
+    let mut fail = vec![0usize; m];
+    let mut k = 0;
+    for i in 1..m {
+        while k > 0 && word[i] != word[k] {
+            k = fail[k - 1];
+        }
+        if word[i] == word[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let separates = |i: usize| !value[i].is_ascii_alphabetic();
+    let mut k = 0;
+    for (i, &b) in value.iter().enumerate() {
+        while k > 0 && b != word[k] {
+            k = fail[k - 1];
+        }
+        if b == word[k] {
+            k += 1;
+        }
+        if k == m {
+            let pos = i + 1 - m;
+            let end = i + 1;
+            if (pos == 0 || separates(pos - 1)) && (end == value.len() || separates(end)) {
+                return true;
+            }
+            k = fail[m - 1];
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operators::testing::{eval, op, Cx};
+
+    #[test]
+    fn prefixes_and_suffixes() {
+        assert!(eval(&*op("@beginsWith abc"), b"abcdef"));
+        assert!(!eval(&*op("@beginsWith abc"), b"ab"));
+        assert!(eval(&*op("@endsWith ghi"), b"abcdef\\0ghi"));
+        assert!(!eval(&*op("@endsWith ghi"), b"gh"));
+    }
+
+    #[test]
+    fn contains_word_boundaries() {
+        assert!(contains_word(b"1abc2", b"abc"));
+        assert!(contains_word(b"_abc_", b"abc"));
+        assert!(contains_word(b"\xe9abc", b"abc"));
+        assert!(!contains_word(b"xabc", b"abc"));
+        assert!(contains_word(b"xabc abc", b"abc"));
+        assert!(contains_word(
+            b"hidingX<-not on word boundary, but is later on->hiding",
+            b"hiding"
+        ));
+        assert!(!contains_word(b"", b"x"));
+        assert!(contains_word(b"", b""));
+        assert!(contains_word(b"abc\\0def ghi", b"abc"));
+        assert!(contains_word(b"aaaa aa", b"aa"));
+        assert!(!contains_word(b"aaaaaa", b"aa"));
+        assert!(contains_word(b"abab-ab", b"ab"));
+    }
+
+    #[test]
+    fn within_and_macros() {
+        let o = op("@within %{tx.allowed}");
+        let mut cx = Cx::default();
+        cx.vars.insert("allowed".into(), b"GET POST".to_vec());
+        assert!(o.evaluate(&mut cx, b"POST"));
+        assert!(!o.evaluate(&mut cx, b"PUT"));
+        assert!(o.evaluate(&mut cx, b""));
+        assert!(eval(&*op("@streq abc"), b"abc"));
+        assert!(!eval(&*op("@streq abc"), b"abcd"));
+    }
+}

@@ -1,0 +1,729 @@
+//! # PCRE patterns on linear-time engines
+//!
+//! libmodsecurity compiles `@rx` patterns with PCRE2 (8-bit, no UTF, `DOTALL|MULTILINE`). This
+//! module gives the same results on regex-automata, whose search time is linear in the input:
+//!
+//! 1. [`pcre`] parses the pattern with PCRE2's rules (where PCRE and Rust's regex syntax
+//!    disagree: `\x{c2}` is a byte, a `{` that is not a quantifier is literal, `[` inside a
+//!    class is literal, `\<` is `<`, `\v` and `\h` are classes, `\Q..\E`, `(?#..)`, octal
+//!    escapes, `(?x)`...);
+//! 2. [`analyze`] decides whether the linear engine gives PCRE's results (see its doc for
+//!    possessive quantifiers and for PCRE's `^`, which does not match after a final newline);
+//! 3. [`emit`] writes the tree back, every construct spelled out, for regex-syntax in bytes
+//!    mode, or for fancy-regex when the pattern needs look-around, back references, atomic
+//!    groups or `\K`: the backtracking fallback, whose backtrack limit stands in for PCRE's
+//!    match limit (a search that hits it does not match, as a PCRE error does not).
+//!
+//! Not here: macro expansion (`@rx %{tx.x}`), captures into `TX`, `@rxGlobal`'s bookkeeping
+//! (see `operators::rx`), and one union automaton over all rules (a later layer).
+//!
+//! ```
+//! use waf_core::regex::{Captures, Regex};
+//! let re = Regex::new(r"\x{c2}\x{b4}|a{").unwrap();
+//! assert!(re.is_match(b"x\xc2\xb4"));
+//! assert!(re.is_match(b"a{"));
+//! let re = Regex::new("(a)(b)?c").unwrap();
+//! let mut caps = Captures::new();
+//! assert!(re.captures(b"xac", &mut caps));
+//! assert_eq!((caps.get(0), caps.get(1), caps.get(2)), (Some((1, 3)), Some((1, 2)), None));
+//! ```
+
+mod analyze;
+mod emit;
+mod pcre;
+
+use regex_automata::util::primitives::NonMaxUsize;
+use regex_automata::util::syntax;
+use regex_automata::{meta, Anchored, Input};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The fallback's backtrack limit (fancy-regex's own default), standing in for PCRE's match
+/// limit: a search that reaches it reports no match.
+pub const BACKTRACK_LIMIT: usize = 1_000_000;
+/// regex-automata's NFA size limit per pattern; a larger pattern goes to the fallback.
+const NFA_SIZE_LIMIT: usize = 16 << 20;
+
+/// Why a pattern does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// PCRE2 refuses the pattern too. libmodsecurity loads such a rule, and it never matches.
+    Invalid(String),
+    /// Valid PCRE that Sekisho cannot run.
+    Unsupported(String),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Invalid(m) | CompileError::Unsupported(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+enum Engine {
+    Linear(meta::Regex),
+    Backtrack(fancy_regex::Regex),
+}
+
+/// A compiled PCRE pattern.
+pub struct Regex {
+    pattern: String,
+    /// What the engine runs.
+    translated: String,
+    /// The tree, kept for patterns that may need a backtracking variant later.
+    tree: pcre::Node,
+    /// Capture groups, group 0 included.
+    slots: usize,
+    engine: Engine,
+    fallback: Option<&'static str>,
+    /// No assertion looks at the text around a position (`^`, `$`, `\b`, look-around, `\K`).
+    context_free: bool,
+    /// For a linear pattern whose multiline `^` PCRE would refuse after a final newline: the
+    /// exact (backtracking) pattern, used only for matches that end at the end of such a
+    /// subject.
+    line_start_check: Option<OnceLock<Option<fancy_regex::Regex>>>,
+    /// For `@rxGlobal`'s "non-empty match here" retry after an empty match.
+    not_empty: OnceLock<Option<fancy_regex::Regex>>,
+}
+
+impl fmt::Debug for Regex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Regex")
+            .field("pattern", &self.pattern)
+            .field("translated", &self.translated)
+            .field("fallback", &self.fallback)
+            .finish()
+    }
+}
+
+fn linear(pattern: &str) -> Result<meta::Regex, String> {
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
+        )
+        .syntax(
+            syntax::Config::new()
+                .unicode(false)
+                .utf8(false)
+                .dot_matches_new_line(true)
+                .multi_line(true)
+                .nest_limit(1000),
+        )
+        .build(pattern)
+        .map_err(|e| e.to_string())
+}
+
+fn backtracking(pattern: &str, not_empty: bool) -> Result<fancy_regex::Regex, String> {
+    fancy_regex::RegexBuilder::new(pattern)
+        .bytes_mode(fancy_regex::BytesMode::Ascii)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .backtrack_limit(BACKTRACK_LIMIT)
+        .find_not_empty(not_empty)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// A buffer for capture groups, reusable across searches and patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Captures {
+    spans: Vec<Option<(usize, usize)>>,
+    slots: Vec<Option<NonMaxUsize>>,
+}
+
+impl Captures {
+    pub fn new() -> Captures {
+        Captures::default()
+    }
+
+    /// The span of group `i` (0 = the whole match), if it took part in the match.
+    pub fn get(&self, i: usize) -> Option<(usize, usize)> {
+        self.spans.get(i).copied().flatten()
+    }
+
+    /// The number of groups, group 0 included (after a successful search).
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.spans.clear();
+    }
+
+    fn fill_from_fancy(&mut self, c: &fancy_regex::Captures<'_, [u8]>, n: usize) {
+        self.spans.clear();
+        self.spans
+            .extend((0..n).map(|i| c.get(i).map(|m| (m.start(), m.end()))));
+    }
+}
+
+/// A search that hit the backtrack limit (treated as "no match", as PCRE's errors are).
+struct LimitHit;
+
+impl Regex {
+    /// Compiles a pattern as libmodsecurity's `@rx` does.
+    pub fn new(pattern: &str) -> Result<Regex, CompileError> {
+        Regex::new_bytes(pattern.as_bytes())
+    }
+
+    /// Compiles a pattern given as bytes (a macro-expanded `@rx` argument).
+    pub fn new_bytes(pattern: &[u8]) -> Result<Regex, CompileError> {
+        let shown = String::from_utf8_lossy(pattern).into_owned();
+        let mut parsed = pcre::parse(pattern).map_err(|e| match e {
+            pcre::Error::Syntax { .. } => CompileError::Invalid(e.to_string()),
+            pcre::Error::Unsupported { .. } => CompileError::Unsupported(e.to_string()),
+        })?;
+        analyze::rewrite_possessive(&mut parsed.node);
+        let analysis = analyze::analyze(&parsed.node);
+        let slots = parsed.groups + 1;
+        let cf = context_free(&parsed.node);
+        let mut fallback = analysis.fallback;
+        if fallback.is_none() {
+            let translated = emit::emit(&parsed.node, emit::Target::Linear);
+            match linear(&translated) {
+                Ok(re) => {
+                    return Ok(Regex {
+                        pattern: shown,
+                        translated,
+                        tree: parsed.node,
+                        slots,
+                        engine: Engine::Linear(re),
+                        fallback: None,
+                        context_free: cf,
+                        line_start_check: analysis.line_start_at_end.then(OnceLock::new),
+                        not_empty: OnceLock::new(),
+                    });
+                }
+                Err(e) if e.contains("exceeds size limit") || e.contains("too big") => {
+                    fallback = Some("a pattern too large for the linear engine");
+                }
+                Err(e) => {
+                    return Err(CompileError::Unsupported(format!(
+                        "translated pattern does not compile: {e}"
+                    )))
+                }
+            }
+        }
+        let translated = emit::emit(&parsed.node, emit::Target::Backtrack);
+        let re = backtracking(&translated, false).map_err(|e| {
+            CompileError::Unsupported(format!(
+                "pattern needs {} and the backtracking fallback refuses it: {e}",
+                fallback.unwrap_or("the fallback")
+            ))
+        })?;
+        Ok(Regex {
+            pattern: shown,
+            translated,
+            tree: parsed.node,
+            slots,
+            context_free: cf,
+            engine: Engine::Backtrack(re),
+            fallback,
+            line_start_check: None,
+            not_empty: OnceLock::new(),
+        })
+    }
+
+    /// The pattern as given.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The pattern the engine runs (regex-syntax's or fancy-regex's syntax).
+    pub fn translated(&self) -> &str {
+        &self.translated
+    }
+
+    /// Why the pattern runs on the backtracking fallback, if it does.
+    pub fn fallback_reason(&self) -> Option<&'static str> {
+        self.fallback
+    }
+
+    pub fn uses_fallback(&self) -> bool {
+        self.fallback.is_some()
+    }
+
+    /// The load-time warning for a pattern on the fallback (the caller adds the rule id).
+    pub fn warning(&self) -> Option<String> {
+        self.fallback
+            .map(|why| format!("rule uses {why}; runs on the backtracking fallback"))
+    }
+
+    /// Whether no assertion of the pattern looks at the text around a position (`^`, `$`,
+    /// `\b`, look-around, `\K`): then a match found in `haystack[i..]` is the one found in
+    /// `haystack` from offset `i`.
+    pub fn is_context_free(&self) -> bool {
+        self.context_free
+    }
+
+    /// Whether matches that end at the end of a subject ending in `\n` are re-checked with
+    /// PCRE's `^` (which does not match there); see [`analyze`].
+    pub fn rechecks_line_start(&self) -> bool {
+        self.line_start_check.is_some()
+    }
+
+    /// Capture groups, group 0 included.
+    pub fn captures_len(&self) -> usize {
+        self.slots
+    }
+
+    /// Whether the pattern matches anywhere in `haystack`.
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
+        match &self.engine {
+            Engine::Linear(re) => {
+                if self.line_start_check.is_none() || haystack.last() != Some(&b'\n') {
+                    return re.is_match(haystack);
+                }
+                match re.find(haystack) {
+                    None => false,
+                    Some(m) if m.end() < haystack.len() => true,
+                    Some(_) => self
+                        .exact()
+                        .is_some_and(|f| f.is_match(haystack).unwrap_or(false)),
+                }
+            }
+            Engine::Backtrack(re) => re.is_match(haystack).unwrap_or(false),
+        }
+    }
+
+    /// The first match's groups; `false` (and `caps` emptied) if there is none.
+    pub fn captures(&self, haystack: &[u8], caps: &mut Captures) -> bool {
+        self.captures_at(haystack, 0, caps)
+    }
+
+    /// The first match at or after `start` (the text before `start` is seen by look-behind,
+    /// `^` and `\b`, as with PCRE's start offset).
+    pub fn captures_at(&self, haystack: &[u8], start: usize, caps: &mut Captures) -> bool {
+        self.search(haystack, start, caps)
+            .unwrap_or_else(|LimitHit| {
+                caps.clear();
+                false
+            })
+    }
+
+    fn exact(&self) -> Option<&fancy_regex::Regex> {
+        self.line_start_check
+            .as_ref()?
+            .get_or_init(|| {
+                backtracking(&emit::emit(&self.tree, emit::Target::Backtrack), false).ok()
+            })
+            .as_ref()
+    }
+
+    fn search(&self, h: &[u8], start: usize, caps: &mut Captures) -> Result<bool, LimitHit> {
+        caps.clear();
+        if start > h.len() {
+            return Ok(false);
+        }
+        match &self.engine {
+            Engine::Linear(re) => {
+                let found = linear_captures(re, h, start, Anchored::No, self.slots, caps);
+                if found
+                    && self.line_start_check.is_some()
+                    && h.last() == Some(&b'\n')
+                    && caps.get(0).is_some_and(|(_, e)| e == h.len())
+                {
+                    let Some(f) = self.exact() else {
+                        caps.clear();
+                        return Ok(false);
+                    };
+                    return fancy_captures(f, h, start, self.slots, caps);
+                }
+                Ok(found)
+            }
+            Engine::Backtrack(re) => fancy_captures(re, h, start, self.slots, caps),
+        }
+    }
+
+    /// A non-empty match starting exactly at `start` (PCRE's `ANCHORED|NOTEMPTY_ATSTART`).
+    fn search_not_empty_at(
+        &self,
+        h: &[u8],
+        start: usize,
+        caps: &mut Captures,
+    ) -> Result<bool, LimitHit> {
+        caps.clear();
+        if start > h.len() {
+            return Ok(false);
+        }
+        if let Engine::Linear(re) = &self.engine {
+            let ambiguous_end = self.line_start_check.is_some() && h.last() == Some(&b'\n');
+            if !linear_captures(re, h, start, Anchored::Yes, self.slots, caps) {
+                return Ok(false);
+            }
+            match caps.get(0) {
+                Some((s, e)) if e > s && !(ambiguous_end && e == h.len()) => return Ok(true),
+                _ => {}
+            }
+        }
+        // The highest-priority match here is empty: PCRE backtracks into the lower-priority
+        // alternatives, which only a backtracking engine enumerates.
+        let f = self.not_empty.get_or_init(|| {
+            backtracking(&emit::emit(&self.tree, emit::Target::Backtrack), true).ok()
+        });
+        let Some(f) = f else {
+            caps.clear();
+            return Ok(false);
+        };
+        let found = fancy_captures(f, h, start, self.slots, caps)?;
+        if found && caps.get(0).is_some_and(|(s, _)| s == start) {
+            Ok(true)
+        } else {
+            caps.clear();
+            Ok(false)
+        }
+    }
+
+    /// The matches of `haystack` in the order libmodsecurity's `@rxGlobal` finds them
+    /// (`Regex::searchGlobal`): after a match, the next search starts at its end; after an
+    /// empty match, a non-empty match is tried at the same offset, then the offset advances
+    /// by one. An empty match found past the search offset is reported once for each offset
+    /// that finds it again, as libmodsecurity does.
+    pub fn find_iter<'r, 'h>(&'r self, haystack: &'h [u8]) -> FindIter<'r, 'h> {
+        FindIter {
+            re: self,
+            h: haystack,
+            start: 0,
+            prev_empty: false,
+            repeat: 0,
+            done: false,
+            caps: Captures::new(),
+        }
+    }
+}
+
+fn context_free(node: &pcre::Node) -> bool {
+    use pcre::{GroupKind, Node};
+    match node {
+        Node::Look(_) | Node::KeepOut => false,
+        Node::Group(g) => {
+            !matches!(
+                g.kind,
+                GroupKind::Lookahead { .. } | GroupKind::Lookbehind { .. }
+            ) && context_free(&g.node)
+        }
+        Node::Repeat(r) => context_free(&r.node),
+        Node::Concat(v) | Node::Alt(v) => v.iter().all(context_free),
+        _ => true,
+    }
+}
+
+fn linear_captures(
+    re: &meta::Regex,
+    h: &[u8],
+    start: usize,
+    anchored: Anchored,
+    n: usize,
+    caps: &mut Captures,
+) -> bool {
+    caps.slots.clear();
+    caps.slots.resize(2 * n, None);
+    let input = Input::new(h).range(start..).anchored(anchored);
+    let found = re.search_slots(&input, &mut caps.slots).is_some();
+    caps.spans.clear();
+    if found {
+        caps.spans
+            .extend(caps.slots.chunks(2).map(|s| match (s[0], s[1]) {
+                (Some(a), Some(b)) => Some((a.get(), b.get())),
+                _ => None,
+            }));
+    }
+    found
+}
+
+fn fancy_captures(
+    re: &fancy_regex::Regex,
+    h: &[u8],
+    start: usize,
+    n: usize,
+    caps: &mut Captures,
+) -> Result<bool, LimitHit> {
+    match re.captures_from_pos(h, start) {
+        Ok(Some(c)) => {
+            caps.fill_from_fancy(&c, n);
+            Ok(true)
+        }
+        Ok(None) => {
+            caps.clear();
+            Ok(false)
+        }
+        Err(_) => {
+            caps.clear();
+            Err(LimitHit)
+        }
+    }
+}
+
+/// The matches of a [`Regex`], as `@rxGlobal` finds them (see [`Regex::find_iter`]).
+pub struct FindIter<'r, 'h> {
+    re: &'r Regex,
+    h: &'h [u8],
+    start: usize,
+    prev_empty: bool,
+    /// More copies of the current (empty) match to report.
+    repeat: usize,
+    done: bool,
+    caps: Captures,
+}
+
+impl FindIter<'_, '_> {
+    /// The next match's groups.
+    pub fn next_captures(&mut self) -> Option<&Captures> {
+        if self.repeat > 0 {
+            self.repeat -= 1;
+            return Some(&self.caps);
+        }
+        let len = self.h.len();
+        loop {
+            if self.done || self.start > len {
+                self.done = true;
+                return None;
+            }
+            if self.prev_empty {
+                self.prev_empty = false;
+                match self
+                    .re
+                    .search_not_empty_at(self.h, self.start, &mut self.caps)
+                {
+                    Ok(true) => {
+                        self.start = self.caps.get(0).map_or(len + 1, |(_, e)| e);
+                        return Some(&self.caps);
+                    }
+                    Ok(false) => {
+                        self.start += 1;
+                        continue;
+                    }
+                    Err(LimitHit) => {
+                        self.done = true;
+                        return None;
+                    }
+                }
+            }
+            match self.re.search(self.h, self.start, &mut self.caps) {
+                Ok(true) => {}
+                Ok(false) | Err(LimitHit) => {
+                    self.done = true;
+                    return None;
+                }
+            }
+            let Some((s, e)) = self.caps.get(0) else {
+                self.done = true;
+                return None;
+            };
+            if e > s {
+                self.start = e;
+            } else if self.start == len {
+                self.start = len + 1;
+            } else {
+                // Every offset from `start` to `s` finds this empty match again; the last one
+                // (at `s`) then tries a non-empty match there.
+                self.repeat = s - self.start;
+                self.start = s;
+                if s == len {
+                    self.start = len + 1;
+                } else {
+                    self.prev_empty = true;
+                }
+            }
+            return Some(&self.caps);
+        }
+    }
+}
+
+impl Iterator for FindIter<'_, '_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        self.next_captures().and_then(|c| c.get(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(p: &str, h: &[u8]) -> bool {
+        Regex::new(p).unwrap().is_match(h)
+    }
+
+    fn groups(p: &str, h: &[u8]) -> Vec<Option<Vec<u8>>> {
+        let re = Regex::new(p).unwrap();
+        let mut c = Captures::new();
+        if !re.captures(h, &mut c) {
+            return Vec::new();
+        }
+        (0..c.len())
+            .map(|i| c.get(i).map(|(s, e)| h[s..e].to_vec()))
+            .collect()
+    }
+
+    fn global(p: &str, h: &[u8]) -> Vec<Vec<u8>> {
+        let re = Regex::new(p).unwrap();
+        re.find_iter(h).map(|(s, e)| h[s..e].to_vec()).collect()
+    }
+
+    #[test]
+    fn braced_hex_is_a_byte() {
+        assert!(m(r"\x{c2}\x{b4}", b"\xc2\xb4"));
+        assert!(m(r"[\x{c2}]", b"\xc2"));
+        assert!(m(r"[\x7f-\x{ff}]", b"\xfe"));
+        assert!(!m(r"[\x7f-\x{ff}]", b"a"));
+        assert!(m(r"\x{ 41 }", b"A"));
+    }
+
+    #[test]
+    fn non_ascii_literals_are_bytes() {
+        assert!(m("é", "é".as_bytes()));
+        // One class member per byte, as PCRE without UTF sees it.
+        assert!(m("[é]", b"\xa9"));
+        assert!(m("[´’‘]", b"\x80"));
+        // Caseless matching is ASCII only.
+        assert!(!m("(?i)é", "É".as_bytes()));
+        assert!(!m(r"\w", b"\xe9"));
+        assert!(m("(?i)abc", b"xABC"));
+    }
+
+    #[test]
+    fn literal_brace_and_bracket() {
+        assert!(m("a{", b"a{"));
+        assert!(m(r"\${", b"${"));
+        assert!(m(":{.*}", b":{x}"));
+        assert!(m("{{.*?}}", b"{{7*7}}"));
+        assert!(m("[a[b]", b"["));
+        assert!(m("[a[b]", b"b"));
+        assert!(!m("[a[b]", b"]"));
+        assert!(m("a{,2}b", b"aab"));
+        assert!(m("a{ 2 }b", b"aab"));
+        assert!(!m("a{ 2 }b", b"a{ 2 }b"));
+    }
+
+    #[test]
+    fn pcre_escapes() {
+        assert!(m(r"a\<b\>", b"a<b>"));
+        assert!(m(r"[\<]", b"<"));
+        for b in [b'\n', 0x0b, 0x0c, b'\r', 0x85] {
+            assert!(m(r"\v", &[b]), "{b:#x}");
+        }
+        assert!(!m(r"\v", b" "));
+        assert!(m(r"\h", b"\xa0") && m(r"\h", b"\t") && !m(r"\h", b"\n"));
+        assert!(m(r"\V", b"a") && !m(r"\V", b"\n"));
+        assert!(m(r"\e", b"\x1b"));
+        assert!(m(r"\101", b"A"));
+        assert!(m(r"\0101", b"\x081"));
+        assert!(m(r"\cA", b"\x01"));
+        assert!(m(r"\Qa.b\E+", b"a.bb") && !m(r"\Qa.b\E+", b"axb"));
+        assert!(m("a(?#comment)b", b"ab"));
+        assert!(m(r"[&&]", b"&"));
+        assert!(m(r"[%--]", b"+"));
+        assert!(m(r"[~~]", b"~"));
+        assert!(m(r"\Aab\z", b"ab") && !m(r"\Aab\z", b"ab\n"));
+        assert!(m(r"x\Z", b"x\n") && !m(r"x\Z", b"x\n\n"));
+        assert!(m(r"[[:alpha:]]+", b"abc"));
+    }
+
+    #[test]
+    fn multiline_and_dotall() {
+        // `$` matches before a final newline (and any newline: MULTILINE).
+        assert!(m("x$", b"x\n"));
+        assert!(m("x$", b"x\ny"));
+        assert!(!m("x$", b"x\r\n"));
+        assert!(m("^b", b"a\nb"));
+        assert!(m("a.b", b"a\nb"));
+        // PCRE's `^` does not match after a newline that ends the subject.
+        assert!(!m("^$", b"a\n"));
+        assert!(m("^$", b"\n"));
+        assert!(m("^$", b"a\n\n"));
+        assert!(!m("a\\n^", b"a\n"));
+        assert!(m("a\\n^", b"a\nb"));
+        assert!(m("^$", b""));
+    }
+
+    #[test]
+    fn possessive() {
+        let re = Regex::new(r"\s*+;").unwrap();
+        assert!(!re.uses_fallback());
+        assert!(re.is_match(b"  ;"));
+        // PCRE never matches this: the run keeps every `a`.
+        let re = Regex::new(r"a*+a").unwrap();
+        assert!(!re.uses_fallback());
+        assert!(!re.is_match(b"aaa"));
+        // Dropping the `+` would match here; libmodsecurity 3.0.15 does not.
+        assert!(!m(r"^a=\s*+[^;]+$", b"a=   "));
+        assert!(m(r"^a=\s*+[^;]+$", b"a= x"));
+        let re = Regex::new(r"(a\s*+)\s").unwrap();
+        assert!(re.uses_fallback());
+        assert!(!re.is_match(b"a  "));
+    }
+
+    #[test]
+    fn fallback() {
+        let re = Regex::new(r"<\?(?!xml)").unwrap();
+        assert_eq!(
+            re.warning().as_deref(),
+            Some("rule uses lookaround; runs on the backtracking fallback")
+        );
+        assert!(re.is_match(b"<?php") && !re.is_match(b"<?xml"));
+        assert!(m(r"(a)\1", b"aa") && !m(r"(a)\1", b"ab"));
+        assert!(m(r"(?<=\x80)b", b"\x80b"));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(matches!(Regex::new("("), Err(CompileError::Invalid(_))));
+        assert!(matches!(
+            Regex::new("a{3,2}"),
+            Err(CompileError::Invalid(_))
+        ));
+        assert!(matches!(
+            Regex::new(r"\x{100}"),
+            Err(CompileError::Invalid(_))
+        ));
+        assert!(matches!(
+            Regex::new("(?R)"),
+            Err(CompileError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn captures_like_pcre() {
+        let g = |v: &[Option<&str>]| -> Vec<Option<Vec<u8>>> {
+            v.iter().map(|x| x.map(|s| s.as_bytes().to_vec())).collect()
+        };
+        assert_eq!(
+            groups("(abc)(def)", b"abcdef"),
+            g(&[Some("abcdef"), Some("abc"), Some("def")])
+        );
+        assert_eq!(
+            groups("(a|b|1|2)(a|b|1|2)", b"a2b1"),
+            g(&[Some("a2"), Some("a"), Some("2")])
+        );
+        assert_eq!(
+            groups("(a)(b?)(c)", b"ac"),
+            g(&[Some("ac"), Some("a"), Some(""), Some("c")])
+        );
+        assert_eq!(groups("(a)|(b)", b"b"), g(&[Some("b"), None, Some("b")]));
+        assert_eq!(groups("(?:(a)|b)+", b"ab"), g(&[Some("ab"), Some("a")]));
+        assert_eq!(groups("[a-z]*", b"aaa0bbb"), g(&[Some("aaa")]));
+    }
+
+    #[test]
+    fn global_like_libmodsecurity() {
+        let v = |s: &[&str]| s.iter().map(|x| x.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(global("[a-z]*", b"aaa0bbb"), v(&["aaa", "", "bbb", ""]));
+        assert_eq!(global("(|a)", b"a"), v(&["", "a", ""]));
+        assert_eq!(global("(^|a)(b|c)(d)", b"bdacd"), v(&["bd", "acd"]));
+        assert_eq!(global("x", b"axbx"), v(&["x", "x"]));
+        // An empty match past the search offset is found again from each offset before it:
+        // from 0, 1 and 2 (the boundary at 2), then from 3 and 4 (the one at 4).
+        assert_eq!(global(r"\b", b"  ab"), v(&["", "", "", "", ""]));
+    }
+}

@@ -1,0 +1,216 @@
+//! A compiled rule: targets, operator, transformations and its actions sorted the way
+//! libmodsecurity runs them (per match, after a full match, disruptive last).
+
+use crate::operators::Operator;
+use crate::transformations::TransformFn;
+use seclang_parser::names::VariableName;
+use seclang_parser::{Ctl, MacroString, Selector, SetVar, VariableModifier};
+use std::sync::Arc;
+
+/// One target of a rule (`ARGS:foo`, `&TX:x`, `XML:/*`), ready to resolve.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub variable: VariableName,
+    pub selector: Option<CompiledSelector>,
+    pub count: bool,
+    /// The target as written, without `!`/`&` (`ARGS:foo`), for exclusions by name.
+    pub full_name: String,
+}
+
+/// A selector with its regex compiled.
+#[derive(Debug, Clone)]
+pub enum CompiledSelector {
+    /// Element name; compared case-insensitively. May hold macros (`TX:%{tx.x}`).
+    Key(Vec<u8>, Option<MacroString>),
+    /// `/regex/`, matched against element names.
+    Regex(Arc<crate::regex::Regex>, String),
+}
+
+impl Target {
+    pub fn from_ast(v: &seclang_parser::Variable) -> Result<Target, String> {
+        let selector = match &v.selector {
+            None => None,
+            Some(Selector::Key(k)) => {
+                // `TX:%{tx.name}`: the element name is known at run time only
+                let m = if k.contains("%{") {
+                    Some(seclang_parser::parse_macros(k)?)
+                } else {
+                    None
+                };
+                Some(CompiledSelector::Key(k.as_bytes().to_vec(), m))
+            }
+            Some(Selector::Regex(r)) => {
+                let re =
+                    selector_regex(r).map_err(|e| format!("invalid selector regex /{r}/: {e}"))?;
+                Some(CompiledSelector::Regex(Arc::new(re), r.clone()))
+            }
+        };
+        let full_name = match &v.selector {
+            None => v.name.as_str().to_string(),
+            Some(Selector::Key(k)) => format!("{}:{}", v.name, k),
+            Some(Selector::Regex(r)) => format!("{}:/{}/", v.name, r),
+        };
+        Ok(Target {
+            variable: v.name,
+            selector,
+            count: v.modifier == VariableModifier::Count,
+            full_name,
+        })
+    }
+}
+
+/// A `/regex/` selector: a PCRE pattern matched against element names, case-insensitively
+/// (libmodsecurity compiles selector regexes with PCRE_CASELESS).
+pub fn selector_regex(pattern: &str) -> Result<crate::regex::Regex, String> {
+    crate::regex::Regex::new(&format!("(?i){pattern}")).map_err(|e| e.to_string())
+}
+
+/// The disruptive action of a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disruptive {
+    Pass,
+    Deny,
+    Drop,
+    /// `allow` (whole transaction), `allow:request`, `allow:phase`.
+    Allow(AllowKind),
+    Redirect(MacroString),
+    /// v2's `proxy` and `pause`: accepted, treated like `deny` carrying their data.
+    Proxy(MacroString),
+    Pause(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowKind {
+    Transaction,
+    Request,
+    Phase,
+}
+
+/// Actions run after a full match, in rule order (libmodsecurity's "runtime" actions).
+#[derive(Debug, Clone)]
+pub enum MatchAction {
+    Status(u16),
+    Skip(u32),
+    SkipAfter(String),
+    Ctl(Ctl),
+    InitCol {
+        collection: String,
+        key: MacroString,
+    },
+    SetSid(MacroString),
+    SetUid(MacroString),
+    SetRsc(MacroString),
+    SetEnv(MacroString),
+    ExpireVar(MacroString),
+    AuditLog(bool),
+    /// Accepted and not run (exec of Lua, sanitise*, deprecatevar, append, prepend).
+    Ignored(&'static str),
+}
+
+/// Everything a rule does besides matching.
+#[derive(Debug, Clone, Default)]
+pub struct RuleActions {
+    pub disruptive: Option<Disruptive>,
+    pub block: bool,
+    pub msg: Option<MacroString>,
+    pub logdata: Option<MacroString>,
+    pub severity: Option<u8>,
+    pub tags: Vec<MacroString>,
+    pub rev: String,
+    pub ver: String,
+    pub maturity: Option<u8>,
+    pub accuracy: Option<u8>,
+    /// `log` (Some(true)) / `nolog` (Some(false)).
+    pub log: Option<bool>,
+    pub capture: bool,
+    pub multi_match: bool,
+    pub setvars: Vec<SetVar>,
+    pub match_actions: Vec<MatchAction>,
+    pub xmlns: Vec<(String, String)>,
+}
+
+/// A compiled rule (a `SecRule`, a `SecAction`, or one link of a chain).
+#[derive(Debug)]
+pub struct Rule {
+    /// 0 for chain links and rules without `id`.
+    pub id: u64,
+    /// SecLang phase, 1 to 5 (0 for `phase:0`).
+    pub phase: u8,
+    pub file: Arc<str>,
+    pub line: u32,
+    pub targets: Vec<Target>,
+    pub exclusions: Vec<Target>,
+    /// `None` for `SecAction` (always matches).
+    pub operator: Option<RuleOperator>,
+    pub transformations: Vec<(seclang_parser::names::TransformationName, TransformFn)>,
+    pub actions: RuleActions,
+    /// The defaults of the rule's phase (`SecDefaultAction`), as libmodsecurity keeps them apart.
+    pub defaults: Arc<RuleActions>,
+    pub chain: Option<Box<Rule>>,
+    /// The rule has `chain`: it only matches when its next link does (and never when the
+    /// configuration gave it no next rule).
+    pub chains: bool,
+    /// Whether this rule is a link below a chain starter.
+    pub chained_child: bool,
+}
+
+/// The operator with what the log message needs.
+#[derive(Debug)]
+pub struct RuleOperator {
+    pub operator: Box<dyn Operator>,
+    pub negated: bool,
+    /// libmodsecurity's operator name in messages (`Rx`, `Pm`, `Within`...).
+    pub name: String,
+    pub argument: MacroString,
+}
+
+impl Rule {
+    /// Whether a match is written to the log (`nolog` off, or `log` on).
+    pub fn is_logged(&self) -> bool {
+        match self.actions.log {
+            Some(l) => l,
+            None => self.defaults.log != Some(false),
+        }
+    }
+
+    /// `block` in the rule or in its defaults.
+    pub fn has_block(&self) -> bool {
+        self.actions.block || self.defaults.block
+    }
+
+    /// Whether the rule names a disruptive action of its own (not through `block`).
+    pub fn has_disruptive(&self) -> bool {
+        matches!(
+            self.actions.disruptive,
+            Some(ref d) if *d != Disruptive::Pass
+        )
+    }
+
+    /// Tags (defaults first, as libmodsecurity lists them).
+    pub fn all_tags(&self) -> impl Iterator<Item = &MacroString> {
+        self.defaults.tags.iter().chain(self.actions.tags.iter())
+    }
+
+    pub fn severity(&self) -> Option<u8> {
+        self.actions.severity.or(self.defaults.severity)
+    }
+
+    pub fn msg(&self) -> Option<&MacroString> {
+        self.actions.msg.as_ref().or(self.defaults.msg.as_ref())
+    }
+
+    pub fn logdata(&self) -> Option<&MacroString> {
+        self.actions
+            .logdata
+            .as_ref()
+            .or(self.defaults.logdata.as_ref())
+    }
+
+    pub fn capture(&self) -> bool {
+        self.actions.capture || self.defaults.capture
+    }
+
+    pub fn multi_match(&self) -> bool {
+        self.actions.multi_match || self.defaults.multi_match
+    }
+}

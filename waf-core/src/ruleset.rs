@@ -1,0 +1,119 @@
+//! The compiled, immutable rule set: `Send + Sync`, shared by `Arc` across threads and virtual
+//! hosts. Transactions borrow it; nothing in it changes after [`compile`](crate::compile()).
+
+use crate::config::EngineConfig;
+use crate::rule::{Rule, Target};
+use seclang_parser::{IdRange, SourceMap};
+use std::sync::Arc;
+
+/// One entry of a phase's rule list.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Rule(Arc<Rule>),
+    /// `SecMarker NAME` (a copy stands in every phase, as in libmodsecurity).
+    Marker(String),
+}
+
+/// Targets added to or removed from rules by `SecRuleUpdateTargetBy*`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetUpdate {
+    pub add: Vec<Target>,
+    pub exclude: Vec<Target>,
+}
+
+/// Rule exceptions from the configuration; they apply wherever they stand in the files.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    pub remove_by_id: Vec<IdRange>,
+    /// Exact tag text (libmodsecurity v3 compares tags, it does not match a regex).
+    pub remove_by_tag: Vec<String>,
+    pub remove_by_msg: Vec<String>,
+    pub update_target_by_id: Vec<(Vec<IdRange>, TargetUpdate)>,
+    pub update_target_by_tag: Vec<(String, TargetUpdate)>,
+    pub update_target_by_msg: Vec<(String, TargetUpdate)>,
+}
+
+/// A compiled configuration.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub config: EngineConfig,
+    /// Rules by SecLang phase (index 0 is `phase:0`, 1–5 the usual phases).
+    pub(crate) phases: [Vec<Entry>; 6],
+    pub(crate) exceptions: Exceptions,
+    pub sources: SourceMap,
+    /// `SecUnicodeMapFile`'s table, for `t:urlDecodeUni`.
+    pub(crate) unicode_map: Option<Arc<crate::transformations::UnicodeMap>>,
+    /// Load-time warnings (e.g. a rule that runs on the backtracking regex fallback).
+    pub warnings: Vec<String>,
+}
+
+impl RuleSet {
+    pub(crate) fn new(
+        config: EngineConfig,
+        phases: [Vec<Entry>; 6],
+        exceptions: Exceptions,
+        sources: SourceMap,
+        warnings: Vec<String>,
+    ) -> RuleSet {
+        RuleSet {
+            config,
+            phases,
+            exceptions,
+            sources,
+            unicode_map: None,
+            warnings,
+        }
+    }
+
+    /// Reads and compiles configuration files (with their `Include`s).
+    pub fn from_files<P: AsRef<std::path::Path>>(
+        paths: &[P],
+    ) -> Result<RuleSet, seclang_parser::Errors> {
+        let mut loader = seclang_parser::Loader::new();
+        for p in paths {
+            loader.add_file(p.as_ref());
+        }
+        crate::compile(loader.finish()?)
+    }
+
+    /// Compiles rules given as text; `name` labels errors, relative paths resolve from `dir`.
+    pub fn from_text(
+        name: &str,
+        text: &str,
+        dir: Option<&std::path::Path>,
+    ) -> Result<RuleSet, seclang_parser::Errors> {
+        let mut loader = seclang_parser::Loader::new();
+        if let Some(d) = dir {
+            loader.current_dir(d);
+        }
+        loader.add_str(name, text, dir);
+        crate::compile(loader.finish()?)
+    }
+
+    /// Rules as libmodsecurity's `msc_rules_add*` counts them: one per rule (a chain counts
+    /// once), seven per `SecMarker`.
+    pub fn rule_count(&self) -> usize {
+        self.phases
+            .iter()
+            .flatten()
+            .map(|e| match e {
+                Entry::Rule(_) => 1,
+                Entry::Marker(_) => 0,
+            })
+            .sum::<usize>()
+            + 7 * self.phases[0]
+                .iter()
+                .filter(|e| matches!(e, Entry::Marker(_)))
+                .count()
+    }
+
+    /// The rules of a phase, in order.
+    pub fn rules(&self, phase: u8) -> impl Iterator<Item = &Rule> {
+        self.phases[usize::from(phase.min(5))]
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Rule(r) => Some(r.as_ref()),
+                Entry::Marker(_) => None,
+            })
+    }
+}

@@ -1,0 +1,340 @@
+//! What a matched rule does: `setvar` (per match), then after the whole chain matched: tags,
+//! `logdata`, `msg`, the non-disruptive actions in order (`status`, `skip`, `skipAfter`, `ctl`,
+//! `initcol`...), the disruptive action (`deny`, `drop`, `redirect`, `allow`; `block` takes the
+//! default one), and the log line — libmodsecurity's `executeActionsAfterFullMatch` order.
+
+use super::{AllowState, BodyProcessor, Transaction};
+use crate::message::RuleMessage;
+use crate::rule::{AllowKind, Disruptive, MatchAction, Rule};
+use seclang_parser::names::{CtlName, VariableName as V};
+use seclang_parser::{IdRange, SetVar, SetVarOperation};
+
+/// A leading integer, as C++'s `stoi` reads it (0 when there is none).
+fn stoi(b: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(b);
+    let t = s.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n: i64 = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |a, d| {
+            a.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// `942100 942101-942110,942200`
+fn id_ranges(text: &str) -> Vec<IdRange> {
+    text.split([' ', ',', '\t'])
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| match p.split_once('-') {
+            Some((a, b)) => Some(IdRange {
+                start: a.trim().parse().ok()?,
+                end: b.trim().parse().ok()?,
+            }),
+            None => p.trim().parse().ok().map(IdRange::single),
+        })
+        .collect()
+}
+
+impl Transaction {
+    /// The `setvar`s of a rule (defaults first): run once per matching value.
+    pub(crate) fn run_setvars(&mut self, rule: &Rule) {
+        let defaults = std::sync::Arc::clone(&rule.defaults);
+        for s in defaults.setvars.iter().chain(rule.actions.setvars.iter()) {
+            self.setvar(s);
+        }
+    }
+
+    fn setvar(&mut self, s: &SetVar) {
+        let key = self.expand_macros(&s.key);
+        let value = self.expand_macros(&s.value);
+        let col = s.collection.to_ascii_lowercase();
+        let collection = match col.as_str() {
+            "tx" => &mut self.tx,
+            "ip" | "global" | "session" | "user" | "resource" => {
+                self.persistent.entry(col.clone()).or_default()
+            }
+            _ => return,
+        };
+        match s.operation {
+            SetVarOperation::Set => collection.set(&key, value),
+            SetVarOperation::Create => collection.set(&key, b"1".to_vec()),
+            SetVarOperation::Delete => collection.remove(&key),
+            SetVarOperation::Add | SetVarOperation::Subtract => {
+                let pre = collection.get(&key).map_or(0, stoi);
+                let by = stoi(&value);
+                let n = if s.operation == SetVarOperation::Add {
+                    pre.saturating_add(by)
+                } else {
+                    pre.saturating_sub(by)
+                };
+                collection.set(&key, n.to_string().into_bytes());
+            }
+        }
+    }
+
+    /// After the rule (and its chain) matched: everything but `setvar`, then the log line.
+    pub(crate) fn after_full_match(&mut self, rule: &Rule, message: &mut RuleMessage) {
+        let defaults = std::sync::Arc::clone(&rule.defaults);
+        for t in rule.all_tags() {
+            let tag = self.expand_to_string(t);
+            message.tags.push(tag);
+        }
+        if let Some(m) = rule.logdata() {
+            message.data = self.expand_to_string(m);
+        }
+        if let Some(m) = rule.msg() {
+            message.msg = self.expand_to_string(m);
+        }
+        if let Some(s) = rule.severity() {
+            message.severity = Some(s);
+            if s < self.highest_severity {
+                self.highest_severity = s;
+            }
+        }
+        for a in defaults
+            .match_actions
+            .iter()
+            .chain(rule.actions.match_actions.iter())
+        {
+            self.match_action(a);
+        }
+        if rule.chained_child {
+            return;
+        }
+        // the disruptive action: the rule's own, or the default one through `block`
+        let disruptive = match &rule.actions.disruptive {
+            Some(d) => Some(d.clone()),
+            None if rule.has_block() => defaults.disruptive.clone(),
+            None => None,
+        };
+        message.rule_id = rule.id;
+        message.phase = rule.phase;
+        message.file = rule.file.to_string();
+        message.line = rule.line;
+        message.rev = rule.actions.rev.clone();
+        message.ver = rule.actions.ver.clone();
+        message.maturity = rule.actions.maturity.unwrap_or(0);
+        message.accuracy = rule.actions.accuracy.unwrap_or(0);
+        message.server_ip = self
+            .hostname
+            .clone()
+            .unwrap_or_else(|| self.server_ip.clone());
+        message.uri = String::from_utf8_lossy(&self.path_decoded).into_owned();
+        message.unique_id = self.id.clone();
+        message.client_ip = self.client_ip.clone();
+        let engine_on = self.engine_on();
+        let mut acted = false;
+        if let Some(d) = disruptive {
+            if engine_on {
+                acted = self.disrupt(&d, message);
+            }
+        }
+        message.disruptive = acted;
+        // An interrupting rule speaks through the intervention's log only; any other logged
+        // match goes to the log callback (one line per match with multiMatch).
+        if acted || !rule.is_logged() {
+            if acted {
+                self.messages.push(message.clone());
+            }
+            return;
+        }
+        let extra = std::mem::take(&mut message.earlier_matches);
+        for (matched, reference) in extra {
+            let mut m = message.clone();
+            m.matched = matched;
+            m.reference = reference;
+            let line = m.log_line(engine_on, None, false);
+            self.messages.push(m);
+            self.emit_log(&line);
+        }
+        let line = message.log_line(engine_on, None, false);
+        self.messages.push(message.clone());
+        self.emit_log(&line);
+    }
+
+    /// Runs a disruptive action (the engine is On). Returns whether it interrupts.
+    fn disrupt(&mut self, d: &Disruptive, message: &RuleMessage) -> bool {
+        let mut log_message = message.clone();
+        log_message.disruptive = true;
+        match d {
+            Disruptive::Pass => return false,
+            Disruptive::Allow(kind) => {
+                self.allow = match kind {
+                    AllowKind::Transaction => AllowState::Transaction,
+                    AllowKind::Request => AllowState::Request,
+                    AllowKind::Phase => AllowState::Phase,
+                };
+                return false;
+            }
+            Disruptive::Deny | Disruptive::Drop | Disruptive::Proxy(_) => {
+                if self.intervention.status == 200 {
+                    self.intervention.status = 403;
+                }
+                if let Disruptive::Proxy(m) = d {
+                    self.intervention.url = Some(self.expand_to_string(m));
+                }
+            }
+            Disruptive::Pause(ms) => {
+                self.intervention.pause = *ms;
+                if self.intervention.status == 200 {
+                    self.intervention.status = 403;
+                }
+            }
+            Disruptive::Redirect(m) => {
+                let s = self.intervention.status;
+                if s == 200 || !(301..=307).contains(&s) {
+                    self.intervention.status = 302;
+                }
+                self.intervention.url = Some(self.expand_to_string(m));
+            }
+        }
+        self.intervention.disruptive = true;
+        self.intervention.log = Some(log_message.log_line(true, None, true));
+        true
+    }
+
+    fn match_action(&mut self, a: &MatchAction) {
+        match a {
+            MatchAction::Status(s) => self.intervention.status = *s,
+            MatchAction::Skip(n) => self.skip_next = *n,
+            MatchAction::SkipAfter(m) => self.marker = Some(m.clone()),
+            MatchAction::Ctl(c) => self.ctl(c),
+            MatchAction::InitCol { collection, key } => {
+                let k = self.expand_macros(key);
+                let c = self.persistent.entry(collection.clone()).or_default();
+                c.set(b"__key", k);
+            }
+            MatchAction::SetSid(m) => {
+                let k = self.expand_macros(m);
+                self.persistent
+                    .entry("session".into())
+                    .or_default()
+                    .set(b"__key", k);
+            }
+            MatchAction::SetUid(m) => {
+                let k = self.expand_macros(m);
+                self.persistent
+                    .entry("user".into())
+                    .or_default()
+                    .set(b"__key", k);
+            }
+            MatchAction::SetRsc(m) => {
+                let k = self.expand_macros(m);
+                self.persistent
+                    .entry("resource".into())
+                    .or_default()
+                    .set(b"__key", k);
+            }
+            MatchAction::SetEnv(m) => {
+                let text = self.expand_macros(m);
+                let (k, v) = match text.iter().position(|&c| c == b'=') {
+                    Some(p) => (text[..p].to_vec(), text[p + 1..].to_vec()),
+                    None => (text.clone(), Vec::new()),
+                };
+                self.env.set(&k, v);
+            }
+            MatchAction::ExpireVar(_) | MatchAction::AuditLog(_) | MatchAction::Ignored(_) => {}
+        }
+    }
+
+    fn ctl(&mut self, c: &seclang_parser::Ctl) {
+        let value = c.value.trim();
+        match c.name {
+            CtlName::RuleEngine => {
+                use crate::config::RuleEngine;
+                self.rule_engine = Some(if value.eq_ignore_ascii_case("on") {
+                    RuleEngine::On
+                } else if value.eq_ignore_ascii_case("off") {
+                    RuleEngine::Off
+                } else {
+                    RuleEngine::DetectionOnly
+                });
+            }
+            CtlName::RequestBodyAccess => {
+                self.request_body_access = Some(value.eq_ignore_ascii_case("on"))
+            }
+            CtlName::RequestBodyProcessor => {
+                let (p, name): (BodyProcessor, &[u8]) = if value.eq_ignore_ascii_case("xml") {
+                    (BodyProcessor::Xml, b"XML")
+                } else if value.eq_ignore_ascii_case("json") {
+                    (BodyProcessor::Json, b"JSON")
+                } else if value.eq_ignore_ascii_case("urlencoded") {
+                    (BodyProcessor::UrlEncoded, b"URLENCODED")
+                } else if value.eq_ignore_ascii_case("multipart") {
+                    (BodyProcessor::Multipart, b"MULTIPART")
+                } else {
+                    (BodyProcessor::Unknown, value.as_bytes())
+                };
+                self.body_processor = Some(p);
+                self.set_scalar(V::ReqbodyProcessor, name);
+            }
+            CtlName::RuleRemoveById => self.removed_ids.extend(id_ranges(value)),
+            CtlName::RuleRemoveByTag => self.removed_tags.push(value.to_string()),
+            CtlName::RuleRemoveTargetById => {
+                let ids = value.split(';').next().unwrap_or("");
+                for r in id_ranges(ids) {
+                    for t in target_names(value) {
+                        self.removed_targets_by_id.push((r, t));
+                    }
+                }
+            }
+            CtlName::RuleRemoveTargetByTag => {
+                let tag = value.split(';').next().unwrap_or("").to_string();
+                for t in target_names(value) {
+                    self.removed_targets_by_tag.push((tag.clone(), t));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The targets after `;` in `ctl:ruleRemoveTarget*=X;ARGS:a|ARGS:b`, as written.
+fn target_names(value: &str) -> Vec<String> {
+    match value.split_once(';') {
+        Some((_, list)) => list
+            .split(['|', ','])
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stoi_reads_a_leading_integer() {
+        assert_eq!(stoi(b" 12abc"), 12);
+        assert_eq!(stoi(b"-3"), -3);
+        assert_eq!(stoi(b"x"), 0);
+    }
+
+    #[test]
+    fn ctl_lists() {
+        assert_eq!(
+            id_ranges("1 2-4,7"),
+            vec![
+                IdRange::single(1),
+                IdRange { start: 2, end: 4 },
+                IdRange::single(7)
+            ]
+        );
+        assert_eq!(
+            target_names("942100;ARGS:a|ARGS:b"),
+            vec!["ARGS:a", "ARGS:b"]
+        );
+    }
+}

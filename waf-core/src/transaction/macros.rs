@@ -1,0 +1,65 @@
+//! `%{VARIABLE}` / `%{COLLECTION.key}` expansion at run time.
+
+use super::Transaction;
+use crate::collection::Collection;
+use seclang_parser::names::VariableName as V;
+use seclang_parser::{MacroString, Segment};
+
+impl Transaction {
+    /// The text of `m` with its macros replaced by the variables' current (first) values; an
+    /// unknown or empty variable expands to nothing.
+    pub(crate) fn expand_macros(&self, m: &MacroString) -> Vec<u8> {
+        let mut out = Vec::with_capacity(m.raw.len());
+        for s in &m.segments {
+            match s {
+                Segment::Literal(l) => out.extend_from_slice(l.as_bytes()),
+                Segment::Macro { variable, key } => {
+                    if let Some(v) = self.macro_value(*variable, key.as_deref()) {
+                        out.extend_from_slice(&v);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn expand_to_string(&self, m: &MacroString) -> String {
+        String::from_utf8_lossy(&self.expand_macros(m)).into_owned()
+    }
+
+    /// `RULE.id`, `RULE.msg`...: metadata of the rule being evaluated (a chain's starter).
+    pub(crate) fn rule_value(&self, key: &str) -> Option<Vec<u8>> {
+        let rule = self.current_rule.clone()?;
+        let k = key.to_ascii_lowercase();
+        Some(match k.as_str() {
+            "id" => rule.id.to_string().into_bytes(),
+            "rev" => rule.actions.rev.clone().into_bytes(),
+            "ver" => rule.actions.ver.clone().into_bytes(),
+            "severity" => rule.severity()?.to_string().into_bytes(),
+            "msg" => self.expand_macros(rule.msg()?),
+            "logdata" => self.expand_macros(rule.logdata()?),
+            _ => return None,
+        })
+    }
+
+    fn macro_value(&self, v: V, key: Option<&str>) -> Option<Vec<u8>> {
+        if v == V::Rule {
+            return self.rule_value(key?);
+        }
+        match key {
+            Some(k) if v.is_collection() => {
+                let c: &Collection = self.collection(v)?;
+                // `%{ARGS:/^name$/}`: the first element whose name matches
+                if k.len() > 2 && k.starts_with('/') && k.ends_with('/') {
+                    let re = crate::rule::selector_regex(&k[1..k.len() - 1]).ok()?;
+                    return c
+                        .iter()
+                        .find(|e| re.is_match(&e.name))
+                        .map(|e| e.value.clone());
+                }
+                c.get(k.as_bytes()).map(<[u8]>::to_vec)
+            }
+            _ => self.scalar_value(v),
+        }
+    }
+}

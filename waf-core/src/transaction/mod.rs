@@ -1,0 +1,282 @@
+//! A transaction: one request and its response, run through the phases of a [`RuleSet`].
+//!
+//! The call order is libmodsecurity's (and the connectors'): `process_connection` (phase 0
+//! rules), `process_uri`, `add_request_header`…, `process_request_headers` (phase 1),
+//! `append_request_body`…, `process_request_body` (phase 2), `add_response_header`…,
+//! `process_response_headers` (phase 3), `append_response_body`…, `process_response_body`
+//! (phase 4), `process_logging` (phase 5). After each step, [`Transaction::intervention`] says
+//! whether the server must act (deny, drop, redirect).
+//!
+//! Submodules: `request` (what each step records), `variables` (resolving targets),
+//! `evaluate` (rules and chains), `actions` (what matched rules do), `macros` (`%{...}`).
+
+mod actions;
+mod body;
+mod evaluate;
+mod macros;
+mod request;
+mod variables;
+
+use crate::collection::Collection;
+use crate::config::RuleEngine;
+use crate::message::RuleMessage;
+use crate::ruleset::RuleSet;
+use seclang_parser::names::VariableName;
+use seclang_parser::IdRange;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What the server must do, as libmodsecurity's `ModSecurityIntervention` says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Intervention {
+    /// HTTP status to answer with (200 when nothing was set).
+    pub status: u16,
+    /// `pause:N` milliseconds (data only; the server decides).
+    pub pause: u64,
+    /// `redirect` target.
+    pub url: Option<String>,
+    /// The log line of the disruptive rule (`%d` replaced by the status).
+    pub log: Option<String>,
+    /// Whether the server must interrupt the transaction.
+    pub disruptive: bool,
+}
+
+/// How far `allow` reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum AllowState {
+    #[default]
+    None,
+    /// `allow`: skip every later rule (logging phase excepted).
+    Transaction,
+    /// `allow:request`: skip the rest of the request phases.
+    Request,
+    /// `allow:phase`: skip the rest of this phase.
+    Phase,
+}
+
+/// Which body processor parses the request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyProcessor {
+    UrlEncoded,
+    Multipart,
+    Json,
+    Xml,
+    /// A `ctl:requestBodyProcessor` or Content-Type naming nothing this engine parses.
+    Unknown,
+}
+
+type LogSink = Box<dyn FnMut(&str) + Send>;
+
+/// One request and its response.
+pub struct Transaction {
+    pub(crate) rules: Arc<RuleSet>,
+    pub(crate) id: String,
+    pub(crate) started: Instant,
+    pub(crate) client_ip: String,
+    pub(crate) server_ip: String,
+    pub(crate) hostname: Option<String>,
+    pub(crate) uri_raw: Vec<u8>,
+    /// The decoded path without the query string (the log's `[uri]`).
+    pub(crate) path_decoded: Vec<u8>,
+    /// Scalar variables, indexed by `VariableName as usize`.
+    pub(crate) scalars: Vec<Option<Vec<u8>>>,
+    pub(crate) args: Collection,
+    pub(crate) args_get: Collection,
+    pub(crate) args_post: Collection,
+    pub(crate) args_combined_size: u64,
+    pub(crate) request_headers: Collection,
+    pub(crate) request_cookies: Collection,
+    pub(crate) response_headers: Collection,
+    pub(crate) files: Collection,
+    pub(crate) files_sizes: Collection,
+    pub(crate) files_tmp_names: Collection,
+    pub(crate) files_tmp_content: Collection,
+    pub(crate) multipart_part_headers: Collection,
+    pub(crate) multipart_names: Collection,
+    pub(crate) multipart_filenames: Collection,
+    pub(crate) env: Collection,
+    pub(crate) geo: Collection,
+    pub(crate) rule_vars: Collection,
+    pub(crate) tx: Collection,
+    /// Persistent collections (`ip`, `global`, `session`, `user`, `resource`) as loaded by
+    /// `initcol`/`setsid`/`setuid`/`setrsc`.
+    pub(crate) persistent: BTreeMap<String, Collection>,
+    pub(crate) matched_vars: Collection,
+    pub(crate) matched_var: Option<(String, Vec<u8>)>,
+    pub(crate) xml: Option<crate::body::xml::XmlDocument>,
+    pub(crate) request_body: Vec<u8>,
+    pub(crate) response_body: Vec<u8>,
+    pub(crate) body_processor: Option<BodyProcessor>,
+    pub(crate) rule_engine: Option<RuleEngine>,
+    pub(crate) request_body_access: Option<bool>,
+    pub(crate) removed_ids: Vec<IdRange>,
+    pub(crate) removed_tags: Vec<String>,
+    pub(crate) removed_targets_by_id: Vec<(IdRange, String)>,
+    pub(crate) removed_targets_by_tag: Vec<(String, String)>,
+    pub(crate) skip_next: u32,
+    pub(crate) marker: Option<String>,
+    pub(crate) allow: AllowState,
+    pub(crate) intervention: Intervention,
+    pub(crate) messages: Vec<RuleMessage>,
+    pub(crate) highest_severity: u8,
+    /// The rule (chain starter) being evaluated, for `RULE.*`.
+    pub(crate) current_rule: Option<Arc<crate::rule::Rule>>,
+    log_sink: Option<LogSink>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("id", &self.id)
+            .field("intervention", &self.intervention)
+            .field("messages", &self.messages.len())
+            .finish_non_exhaustive()
+    }
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A unique id: time in microseconds plus a process-wide counter.
+fn unique_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{}{:02}.{:06}", now.as_secs(), n % 100, now.subsec_micros())
+}
+
+impl Transaction {
+    /// A new transaction over `rules`, with a generated unique id.
+    pub fn new(rules: Arc<RuleSet>) -> Transaction {
+        Transaction::with_id(rules, &unique_id())
+    }
+
+    /// A new transaction with the caller's unique id (`msc_new_transaction_with_id`).
+    pub fn with_id(rules: Arc<RuleSet>, id: &str) -> Transaction {
+        let mut t = Transaction {
+            rules,
+            id: id.to_string(),
+            started: Instant::now(),
+            client_ip: String::new(),
+            server_ip: String::new(),
+            hostname: None,
+            uri_raw: Vec::new(),
+            path_decoded: Vec::new(),
+            scalars: vec![None; VariableName::ALL.len()],
+            args: Collection::new(),
+            args_get: Collection::new(),
+            args_post: Collection::new(),
+            args_combined_size: 0,
+            request_headers: Collection::new(),
+            request_cookies: Collection::new(),
+            response_headers: Collection::new(),
+            files: Collection::new(),
+            files_sizes: Collection::new(),
+            files_tmp_names: Collection::new(),
+            files_tmp_content: Collection::new(),
+            multipart_part_headers: Collection::new(),
+            multipart_names: Collection::new(),
+            multipart_filenames: Collection::new(),
+            env: Collection::new(),
+            geo: Collection::new(),
+            rule_vars: Collection::new(),
+            tx: Collection::new(),
+            persistent: BTreeMap::new(),
+            matched_vars: Collection::new(),
+            matched_var: None,
+            xml: None,
+            request_body: Vec::new(),
+            response_body: Vec::new(),
+            body_processor: None,
+            rule_engine: None,
+            request_body_access: None,
+            removed_ids: Vec::new(),
+            removed_tags: Vec::new(),
+            removed_targets_by_id: Vec::new(),
+            removed_targets_by_tag: Vec::new(),
+            skip_next: 0,
+            marker: None,
+            allow: AllowState::None,
+            intervention: Intervention {
+                status: 200,
+                ..Intervention::default()
+            },
+            messages: Vec::new(),
+            highest_severity: 255,
+            current_rule: None,
+            log_sink: None,
+        };
+        t.set_scalar(VariableName::UrlencodedError, b"0");
+        t.set_scalar(VariableName::UniqueId, id.as_bytes());
+        for (k, v) in std::env::vars_os() {
+            t.env.add(
+                k.to_string_lossy().as_bytes(),
+                v.to_string_lossy().as_bytes(),
+            );
+        }
+        t
+    }
+
+    /// Sends every log line (rule matches) to `sink`, as libmodsecurity's log callback.
+    pub fn on_log(&mut self, sink: impl FnMut(&str) + Send + 'static) {
+        self.log_sink = Some(Box::new(sink));
+    }
+
+    /// The transaction's unique id (`UNIQUE_ID`, `[unique_id "..."]`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Rule matches logged so far.
+    pub fn messages(&self) -> &[RuleMessage] {
+        &self.messages
+    }
+
+    /// The pending intervention, if disruptive; taking it resets it (libmodsecurity's
+    /// `msc_intervention`): `%d` in its log is replaced by the status.
+    pub fn intervention(&mut self) -> Option<Intervention> {
+        if !self.intervention.disruptive {
+            return None;
+        }
+        let mut it = std::mem::replace(
+            &mut self.intervention,
+            Intervention {
+                status: 200,
+                ..Intervention::default()
+            },
+        );
+        if let Some(log) = &mut it.log {
+            *log = log.replace("%d", &it.status.to_string());
+        }
+        Some(it)
+    }
+
+    /// The rule engine state in force (`ctl:ruleEngine` over `SecRuleEngine`).
+    pub fn rule_engine(&self) -> Option<RuleEngine> {
+        self.rule_engine.or(self.rules.config.rule_engine)
+    }
+
+    pub(crate) fn engine_on(&self) -> bool {
+        self.rule_engine() == Some(RuleEngine::On)
+    }
+
+    pub(crate) fn engine_off(&self) -> bool {
+        self.rule_engine() == Some(RuleEngine::Off)
+    }
+
+    pub(crate) fn set_scalar(&mut self, v: VariableName, value: &[u8]) {
+        self.scalars[v as usize] = Some(value.to_vec());
+    }
+
+    pub(crate) fn scalar(&self, v: VariableName) -> Option<&[u8]> {
+        self.scalars[v as usize].as_deref()
+    }
+
+    pub(crate) fn emit_log(&mut self, line: &str) {
+        if let Some(sink) = self.log_sink.as_mut() {
+            sink(line);
+        }
+    }
+}

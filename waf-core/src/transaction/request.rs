@@ -1,0 +1,406 @@
+//! What each step of the request and response records (libmodsecurity's
+//! `Transaction::process*`/`add*`/`append*`), and the phases they run.
+
+use super::{BodyProcessor, Transaction};
+use crate::config::BodyLimitAction;
+use seclang_parser::names::VariableName as V;
+
+/// `%XX` decoding where both digits are hex; anything else kept (libmodsecurity's
+/// `uri_decode`, used for the path variables). `+` stays `+`.
+pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' && i + 2 < input.len() {
+            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn find(hay: &[u8], needle: u8) -> Option<usize> {
+    hay.iter().position(|&c| c == needle)
+}
+
+impl Transaction {
+    /// Connection data; runs the `phase:0` rules.
+    pub fn process_connection(
+        &mut self,
+        client_ip: &str,
+        client_port: u16,
+        server_ip: &str,
+        server_port: u16,
+    ) {
+        self.client_ip = client_ip.to_string();
+        self.server_ip = server_ip.to_string();
+        self.set_scalar(V::RemoteHost, client_ip.as_bytes());
+        self.set_scalar(V::RemoteAddr, client_ip.as_bytes());
+        self.set_scalar(V::ServerAddr, server_ip.as_bytes());
+        self.set_scalar(V::ServerPort, server_port.to_string().as_bytes());
+        self.set_scalar(V::RemotePort, client_port.to_string().as_bytes());
+        self.run_phase(0);
+    }
+
+    /// `msc_set_request_hostname`: the host name used in log lines.
+    pub fn set_request_hostname(&mut self, hostname: &str) {
+        self.hostname = Some(hostname.to_string());
+    }
+
+    /// The request line. `uri` as received (path and query), `http_version` like `1.1`.
+    pub fn process_uri(&mut self, uri: &[u8], method: &[u8], http_version: &[u8]) {
+        // libmodsecurity (3.0.12+) drops a `#fragment` before anything else
+        let full_uri = uri;
+        let uri = match find(uri, b'#') {
+            Some(p) => &uri[..p],
+            None => uri,
+        };
+        self.uri_raw = uri.to_vec();
+        let decoded = percent_decode(uri);
+        let q_raw = find(uri, b'?');
+
+        self.set_scalar(V::RequestMethod, method);
+        let mut line = method.to_vec();
+        line.push(b' ');
+        line.extend_from_slice(full_uri);
+        line.extend_from_slice(b" HTTP/");
+        line.extend_from_slice(http_version);
+        self.set_scalar(V::RequestLine, &line);
+        let mut proto = b"HTTP/".to_vec();
+        proto.extend_from_slice(http_version);
+        self.set_scalar(V::RequestProtocol, &proto);
+
+        // the path is split from the query on the raw URI, then decoded (an encoded `%3F`
+        // stays part of the path, as in libmodsecurity 3.0.15)
+        let path: Vec<u8> = match q_raw {
+            Some(p) => percent_decode(&uri[..p]),
+            None => decoded.clone(),
+        };
+        self.path_decoded = path.clone();
+        if let Some(p) = q_raw {
+            self.set_scalar(V::QueryString, &uri[p + 1..]);
+        }
+        self.set_scalar(V::PathInfo, &path);
+        self.set_scalar(V::RequestFilename, &path);
+        if let Some(slash) = path.iter().rposition(|&c| c == b'/' || c == b'\\') {
+            if path.len() > slash + 1 {
+                let base = path[slash + 1..].to_vec();
+                self.set_scalar(V::RequestBasename, &base);
+            }
+        }
+        // REQUEST_URI: decoded; an absolute URI loses its scheme and authority.
+        let mut parsed: &[u8] = &decoded;
+        if !decoded.is_empty() && decoded[0] != b'/' {
+            if let Some(colon) = find(&decoded, b':') {
+                let scheme_end = colon + 1;
+                if decoded[scheme_end..].starts_with(b"//") {
+                    let netloc = scheme_end + 2;
+                    if let Some(slash) = find(&decoded[netloc..], b'/') {
+                        parsed = &decoded[netloc + slash..];
+                    }
+                }
+            }
+        }
+        let parsed = parsed.to_vec();
+        self.set_scalar(V::RequestUri, &parsed);
+        self.set_scalar(V::RequestUriRaw, full_uri);
+        if let Some(p) = q_raw {
+            let query = uri[p + 1..].to_vec();
+            if !query.is_empty() {
+                self.extract_arguments(true, &query);
+            }
+        }
+    }
+
+    /// Splits `a=1&b=2` into arguments (GET when `get`, POST otherwise).
+    pub(crate) fn extract_arguments(&mut self, get: bool, input: &[u8]) {
+        let mut pairs = Vec::new();
+        let status =
+            crate::body::urlencoded::parse(input, self.rules.config.separator(), &mut pairs);
+        if status.urlencoded_error {
+            self.set_scalar(V::UrlencodedError, b"1");
+        }
+        for (k, v) in pairs {
+            self.add_argument(get, &k, &v);
+        }
+    }
+
+    pub(crate) fn add_argument(&mut self, get: bool, name: &[u8], value: &[u8]) {
+        if let Some(limit) = self.rules.config.arguments_limit {
+            if self.args.len() as u64 >= limit {
+                return;
+            }
+        }
+        self.args.add(name, value);
+        if get {
+            self.args_get.add(name, value);
+        } else {
+            self.args_post.add(name, value);
+        }
+        self.args_combined_size += (name.len() + value.len()) as u64;
+        // libmodsecurity keeps it as a double: std::to_string gives "12.000000"
+        let size = format!("{:.6}", self.args_combined_size as f64);
+        self.set_scalar(V::ArgsCombinedSize, size.as_bytes());
+    }
+
+    /// One request header (repeat for each; order kept).
+    pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
+        self.request_headers.add(name, value);
+        let lname = name.to_ascii_lowercase();
+        match lname.as_slice() {
+            b"authorization" => {
+                let first = value.split(|&c| c == b' ').next().unwrap_or(b"");
+                self.set_scalar(V::AuthType, first);
+            }
+            b"cookie" => self.add_cookies(value),
+            b"content-type" => {
+                let l = value.to_ascii_lowercase();
+                if l.starts_with(b"multipart/form-data") {
+                    self.body_processor = Some(BodyProcessor::Multipart);
+                    self.set_scalar(V::ReqbodyProcessor, b"MULTIPART");
+                }
+                if l.starts_with(b"application/x-www-form-urlencoded") {
+                    self.body_processor = Some(BodyProcessor::UrlEncoded);
+                    self.set_scalar(V::ReqbodyProcessor, b"URLENCODED");
+                }
+            }
+            b"host" => {
+                let host = value.split(|&c| c == b':').next().unwrap_or(b"");
+                self.set_scalar(V::ServerName, host);
+            }
+            _ => {}
+        }
+    }
+
+    /// `Cookie: a=1; b=2` (version 0 cookies, as libmodsecurity splits them).
+    fn add_cookies(&mut self, value: &[u8]) {
+        let mut parts: Vec<&[u8]> = value.split(|&c| c == b';').collect();
+        // libmodsecurity's split drops a trailing empty piece
+        if parts.last().is_some_and(|p| p.is_empty()) {
+            parts.pop();
+        }
+        if let Some(last) = parts.last_mut() {
+            while last.last().is_some_and(u8::is_ascii_whitespace) {
+                *last = &last[..last.len() - 1];
+            }
+        }
+        for c in parts {
+            if c.is_empty() {
+                continue;
+            }
+            let (mut key, val): (&[u8], &[u8]) = match find(c, b'=') {
+                Some(p) => (&c[..p], &c[p + 1..]),
+                None => (c, b""),
+            };
+            while key.first().is_some_and(u8::is_ascii_whitespace) {
+                key = &key[1..];
+            }
+            if key.is_empty() {
+                continue;
+            }
+            self.request_cookies.add(key, val);
+        }
+    }
+
+    /// Runs the phase 1 rules.
+    pub fn process_request_headers(&mut self) {
+        if self.engine_off() {
+            return;
+        }
+        self.run_phase(1);
+    }
+
+    /// Adds request body bytes; `false` when the body limit was reached
+    /// (`SecRequestBodyLimitAction ProcessPartial`: the body is cut there).
+    pub fn append_request_body(&mut self, chunk: &[u8]) -> bool {
+        let limit = self.rules.config.request_body_limit.unwrap_or(0);
+        let current = self.request_body.len() as u64;
+        if limit > 0 && limit < current + chunk.len() as u64 {
+            self.set_scalar(V::InboundDataError, b"1");
+            match self.rules.config.request_body_limit_action {
+                BodyLimitAction::ProcessPartial => {
+                    let room = limit.saturating_sub(current) as usize;
+                    self.request_body
+                        .extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    return false;
+                }
+                BodyLimitAction::Reject => {
+                    if self.engine_on() {
+                        self.intervention.log =
+                            Some("Request body limit is marked to reject the request".into());
+                        self.intervention.status = 403;
+                        self.intervention.disruptive = true;
+                    }
+                    return true;
+                }
+            }
+        }
+        self.request_body.extend_from_slice(chunk);
+        true
+    }
+
+    /// Parses the request body and runs the phase 2 rules.
+    pub fn process_request_body(&mut self) {
+        if self.engine_off() {
+            return;
+        }
+        if self.scalar(V::InboundDataError).is_none() {
+            self.set_scalar(V::InboundDataError, b"0");
+        }
+        self.run_body_processor();
+
+        let access = match self.rules.config.request_body_access {
+            Some(false) => self.request_body_access == Some(true),
+            _ => self.request_body_access != Some(false),
+        };
+        if !access {
+            return;
+        }
+        let mut full = Vec::new();
+        for h in &self.request_headers {
+            full.extend_from_slice(&h.name);
+            full.extend_from_slice(b": ");
+            full.extend_from_slice(&h.value);
+            full.push(b'\n');
+        }
+        full.extend_from_slice(b"\n\n");
+        full.extend_from_slice(&self.request_body);
+        let len = full.len().to_string();
+        self.set_scalar(V::FullRequest, &full);
+        self.set_scalar(V::FullRequestLength, len.as_bytes());
+        if !self.request_body.is_empty() {
+            let body = std::mem::take(&mut self.request_body);
+            self.set_scalar(V::RequestBody, &body);
+            self.set_scalar(V::RequestBodyLength, body.len().to_string().as_bytes());
+            self.request_body = body;
+        }
+        self.run_phase(2);
+    }
+
+    /// One response header.
+    pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
+        self.response_headers.add(name, value);
+        if name.eq_ignore_ascii_case(b"content-type") {
+            let first = value.split(|&c| c == b';').next().unwrap_or(b"");
+            self.set_scalar(V::ResponseContentType, first);
+        }
+    }
+
+    /// The response status line; runs the phase 3 rules.
+    pub fn process_response_headers(&mut self, status: u16, protocol: &[u8]) {
+        self.set_scalar(V::ResponseStatus, status.to_string().as_bytes());
+        self.set_scalar(V::ResponseProtocol, protocol);
+        if self.engine_off() {
+            return;
+        }
+        self.run_phase(3);
+    }
+
+    /// A later status code (`msc_update_status_code`).
+    pub fn update_status_code(&mut self, status: u16) {
+        self.set_scalar(V::ResponseStatus, status.to_string().as_bytes());
+    }
+
+    fn response_type_inspected(&self) -> bool {
+        let ct = self
+            .scalar(V::ResponseContentType)
+            .unwrap_or(b"")
+            .to_ascii_lowercase();
+        match &self.rules.config.response_body_mime_types {
+            None => true,
+            Some(types) => types.contains(&ct),
+        }
+    }
+
+    /// Adds response body bytes; `false` when the limit cut it (ProcessPartial).
+    pub fn append_response_body(&mut self, chunk: &[u8]) -> bool {
+        if !self.response_type_inspected() {
+            return true;
+        }
+        let limit = self.rules.config.response_body_limit.unwrap_or(0);
+        let current = self.response_body.len() as u64;
+        if limit > 0 && limit < current + chunk.len() as u64 {
+            self.set_scalar(V::OutboundDataError, b"1");
+            match self.rules.config.response_body_limit_action {
+                BodyLimitAction::ProcessPartial => {
+                    let room = limit.saturating_sub(current) as usize;
+                    self.response_body
+                        .extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    return false;
+                }
+                BodyLimitAction::Reject => {
+                    if self.engine_on() {
+                        self.intervention.log =
+                            Some("Response body limit is marked to reject the request".into());
+                        self.intervention.status = 403;
+                        self.intervention.disruptive = true;
+                    }
+                    return true;
+                }
+            }
+        }
+        self.response_body.extend_from_slice(chunk);
+        true
+    }
+
+    /// Runs the phase 4 rules (when `SecResponseBodyAccess On` and the type is inspected).
+    pub fn process_response_body(&mut self) {
+        if self.engine_off() || self.rules.config.response_body_access != Some(true) {
+            return;
+        }
+        if !self.response_type_inspected() {
+            return;
+        }
+        if self.scalar(V::OutboundDataError).is_none() {
+            self.set_scalar(V::OutboundDataError, b"0");
+        }
+        let body = std::mem::take(&mut self.response_body);
+        self.set_scalar(V::ResponseBody, &body);
+        self.set_scalar(V::ResponseContentLength, body.len().to_string().as_bytes());
+        self.response_body = body;
+        self.run_phase(4);
+    }
+
+    /// Runs the phase 5 (logging) rules.
+    pub fn process_logging(&mut self) {
+        if self.engine_off() {
+            return;
+        }
+        self.run_phase(5);
+    }
+
+    /// The request body as received so far.
+    pub fn request_body(&self) -> &[u8] {
+        &self.request_body
+    }
+
+    /// The response body as received so far (`msc_get_response_body`).
+    pub fn response_body(&self) -> &[u8] {
+        &self.response_body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn percent_decoding_keeps_invalid_sequences() {
+        assert_eq!(percent_decode(b"/a%20b%zz%4"), b"/a b%zz%4".to_vec());
+        assert_eq!(percent_decode(b"a+b%41"), b"a+bA".to_vec());
+    }
+}

@@ -1,0 +1,218 @@
+//! Resolving a rule's targets to (name, value) pairs, as libmodsecurity names them in logs
+//! and in `MATCHED_VAR_NAME`: `ARGS:id`, `REQUEST_HEADERS:User-Agent`, `REQUEST_URI`.
+
+use super::Transaction;
+use crate::collection::Collection;
+use crate::rule::{CompiledSelector, Rule, Target};
+use seclang_parser::names::VariableName as V;
+use std::time::UNIX_EPOCH;
+
+/// One value of a target.
+#[derive(Debug, Clone)]
+pub(crate) struct Value {
+    /// `ARGS:id`, `REQUEST_URI`...
+    pub key: String,
+    /// The element name alone (`id`), for exclusions.
+    pub element: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+}
+
+/// The collection a `*_NAMES` variable lists the names of.
+fn names_of(v: V) -> Option<V> {
+    Some(match v {
+        V::ArgsNames => V::Args,
+        V::ArgsGetNames => V::ArgsGet,
+        V::ArgsPostNames => V::ArgsPost,
+        V::RequestHeadersNames => V::RequestHeaders,
+        V::RequestCookiesNames => V::RequestCookies,
+        V::ResponseHeadersNames => V::ResponseHeaders,
+        V::MatchedVarsNames => V::MatchedVars,
+        _ => return None,
+    })
+}
+
+impl Transaction {
+    pub(crate) fn collection(&self, v: V) -> Option<&Collection> {
+        Some(match v {
+            V::Args => &self.args,
+            V::ArgsGet => &self.args_get,
+            V::ArgsPost => &self.args_post,
+            V::RequestHeaders => &self.request_headers,
+            V::RequestCookies => &self.request_cookies,
+            V::ResponseHeaders => &self.response_headers,
+            V::Files => &self.files,
+            V::FilesNames => &self.files,
+            V::FilesSizes => &self.files_sizes,
+            V::FilesTmpNames => &self.files_tmp_names,
+            V::FilesTmpContent => &self.files_tmp_content,
+            V::MultipartPartHeaders => &self.multipart_part_headers,
+            V::MultipartName => &self.multipart_names,
+            V::MultipartFilename => &self.multipart_filenames,
+            V::Env => &self.env,
+            V::Geo => &self.geo,
+            V::Rule => &self.rule_vars,
+            V::Tx => &self.tx,
+            V::MatchedVars => &self.matched_vars,
+            V::Ip | V::Global | V::Session | V::User | V::Resource => {
+                return self.persistent.get(persistent_name(v))
+            }
+            _ => return None,
+        })
+    }
+
+    /// The value of a scalar variable, computing the ones that change with time.
+    pub(crate) fn scalar_value(&self, v: V) -> Option<Vec<u8>> {
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+        };
+        let civil = || crate::time::Civil::from_unix(now().as_secs() as i64);
+        Some(match v {
+            V::MatchedVar => self.matched_var.as_ref()?.1.clone(),
+            V::MatchedVarName => self.matched_var.as_ref()?.0.clone().into_bytes(),
+            V::HighestSeverity => self.highest_severity.to_string().into_bytes(),
+            V::Duration => format!("{}", self.started.elapsed().as_secs_f64()).into_bytes(),
+            V::ModsecBuild => b"030015100".to_vec(),
+            V::TimeEpoch => now().as_secs().to_string().into_bytes(),
+            V::Time => {
+                let c = civil();
+                format!("{:02}:{:02}:{:02}", c.hour, c.min, c.sec).into_bytes()
+            }
+            V::TimeDay => civil().day.to_string().into_bytes(),
+            V::TimeHour => civil().hour.to_string().into_bytes(),
+            V::TimeMin => civil().min.to_string().into_bytes(),
+            V::TimeMon => (civil().month - 1).to_string().into_bytes(),
+            V::TimeSec => civil().sec.to_string().into_bytes(),
+            V::TimeWday => civil().weekday.to_string().into_bytes(),
+            V::TimeYear => civil().year.to_string().into_bytes(),
+            V::WebAppId => self.rules.config.web_app_id.clone()?.into_bytes(),
+            V::Status | V::StatusLine => self.scalar(V::ResponseStatus)?.to_vec(),
+            V::SessionId => self.persistent.get("session")?.get(b"__key")?.to_vec(),
+            V::UserId => self.persistent.get("user")?.get(b"__key")?.to_vec(),
+            _ => self.scalar(v)?.to_vec(),
+        })
+    }
+
+    /// Appends the values `target` has now. `rule` answers `RULE:*` and macro keys.
+    pub(crate) fn resolve(&self, rule: &Rule, target: &Target, out: &mut Vec<Value>) {
+        if target.count {
+            let mut tmp = Vec::new();
+            let plain = Target {
+                count: false,
+                ..target.clone()
+            };
+            self.resolve(rule, &plain, &mut tmp);
+            out.push(Value {
+                key: target.full_name.clone(),
+                element: None,
+                value: tmp.len().to_string().into_bytes(),
+            });
+            return;
+        }
+        let v = target.variable;
+        if v == V::Rule {
+            return self.resolve_rule_collection(rule, target, out);
+        }
+        if v == V::Xml {
+            return self.resolve_xml(target, out);
+        }
+        if let Some(base) = names_of(v) {
+            if let Some(c) = self.collection(base) {
+                for e in c {
+                    if self.selected(target, &e.name) {
+                        out.push(Value {
+                            key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
+                            element: Some(e.name.clone()),
+                            value: e.name.clone(),
+                        });
+                    }
+                }
+            }
+            return;
+        }
+        if v.is_collection() {
+            let Some(c) = self.collection(v) else { return };
+            for e in c {
+                if !self.selected(target, &e.name) {
+                    continue;
+                }
+                // FILES_NAMES lists the form field names of the uploaded files
+                let value = if v == V::FilesNames {
+                    e.name.clone()
+                } else {
+                    e.value.clone()
+                };
+                out.push(Value {
+                    key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
+                    element: Some(e.name.clone()),
+                    value,
+                });
+            }
+            return;
+        }
+        // libmodsecurity's scalar ("anchored") variables always give one value, empty when
+        // never set: `!@endsWith .pdf` on an unset REQUEST_BASENAME matches.
+        out.push(Value {
+            key: v.as_str().to_string(),
+            element: None,
+            value: self.scalar_value(v).unwrap_or_default(),
+        });
+    }
+
+    /// Whether a collection element named `name` is selected by `target`'s selector.
+    pub(crate) fn selected(&self, target: &Target, name: &[u8]) -> bool {
+        match &target.selector {
+            None => true,
+            Some(CompiledSelector::Key(k, None)) => name.eq_ignore_ascii_case(k),
+            Some(CompiledSelector::Key(_, Some(m))) => {
+                name.eq_ignore_ascii_case(&self.expand_macros(m))
+            }
+            Some(CompiledSelector::Regex(re, _)) => re.is_match(name),
+        }
+    }
+
+    fn resolve_rule_collection(&self, _rule: &Rule, target: &Target, out: &mut Vec<Value>) {
+        let mut c = Collection::new();
+        for k in ["id", "rev", "severity", "logdata", "msg"] {
+            if let Some(v) = self.rule_value(k) {
+                c.add(k.as_bytes(), &v);
+            }
+        }
+        for e in &c {
+            if self.selected(target, &e.name) {
+                out.push(Value {
+                    key: format!("RULE:{}", String::from_utf8_lossy(&e.name)),
+                    element: Some(e.name.clone()),
+                    value: e.value.clone(),
+                });
+            }
+        }
+    }
+
+    fn resolve_xml(&self, target: &Target, out: &mut Vec<Value>) {
+        let Some(doc) = &self.xml else { return };
+        let xpath = match &target.selector {
+            Some(CompiledSelector::Key(k, _)) => String::from_utf8_lossy(k).into_owned(),
+            _ => return,
+        };
+        for value in crate::body::xml::select(doc, &xpath) {
+            out.push(Value {
+                key: format!("XML:{xpath}"),
+                element: None,
+                value,
+            });
+        }
+    }
+}
+
+/// The store name of a persistent collection.
+pub(crate) fn persistent_name(v: V) -> &'static str {
+    match v {
+        V::Ip => "ip",
+        V::Global => "global",
+        V::Session => "session",
+        V::User => "user",
+        _ => "resource",
+    }
+}

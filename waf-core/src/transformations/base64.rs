@@ -1,0 +1,230 @@
+//! `t:base64Decode`, `t:base64DecodeExt`, `t:base64Encode`.
+//!
+//! - `base64Decode` is strict: libmodsecurity hands the value to mbedTLS 3's
+//!   `mbedtls_base64_decode`, which rejects anything but canonical base64 (lines may be split by
+//!   `\n` or `\r\n`, spaces only at line ends). A rejected value is left as it was. The value is
+//!   read up to its first NUL (libmodsecurity passes `strlen(value)`).
+//! - `base64DecodeExt` is libmodsecurity's own forgiving decoder (`decode_forgiven_engine`): it
+//!   skips every byte outside the standard alphabet (the URL-safe `-` and `_` too) and mostly
+//!   ignores padding.
+//! - `base64Encode` is standard base64 with `=` padding.
+//!
+//! Example: `base64Decode` of `"VGVzdENhc2U="` is `"TestCase"`; of `"VGVzdENhc2U"` (no padding) it
+//! is `"VGVzdENhc2U"`, unchanged; `base64DecodeExt` of `"VGVzdENhc2U"` is `"TestCase"`.
+
+use super::at;
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// `mbedtls_ct_base64_dec_value`: the 6-bit value of a standard-alphabet digit.
+fn dec_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+pub(super) fn base64_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if input.is_empty() {
+        return false;
+    }
+    let c_str = &input[..memchr::memchr(0, input).unwrap_or(input.len())];
+    if mbedtls_decode(c_str, out) {
+        true
+    } else {
+        out.clear();
+        out.extend_from_slice(input);
+        false
+    }
+}
+
+/// mbedTLS 3's `mbedtls_base64_decode`; `false` (and `out` undefined) when it returns an error.
+fn mbedtls_decode(src: &[u8], out: &mut Vec<u8>) -> bool {
+    // First pass: validate, count digits and padding.
+    let (mut n, mut equals) = (0usize, 0usize);
+    let mut i = 0;
+    while i < src.len() {
+        let mut spaces = false;
+        while i < src.len() && src[i] == b' ' {
+            i += 1;
+            spaces = true;
+        }
+        if i == src.len() {
+            break; // Spaces at the end are fine.
+        }
+        let c = src[i];
+        let eol = c == b'\n' || (c == b'\r' && src.get(i + 1) == Some(&b'\n'));
+        if !eol {
+            if spaces || c > 127 {
+                return false; // A space inside a line, or not ASCII.
+            }
+            if c == b'=' {
+                equals += 1;
+                if equals > 2 {
+                    return false;
+                }
+            } else if equals != 0 || dec_value(c).is_none() {
+                return false; // A digit after padding, or not a digit.
+            }
+            n += 1;
+        }
+        i += 1;
+    }
+    if (n - equals) % 4 == 1 || n % 4 != 0 {
+        return false;
+    }
+    // Second pass: decode, stopping at the padding.
+    out.reserve(n / 4 * 3);
+    let (mut x, mut digits) = (0u32, 0);
+    for &c in src {
+        match c {
+            b'\r' | b'\n' | b' ' => continue,
+            b'=' => break,
+            _ => {}
+        }
+        x = (x << 6) | u32::from(dec_value(c).unwrap_or(0));
+        digits += 1;
+        if digits == 4 {
+            digits = 0;
+            out.extend_from_slice(&[(x >> 16) as u8, (x >> 8) as u8, x as u8]);
+        }
+    }
+    match digits {
+        3 => out.extend_from_slice(&[(x >> 10) as u8, (x >> 2) as u8]),
+        2 => out.push((x >> 4) as u8),
+        _ => {}
+    }
+    true
+}
+
+/// `decode_forgiven_engine`'s table: a digit's value, negative for a skipped byte.
+fn forgiven_value(c: u8) -> i32 {
+    dec_value(c).map_or(-1, i32::from)
+}
+
+pub(super) fn base64_decode_ext(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if input.is_empty() {
+        return false;
+    }
+    out.reserve(input.len() / 4 * 3 + 2);
+    // `i` counts the digits used, `partial` is the byte being filled.
+    let (mut i, mut partial) = (0usize, 0u8);
+    // The last byte seen: raw when it was '=', else its table value. libmodsecurity compares it
+    // with '=' (61) after the loop, so a final '9' (value 61) counts as padding too.
+    let mut ch = 0i32;
+    for (pos, &c) in input.iter().enumerate() {
+        if c == b'=' {
+            ch = i32::from(b'=');
+            // `*encoded` reads the std::string's NUL terminator after the last byte.
+            if at(input, pos + 1) != b'=' && i % 4 == 1 {
+                out.clear();
+                return true;
+            }
+            continue;
+        }
+        ch = forgiven_value(c);
+        let Ok(v) = u8::try_from(ch) else { continue };
+        match i % 4 {
+            0 => partial = v << 2,
+            1 => {
+                out.push(partial | v >> 4);
+                partial = (v & 0x0f) << 4;
+            }
+            2 => {
+                out.push(partial | v >> 2);
+                partial = (v & 0x03) << 6;
+            }
+            _ => out.push(partial | v),
+        }
+        i += 1;
+    }
+    if ch == i32::from(b'=') && i % 4 == 1 {
+        out.clear();
+    }
+    true
+}
+
+pub(super) fn base64_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    out.reserve(input.len().div_ceil(3) * 4);
+    let mut chunks = input.chunks_exact(3);
+    for c in &mut chunks {
+        let x = u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]);
+        out.extend([18, 12, 6, 0].map(|s| ALPHABET[(x >> s) as usize & 63]));
+    }
+    match *chunks.remainder() {
+        [a] => {
+            let x = u32::from(a) << 16;
+            out.extend([
+                ALPHABET[(x >> 18) as usize & 63],
+                ALPHABET[(x >> 12) as usize & 63],
+            ]);
+            out.extend_from_slice(b"==");
+        }
+        [a, b] => {
+            let x = u32::from(a) << 16 | u32::from(b) << 8;
+            out.extend([18, 12, 6].map(|s| ALPHABET[(x >> s) as usize & 63]));
+            out.push(b'=');
+        }
+        _ => {}
+    }
+    !input.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(f: super::super::TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        let changed = f(input, &mut out);
+        (out, changed)
+    }
+
+    #[test]
+    fn strict_decode_accepts_only_canonical_base64() {
+        assert_eq!(run(base64_decode, b"QUJD"), (b"ABC".to_vec(), true));
+        assert_eq!(run(base64_decode, b"QUI="), (b"AB".to_vec(), true));
+        assert_eq!(run(base64_decode, b"QU\r\nJD  \n"), (b"ABC".to_vec(), true));
+        assert_eq!(run(base64_decode, b"   "), (b"".to_vec(), true));
+        // Rejected: left unchanged.
+        for bad in [
+            &b"QUJ"[..],
+            b"QUJDRA",
+            b" QUJD",
+            b"QU\rJD",
+            b"QU=JD",
+            b"QUJDR===",
+            b"Zm9v-_",
+        ] {
+            assert_eq!(run(base64_decode, bad), (bad.to_vec(), false), "{bad:?}");
+        }
+        // Read up to the first NUL.
+        assert_eq!(run(base64_decode, b"QUJD\0RA=="), (b"ABC".to_vec(), true));
+    }
+
+    #[test]
+    fn forgiving_decode_skips_junk_and_quirks_on_a_final_nine() {
+        assert_eq!(run(base64_decode_ext, b"QU!J.D"), (b"ABC".to_vec(), true));
+        assert_eq!(run(base64_decode_ext, b"-_QUJD_-"), (b"ABC".to_vec(), true));
+        // One digit left over and a final '=' that is not followed by '=': nothing.
+        assert_eq!(run(base64_decode_ext, b"QUJDR="), (b"".to_vec(), true));
+        // A final '9' reads as '=' (the table value of '9' is 61).
+        assert_eq!(run(base64_decode_ext, b"QUJD9"), (b"".to_vec(), true));
+        assert_eq!(run(base64_decode_ext, b"QUJDA"), (b"ABC".to_vec(), true));
+    }
+
+    #[test]
+    fn encode_pads() {
+        assert_eq!(run(base64_encode, b"a"), (b"YQ==".to_vec(), true));
+        assert_eq!(run(base64_encode, b"ab"), (b"YWI=".to_vec(), true));
+        assert_eq!(run(base64_encode, b"abc"), (b"YWJj".to_vec(), true));
+        assert_eq!(run(base64_encode, b""), (b"".to_vec(), false));
+    }
+}

@@ -1,0 +1,187 @@
+//! Transformations (`t:name`): functions from bytes to bytes, applied to a value before an
+//! operator sees it. Each one is byte-exact with libmodsecurity v3.0.15, including its quirks
+//! (a `removeComments` that appends a NUL, an `htmlEntityDecode` that matches `&ltest;` as `<`, ...);
+//! the file of each family says which quirks it keeps and why.
+//!
+//! The registry is [`get`]: a [`TransformationName`] to a [`TransformFn`]. `t:none` has no
+//! function: it only clears the transformations inherited so far, which is the compiler's job.
+//!
+//! Values are raw bytes, never assumed to be UTF-8. Every function runs in linear time and
+//! allocates nothing but the output buffer it is given.
+//!
+//! # The "changed" flag
+//!
+//! Each function returns libmodsecurity's own `transform()` result, not `out != input`. The two
+//! differ for a few functions (`cmdLine` reports only a change of length, `lowercase` reports any
+//! byte in 0x80..=0xfe, `cssDecode` does not report a dropped backslash, `normalizePath` misses a
+//! final `..`, `md5` always reports a change, ...). libmodsecurity uses the flag for
+//! `multiMatch`: a value is added to the list of values the operator sees only when its
+//! transformation reported a change (checked with 3.0.15: under `multiMatch`, `t:cmdLine` turning
+//! `ABC` into `abc` is never matched against). Keep the flag as it is.
+//!
+//! # Example
+//!
+//! ```
+//! use waf_core::transformations::get;
+//! use waf_core::syntax::names::TransformationName;
+//!
+//! let url_decode = get(TransformationName::UrlDecode).unwrap();
+//! let mut out = Vec::new();
+//! assert!(url_decode(b"a%20b+c", &mut out));
+//! assert_eq!(out, b"a b c");
+//! ```
+
+use seclang_parser::names::TransformationName;
+
+mod base64;
+mod case;
+mod cmd_line;
+mod comments;
+mod css_decode;
+mod digest;
+mod escape_seq_decode;
+mod hex;
+mod html_entity_decode;
+mod js_decode;
+mod length;
+mod nulls;
+mod parity;
+mod path;
+mod sql_hex_decode;
+mod trim;
+mod unicode_map;
+mod url_decode;
+mod utf8_to_unicode;
+mod whitespace;
+
+pub use unicode_map::{UnicodeMap, UnicodeMapError};
+pub use url_decode::url_decode_uni_with_map;
+
+/// A transformation: reads `input`, writes the result to `out` (which it clears first).
+/// Returns whether the output differs from the input (libmodsecurity's "changed" flag).
+pub type TransformFn = fn(input: &[u8], out: &mut Vec<u8>) -> bool;
+
+/// The function for a transformation; `None` for `t:none` (which only resets the chain).
+///
+/// `t:urlDecodeUni` is the variant without a `SecUnicodeMapFile`; with one, call
+/// [`url_decode_uni_with_map`].
+pub fn get(name: TransformationName) -> Option<TransformFn> {
+    use TransformationName as N;
+    let f: TransformFn = match name {
+        N::None => return None,
+        N::Base64Decode => base64::base64_decode,
+        N::Base64DecodeExt => base64::base64_decode_ext,
+        N::Base64Encode => base64::base64_encode,
+        N::CmdLine => cmd_line::cmd_line,
+        N::CompressWhitespace => whitespace::compress_whitespace,
+        N::CssDecode => css_decode::css_decode,
+        N::EscapeSeqDecode => escape_seq_decode::escape_seq_decode,
+        N::HexDecode => hex::hex_decode,
+        N::HexEncode => hex::hex_encode,
+        N::HtmlEntityDecode => html_entity_decode::html_entity_decode,
+        N::JsDecode => js_decode::js_decode,
+        N::Length => length::length,
+        N::Lowercase => case::lowercase,
+        N::Md5 => digest::md5,
+        N::NormalizePath => path::normalize_path,
+        N::NormalizePathWin => path::normalize_path_win,
+        N::ParityEven7bit => parity::parity_even_7bit,
+        N::ParityOdd7bit => parity::parity_odd_7bit,
+        N::ParityZero7bit => parity::parity_zero_7bit,
+        N::RemoveComments => comments::remove_comments,
+        N::RemoveCommentsChar => comments::remove_comments_char,
+        N::RemoveNulls => nulls::remove_nulls,
+        N::RemoveWhitespace => whitespace::remove_whitespace,
+        N::ReplaceComments => comments::replace_comments,
+        N::ReplaceNulls => nulls::replace_nulls,
+        N::Sha1 => digest::sha1,
+        N::SqlHexDecode => sql_hex_decode::sql_hex_decode,
+        N::Trim => trim::trim,
+        N::TrimLeft => trim::trim_left,
+        N::TrimRight => trim::trim_right,
+        N::Uppercase => case::uppercase,
+        N::UrlDecode => url_decode::url_decode,
+        N::UrlDecodeUni => url_decode::url_decode_uni,
+        N::UrlEncode => url_decode::url_encode,
+        N::Utf8ToUnicode => utf8_to_unicode::utf8_to_unicode,
+    };
+    Some(f)
+}
+
+// Byte classes and helpers shared by the decoders, as libmodsecurity defines them
+// (`src/utils/string.h` and the C library's "C" locale).
+
+/// `VALID_HEX`: an ASCII hexadecimal digit.
+#[inline]
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+/// `ISODIGIT`: an ASCII octal digit.
+#[inline]
+fn is_octal(c: u8) -> bool {
+    matches!(c, b'0'..=b'7')
+}
+
+/// `isspace` in the "C" locale: space, `\t`, `\n`, `\v`, `\f`, `\r` (not NBSP).
+#[inline]
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t'..=b'\r')
+}
+
+/// `xsingle2c`: one hex digit's value. Not checked: callers that skip `VALID_HEX` get the same
+/// wrapped `unsigned char` arithmetic as libmodsecurity (`hexDecode` of `"zz"` is 0x53).
+#[inline]
+fn xsingle2c(c: u8) -> u8 {
+    if c >= b'A' {
+        (c & 0xdf).wrapping_sub(b'A').wrapping_add(10)
+    } else {
+        c.wrapping_sub(b'0')
+    }
+}
+
+/// `x2c`: two hex digits to a byte, with `xsingle2c`'s wrapping.
+#[inline]
+fn x2c(hi: u8, lo: u8) -> u8 {
+    xsingle2c(hi).wrapping_mul(16).wrapping_add(xsingle2c(lo))
+}
+
+/// The byte at `i`, or 0 past the end: libmodsecurity's values are `std::string`s, whose
+/// `data()[len]` is a NUL, and several decoders read that terminator.
+#[inline]
+fn at(input: &[u8], i: usize) -> u8 {
+    input.get(i).copied().unwrap_or(0)
+}
+
+/// Lowercase hex digits, as `c2x` and `%x` write them.
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_but_none_has_a_function() {
+        for &name in TransformationName::ALL {
+            assert_eq!(
+                get(name).is_none(),
+                name == TransformationName::None,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn x2c_wraps_like_unsigned_char() {
+        assert_eq!(x2c(b'4', b'1'), 0x41);
+        assert_eq!(x2c(b'f', b'F'), 0xff);
+        assert_eq!(x2c(b'z', b'z'), 0x53);
+        assert_eq!(x2c(b'G', b'G'), 0x10);
+    }
+
+    #[test]
+    fn is_space_is_the_c_locale() {
+        let spaces: Vec<u8> = (0..=255u8).filter(|&c| is_space(c)).collect();
+        assert_eq!(spaces, b"\t\n\x0b\x0c\r ");
+    }
+}
