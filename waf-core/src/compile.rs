@@ -519,16 +519,11 @@ fn classify(
             A::Accuracy => ra.accuracy = plain(a).trim().parse().ok(),
             A::Log => ra.log = Some(true),
             A::NoLog => ra.log = Some(false),
-            // libmodsecurity keeps one "save the message" flag: the last of log, nolog,
-            // auditlog, noauditlog decides it
-            A::AuditLog => {
-                ra.log = Some(true);
-                ra.match_actions.push(MatchAction::AuditLog(true));
-            }
-            A::NoAuditLog => {
-                ra.log = Some(false);
-                ra.match_actions.push(MatchAction::AuditLog(false));
-            }
+            // libmodsecurity 3.0.15 lets the last of log/nolog/auditlog/noauditlog decide the
+            // error log too, so `noauditlog` silences a rule; CRS expects only log/nolog to
+            // (980170's tests), and Sekisho follows CRS (README, "Deliberate differences").
+            A::AuditLog => ra.match_actions.push(MatchAction::AuditLog(true)),
+            A::NoAuditLog => ra.match_actions.push(MatchAction::AuditLog(false)),
             A::Capture => ra.capture = true,
             A::MultiMatch => ra.multi_match = true,
             A::Block => ra.block = true,

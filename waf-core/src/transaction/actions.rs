@@ -278,6 +278,9 @@ impl Transaction {
                 self.body_processor = Some(p);
                 self.set_scalar(V::ReqbodyProcessor, name);
             }
+            CtlName::ForceRequestBodyVariable => {
+                self.force_request_body_variable = value.eq_ignore_ascii_case("on")
+            }
             CtlName::RuleRemoveById => self.removed_ids.extend(id_ranges(value)),
             CtlName::RuleRemoveByTag => self.removed_tags.push(value.to_string()),
             CtlName::RuleRemoveTargetById => {

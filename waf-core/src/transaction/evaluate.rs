@@ -203,11 +203,12 @@ impl Transaction {
                 }
                 _ => f(&current, &mut next),
             };
-            if changed {
-                std::mem::swap(&mut current, &mut next);
-                if multi {
-                    out.push(current.clone());
-                }
+            // The output is always the new value; the "changed" flag (libmodsecurity's, not
+            // always "output differs": t:cmdLine never sets it) only decides which values
+            // multiMatch tests.
+            std::mem::swap(&mut current, &mut next);
+            if multi && changed {
+                out.push(current.clone());
             }
         }
         if !multi {

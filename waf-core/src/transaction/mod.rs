@@ -111,6 +111,8 @@ pub struct Transaction {
     pub(crate) body_processor: Option<BodyProcessor>,
     pub(crate) rule_engine: Option<RuleEngine>,
     pub(crate) request_body_access: Option<bool>,
+    /// `ctl:forceRequestBodyVariable=On`.
+    pub(crate) force_request_body_variable: bool,
     pub(crate) removed_ids: Vec<IdRange>,
     pub(crate) removed_tags: Vec<String>,
     pub(crate) removed_targets_by_id: Vec<(IdRange, String)>,
@@ -192,6 +194,7 @@ impl Transaction {
             body_processor: None,
             rule_engine: None,
             request_body_access: None,
+            force_request_body_variable: false,
             removed_ids: Vec::new(),
             removed_tags: Vec::new(),
             removed_targets_by_id: Vec::new(),

@@ -282,7 +282,14 @@ impl Transaction {
         let len = full.len().to_string();
         self.set_scalar(V::FullRequest, &full);
         self.set_scalar(V::FullRequestLength, len.as_bytes());
-        if !self.request_body.is_empty() {
+        // REQUEST_BODY: libmodsecurity 3 always fills it; ModSecurity v2, on which CRS's
+        // expectations were written, leaves it empty when the XML processor parsed the body
+        // (unless `ctl:forceRequestBodyVariable=On`), and CRS's 944100-944210 tests expect those
+        // rules not to fire on XML bodies. Sekisho follows CRS there and libmodsecurity
+        // elsewhere (README, "Deliberate differences").
+        let body_variable = self.force_request_body_variable
+            || !matches!(self.body_processor, Some(BodyProcessor::Xml));
+        if body_variable && !self.request_body.is_empty() {
             let body = std::mem::take(&mut self.request_body);
             self.set_scalar(V::RequestBody, &body);
             self.set_scalar(V::RequestBodyLength, body.len().to_string().as_bytes());
