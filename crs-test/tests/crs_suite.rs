@@ -207,7 +207,8 @@ fn golden_920620_1_encoded_request_is_verbatim() {
         .filter(|(n, _)| n == b"Content-Type")
         .map(|(_, v)| v.as_slice())
         .collect();
-    assert_eq!(cts, vec![&b"application/json"[..], b"application/xml"]);
+    // The httpd-like front end joins repeated fields (apr_table_mergen): the WAF sees one.
+    assert_eq!(cts, vec![&b"application/json, application/xml"[..]]);
 }
 
 #[test]

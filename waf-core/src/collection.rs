@@ -8,6 +8,10 @@
 pub struct Entry {
     pub name: Vec<u8>,
     pub value: Vec<u8>,
+    /// Where the value sits in the request, `(offset, length)`, as libmodsecurity's
+    /// `VariableOrigin` counts it (the `v<offset>,<length>` of a log line's `[ref]`); `None`
+    /// for values that do not come from the request (`TX`, `ENV`...).
+    pub origin: Option<(usize, usize)>,
 }
 
 /// An ordered multimap with case-insensitive names.
@@ -23,9 +27,15 @@ impl Collection {
 
     /// Appends an element (names may repeat).
     pub fn add(&mut self, name: &[u8], value: &[u8]) {
+        self.add_at(name, value, None);
+    }
+
+    /// Appends an element with the place of its value in the request.
+    pub fn add_at(&mut self, name: &[u8], value: &[u8], origin: Option<(usize, usize)>) {
         self.entries.push(Entry {
             name: name.to_vec(),
             value: value.to_vec(),
+            origin,
         });
     }
 
@@ -42,12 +52,14 @@ impl Collection {
             }
             found = true;
             e.value = value.clone();
+            e.origin = None;
             true
         });
         if !found {
             self.entries.push(Entry {
                 name: name.to_vec(),
                 value,
+                origin: None,
             });
         }
     }

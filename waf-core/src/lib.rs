@@ -12,6 +12,26 @@
 //! - [`compile()`]: configuration → [`RuleSet`] (defaults, chains, markers, exceptions).
 //! - [`Transaction`]: one request/response through the phases; [`Intervention`]s and
 //!   [`RuleMessage`] log lines in libmodsecurity's format.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use waf_core::{RuleSet, Transaction};
+//!
+//! let rules = RuleSet::from_text(
+//!     "example.conf",
+//!     "SecRuleEngine On\n\
+//!      SecRule ARGS:q \"@detectSQLi\" \"id:1,phase:1,deny,status:403,log,msg:'SQLi'\"",
+//!     None,
+//! )
+//! .unwrap();
+//! let mut tx = Transaction::new(Arc::new(rules));
+//! tx.process_connection("203.0.113.7", 51234, "10.0.0.1", 80);
+//! tx.process_uri(b"/search?q=1%27+OR+1=1--", b"GET", b"1.1");
+//! tx.process_request_headers();
+//! let it = tx.intervention().expect("denied");
+//! assert_eq!(it.status, 403);
+//! assert!(it.log.unwrap().contains("[id \"1\"]"));
+//! ```
 
 pub mod body;
 mod collection;

@@ -44,18 +44,99 @@ fn body(v: &Value) -> Vec<u8> {
     }
 }
 
-fn headers(v: &Value) -> Vec<(String, String)> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+/// A JSON value read with its objects' keys in the file's order: serde_json's `Value` sorts
+/// them, and the order of the headers is the order ModSecurity's runner adds them in (which
+/// moves every later header's offset in `[ref]`).
+enum Ordered {
+    Object(Vec<(String, Ordered)>),
+    Array(Vec<Ordered>),
+    String(String),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
+        d.deserialize_any(OrderedVisitor)
+    }
+}
+
+struct OrderedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OrderedVisitor {
+    type Value = Ordered;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Ordered, E> {
+        Ok(Ordered::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Ordered, E> {
+        Ok(Ordered::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Ordered, E> {
+        Ok(Ordered::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Ordered, E> {
+        Ok(Ordered::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Ordered, E> {
+        Ok(Ordered::Other)
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Ordered, E> {
+        Ok(Ordered::String(s.to_string()))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+        let mut out = Vec::new();
+        while let Some(x) = a.next_element()? {
+            out.push(x);
+        }
+        Ok(Ordered::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+        let mut out = Vec::new();
+        while let Some(entry) = a.next_entry::<String, Ordered>()? {
+            out.push(entry);
+        }
+        Ok(Ordered::Object(out))
+    }
+}
+
+impl Ordered {
+    fn get(&self, key: &str) -> Option<&Ordered> {
+        match self {
+            Ordered::Object(m) => m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// A case's `request`/`response` headers, in the file's order.
+fn headers(case: Option<&Ordered>, part: &str) -> Vec<(String, String)> {
+    match case
+        .and_then(|c| c.get(part))
+        .and_then(|p| p.get("headers"))
+    {
+        Some(Ordered::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Ordered::String(s) => s.clone(),
+                    _ => String::new(),
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Runs one case; `Ok(())` when every judged expectation holds.
-fn run_case(case: &Value, json_name: &str, dir: &Path) -> Result<(), String> {
+fn run_case(
+    case: &Value,
+    ordered: Option<&Ordered>,
+    json_name: &str,
+    dir: &Path,
+) -> Result<(), String> {
     let rules_text = case["rules"]
         .as_array()
         .map(|a| {
@@ -127,7 +208,7 @@ fn run_case(case: &Value, json_name: &str, dir: &Path) -> Result<(), String> {
         version.as_bytes(),
     );
     check(&mut tx, &mut status);
-    for (k, v) in headers(&req["headers"]) {
+    for (k, v) in headers(ordered, "request") {
         tx.add_request_header(k.as_bytes(), v.as_bytes());
     }
     tx.process_request_headers();
@@ -137,7 +218,7 @@ fn run_case(case: &Value, json_name: &str, dir: &Path) -> Result<(), String> {
     tx.process_request_body();
     check(&mut tx, &mut status);
     let resp = &case["response"];
-    for (k, v) in headers(&resp["headers"]) {
+    for (k, v) in headers(ordered, "response") {
         tx.add_response_header(k.as_bytes(), v.as_bytes());
     }
     let protocol = resp["protocol"].as_str().unwrap_or("").to_string();
@@ -196,7 +277,12 @@ fn modsecurity_regression_cases() {
     let mut wrong = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let text = std::fs::read_to_string(file).unwrap();
+        let json: Value = serde_json::from_str(&text).unwrap();
+        let ordered = match serde_json::from_str::<Ordered>(&text).unwrap() {
+            Ordered::Array(cases) => cases,
+            _ => Vec::new(),
+        };
         for (i, case) in json.as_array().unwrap().iter().enumerate() {
             let id = format!("{name}:{i}");
             let e = &case["expected"];
@@ -215,7 +301,7 @@ fn modsecurity_regression_cases() {
                 continue;
             }
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_case(case, &name, &dir)
+                run_case(case, ordered.get(i), &name, &dir)
             }))
             .unwrap_or_else(|_| Err("panicked".to_string()));
             match (outcome, expected.get(&id)) {

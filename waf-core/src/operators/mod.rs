@@ -50,6 +50,9 @@ pub trait OperatorContext {
     fn capturing(&self) -> bool;
     /// Stores capture `index` (TX:0..TX:9) — call only when `capturing()`.
     fn capture(&mut self, index: usize, value: &[u8]);
+    /// Reports a matched range of the value (libmodsecurity's `Operator::logOffset`: the
+    /// `o<start>,<len>` parts of a log line's `[ref]`), for the operators that report them.
+    fn match_range(&mut self, _start: usize, _len: usize) {}
 }
 
 /// A compiled operator (negation `!` is applied by the caller, not here).

@@ -236,17 +236,19 @@ impl Pm {
     }
 
     /// The node where libmodsecurity's `acmp_process_quick` reports a match.
-    fn find(&self, value: &[u8]) -> Option<u32> {
+    /// The matching node and the index of the byte where it matched (libmodsecurity's
+    /// `acmp_process_quick` return value).
+    fn find(&self, value: &[u8]) -> Option<(u32, usize)> {
         let nodes = &self.nodes;
         let mut node = ROOT;
-        for &b in value {
+        for (i, &b) in value.iter().enumerate() {
             let letter = b.to_ascii_lowercase();
             let mut go_to;
             loop {
                 go_to = find_child(&nodes[node as usize], letter);
                 if let Some(g) = go_to {
                     if nodes[g as usize].is_last {
-                        return Some(g);
+                        return Some((g, i));
                     }
                     break;
                 }
@@ -259,7 +261,7 @@ impl Pm {
                 node = g;
             }
             if nodes[node as usize].other_match {
-                return Some(node);
+                return Some((node, i));
             }
         }
         None
@@ -290,9 +292,12 @@ impl Operator for Pm {
             _ => return false,
         }
         match self.find(value) {
-            Some(node) => {
+            Some((node, at)) => {
+                let text = self.text(node);
+                // libmodsecurity logs `rc - strlen(match) + 1`: the match's start
+                ctx.match_range((at + 1).saturating_sub(text.len()), text.len());
                 if ctx.capturing() {
-                    ctx.capture(0, self.text(node));
+                    ctx.capture(0, text);
                 }
                 true
             }

@@ -152,16 +152,22 @@ impl Operator for Rx {
                 None => return false,
             },
         };
-        if !ctx.capturing() {
-            return re.is_match(value);
+        let capturing = ctx.capturing();
+        // without `capture`, the cheap test decides; the groups are then only looked for on a
+        // match, for `[ref]`'s ranges
+        if !capturing && !re.is_match(value) {
+            return false;
         }
         let mut caps = Captures::new();
         if !re.captures(value, &mut caps) {
-            return false;
+            return !capturing;
         }
         for i in 0..caps.len() {
             if let Some((s, e)) = caps.get(i) {
-                ctx.capture(i, &value[s..e]);
+                if capturing {
+                    ctx.capture(i, &value[s..e]);
+                }
+                ctx.match_range(s, e - s);
             }
         }
         true
@@ -179,21 +185,26 @@ impl Operator for RxGlobal {
                 None => return false,
             },
         };
-        if !ctx.capturing() {
-            return re.is_match(value);
+        let capturing = ctx.capturing();
+        if !capturing && !re.is_match(value) {
+            return false;
         }
+        // every match's groups: the captures (numbered on) and `[ref]`'s ranges
         let mut stored = 0usize;
         let mut it = re.find_iter(value);
         while let Some(caps) = it.next_captures() {
             let first = stored;
             for i in 0..caps.len() {
                 if let Some((s, e)) = caps.get(i) {
-                    ctx.capture(first + i, &value[s..e]);
+                    if capturing {
+                        ctx.capture(first + i, &value[s..e]);
+                    }
+                    ctx.match_range(s, e - s);
                     stored += 1;
                 }
             }
         }
-        stored > 0
+        stored > 0 || !capturing
     }
 }
 

@@ -44,19 +44,36 @@ pub struct Within(pub(crate) Param);
 
 impl Operator for BeginsWith {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        value.starts_with(&self.0.get(ctx))
+        let p = self.0.get(ctx);
+        let hit = value.starts_with(&p);
+        if hit {
+            ctx.match_range(0, p.len());
+        }
+        hit
     }
 }
 
 impl Operator for EndsWith {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        value.ends_with(&self.0.get(ctx))
+        let p = self.0.get(ctx);
+        let hit = value.ends_with(&p);
+        if hit {
+            ctx.match_range(value.len() - p.len(), p.len());
+        }
+        hit
     }
 }
 
 impl Operator for Contains {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        memmem::find(value, &self.0.get(ctx)).is_some()
+        let p = self.0.get(ctx);
+        match memmem::find(value, &p) {
+            Some(at) => {
+                ctx.match_range(at, p.len());
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -74,25 +91,44 @@ impl Operator for StrEq {
 
 impl Operator for Within {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        value.is_empty() || memmem::find(&self.0.get(ctx), value).is_some()
+        if value.is_empty() {
+            return true;
+        }
+        // the range is where the value sits in the parameter
+        match memmem::find(&self.0.get(ctx), value) {
+            Some(at) => {
+                ctx.match_range(at, value.len());
+                true
+            }
+            None => false,
+        }
     }
 }
 
 impl Operator for ContainsWord {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        contains_word(value, &self.0.get(ctx))
+        let word = self.0.get(ctx);
+        match find_word(value, &word) {
+            Some(Some(at)) => {
+                ctx.match_range(at, word.len());
+                true
+            }
+            Some(None) => true,
+            None => false,
+        }
     }
 }
 
 /// libmodsecurity's `ContainsWord::evaluate`: an occurrence of `word` whose neighbours (if
 /// any) are not ASCII letters. Occurrences may overlap, so they are found with
-/// Knuth-Morris-Pratt: linear in `value` and `word`, whatever both contain.
-fn contains_word(value: &[u8], word: &[u8]) -> bool {
+/// Knuth-Morris-Pratt: linear in `value` and `word`, whatever both contain. `Some(Some(at))`:
+/// found at `at`; `Some(None)`: an empty word (true); `None`: not found.
+fn find_word(value: &[u8], word: &[u8]) -> Option<Option<usize>> {
     if word.is_empty() {
-        return true;
+        return Some(None);
     }
     if value.is_empty() {
-        return false;
+        return None;
     }
     let m = word.len();
     // fail[i]: length of the longest proper border of word[..=i].
@@ -120,12 +156,17 @@ fn contains_word(value: &[u8], word: &[u8]) -> bool {
             let pos = i + 1 - m;
             let end = i + 1;
             if (pos == 0 || separates(pos - 1)) && (end == value.len() || separates(end)) {
-                return true;
+                return Some(Some(pos));
             }
             k = fail[m - 1];
         }
     }
-    false
+    None
+}
+
+#[cfg(test)]
+fn contains_word(value: &[u8], word: &[u8]) -> bool {
+    find_word(value, word).is_some()
 }
 
 #[cfg(test)]

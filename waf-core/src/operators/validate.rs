@@ -86,8 +86,16 @@ impl ValidateByteRange {
 }
 
 impl Operator for ValidateByteRange {
-    fn evaluate(&self, _: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        value.iter().any(|&b| !self.allowed[usize::from(b)])
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        // libmodsecurity reports every byte out of range
+        let mut hit = false;
+        for (i, &b) in value.iter().enumerate() {
+            if !self.allowed[usize::from(b)] {
+                ctx.match_range(i, 1);
+                hit = true;
+            }
+        }
+        hit
     }
 }
 
@@ -96,16 +104,19 @@ impl Operator for ValidateByteRange {
 pub struct ValidateUrlEncoding;
 
 impl Operator for ValidateUrlEncoding {
-    fn evaluate(&self, _: &mut dyn OperatorContext, value: &[u8]) -> bool {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        // the range reported: from the bad `%`, the value's whole length (as libmodsecurity)
         let mut i = 0;
         while i < value.len() {
             if value[i] == b'%' {
                 if i + 2 >= value.len() {
+                    ctx.match_range(i, value.len());
                     return true;
                 }
                 if value[i + 1].is_ascii_hexdigit() && value[i + 2].is_ascii_hexdigit() {
                     i += 3;
                 } else {
+                    ctx.match_range(i, value.len());
                     return true;
                 }
             } else {
@@ -166,12 +177,16 @@ fn utf8_char_len(s: &[u8]) -> Option<usize> {
 }
 
 impl Operator for ValidateUtf8Encoding {
-    fn evaluate(&self, _: &mut dyn OperatorContext, value: &[u8]) -> bool {
+    fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let mut i = 0;
         while i < value.len() {
             match utf8_char_len(&value[i..]) {
                 Some(n) => i += n,
-                None => return true,
+                None => {
+                    // from the bad character, the value's whole length (as libmodsecurity)
+                    ctx.match_range(i, value.len());
+                    return true;
+                }
             }
         }
         false

@@ -58,14 +58,15 @@ impl Transaction {
                     .map_or(usize::MAX, |l| (l as usize).saturating_sub(self.args.len()));
                 match json::parse(&body, depth, args_limit) {
                     Ok(args) => {
+                        // libmodsecurity's JSON processor adds each at offset 0
                         for (k, v) in args {
-                            self.add_argument(false, &k, &v);
+                            self.add_argument(false, &k, &v, Some(0));
                         }
                         self.body_error(None);
                     }
                     Err(e) => {
                         for (k, v) in &e.args {
-                            self.add_argument(false, k, v);
+                            self.add_argument(false, k, v, Some(0));
                         }
                         if body.is_empty() {
                             self.body_error(None);
@@ -85,7 +86,10 @@ impl Transaction {
                     None => self.body_error(None),
                 }
             }
-            Some(BodyProcessor::UrlEncoded) => self.extract_arguments(false, &body),
+            Some(BodyProcessor::UrlEncoded) => {
+                self.var_offset += 1;
+                self.extract_arguments(false, &body, self.var_offset);
+            }
             Some(BodyProcessor::Unknown) => {
                 let ct = self.request_headers.get(b"content-type").unwrap_or(b"");
                 let mut m = b"Unknown request body processor: ".to_vec();
@@ -108,8 +112,9 @@ impl Transaction {
             upload_file_limit: c.upload_file_limit.unwrap_or(0) as usize,
         };
         let m = multipart::parse(content_type, body, &config);
+        // the multipart parser does not report where each part sits: no origins
         for (k, v) in &m.args {
-            self.add_argument(false, k, v);
+            self.add_argument(false, k, v, None);
         }
         for f in &m.files {
             self.files.add(&f.name, &f.filename);

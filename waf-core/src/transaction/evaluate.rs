@@ -3,19 +3,33 @@
 //! after-match actions — in libmodsecurity's order (`RulesSet::evaluate`,
 //! `RuleWithOperator::evaluate`).
 
-use super::variables::Value;
+use super::variables::{Origin, Value};
 use super::{AllowState, Transaction};
 use crate::message::{hex_if_needed, limit_to, RuleMessage};
 use crate::operators::OperatorContext;
 use crate::rule::{CompiledSelector, Rule, Target};
 use crate::ruleset::Entry;
 use seclang_parser::MacroString;
+use std::fmt::Write;
 use std::sync::Arc;
 
 /// What an operator sees of the transaction while it runs.
 struct OperatorCx<'a> {
     tx: &'a mut Transaction,
     capture: bool,
+    /// The ranges the operator reported (`[ref]`'s `o<start>,<len>`).
+    ranges: &'a mut Vec<(usize, usize)>,
+}
+
+/// Which transformations gave a value the operator sees (`[ref]`'s `t:` part).
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// `multiMatch`: the value before any transformation.
+    Raw,
+    /// `multiMatch`: the output of the transformation at this index.
+    One(usize),
+    /// Without `multiMatch`: the output of them all.
+    All,
 }
 
 impl OperatorContext for OperatorCx<'_> {
@@ -29,6 +43,17 @@ impl OperatorContext for OperatorCx<'_> {
 
     fn capture(&mut self, index: usize, value: &[u8]) {
         self.tx.tx.set(index.to_string().as_bytes(), value.to_vec());
+    }
+
+    fn match_range(&mut self, start: usize, len: usize) {
+        self.ranges.push((start, len));
+    }
+}
+
+/// Appends libmodsecurity's `o<start>,<len>` for each range (`Operator::logOffset`).
+fn write_ranges(out: &mut String, ranges: &[(usize, usize)]) {
+    for (start, len) in ranges {
+        let _ = write!(out, "o{start},{len}");
     }
 }
 
@@ -188,15 +213,15 @@ impl Transaction {
 
     /// The values the operator sees: the fully transformed value, or with `multiMatch` the
     /// original and every value a transformation changed.
-    fn transform(&self, rule: &Rule, input: &[u8]) -> Vec<Vec<u8>> {
+    fn transform(&self, rule: &Rule, input: &[u8]) -> Vec<(Vec<u8>, Stage)> {
         let multi = rule.multi_match();
         let mut out = Vec::new();
         if multi {
-            out.push(input.to_vec());
+            out.push((input.to_vec(), Stage::Raw));
         }
         let mut current = input.to_vec();
         let mut next = Vec::new();
-        for (name, f) in &rule.transformations {
+        for (i, (name, f)) in rule.transformations.iter().enumerate() {
             let changed = match &self.rules.unicode_map {
                 Some(map) if *name == seclang_parser::names::TransformationName::UrlDecodeUni => {
                     crate::transformations::url_decode_uni_with_map(&current, &mut next, map)
@@ -208,13 +233,37 @@ impl Transaction {
             // multiMatch tests.
             std::mem::swap(&mut current, &mut next);
             if multi && changed {
-                out.push(current.clone());
+                out.push((current.clone(), Stage::One(i)));
             }
         }
         if !multi {
-            out.push(current);
+            out.push((current, Stage::All));
         }
         out
+    }
+
+    /// A match's part of `[ref]` after the operator's ranges: where the value came from
+    /// (`v<offset>,<len>` per origin) and the transformations (`t:a,t:b`), as libmodsecurity's
+    /// `RuleWithOperator::evaluate` appends them.
+    fn write_reference(&self, out: &mut String, rule: &Rule, origin: Origin, stage: Stage) {
+        match origin {
+            Origin::None => {}
+            Origin::One(offset, len) => {
+                let _ = write!(out, "v{offset},{len}");
+            }
+            Origin::Scalar(v) => {
+                for (offset, len) in &self.scalar_origins[v as usize] {
+                    let _ = write!(out, "v{offset},{len}");
+                }
+            }
+        }
+        match stage {
+            Stage::Raw => {}
+            Stage::One(i) => {
+                let _ = write!(out, "t:{}", rule.transformations[i].0);
+            }
+            Stage::All => out.push_str(&Self::transformation_path(rule)),
+        }
     }
 
     fn transformation_path(rule: &Rule) -> String {
@@ -241,6 +290,8 @@ impl Transaction {
         let (targets, exclusions) = self.targets_of(rule);
         let mut matched = false;
         let mut values: Vec<Value> = Vec::new();
+        // multiMatch: ranges reported by evaluations that did not match, for the next line
+        let mut pending = String::new();
         for target in &targets {
             values.clear();
             self.resolve(rule, target, &mut values);
@@ -248,13 +299,26 @@ impl Transaction {
                 if self.excluded(rule, &exclusions, v) {
                     continue;
                 }
-                for candidate in self.transform(rule, &v.value) {
+                for (candidate, stage) in self.transform(rule, &v.value) {
                     let capture = rule.capture();
+                    let mut ranges = Vec::new();
                     let hit = {
-                        let mut cx = OperatorCx { tx: self, capture };
+                        let mut cx = OperatorCx {
+                            tx: self,
+                            capture,
+                            ranges: &mut ranges,
+                        };
                         op.operator.evaluate(&mut cx, &candidate)
                     } != op.negated;
                     if !hit {
+                        // libmodsecurity appends an operator's ranges as it reports them, match
+                        // or not (`!@rx` that found something); with multiMatch the reference
+                        // is emptied after each line, so they go to the next line
+                        if rule.multi_match() {
+                            write_ranges(&mut pending, &ranges);
+                        } else {
+                            write_ranges(&mut message.reference, &ranges);
+                        }
                         continue;
                     }
                     let param = if op.argument.has_macros() {
@@ -276,7 +340,12 @@ impl Transaction {
                         v.key,
                         limit_to(100, &hex_if_needed(&v.value)),
                     );
-                    message.reference = Self::transformation_path(rule);
+                    message.reference.push_str(&pending);
+                    pending.clear();
+                    write_ranges(&mut message.reference, &ranges);
+                    let mut reference = std::mem::take(&mut message.reference);
+                    self.write_reference(&mut reference, rule, v.origin, stage);
+                    message.reference = reference;
                     self.matched_var = Some((v.key.clone(), candidate.clone()));
                     self.matched_vars.add(v.key.as_bytes(), &candidate);
                     self.run_setvars(rule);
@@ -299,5 +368,100 @@ impl Transaction {
         }
         self.after_full_match(rule, message);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{RuleSet, Transaction};
+    use std::sync::{Arc, Mutex};
+
+    /// The `[ref "..."]` of each log line for a GET request (HTTP/1.1) with these headers.
+    fn refs(rules: &str, uri: &str, headers: &[(&str, &str)]) -> Vec<String> {
+        let rules = RuleSet::from_text("t.conf", rules, None).unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(Arc::new(rules));
+        tx.on_log(move |l| {
+            let r = l
+                .split("[ref \"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            sink.lock().unwrap().push(r.to_string());
+        });
+        tx.process_connection("10.1.2.3", 5555, "10.9.9.9", 8080);
+        tx.process_uri(uri.as_bytes(), b"GET", b"1.1");
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        tx.process_request_headers();
+        tx.process_request_body();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    // Expected values: libmodsecurity 3.0.15's output for the same rules and request
+    // (tests/oracle/txn.sh; tests/oracle/FINDINGS.md, "Transactions").
+
+    #[test]
+    fn chain_links_append_their_refs() {
+        let rules = "SecRuleEngine On\n\
+            SecRule ARGS \"@rx attack\" \"id:6,phase:2,pass,log,chain\"\n\
+            SecRule REQUEST_METHOD \"@streq GET\" \"t:none,chain\"\n\
+            SecRule ARGS:a \"@streq 1\" \"t:none\"";
+        let headers = [("Host", "www.example.com"), ("User-Agent", "test")];
+        assert_eq!(
+            refs(rules, "/p%61th/x.php?a=1&q=an%20attack%20here", &headers),
+            ["o3,6v24,14v0,3v20,1"]
+        );
+    }
+
+    #[test]
+    fn multi_match_lines_have_their_own_ref() {
+        let rules = "SecRuleEngine On\n\
+            SecRule ARGS \"@rx attack\" \"id:7,phase:2,pass,log,multiMatch,t:lowercase,t:urlDecode\"\n\
+            SecRule ARGS \"@rx attack\" \"id:71,phase:2,pass,log,t:lowercase,t:urlDecode\"";
+        assert_eq!(
+            refs(
+                rules,
+                "/m?a=1&b=ATTACK&c=at%2574ack&d=attack",
+                &[("Host", "h")]
+            ),
+            [
+                "o0,6v13,6t:lowercase",
+                "o0,6v22,8t:urlDecode",
+                "o0,6v35,6",
+                "o0,6v13,6t:lowercase,t:urlDecodeo0,6v22,8t:lowercase,t:urlDecode\
+                 o0,6v35,6t:lowercase,t:urlDecode",
+            ]
+        );
+    }
+
+    #[test]
+    fn operator_ranges_and_variable_origins() {
+        let rules = "SecRuleEngine On\n\
+            SecRule ARGS:a \"@pm ccc\" \"id:1,phase:2,pass,log\"\n\
+            SecRule ARGS:a \"@rxGlobal (c)\" \"id:2,phase:2,pass,log,t:lowercase\"\n\
+            SecRule ARGS:d \"@validateByteRange 48-57\" \"id:3,phase:2,pass,log\"\n\
+            SecRule ARGS:a \"!@rx ^xcccx$\" \"id:4,phase:2,pass,log,multiMatch,t:lowercase\"\n\
+            SecRule REQUEST_COOKIES_NAMES \"@rx ^ck\" \"id:5,phase:2,pass,log\"\n\
+            SecRule REQUEST_HEADERS_NAMES \"@beginsWith Co\" \"id:6,phase:2,pass,log\"\n\
+            SecRule ARGS_COMBINED_SIZE|&ARGS \"@gt 0\" \"id:7,phase:2,pass,log\"";
+        let headers = [("Host", "h"), ("Cookie", "; ck1=zz1;  ck2=v2;=x; ck3")];
+        assert_eq!(
+            refs(rules, "/x?a=XCCCX&d=1a2bb", &headers),
+            [
+                "o1,3v9,5",
+                "o1,1o1,1o2,1o2,1o3,1o3,1v9,5t:lowercase",
+                "o1,1o3,1o4,1v17,5",
+                "v9,5",
+                "o0,2v50,3o0,2v60,3o0,2v71,3",
+                "o0,2v40,6",
+                "v7,1v9,5v15,1v17,5",
+            ]
+        );
     }
 }

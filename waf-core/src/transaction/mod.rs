@@ -82,6 +82,12 @@ pub struct Transaction {
     pub(crate) path_decoded: Vec<u8>,
     /// Scalar variables, indexed by `VariableName as usize`.
     pub(crate) scalars: Vec<Option<Vec<u8>>>,
+    /// Where each scalar's values were taken from, `(offset, length)`, one per time it was
+    /// set, as libmodsecurity's `AnchoredVariable` keeps them (the `v` parts of `[ref]`).
+    pub(crate) scalar_origins: Vec<Vec<(usize, usize)>>,
+    /// libmodsecurity's `Transaction::m_variableOffset`: how far into the request (request
+    /// line, headers, body) the data recorded so far reaches, by its bookkeeping.
+    pub(crate) var_offset: usize,
     pub(crate) args: Collection,
     pub(crate) args_get: Collection,
     pub(crate) args_post: Collection,
@@ -167,6 +173,8 @@ impl Transaction {
             uri_raw: Vec::new(),
             path_decoded: Vec::new(),
             scalars: vec![None; VariableName::ALL.len()],
+            scalar_origins: vec![Vec::new(); VariableName::ALL.len()],
+            var_offset: 0,
             args: Collection::new(),
             args_get: Collection::new(),
             args_post: Collection::new(),
@@ -269,8 +277,23 @@ impl Transaction {
         self.rule_engine() == Some(RuleEngine::Off)
     }
 
+    /// Sets a scalar taken from the current offset (libmodsecurity's
+    /// `set(value, m_variableOffset)`).
     pub(crate) fn set_scalar(&mut self, v: VariableName, value: &[u8]) {
+        self.set_scalar_at(v, value, self.var_offset, value.len());
+    }
+
+    /// Sets a scalar whose origin is `len` bytes at `offset`; origins accumulate, as
+    /// libmodsecurity's `AnchoredVariable::set` appends one per call.
+    pub(crate) fn set_scalar_at(
+        &mut self,
+        v: VariableName,
+        value: &[u8],
+        offset: usize,
+        len: usize,
+    ) {
         self.scalars[v as usize] = Some(value.to_vec());
+        self.scalar_origins[v as usize].push((offset, len));
     }
 
     pub(crate) fn scalar(&self, v: VariableName) -> Option<&[u8]> {

@@ -73,16 +73,27 @@ impl Transaction {
         let decoded = percent_decode(uri);
         let q_raw = find(uri, b'?');
 
-        self.set_scalar(V::RequestMethod, method);
+        // the offsets of libmodsecurity's processURI (`[ref]`'s `v` parts): the request line
+        // is `METHOD URI HTTP/VERSION`, counted from the transaction's current offset for some
+        // variables and from 0 for others, as it does
+        let base = self.var_offset;
+        let after_method = method.len() + 1;
+        self.set_scalar_at(V::RequestMethod, method, 0, method.len());
         let mut line = method.to_vec();
         line.push(b' ');
         line.extend_from_slice(full_uri);
+        let method_and_uri = line.len();
         line.extend_from_slice(b" HTTP/");
         line.extend_from_slice(http_version);
         self.set_scalar(V::RequestLine, &line);
         let mut proto = b"HTTP/".to_vec();
         proto.extend_from_slice(http_version);
-        self.set_scalar(V::RequestProtocol, &proto);
+        self.set_scalar_at(
+            V::RequestProtocol,
+            &proto,
+            base + method_and_uri + 1,
+            proto.len(),
+        );
 
         // the path is split from the query on the raw URI, then decoded (an encoded `%3F`
         // stays part of the path, as in libmodsecurity 3.0.15)
@@ -91,17 +102,22 @@ impl Transaction {
             None => decoded.clone(),
         };
         self.path_decoded = path.clone();
+        let query_offset = q_raw.map_or(0, |p| p + 1 + after_method);
         if let Some(p) = q_raw {
-            self.set_scalar(V::QueryString, &uri[p + 1..]);
+            let q = &uri[p + 1..];
+            self.set_scalar_at(V::QueryString, q, query_offset, q.len());
         }
-        self.set_scalar(V::PathInfo, &path);
-        self.set_scalar(V::RequestFilename, &path);
+        let raw_path_len = q_raw.unwrap_or(uri.len());
+        self.set_scalar_at(V::PathInfo, &path, base + after_method, raw_path_len);
+        self.set_scalar_at(V::RequestFilename, &path, base + after_method, raw_path_len);
         if let Some(slash) = path.iter().rposition(|&c| c == b'/' || c == b'\\') {
             if path.len() > slash + 1 {
-                let base = path[slash + 1..].to_vec();
-                self.set_scalar(V::RequestBasename, &base);
+                let name = path[slash + 1..].to_vec();
+                let at = base + after_method + slash + 1;
+                self.set_scalar_at(V::RequestBasename, &name, at, name.len());
             }
         }
+        self.var_offset = line.len();
         // REQUEST_URI: decoded; an absolute URI loses its scheme and authority.
         let mut parsed: &[u8] = &decoded;
         if !decoded.is_empty() && decoded[0] != b'/' {
@@ -116,57 +132,85 @@ impl Transaction {
             }
         }
         let parsed = parsed.to_vec();
-        self.set_scalar(V::RequestUri, &parsed);
-        self.set_scalar(V::RequestUriRaw, full_uri);
+        self.set_scalar_at(V::RequestUri, &parsed, after_method, uri.len());
+        self.set_scalar_at(V::RequestUriRaw, full_uri, after_method, full_uri.len());
         if let Some(p) = q_raw {
             let query = uri[p + 1..].to_vec();
             if !query.is_empty() {
-                self.extract_arguments(true, &query);
+                self.extract_arguments(true, &query, query_offset);
             }
         }
+        self.var_offset += 1;
     }
 
-    /// Splits `a=1&b=2` into arguments (GET when `get`, POST otherwise).
-    pub(crate) fn extract_arguments(&mut self, get: bool, input: &[u8]) {
+    /// Splits `a=1&b=2` into arguments (GET when `get`, POST otherwise); `offset`: where
+    /// `input` starts in the request.
+    pub(crate) fn extract_arguments(&mut self, get: bool, input: &[u8], mut offset: usize) {
         let mut pairs = Vec::new();
-        let status =
-            crate::body::urlencoded::parse(input, self.rules.config.separator(), &mut pairs);
+        let separator = self.rules.config.separator();
+        let status = crate::body::urlencoded::parse(input, separator, &mut pairs);
         if status.urlencoded_error {
             self.set_scalar(V::UrlencodedError, b"1");
         }
-        for (k, v) in pairs {
-            self.add_argument(get, &k, &v);
+        // one pair per piece: the raw piece lengths move the offset, as in libmodsecurity's
+        // extractArguments
+        let pieces = crate::body::urlencoded::split_getline(input, separator);
+        for ((k, v), piece) in pairs.into_iter().zip(pieces) {
+            self.add_argument(get, &k, &v, Some(offset));
+            offset += piece.len() + 1;
         }
     }
 
-    pub(crate) fn add_argument(&mut self, get: bool, name: &[u8], value: &[u8]) {
+    /// One argument; `offset`: where its name starts in the request, as libmodsecurity's
+    /// `addArgument` counts it (the value then starts after the decoded name and `=`).
+    pub(crate) fn add_argument(
+        &mut self,
+        get: bool,
+        name: &[u8],
+        value: &[u8],
+        offset: Option<usize>,
+    ) {
         if let Some(limit) = self.rules.config.arguments_limit {
             if self.args.len() as u64 >= limit {
                 return;
             }
         }
-        self.args.add(name, value);
+        let value_offset = offset.map(|o| o + name.len() + 1);
+        let origin = value_offset.map(|o| (o, value.len()));
+        self.args.add_at(name, value, origin);
         if get {
-            self.args_get.add(name, value);
+            self.args_get.add_at(name, value, origin);
         } else {
-            self.args_post.add(name, value);
+            self.args_post.add_at(name, value, origin);
         }
         self.args_combined_size += (name.len() + value.len()) as u64;
         // libmodsecurity keeps it as a double: std::to_string gives "12.000000"
         let size = format!("{:.6}", self.args_combined_size as f64);
-        self.set_scalar(V::ArgsCombinedSize, size.as_bytes());
+        match offset {
+            // set twice, with the name's and then the value's origin
+            Some(o) => {
+                let v = size.as_bytes();
+                self.set_scalar_at(V::ArgsCombinedSize, v, o, name.len());
+                self.set_scalar_at(V::ArgsCombinedSize, v, o + name.len() + 1, value.len());
+            }
+            // libmodsecurity's multipart processor does not go through addArgument: no origin
+            None => self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes()),
+        }
     }
 
     /// One request header (repeat for each; order kept).
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
-        self.request_headers.add(name, value);
+        // libmodsecurity counts `Name: value\n` per header (the name at the current offset)
+        self.var_offset += name.len() + 2;
+        self.request_headers
+            .add_at(name, value, Some((self.var_offset, value.len())));
         let lname = name.to_ascii_lowercase();
         match lname.as_slice() {
             b"authorization" => {
                 let first = value.split(|&c| c == b' ').next().unwrap_or(b"");
                 self.set_scalar(V::AuthType, first);
             }
-            b"cookie" => self.add_cookies(value),
+            b"cookie" => self.add_cookies(value, self.var_offset),
             b"content-type" => {
                 let l = value.to_ascii_lowercase();
                 if l.starts_with(b"multipart/form-data") {
@@ -184,10 +228,12 @@ impl Transaction {
             }
             _ => {}
         }
+        self.var_offset += value.len() + 1;
     }
 
-    /// `Cookie: a=1; b=2` (version 0 cookies, as libmodsecurity splits them).
-    fn add_cookies(&mut self, value: &[u8]) {
+    /// `Cookie: a=1; b=2` (version 0 cookies, as libmodsecurity splits them); `offset`: where
+    /// the header's value starts.
+    fn add_cookies(&mut self, value: &[u8], mut offset: usize) {
         let mut parts: Vec<&[u8]> = value.split(|&c| c == b';').collect();
         // libmodsecurity's split drops a trailing empty piece
         if parts.last().is_some_and(|p| p.is_empty()) {
@@ -198,8 +244,10 @@ impl Transaction {
                 *last = &last[..last.len() - 1];
             }
         }
+        // the offsets as libmodsecurity's addRequestHeader moves its local offset
         for c in parts {
             if c.is_empty() {
+                offset += 1;
                 continue;
             }
             let (mut key, val): (&[u8], &[u8]) = match find(c, b'=') {
@@ -208,11 +256,16 @@ impl Transaction {
             };
             while key.first().is_some_and(u8::is_ascii_whitespace) {
                 key = &key[1..];
+                offset += 1;
             }
             if key.is_empty() {
+                offset += c.len() + 1;
                 continue;
             }
-            self.request_cookies.add(key, val);
+            offset += key.len() + 1;
+            self.request_cookies
+                .add_at(key, val, Some((offset, val.len())));
+            offset += val.len() + 1;
         }
     }
 
@@ -292,7 +345,9 @@ impl Transaction {
         if body_variable && !self.request_body.is_empty() {
             let body = std::mem::take(&mut self.request_body);
             self.set_scalar(V::RequestBody, &body);
-            self.set_scalar(V::RequestBodyLength, body.len().to_string().as_bytes());
+            let at = self.var_offset;
+            let length = body.len().to_string();
+            self.set_scalar_at(V::RequestBodyLength, length.as_bytes(), at, body.len());
             self.request_body = body;
         }
         self.run_phase(2);
@@ -300,10 +355,12 @@ impl Transaction {
 
     /// One response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        self.response_headers.add(name, value);
+        // libmodsecurity does not move its offset for response headers
+        self.response_headers
+            .add_at(name, value, Some((self.var_offset, value.len())));
         if name.eq_ignore_ascii_case(b"content-type") {
             let first = value.split(|&c| c == b';').next().unwrap_or(b"");
-            self.set_scalar(V::ResponseContentType, first);
+            self.set_scalar_at(V::ResponseContentType, first, 0, first.len());
         }
     }
 

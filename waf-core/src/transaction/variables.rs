@@ -15,6 +15,26 @@ pub(crate) struct Value {
     /// The element name alone (`id`), for exclusions.
     pub element: Option<Vec<u8>>,
     pub value: Vec<u8>,
+    /// Where the value came from in the request (the `v` parts of `[ref]`).
+    pub origin: Origin,
+}
+
+/// Where a value sits in the request, as libmodsecurity's `VariableOrigin`s say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Not from the request (`TX`, `ENV`, counts, computed variables...).
+    None,
+    /// A collection element: `(offset, length)`.
+    One(usize, usize),
+    /// A scalar: the origins recorded each time it was set
+    /// ([`Transaction::scalar_origins`]).
+    Scalar(V),
+}
+
+impl Origin {
+    fn of(origin: Option<(usize, usize)>) -> Origin {
+        origin.map_or(Origin::None, |(o, l)| Origin::One(o, l))
+    }
 }
 
 /// The collection a `*_NAMES` variable lists the names of.
@@ -107,6 +127,7 @@ impl Transaction {
                 key: target.full_name.clone(),
                 element: None,
                 value: tmp.len().to_string().into_bytes(),
+                origin: Origin::None,
             });
             return;
         }
@@ -121,10 +142,21 @@ impl Transaction {
             if let Some(c) = self.collection(base) {
                 for e in c {
                     if self.selected(target, &e.name) {
+                        // where the name sits: libmodsecurity keeps request and response header
+                        // names apart (a header's name is 2 bytes before its value, `: `; a
+                        // response header's at the same offset), and derives the others from
+                        // the value's offset (`name=value`)
+                        let n = e.name.len();
+                        let origin = e.origin.map(|(o, _)| match base {
+                            V::RequestHeaders => (o.saturating_sub(n + 2), n),
+                            V::ResponseHeaders => (o, n),
+                            _ => (o.saturating_sub(n + 1), n),
+                        });
                         out.push(Value {
                             key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
                             element: Some(e.name.clone()),
                             value: e.name.clone(),
+                            origin: Origin::of(origin),
                         });
                     }
                 }
@@ -147,6 +179,7 @@ impl Transaction {
                     key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
                     element: Some(e.name.clone()),
                     value,
+                    origin: Origin::of(e.origin),
                 });
             }
             return;
@@ -157,6 +190,7 @@ impl Transaction {
             key: v.as_str().to_string(),
             element: None,
             value: self.scalar_value(v).unwrap_or_default(),
+            origin: Origin::Scalar(v),
         });
     }
 
@@ -185,6 +219,7 @@ impl Transaction {
                     key: format!("RULE:{}", String::from_utf8_lossy(&e.name)),
                     element: Some(e.name.clone()),
                     value: e.value.clone(),
+                    origin: Origin::None,
                 });
             }
         }
@@ -201,6 +236,7 @@ impl Transaction {
                 key: format!("XML:{xpath}"),
                 element: None,
                 value,
+                origin: Origin::None,
             });
         }
     }
