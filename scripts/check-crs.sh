@@ -9,12 +9,19 @@
 # real libmodsecurity, and both results are printed together. libmodsecurity's total counts every
 # top-level rule as 1 and every SecMarker as 7 (tests/oracle/FINDINGS.md); Sekisho prints rules
 # and directives. The exact comparison is done by the integration tests.
+#   (d) the differential run: every CRS 4.28 regression stage through Sekisho and through
+#       libmodsecurity 3.0.15 (the PyPI wheel), on CRS 4.28 and on Debian's CRS 3.3.4: same status,
+#       same logged rule ids, except the reviewed cases in tests/expected_failures.txt (suite
+#       libmodsecurity-differential). Release example `libmodsecurity-differential` of
+#       sekisho-tests (tests/oracle/differential.rs); skipped when CRS 4.28 or the wheel is missing.
 #
 # Environment:
 #   SEKISHO_CRS_DIR      a CRS directory for (b)
 #   SEKISHO_ORACLE_LIB   debian (default), wheel or both: which libmodsecurity the oracle uses
-#   SEKISHO_NO_ORACLE=1  do not run the oracle
-# Exit: 0 when Sekisho loads every rule set without errors, 1 otherwise, 2 when (a) is missing.
+#   SEKISHO_NO_ORACLE=1  do not run the oracle (nor (d))
+#   SEKISHO_NO_DIFFERENTIAL=1  skip (d)
+# Exit: 0 when Sekisho loads every rule set without errors and (d) finds no unlisted difference,
+#       1 otherwise, 2 when (a) is missing.
 # Set-up on Debian/Ubuntu: scripts/setup-debian.sh
 set -euo pipefail
 
@@ -123,9 +130,31 @@ else
     printf '\n==> (c) recommended configuration: skipped (%s missing; run scripts/setup-debian.sh)\n' "$RECOMMENDED"
 fi
 
+# --- (d) differential run against libmodsecurity ---------------------------------------------------
+diff_failed=0
+if [ -n "${SEKISHO_NO_ORACLE:-}" ] || [ -n "${SEKISHO_NO_DIFFERENTIAL:-}" ]; then
+    printf '\n==> (d) differential run against libmodsecurity: skipped (SEKISHO_NO_ORACLE / SEKISHO_NO_DIFFERENTIAL)\n'
+else
+    printf '\n==> (d) differential run against libmodsecurity (CRS 4.28 regression stages, CRS 4.28 and 3.3.4)\n'
+    cargo build --release -p sekisho-tests --example libmodsecurity-differential
+    diff_bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/libmodsecurity-differential"
+    rc=0
+    diff_out=$("$diff_bin" 2>&1) || rc=$?
+    printf '%s\n' "$diff_out" | sed 's/^/    /'
+    case "$rc" in
+        0) ;;
+        2) echo "    skipped: libmodsecurity 3.0.15 (pip install libmodsecurity) or CRS 4.28 is missing" ;;
+        *) echo "    FAILED: Sekisho and libmodsecurity differ beyond the listed cases"; diff_failed=1 ;;
+    esac
+fi
+
 echo
 if [ "$failed" -ne 0 ]; then
     echo "check-crs: FAILED: sekisho reported errors"
+    exit 1
+fi
+if [ "$diff_failed" -ne 0 ]; then
+    echo "check-crs: FAILED: the differential run against libmodsecurity found unlisted differences"
     exit 1
 fi
 echo "check-crs: ok: every rule set loaded without errors"

@@ -55,6 +55,8 @@ step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace"
+# The C API's tests link C programs against the cdylib, which `cargo test` alone does not build.
+cargo build -p sekisho-ffi
 cargo test --workspace
 
 if [ -n "${SEKISHO_SKIP_FUZZ:-}" ]; then

@@ -39,7 +39,11 @@ fn profile_dir() -> PathBuf {
 /// A fresh directory holding the cdylib as `libmodsecurity.so.3` (and `.so`).
 fn lib_dir(tag: &str) -> PathBuf {
     let src = profile_dir().join("libsekisho_ffi.so");
-    assert!(src.exists(), "{} not built", src.display());
+    assert!(
+        src.exists(),
+        "{} not built: run `cargo build -p sekisho-ffi` first (scripts/test.sh does)",
+        src.display()
+    );
     let dir = std::env::temp_dir().join(format!("sekisho-c-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

@@ -13,6 +13,20 @@ pub enum RuleEngine {
     DetectionOnly,
 }
 
+impl RuleEngine {
+    /// `On`, `Off`, anything else `DetectionOnly` (ASCII case-insensitive), as
+    /// `SecRuleEngine` and `ctl:ruleEngine` read it.
+    pub fn from_value(v: &str) -> RuleEngine {
+        if v.eq_ignore_ascii_case("on") {
+            RuleEngine::On
+        } else if v.eq_ignore_ascii_case("off") {
+            RuleEngine::Off
+        } else {
+            RuleEngine::DetectionOnly
+        }
+    }
+}
+
 /// `SecRequestBodyLimitAction` / `SecResponseBodyLimitAction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BodyLimitAction {
@@ -90,15 +104,7 @@ impl EngineConfig {
         use DirectiveName as D;
         let first = args.first().map(String::as_str).unwrap_or("");
         match name {
-            D::SecRuleEngine => {
-                self.rule_engine = Some(if first.eq_ignore_ascii_case("on") {
-                    RuleEngine::On
-                } else if first.eq_ignore_ascii_case("off") {
-                    RuleEngine::Off
-                } else {
-                    RuleEngine::DetectionOnly
-                })
-            }
+            D::SecRuleEngine => self.rule_engine = Some(RuleEngine::from_value(first)),
             D::SecRequestBodyAccess => self.request_body_access = Some(on_off(first)),
             D::SecResponseBodyAccess => self.response_body_access = Some(on_off(first)),
             D::SecRequestBodyLimit => self.request_body_limit = number(first),

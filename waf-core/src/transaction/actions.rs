@@ -251,14 +251,7 @@ impl Transaction {
         let value = c.value.trim();
         match c.name {
             CtlName::RuleEngine => {
-                use crate::config::RuleEngine;
-                self.rule_engine = Some(if value.eq_ignore_ascii_case("on") {
-                    RuleEngine::On
-                } else if value.eq_ignore_ascii_case("off") {
-                    RuleEngine::Off
-                } else {
-                    RuleEngine::DetectionOnly
-                });
+                self.rule_engine = Some(crate::config::RuleEngine::from_value(value))
             }
             CtlName::RequestBodyAccess => {
                 self.request_body_access = Some(value.eq_ignore_ascii_case("on"))

@@ -333,13 +333,18 @@ impl Transaction {
                         );
                         message.earlier_matches.push(earlier);
                     }
-                    message.matched = format!(
-                        "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
-                        op.name,
-                        limit_to(200, &param),
-                        v.key,
-                        limit_to(100, &hex_if_needed(&v.value)),
-                    );
+                    message.matched = match op.name.as_str() {
+                        // libinjection's operators have their own match text
+                        "DetectSQLi" => "detected SQLi using libinjection.".to_string(),
+                        "DetectXSS" => "detected XSS using libinjection.".to_string(),
+                        _ => format!(
+                            "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
+                            op.name,
+                            limit_to(200, &param),
+                            v.key,
+                            limit_to(100, &hex_if_needed(&v.value)),
+                        ),
+                    };
                     message.reference.push_str(&pending);
                     pending.clear();
                     write_ranges(&mut message.reference, &ranges);

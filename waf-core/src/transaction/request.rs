@@ -24,6 +24,39 @@ pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// How much of a chunk went into a body with a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    All,
+    /// `ProcessPartial`: cut at the limit.
+    Partial,
+    /// `Reject`: nothing more taken.
+    Rejected,
+}
+
+/// Appends `chunk` to `body` within `limit` bytes (0: no limit), libmodsecurity's way: with
+/// `ProcessPartial` the body is cut at the limit, with `Reject` the chunk is dropped.
+pub(crate) fn append_limited(
+    body: &mut Vec<u8>,
+    chunk: &[u8],
+    limit: u64,
+    action: BodyLimitAction,
+) -> Appended {
+    let current = body.len() as u64;
+    if limit == 0 || current + chunk.len() as u64 <= limit {
+        body.extend_from_slice(chunk);
+        return Appended::All;
+    }
+    match action {
+        BodyLimitAction::ProcessPartial => {
+            let room = limit.saturating_sub(current) as usize;
+            body.extend_from_slice(&chunk[..room.min(chunk.len())]);
+            Appended::Partial
+        }
+        BodyLimitAction::Reject => Appended::Rejected,
+    }
+}
+
 fn hex(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -281,28 +314,27 @@ impl Transaction {
     /// (`SecRequestBodyLimitAction ProcessPartial`: the body is cut there).
     pub fn append_request_body(&mut self, chunk: &[u8]) -> bool {
         let limit = self.rules.config.request_body_limit.unwrap_or(0);
-        let current = self.request_body.len() as u64;
-        if limit > 0 && limit < current + chunk.len() as u64 {
-            self.set_scalar(V::InboundDataError, b"1");
-            match self.rules.config.request_body_limit_action {
-                BodyLimitAction::ProcessPartial => {
-                    let room = limit.saturating_sub(current) as usize;
-                    self.request_body
-                        .extend_from_slice(&chunk[..room.min(chunk.len())]);
-                    return false;
-                }
-                BodyLimitAction::Reject => {
-                    if self.engine_on() {
-                        self.intervention.log =
-                            Some("Request body limit is marked to reject the request".into());
-                        self.intervention.status = 403;
-                        self.intervention.disruptive = true;
-                    }
-                    return true;
-                }
-            }
+        let action = self.rules.config.request_body_limit_action;
+        match append_limited(&mut self.request_body, chunk, limit, action) {
+            Appended::All => true,
+            overflow => self.body_over_limit(V::InboundDataError, "Request", overflow),
         }
-        self.request_body.extend_from_slice(chunk);
+    }
+
+    /// A body went past its limit: the `*_DATA_ERROR` flag, and with `Reject` an interruption
+    /// (only when the engine is On). Returns what `append_*_body` returns.
+    fn body_over_limit(&mut self, flag: V, which: &str, overflow: Appended) -> bool {
+        self.set_scalar(flag, b"1");
+        if overflow == Appended::Partial {
+            return false;
+        }
+        if self.engine_on() {
+            self.intervention.log = Some(format!(
+                "{which} body limit is marked to reject the request"
+            ));
+            self.intervention.status = 403;
+            self.intervention.disruptive = true;
+        }
         true
     }
 
@@ -396,29 +428,11 @@ impl Transaction {
             return true;
         }
         let limit = self.rules.config.response_body_limit.unwrap_or(0);
-        let current = self.response_body.len() as u64;
-        if limit > 0 && limit < current + chunk.len() as u64 {
-            self.set_scalar(V::OutboundDataError, b"1");
-            match self.rules.config.response_body_limit_action {
-                BodyLimitAction::ProcessPartial => {
-                    let room = limit.saturating_sub(current) as usize;
-                    self.response_body
-                        .extend_from_slice(&chunk[..room.min(chunk.len())]);
-                    return false;
-                }
-                BodyLimitAction::Reject => {
-                    if self.engine_on() {
-                        self.intervention.log =
-                            Some("Response body limit is marked to reject the request".into());
-                        self.intervention.status = 403;
-                        self.intervention.disruptive = true;
-                    }
-                    return true;
-                }
-            }
+        let action = self.rules.config.response_body_limit_action;
+        match append_limited(&mut self.response_body, chunk, limit, action) {
+            Appended::All => true,
+            overflow => self.body_over_limit(V::OutboundDataError, "Response", overflow),
         }
-        self.response_body.extend_from_slice(chunk);
-        true
     }
 
     /// Runs the phase 4 rules (when `SecResponseBodyAccess On` and the type is inspected).
