@@ -75,9 +75,12 @@ else
         echo "test.sh: installing cargo-fuzz"
         cargo install cargo-fuzz --locked
     fi
-    # New inputs go to the first directory (git-ignored); fuzz/seeds is only read.
-    mkdir -p fuzz/corpus/parse
+    # New inputs go to the first directory (git-ignored); the seed directories are only read.
+    mkdir -p fuzz/corpus/parse fuzz/corpus/transaction
     cargo +nightly fuzz run parse fuzz/corpus/parse fuzz/seeds -- \
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1
+    step "fuzz: cargo +nightly fuzz run transaction (${seconds}s)"
+    cargo +nightly fuzz run transaction fuzz/corpus/transaction fuzz/seeds-transaction -- \
         -max_total_time="$seconds" -timeout=10 -print_final_stats=1
 fi
 
