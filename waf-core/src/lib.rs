@@ -39,6 +39,7 @@ mod compile;
 pub mod config;
 mod message;
 pub mod operators;
+pub mod persistent;
 pub mod regex;
 mod rule;
 mod ruleset;

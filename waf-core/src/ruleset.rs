@@ -41,6 +41,8 @@ pub struct RuleSet {
     pub(crate) phases: [Vec<Entry>; 6],
     pub(crate) exceptions: Exceptions,
     pub sources: SourceMap,
+    /// The persistent collections (`initcol`...), shared by this rule set's transactions.
+    pub(crate) store: Arc<crate::persistent::MemoryStore>,
     /// `SecUnicodeMapFile`'s table, for `t:urlDecodeUni`.
     pub(crate) unicode_map: Option<Arc<crate::transformations::UnicodeMap>>,
     /// Load-time warnings (e.g. a rule that runs on the backtracking regex fallback).
@@ -60,6 +62,7 @@ impl RuleSet {
             phases,
             exceptions,
             sources,
+            store: Arc::new(crate::persistent::MemoryStore::new()),
             unicode_map: None,
             warnings,
         }

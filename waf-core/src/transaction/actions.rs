@@ -5,6 +5,7 @@
 
 use super::{AllowState, BodyProcessor, Transaction};
 use crate::message::RuleMessage;
+use crate::persistent::Change;
 use crate::rule::{AllowKind, Disruptive, MatchAction, Rule};
 use seclang_parser::names::{CtlName, VariableName as V};
 use seclang_parser::{IdRange, SetVar, SetVarOperation};
@@ -54,6 +55,25 @@ impl Transaction {
         }
     }
 
+    /// `initcol`/`setsid`/`setuid`/`setrsc`: the collection's variables for `key`, from the
+    /// rule set's store.
+    fn open_collection(&mut self, collection: &str, key: Vec<u8>) {
+        let loaded = self.rules.store.load(collection, &key);
+        self.persistent.insert(collection.to_string(), loaded);
+        self.persistent_keys.insert(collection.to_string(), key);
+    }
+
+    /// Writes a change of a persistent collection through to the store (under the key it was
+    /// opened with; an unopened collection lives under the empty key, as in libmodsecurity).
+    fn persist(&self, collection: &str, change: Change) {
+        let key = self
+            .persistent_keys
+            .get(collection)
+            .cloned()
+            .unwrap_or_default();
+        self.rules.store.apply(collection, &key, change);
+    }
+
     fn setvar(&mut self, s: &SetVar) {
         let key = self.expand_macros(&s.key);
         let value = self.expand_macros(&s.value);
@@ -65,10 +85,10 @@ impl Transaction {
             }
             _ => return,
         };
-        match s.operation {
-            SetVarOperation::Set => collection.set(&key, value),
-            SetVarOperation::Create => collection.set(&key, b"1".to_vec()),
-            SetVarOperation::Delete => collection.remove(&key),
+        let new_value = match s.operation {
+            SetVarOperation::Set => Some(value),
+            SetVarOperation::Create => Some(b"1".to_vec()),
+            SetVarOperation::Delete => None,
             SetVarOperation::Add | SetVarOperation::Subtract => {
                 let pre = collection.get(&key).map_or(0, stoi);
                 let by = stoi(&value);
@@ -77,8 +97,19 @@ impl Transaction {
                 } else {
                     pre.saturating_sub(by)
                 };
-                collection.set(&key, n.to_string().into_bytes());
+                Some(n.to_string().into_bytes())
             }
+        };
+        match &new_value {
+            Some(v) => collection.set(&key, v.clone()),
+            None => collection.remove(&key),
+        }
+        if col != "tx" {
+            let change = match new_value {
+                Some(v) => Change::Set(key, v),
+                None => Change::Remove(key),
+            };
+            self.persist(&col, change);
         }
     }
 
@@ -211,29 +242,19 @@ impl Transaction {
             MatchAction::Ctl(c) => self.ctl(c),
             MatchAction::InitCol { collection, key } => {
                 let k = self.expand_macros(key);
-                let c = self.persistent.entry(collection.clone()).or_default();
-                c.set(b"__key", k);
+                self.open_collection(collection, k);
             }
             MatchAction::SetSid(m) => {
                 let k = self.expand_macros(m);
-                self.persistent
-                    .entry("session".into())
-                    .or_default()
-                    .set(b"__key", k);
+                self.open_collection("session", k);
             }
             MatchAction::SetUid(m) => {
                 let k = self.expand_macros(m);
-                self.persistent
-                    .entry("user".into())
-                    .or_default()
-                    .set(b"__key", k);
+                self.open_collection("user", k);
             }
             MatchAction::SetRsc(m) => {
                 let k = self.expand_macros(m);
-                self.persistent
-                    .entry("resource".into())
-                    .or_default()
-                    .set(b"__key", k);
+                self.open_collection("resource", k);
             }
             MatchAction::SetEnv(m) => {
                 let text = self.expand_macros(m);
@@ -243,7 +264,17 @@ impl Transaction {
                 };
                 self.env.set(&k, v);
             }
-            MatchAction::ExpireVar(_) | MatchAction::AuditLog(_) | MatchAction::Ignored(_) => {}
+            MatchAction::ExpireVar(m) => {
+                // `expirevar:ip.name=60`
+                let text = self.expand_to_string(m);
+                let (target, secs) = text.split_once('=').unwrap_or((text.as_str(), "0"));
+                if let Some((col, name)) = target.split_once('.') {
+                    let col = col.trim().to_ascii_lowercase();
+                    let secs = secs.trim().parse().unwrap_or(0);
+                    self.persist(&col, Change::Expire(name.trim().as_bytes().to_vec(), secs));
+                }
+            }
+            MatchAction::AuditLog(_) | MatchAction::Ignored(_) => {}
         }
     }
 

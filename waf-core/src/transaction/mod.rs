@@ -109,6 +109,8 @@ pub struct Transaction {
     /// Persistent collections (`ip`, `global`, `session`, `user`, `resource`) as loaded by
     /// `initcol`/`setsid`/`setuid`/`setrsc`.
     pub(crate) persistent: BTreeMap<String, Collection>,
+    /// The key each persistent collection was opened with (`initcol:ip=%{REMOTE_ADDR}`).
+    pub(crate) persistent_keys: BTreeMap<String, Vec<u8>>,
     pub(crate) matched_vars: Collection,
     pub(crate) matched_var: Option<(String, Vec<u8>)>,
     pub(crate) xml: Option<crate::body::xml::XmlDocument>,
@@ -194,6 +196,7 @@ impl Transaction {
             rule_vars: Collection::new(),
             tx: Collection::new(),
             persistent: BTreeMap::new(),
+            persistent_keys: BTreeMap::new(),
             matched_vars: Collection::new(),
             matched_var: None,
             xml: None,

@@ -108,8 +108,8 @@ impl Transaction {
             V::TimeYear => civil().year.to_string().into_bytes(),
             V::WebAppId => self.rules.config.web_app_id.clone()?.into_bytes(),
             V::Status | V::StatusLine => self.scalar(V::ResponseStatus)?.to_vec(),
-            V::SessionId => self.persistent.get("session")?.get(b"__key")?.to_vec(),
-            V::UserId => self.persistent.get("user")?.get(b"__key")?.to_vec(),
+            V::SessionId => self.persistent_keys.get("session")?.clone(),
+            V::UserId => self.persistent_keys.get("user")?.clone(),
             _ => self.scalar(v)?.to_vec(),
         })
     }
