@@ -8,8 +8,8 @@
 //! * [`runner`]: the [`Engine`] trait, [`run_tests`] and its [`Report`].
 //! * [`config`]: the SecLang CRS's tests expect to be loaded with ([`crs_test_config`]).
 //!
-//! Reference figure: `examples/libmodsecurity_oracle.rs` runs the real libmodsecurity 3.0.15
-//! (through the repository's `tests/oracle/txn.sh`) on CRS 4.28 with this harness: 4967 tests
+//! Reference figure: the real libmodsecurity 3.0.15 (driven through the repository's
+//! `tests/oracle/txn.sh`; see `tests/oracle/differential.rs`) on CRS 4.28 with this harness: 4967 tests
 //! pass and 36 fail, and those 36 are exactly the libmodsecurity-specific entries of CRS's
 //! `nginx-overrides.yaml` (920620-1, 942131-3/5/7, the 944100/944110/944120/944210 lists,
 //! 980170-1/2). Debian's libmodsecurity 3.0.9 fails nine 922110 tests more (4958/45). An
