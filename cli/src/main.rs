@@ -1,7 +1,8 @@
 //! `sekisho`: the command-line front of Sekisho. Thin: each subcommand calls a library crate.
 //!
 //! - `sekisho rules check [--crs [DIR]] [--time] PATH...` — loads SecLang files (following
-//!   `Include`s) and prints `N files, M rules, K directives, E errors`; every error as
+//!   `Include`s), compiles them with the engine (operators, regexes, data files), and prints
+//!   `N files, M rules, K directives, E errors`; every error as
 //!   `file:line:column: message` with the offending text. Exit 0 when clean, 1 on errors,
 //!   2 on usage errors.
 //! - `sekisho crs-test [--rules DIR] [--tests DIR] [-i RE] [-e RE]` — runs CRS's go-ftw
@@ -108,26 +109,38 @@ fn rules_check(args: &[String]) -> ExitCode {
                 let _ = writeln!(out, "warning: {}", w.display(&config.sources));
             }
             let s = config.stats;
-            let _ = writeln!(
-                out,
-                "{} files, {} rules, {} directives, 0 errors",
-                s.files, s.rules, s.directives
-            );
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            for e in &errors.errors {
-                let _ = writeln!(out, "{}", e.display(&errors.sources));
+            // The engine's load step too: operators, regexes, data files, Lua/GeoIP needs.
+            match waf_core::compile(config) {
+                Ok(rules) => {
+                    for w in &rules.warnings {
+                        let _ = writeln!(out, "warning: {w}");
+                    }
+                    let _ = writeln!(
+                        out,
+                        "{} files, {} rules, {} directives, 0 errors",
+                        s.files, s.rules, s.directives
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => report_errors(&mut out, &errors),
             }
-            let n = errors.errors.len();
-            let _ = writeln!(
-                out,
-                "{n} error{}; nothing was loaded",
-                if n == 1 { "" } else { "s" }
-            );
-            ExitCode::from(1)
         }
+        Err(errors) => report_errors(&mut out, &errors),
     }
+}
+
+/// Every error as `file:line:column: message` and the offending text; exit 1.
+fn report_errors(out: &mut impl Write, errors: &seclang_parser::Errors) -> ExitCode {
+    for e in &errors.errors {
+        let _ = writeln!(out, "{}", e.display(&errors.sources));
+    }
+    let n = errors.errors.len();
+    let _ = writeln!(
+        out,
+        "{n} error{}; nothing was loaded",
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::from(1)
 }
 
 fn crs_test(args: &[String]) -> ExitCode {

@@ -16,7 +16,7 @@
 //! | [`ip_match`] | `@ipMatch`, `@ipMatchFromFile` / `@ipMatchF` |
 //! | [`libinjection`] | `@detectSQLi`, `@detectXSS` |
 //! | [`unconditional`] | `@unconditionalMatch`, `@noMatch` |
-//! | [`unsupported`] | `@gsbLookup`, `@rsub`, `@validateHash` (refused by libmodsecurity too), `@geoLookup`, `@fuzzyHash`, `@validateDTD`, `@validateSchema` (need libraries this build lacks), `@inspectFile`, `@rbl` |
+//! | [`unsupported`] | `@gsbLookup`, `@rsub`, `@validateHash` (refused by libmodsecurity too), `@fuzzyHash`, `@validateDTD`, `@validateSchema` (need libraries this build lacks), `@inspectFile`, `@rbl` |
 //!
 //! Negation (`!@rx`) is applied by the caller. Captures (`TX:0`...) are stored only through
 //! [`OperatorContext::capture`] and only when [`OperatorContext::capturing`] says the rule has
@@ -105,10 +105,19 @@ pub fn compile(
         N::NoMatch => Box::new(unconditional::NoMatch),
         N::InspectFile => Box::new(unsupported::InspectFile::compile(&arg.raw, ctx)?),
         N::Rbl => Box::new(unsupported::Rbl::compile(&arg.raw, ctx)),
+        // No GeoIP/MaxMind support: the rule loads and never matches (a libmodsecurity with
+        // GeoIP but no database fails every lookup the same way), so configurations that carry
+        // @geoLookup (Debian's CRS 3.3.4, REQUEST-910) still load; the load warning says so.
+        N::GeoLookup => {
+            ctx.warnings.push(
+                "@geoLookup: this build has no GeoIP/MaxMind support; the operator never matches"
+                    .into(),
+            );
+            Box::new(unconditional::NoMatch)
+        }
         N::GsbLookup
         | N::Rsub
         | N::ValidateHash
-        | N::GeoLookup
         | N::FuzzyHash
         | N::ValidateDtd
         | N::ValidateSchema => return Err(unsupported::refusal(op.name, &arg.raw, ctx)),

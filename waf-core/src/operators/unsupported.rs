@@ -1,15 +1,14 @@
 //! Operators that libmodsecurity itself refuses, that need libraries this build lacks, or
-//! that reach outside the process: `@gsbLookup`, `@rsub`, `@validateHash`, `@geoLookup`,
-//! `@fuzzyHash`, `@validateDTD`, `@validateSchema` (load errors), `@inspectFile` and `@rbl`
-//! (implemented).
+//! that reach outside the process: `@gsbLookup`, `@rsub`, `@validateHash`, `@fuzzyHash`,
+//! `@validateDTD`, `@validateSchema` (load errors), `@inspectFile` and `@rbl` (implemented).
+//! (`@geoLookup` loads with a warning and never matches: see `operators/mod.rs`.)
 //!
 //! **Description.**
 //! - `@gsbLookup`, `@rsub`, `@validateHash`: libmodsecurity 3.0.15 refuses them at load
 //!   ("Operator: GsbLookup is not yet supported."); so does this.
-//! - `@geoLookup` (needs a GeoIP/MaxMind database), `@fuzzyHash` (ssdeep), `@validateDTD` and
-//!   `@validateSchema` (libxml2): load errors naming the missing support. A libmodsecurity
-//!   built without GeoIP or ssdeep refuses the first two the same way (checked against the
-//!   PyPI build of 3.0.15).
+//! - `@fuzzyHash` (ssdeep), `@validateDTD` and `@validateSchema` (libxml2): load errors
+//!   naming the missing support. A libmodsecurity built without ssdeep refuses `@fuzzyHash`
+//!   the same way (checked against the PyPI build of 3.0.15).
 //! - `@inspectFile PROGRAM`: runs the program (found as the path given, then beside the
 //!   rule's file) with the value as its one argument, and is true when the program prints
 //!   more than one byte and the first is not `1`. libmodsecurity runs `PROGRAM VALUE` through
@@ -39,7 +38,6 @@ pub(crate) fn refusal(name: OperatorName, _param: &str, _ctx: &CompileContext<'_
         N::GsbLookup => "@gsbLookup is not supported (libmodsecurity 3.0.15 refuses it too: \"Operator: GsbLookup is not yet supported.\")".into(),
         N::Rsub => "@rsub is not supported (libmodsecurity 3.0.15 refuses it too: \"Operator: Rsub is not yet supported.\")".into(),
         N::ValidateHash => "@validateHash is not supported (libmodsecurity 3.0.15 refuses it too: \"Operator: ValidateHash is not yet supported.\")".into(),
-        N::GeoLookup => "@geoLookup needs a GeoIP/MaxMind database, which this build does not support (a libmodsecurity built without GeoIP refuses it the same way)".into(),
         N::FuzzyHash => "@fuzzyHash needs ssdeep fuzzy hashing, which this build does not include (a libmodsecurity built without ssdeep refuses it the same way)".into(),
         N::ValidateDtd => "@validateDTD needs libxml2's DTD validation, which this build does not include".into(),
         N::ValidateSchema => "@validateSchema needs libxml2's XML Schema validation, which this build does not include".into(),
@@ -183,7 +181,6 @@ mod tests {
             ("@gsbLookup x", "GsbLookup"),
             ("@rsub s/a/b/", "Rsub"),
             ("@validateHash x", "ValidateHash"),
-            ("@geoLookup", "GeoIP"),
             ("@fuzzyHash /tmp/x 10", "ssdeep"),
             ("@validateDTD /tmp/x.dtd", "libxml2"),
             ("@validateSchema /tmp/x.xsd", "libxml2"),
