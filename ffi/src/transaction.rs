@@ -179,6 +179,23 @@ pub unsafe extern "C" fn msc_set_request_hostname(
     })
 }
 
+/// Adds one header through `add` (request or response side): 1, or 0 for a NULL handle or
+/// name/value.
+unsafe fn add_header(
+    transaction: *mut Transaction,
+    name: Option<&[u8]>,
+    value: Option<&[u8]>,
+    add: fn(&mut waf_core::Transaction, &[u8], &[u8]),
+) -> c_int {
+    with_txn(transaction, |t| {
+        let (Some(k), Some(v)) = (name, value) else {
+            return 0;
+        };
+        add(&mut t.txn, k, v);
+        1
+    })
+}
+
 /// `int msc_add_request_header(Transaction *, const unsigned char *key, const unsigned char
 /// *value)`: NUL-terminated strings; 1, or 0 for NULL.
 #[no_mangle]
@@ -188,16 +205,12 @@ pub unsafe extern "C" fn msc_add_request_header(
     value: *const u8,
 ) -> c_int {
     ffi_boundary!(0, {
-        with_txn(transaction, |t| {
-            let (Some(k), Some(v)) = (
-                c_bytes(key as *const c_char),
-                c_bytes(value as *const c_char),
-            ) else {
-                return 0;
-            };
-            t.txn.add_request_header(k, v);
-            1
-        })
+        add_header(
+            transaction,
+            c_bytes(key as *const c_char),
+            c_bytes(value as *const c_char),
+            waf_core::Transaction::add_request_header,
+        )
     })
 }
 
@@ -212,13 +225,12 @@ pub unsafe extern "C" fn msc_add_n_request_header(
     len_value: usize,
 ) -> c_int {
     ffi_boundary!(0, {
-        with_txn(transaction, |t| {
-            let (Some(k), Some(v)) = (c_slice(key, len_key), c_slice(value, len_value)) else {
-                return 0;
-            };
-            t.txn.add_request_header(k, v);
-            1
-        })
+        add_header(
+            transaction,
+            c_slice(key, len_key),
+            c_slice(value, len_value),
+            waf_core::Transaction::add_request_header,
+        )
     })
 }
 
@@ -292,16 +304,12 @@ pub unsafe extern "C" fn msc_add_response_header(
     value: *const u8,
 ) -> c_int {
     ffi_boundary!(0, {
-        with_txn(transaction, |t| {
-            let (Some(k), Some(v)) = (
-                c_bytes(key as *const c_char),
-                c_bytes(value as *const c_char),
-            ) else {
-                return 0;
-            };
-            t.txn.add_response_header(k, v);
-            1
-        })
+        add_header(
+            transaction,
+            c_bytes(key as *const c_char),
+            c_bytes(value as *const c_char),
+            waf_core::Transaction::add_response_header,
+        )
     })
 }
 
@@ -316,13 +324,12 @@ pub unsafe extern "C" fn msc_add_n_response_header(
     len_value: usize,
 ) -> c_int {
     ffi_boundary!(0, {
-        with_txn(transaction, |t| {
-            let (Some(k), Some(v)) = (c_slice(key, len_key), c_slice(value, len_value)) else {
-                return 0;
-            };
-            t.txn.add_response_header(k, v);
-            1
-        })
+        add_header(
+            transaction,
+            c_slice(key, len_key),
+            c_slice(value, len_value),
+            waf_core::Transaction::add_response_header,
+        )
     })
 }
 

@@ -262,7 +262,9 @@ impl Transaction {
                     Some(p) => (text[..p].to_vec(), text[p + 1..].to_vec()),
                     None => (text.clone(), Vec::new()),
                 };
-                self.env.set(&k, v);
+                self.env
+                    .get_or_insert_with(|| super::process_env().clone())
+                    .set(&k, v);
             }
             MatchAction::ExpireVar(m) => {
                 // `expirevar:ip.name=60`

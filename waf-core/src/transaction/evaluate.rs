@@ -8,8 +8,9 @@ use super::{AllowState, Transaction};
 use crate::message::{hex_if_needed, limit_to, RuleMessage};
 use crate::operators::OperatorContext;
 use crate::rule::{CompiledSelector, Rule, Target};
-use crate::ruleset::Entry;
+use crate::ruleset::{Entry, TargetUpdate};
 use seclang_parser::MacroString;
+use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -136,42 +137,63 @@ impl Transaction {
     }
 
     /// The rule's targets, with `SecRuleUpdateTargetBy*` additions, minus whole-target
-    /// removals; and the exclusions that apply to its values.
-    fn targets_of(&self, rule: &Rule) -> (Vec<Target>, Vec<Target>) {
+    /// removals; and the exclusions that apply to its values. Borrowed from the rule (nothing
+    /// copied) unless an update or a run-time removal applies.
+    fn targets_of<'r>(&self, rule: &'r Rule) -> (Cow<'r, [Target]>, Cow<'r, [Target]>) {
         let ex = &self.rules.exceptions;
-        let mut add: Vec<Target> = Vec::new();
-        let mut exclude: Vec<Target> = rule.exclusions.clone();
         let chain_id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
-        for (ids, u) in &ex.update_target_by_id {
-            if ids.iter().any(|r| r.contains(chain_id)) && !rule.chained_child {
-                add.extend(u.add.iter().cloned());
-                exclude.extend(u.exclude.iter().cloned());
-            }
+        let mut updates: Vec<&TargetUpdate> = Vec::new();
+        if !rule.chained_child {
+            updates.extend(
+                ex.update_target_by_id
+                    .iter()
+                    .filter(|(ids, _)| ids.iter().any(|r| r.contains(chain_id)))
+                    .map(|(_, u)| u),
+            );
         }
-        for (tag, u) in &ex.update_target_by_tag {
-            if self.has_tag(rule, tag) {
-                add.extend(u.add.iter().cloned());
-                exclude.extend(u.exclude.iter().cloned());
-            }
-        }
-        for (msg, u) in &ex.update_target_by_msg {
-            if self.has_msg(rule, msg) {
-                add.extend(u.add.iter().cloned());
-                exclude.extend(u.exclude.iter().cloned());
-            }
-        }
-        let mut targets: Vec<Target> = Vec::with_capacity(rule.targets.len() + add.len());
-        for t in rule.targets.iter().chain(add.iter()) {
-            let whole = exclude.iter().any(|e| {
+        updates.extend(
+            ex.update_target_by_tag
+                .iter()
+                .filter(|(tag, _)| self.has_tag(rule, tag))
+                .map(|(_, u)| u),
+        );
+        updates.extend(
+            ex.update_target_by_msg
+                .iter()
+                .filter(|(msg, _)| self.has_msg(rule, msg))
+                .map(|(_, u)| u),
+        );
+        let whole = |exclude: &[Target], t: &Target| {
+            exclude.iter().any(|e| {
                 e.variable == t.variable && e.selector.is_none()
                     || e.full_name.eq_ignore_ascii_case(&t.full_name)
-            });
-            if whole || self.target_removed_at_run_time(rule, &t.full_name) {
-                continue;
-            }
-            targets.push(t.clone());
+            })
+        };
+        let runtime_removals =
+            !self.removed_targets_by_id.is_empty() || !self.removed_targets_by_tag.is_empty();
+        if updates.is_empty()
+            && !runtime_removals
+            && !rule.targets.iter().any(|t| whole(&rule.exclusions, t))
+        {
+            return (
+                Cow::Borrowed(&rule.targets),
+                Cow::Borrowed(&rule.exclusions),
+            );
         }
-        (targets, exclude)
+        let mut exclude: Vec<Target> = rule.exclusions.clone();
+        let mut add: Vec<&Target> = Vec::new();
+        for u in &updates {
+            add.extend(u.add.iter());
+            exclude.extend(u.exclude.iter().cloned());
+        }
+        let targets = rule
+            .targets
+            .iter()
+            .chain(add)
+            .filter(|t| !whole(&exclude, t) && !self.target_removed_at_run_time(rule, &t.full_name))
+            .cloned()
+            .collect();
+        (Cow::Owned(targets), Cow::Owned(exclude))
     }
 
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming `name` (`ARGS:x`, or a whole `ARGS`).
@@ -292,7 +314,7 @@ impl Transaction {
         let mut values: Vec<Value> = Vec::new();
         // multiMatch: ranges reported by evaluations that did not match, for the next line
         let mut pending = String::new();
-        for target in &targets {
+        for target in targets.iter() {
             values.clear();
             self.resolve(rule, target, &mut values);
             for v in &values {

@@ -102,7 +102,8 @@ pub struct Transaction {
     pub(crate) multipart_part_headers: Collection,
     pub(crate) multipart_names: Collection,
     pub(crate) multipart_filenames: Collection,
-    pub(crate) env: Collection,
+    /// `ENV`: the process environment, copied only once a `setenv` changes it.
+    pub(crate) env: Option<Collection>,
     pub(crate) geo: Collection,
     pub(crate) rule_vars: Collection,
     pub(crate) tx: Collection,
@@ -148,6 +149,21 @@ impl std::fmt::Debug for Transaction {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The process environment, read once (not per transaction).
+pub(crate) fn process_env() -> &'static Collection {
+    static ENV: std::sync::OnceLock<Collection> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut c = Collection::new();
+        for (k, v) in std::env::vars_os() {
+            c.add(
+                k.to_string_lossy().as_bytes(),
+                v.to_string_lossy().as_bytes(),
+            );
+        }
+        c
+    })
+}
+
 /// A unique id: time in microseconds plus a process-wide counter.
 fn unique_id() -> String {
     let now = SystemTime::now()
@@ -191,7 +207,7 @@ impl Transaction {
             multipart_part_headers: Collection::new(),
             multipart_names: Collection::new(),
             multipart_filenames: Collection::new(),
-            env: Collection::new(),
+            env: None,
             geo: Collection::new(),
             rule_vars: Collection::new(),
             tx: Collection::new(),
@@ -224,12 +240,6 @@ impl Transaction {
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
         t.set_scalar(VariableName::UniqueId, id.as_bytes());
-        for (k, v) in std::env::vars_os() {
-            t.env.add(
-                k.to_string_lossy().as_bytes(),
-                v.to_string_lossy().as_bytes(),
-            );
-        }
         t
     }
 
@@ -282,6 +292,11 @@ impl Transaction {
 
     /// Sets a scalar taken from the current offset (libmodsecurity's
     /// `set(value, m_variableOffset)`).
+    /// `ENV` as this transaction sees it.
+    pub(crate) fn env(&self) -> &Collection {
+        self.env.as_ref().unwrap_or_else(|| process_env())
+    }
+
     pub(crate) fn set_scalar(&mut self, v: VariableName, value: &[u8]) {
         self.set_scalar_at(v, value, self.var_offset, value.len());
     }

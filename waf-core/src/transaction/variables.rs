@@ -68,7 +68,7 @@ impl Transaction {
             V::MultipartPartHeaders => &self.multipart_part_headers,
             V::MultipartName => &self.multipart_names,
             V::MultipartFilename => &self.multipart_filenames,
-            V::Env => &self.env,
+            V::Env => self.env(),
             V::Geo => &self.geo,
             V::Rule => &self.rule_vars,
             V::Tx => &self.tx,

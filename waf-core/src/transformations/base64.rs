@@ -181,11 +181,7 @@ pub(super) fn base64_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
 mod tests {
     use super::*;
 
-    fn run(f: super::super::TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = f(input, &mut out);
-        (out, changed)
-    }
+    use super::super::run;
 
     #[test]
     fn strict_decode_accepts_only_canonical_base64() {

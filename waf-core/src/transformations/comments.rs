@@ -119,11 +119,7 @@ pub(super) fn remove_comments_char(input: &[u8], out: &mut Vec<u8>) -> bool {
 mod tests {
     use super::*;
 
-    fn run(f: super::super::TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = f(input, &mut out);
-        (out, changed)
-    }
+    use super::super::run;
 
     #[test]
     fn remove_comments_copies_the_byte_after_a_comment_blindly() {

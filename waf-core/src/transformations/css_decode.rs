@@ -72,9 +72,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = css_decode(input, &mut out);
-        (out, changed)
+        super::super::run(css_decode, input)
     }
 
     #[test]

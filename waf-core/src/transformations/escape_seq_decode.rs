@@ -66,9 +66,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = escape_seq_decode(input, &mut out);
-        (out, changed)
+        super::super::run(escape_seq_decode, input)
     }
 
     #[test]

@@ -113,9 +113,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = html_entity_decode(input, &mut out);
-        (out, changed)
+        super::super::run(html_entity_decode, input)
     }
 
     #[test]

@@ -78,9 +78,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = js_decode(input, &mut out);
-        (out, changed)
+        super::super::run(js_decode, input)
     }
 
     #[test]

@@ -156,6 +156,14 @@ fn at(input: &[u8], i: usize) -> u8 {
 /// Lowercase hex digits, as `c2x` and `%x` write them.
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
+/// Test helper: runs a transformation, returns (output, changed).
+#[cfg(test)]
+pub(crate) fn run(f: TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let changed = f(input, &mut out);
+    (out, changed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

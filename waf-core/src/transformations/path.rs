@@ -145,11 +145,7 @@ fn normalize(input: &[u8], out: &mut Vec<u8>, win: bool) -> bool {
 mod tests {
     use super::*;
 
-    fn run(f: super::super::TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = f(input, &mut out);
-        (out, changed)
-    }
+    use super::super::run;
 
     #[test]
     fn collapses_segments() {

@@ -140,11 +140,7 @@ pub(super) fn url_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
 mod tests {
     use super::*;
 
-    fn run(f: super::super::TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = f(input, &mut out);
-        (out, changed)
-    }
+    use super::super::run;
 
     #[test]
     fn url_decode_keeps_invalid_percents() {

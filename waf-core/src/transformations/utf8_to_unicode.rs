@@ -105,9 +105,7 @@ mod tests {
     use super::*;
 
     fn run(input: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::new();
-        let changed = utf8_to_unicode(input, &mut out);
-        (out, changed)
+        super::super::run(utf8_to_unicode, input)
     }
 
     #[test]
