@@ -88,6 +88,13 @@ pub struct MultipartConfig {
     pub upload_file_limit: usize,
 }
 
+/// Where a value sits, in libmodsecurity's multipart offsets: relative to the `offset` the
+/// transaction passes to `Multipart::process` (its running variable offset). The C++ mixes
+/// two counters, so these are not always plain body positions: header values count loop
+/// iterations of `process` (`offset + z`), form values count `m_buf_offset`, which loses the
+/// held-back line break of a data line that is followed by a cut (over-long) line.
+pub type RelativeOffset = isize;
+
 /// One uploaded file (a part with a `filename` parameter).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MultipartFile {
@@ -105,6 +112,13 @@ pub struct MultipartFile {
     /// `FILES_TMP_CONTENT`: libmodsecurity's `m_value`, the extracted data without the line
     /// breaks held back between lines; empty when files are not extracted.
     pub tmp_content: Vec<u8>,
+    /// `[ref]` origins: of the `name` parameter (`FILES_NAMES`), of the `filename` parameter
+    /// (`FILES`, `FILES_TMPNAMES`), of the size (`FILES_SIZES`, `FILES_COMBINED_SIZE`: offset,
+    /// length = the size) and of the extracted data (`FILES_TMP_CONTENT`).
+    pub name_offset: RelativeOffset,
+    pub filename_offset: RelativeOffset,
+    pub size_offset: RelativeOffset,
+    pub tmp_content_offset: RelativeOffset,
 }
 
 /// The `MULTIPART_*` variables, as `multipart_complete` sets them.
@@ -149,15 +163,19 @@ pub struct Multipart {
     pub boundary: Vec<u8>,
     /// Form fields (parts without `filename`), in order: `ARGS_POST` (and `ARGS`).
     pub args: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Where each of [`Self::args`]' values starts (`m_valueOffset`; libmodsecurity adds one
+    /// more to it than to the other offsets).
+    pub arg_offsets: Vec<RelativeOffset>,
     /// Files, in order.
     pub files: Vec<MultipartFile>,
     /// `MULTIPART_PART_HEADERS`: (part name, raw header line without its line ending), in
     /// order. A folded header is rebuilt as `Name: value continuation`.
     pub part_headers: Vec<(Vec<u8>, Vec<u8>)>,
-    /// `MULTIPART_NAME` values (key = value), in order, one per `name=` parameter parsed.
-    pub names: Vec<Vec<u8>>,
-    /// `MULTIPART_FILENAME` values (key = value), in order.
-    pub filenames: Vec<Vec<u8>>,
+    /// `MULTIPART_NAME` values (key = value), in order, one per `name=` parameter parsed,
+    /// with where each sits.
+    pub names: Vec<(Vec<u8>, RelativeOffset)>,
+    /// `MULTIPART_FILENAME` values (key = value), in order, with where each sits.
+    pub filenames: Vec<(Vec<u8>, RelativeOffset)>,
     /// The `MULTIPART_*` variables.
     pub flags: MultipartFlags,
     /// The processor's error text (e.g. `Multipart: Final boundary missing.`); `Some` means
@@ -210,15 +228,21 @@ struct Part {
     kind: PartType,
     name: Vec<u8>,
     value: Vec<u8>,
-    value_parts: Vec<Vec<u8>>,
+    /// Each data line with `m_buf_offset` when it was added.
+    value_parts: Vec<(Vec<u8>, RelativeOffset)>,
     filename: Vec<u8>,
-    /// `m_headers`: unique names, compared without case.
-    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `m_headers`: unique names, compared without case, with where each value starts.
+    headers: Vec<(Vec<u8>, Vec<u8>, RelativeOffset)>,
     last_header_name: Vec<u8>,
     last_header_line: Vec<u8>,
     header_lines: Vec<Vec<u8>>,
     tmp_file_size: usize,
+    /// `m_tmp_file_size.second`: set once, from the first data line.
+    size_offset: RelativeOffset,
     tmp_file: Option<Vec<u8>>,
+    name_offset: RelativeOffset,
+    filename_offset: RelativeOffset,
+    value_offset: RelativeOffset,
 }
 
 impl Part {
@@ -234,14 +258,25 @@ impl Part {
             last_header_line: Vec::new(),
             header_lines: Vec::new(),
             tmp_file_size: 0,
+            size_offset: 0,
             tmp_file: None,
+            name_offset: 0,
+            filename_offset: 0,
+            value_offset: 0,
+        }
+    }
+
+    /// `if (m_tmp_file_size.second == 0) second = offset - first`.
+    fn set_size_offset(&mut self, offset: RelativeOffset) {
+        if self.size_offset == 0 {
+            self.size_offset = offset - self.tmp_file_size as RelativeOffset;
         }
     }
 
     fn header_index(&self, name: &[u8]) -> Option<usize> {
         self.headers
             .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
     }
 }
 
@@ -275,6 +310,10 @@ struct Parser<'c> {
     invalid_part: bool,
     invalid_header_folding: bool,
     file_limit_exceeded: bool,
+    /// `z`: loop iterations of `process` so far (offsets of header values and file data).
+    z: RelativeOffset,
+    /// `m_buf_offset`: where the current line started, as the C++ counts it.
+    buf_offset: RelativeOffset,
 }
 
 /// C `isspace` in the "C" locale.
@@ -399,6 +438,8 @@ impl<'c> Parser<'c> {
             invalid_part: false,
             invalid_header_folding: false,
             file_limit_exceeded: false,
+            z: 0,
+            buf_offset: 0,
         }
     }
 
@@ -509,6 +550,7 @@ impl<'c> Parser<'c> {
         while i < data.len() {
             let c = data[i];
             let mut process_buffer = false;
+            self.z += 1;
             if c == b'\r' && BUF_SIZE - self.buf.len() == 1 {
                 // "we don't want to take \r as the last byte in the buffer"
                 process_buffer = true;
@@ -520,6 +562,8 @@ impl<'c> Parser<'c> {
                 if !self.process_buffer(process_buffer) {
                     return;
                 }
+                // process_part_data has cut the held-back line break off the buffer
+                self.buf_offset += self.buf.len() as RelativeOffset;
                 self.buf.clear();
                 self.buf_contains_line = c == b'\n';
                 if c == b'\n' {
@@ -685,7 +729,7 @@ impl<'c> Parser<'c> {
                 return restore(self, line);
             };
             let value = mpp.headers[cd].1.clone();
-            let rc = self.parse_content_disposition(mpp, &value);
+            let rc = self.parse_content_disposition(mpp, &value, mpp.headers[cd].2);
             if rc < 0 {
                 let mut msg =
                     format!("Multipart: Invalid Content-Disposition header ({rc}): ").into_bytes();
@@ -775,7 +819,8 @@ impl<'c> Parser<'c> {
                 return restore(self, line);
             }
             mpp.last_header_name = name.to_vec();
-            mpp.headers.push((name.to_vec(), value));
+            let offset = self.z - line.len() as RelativeOffset + v as RelativeOffset;
+            mpp.headers.push((name.to_vec(), value, offset));
             mpp.last_header_line = if len_without_termination > 0 {
                 line[..len_without_termination as usize].to_vec()
             } else {
@@ -786,7 +831,12 @@ impl<'c> Parser<'c> {
     }
 
     /// `Multipart::parse_content_disposition`; returns the C++ return code.
-    fn parse_content_disposition(&mut self, mpp: &mut Part, cd: &[u8]) -> i32 {
+    fn parse_content_disposition(
+        &mut self,
+        mpp: &mut Part,
+        cd: &[u8],
+        cd_offset: RelativeOffset,
+    ) -> i32 {
         let cd = cstr(cd);
         if !cd.starts_with(b"form-data") {
             return -1;
@@ -905,20 +955,24 @@ impl<'c> Parser<'c> {
                 value = cd[start..p].to_vec();
             }
 
+            // `offset + ((p - c_d_value) - value.size())`
+            let offset = cd_offset + p as RelativeOffset - value.len() as RelativeOffset;
             if name == b"name" {
                 self.validate_quotes(&value, quote);
-                self.out.names.push(value.clone());
+                self.out.names.push((value.clone(), offset));
                 if !mpp.name.is_empty() {
                     return -14;
                 }
                 mpp.name = value;
+                mpp.name_offset = offset;
             } else if name == b"filename" {
                 self.validate_quotes(&value, quote);
-                self.out.filenames.push(value.clone());
+                self.out.filenames.push((value.clone(), offset));
                 if !mpp.filename.is_empty() {
                     return -15;
                 }
                 mpp.filename = value;
+                mpp.filename_offset = offset;
             } else if name == b"filename*" {
                 if !filename_star.is_empty() {
                     return -20;
@@ -975,6 +1029,8 @@ impl<'c> Parser<'c> {
             return;
         };
         let data_len = self.buf.len();
+        // `process_part_data`'s `offset`: the end of this line
+        let offset = self.z;
         match mpp.kind {
             PartType::File => {
                 let mut extract = self.config.extract_files;
@@ -997,24 +1053,33 @@ impl<'c> Parser<'c> {
                         self.nfiles += 1;
                         Vec::new()
                     });
-                    if !self.reserve.is_empty() {
-                        file.extend_from_slice(&self.reserve);
-                        mpp.tmp_file_size += self.reserve.len();
-                    }
+                    file.extend_from_slice(&self.reserve);
                     file.extend_from_slice(&self.buf);
+                    if !self.reserve.is_empty() {
+                        mpp.tmp_file_size += self.reserve.len();
+                        mpp.set_size_offset(offset);
+                    }
                     mpp.value.extend_from_slice(&self.buf);
+                    // each line moves it: the last line's start wins
+                    mpp.value_offset = offset - data_len as RelativeOffset;
                     mpp.tmp_file_size += data_len;
                 } else {
                     mpp.tmp_file_size += data_len + self.reserve.len();
                 }
+                mpp.set_size_offset(offset);
             }
             PartType::FormData => {
                 self.out.reqbody_no_files_length += data_len + self.reserve.len();
                 // The reserve is assigned, then overwritten by the data: it is lost.
-                mpp.value_parts.push(self.buf.clone());
+                mpp.value_parts.push((self.buf.clone(), self.buf_offset));
             }
         }
         self.mpp = Some(mpp);
+        if local_reserve.is_empty() {
+            self.buf_offset -= self.reserve.len() as RelativeOffset;
+        } else {
+            self.buf_offset += local_reserve.len() as RelativeOffset;
+        }
         self.reserve = local_reserve;
     }
 
@@ -1026,7 +1091,10 @@ impl<'c> Parser<'c> {
             }
             if mpp.kind != PartType::File {
                 let parts = std::mem::take(&mut mpp.value_parts);
-                for v in parts {
+                for (v, offset) in parts {
+                    if mpp.value_offset == 0 {
+                        mpp.value_offset = offset;
+                    }
                     mpp.value.extend_from_slice(&v);
                 }
             }
@@ -1122,8 +1190,15 @@ impl<'c> Parser<'c> {
                     size: part.tmp_file_size,
                     content: part.tmp_file,
                     tmp_content: part.value,
+                    name_offset: part.name_offset,
+                    filename_offset: part.filename_offset,
+                    size_offset: part.size_offset,
+                    tmp_content_offset: part.value_offset,
                 }),
-                PartType::FormData => self.out.args.push((part.name, part.value)),
+                PartType::FormData => {
+                    self.out.args.push((part.name, part.value));
+                    self.out.arg_offsets.push(part.value_offset);
+                }
             }
         }
         self.out.flags = flags;

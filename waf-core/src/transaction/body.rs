@@ -112,28 +112,49 @@ impl Transaction {
             upload_file_limit: c.upload_file_limit.unwrap_or(0) as usize,
         };
         let m = multipart::parse(content_type, body, &config);
-        // the multipart parser does not report where each part sits: no origins
-        for (k, v) in &m.args {
-            self.add_argument(false, k, v, None);
+        // Offsets: libmodsecurity passes its running variable offset to the parser, and the
+        // parser's offsets count from there (form values one further).
+        let base = self.var_offset as isize;
+        let at = |relative: isize, len: usize| Some(((base + relative).max(0) as usize, len));
+        for ((k, v), offset) in m.args.iter().zip(&m.arg_offsets) {
+            self.add_multipart_argument(k, v, at(offset + 1, v.len()));
         }
+        let mut combined = 0;
         for f in &m.files {
-            self.files.add(&f.name, &f.filename);
-            self.files_sizes.add(&f.name, f.size.to_string().as_bytes());
+            self.files.add_at(&f.name, &f.filename, at(f.filename_offset, f.filename.len()));
+            self.files_names
+                .add_at(&f.name, &f.name, at(f.name_offset, f.name.len()));
+            self.files_sizes.add_at(
+                &f.name,
+                f.size.to_string().as_bytes(),
+                at(f.size_offset, f.size),
+            );
             if f.content.is_some() {
-                self.files_tmp_content.add(&f.name, &f.tmp_content);
+                self.files_tmp_content.add_at(
+                    &f.name,
+                    &f.tmp_content,
+                    at(f.tmp_content_offset, f.tmp_content.len()),
+                );
             }
-        }
-        if let Some(size) = m.files_combined_size() {
-            self.set_scalar(V::FilesCombinedSize, size.to_string().as_bytes());
+            // FILES_COMBINED_SIZE is set once per file: an origin each
+            combined += f.size;
+            if let Some((offset, len)) = at(f.size_offset, f.size) {
+                self.set_scalar_at(
+                    V::FilesCombinedSize,
+                    combined.to_string().as_bytes(),
+                    offset,
+                    len,
+                );
+            }
         }
         for (name, line) in &m.part_headers {
             self.multipart_part_headers.add(name, line);
         }
-        for n in &m.names {
-            self.multipart_names.add(n, n);
+        for (n, offset) in &m.names {
+            self.multipart_names.add_at(n, n, at(*offset, n.len()));
         }
-        for n in &m.filenames {
-            self.multipart_filenames.add(n, n);
+        for (n, offset) in &m.filenames {
+            self.multipart_filenames.add_at(n, n, at(*offset, n.len()));
         }
         let f = &m.flags;
         let flag = |b: bool| -> &'static [u8] {

@@ -492,3 +492,70 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod remote_user_tests {
+    use crate::{RuleSet, Transaction};
+    use std::sync::{Arc, Mutex};
+
+    /// (id, msg, ref) of each log line for a GET with this Authorization header.
+    fn run(authorization: Option<&str>) -> Vec<(String, String, String)> {
+        let rules = "SecRuleEngine On\n\
+            SecRule REMOTE_USER \"@rx ^\" \"id:1,phase:1,pass,log,msg:'u %{MATCHED_VAR}'\"\n\
+            SecRule &REMOTE_USER \"@eq 0\" \"id:2,phase:1,pass,log\"\n\
+            SecRule REMOTE_USER \"@streq %{tx.none}\" \"id:3,phase:1,pass,log\"";
+        let rules = Arc::new(RuleSet::from_text("r.conf", rules, None).unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(rules);
+        tx.on_log(move |l| {
+            let field = |name: &str| {
+                l.split(&format!("[{name} \""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            sink.lock()
+                .unwrap()
+                .push((field("id"), field("msg"), field("ref")));
+        });
+        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
+        tx.process_uri(b"/x", b"GET", b"1.1");
+        tx.add_request_header(b"Host", b"h");
+        if let Some(a) = authorization {
+            tx.add_request_header(b"Authorization", a.as_bytes());
+        }
+        tx.process_request_headers();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    fn line(id: &str, msg: &str, r: &str) -> (String, String, String) {
+        (id.to_string(), msg.to_string(), r.to_string())
+    }
+
+    // Expected: libmodsecurity 3.0.15 (tests/oracle/txn.sh --lib wheel) on the same requests.
+    #[test]
+    fn remote_user_is_the_basic_user_name() {
+        assert_eq!(
+            run(Some("Basic QWxhZGRpbjpPcGVuU2VzYW1l")),
+            [line("1", "u Aladdin", "o0,0v39,30")]
+        );
+        // empty user name: a value, empty
+        assert_eq!(
+            run(Some("Basic OnBhc3M=")),
+            [line("1", "u ", "o0,0v39,14"), line("3", "", "v39,14")]
+        );
+        // no value at all: no ':', not "Basic " (case counts), bad base64, no header
+        for a in [
+            Some("Basic QWxhZGRpbg=="),
+            Some("basic QWxhZGRpbjpPcGVuU2VzYW1l"),
+            Some("Basic QWxhZGRpbjpPcGVuU2VzYW1"),
+            Some("Bearer xyz"),
+            None,
+        ] {
+            assert_eq!(run(a), [line("2", "", "")], "{a:?}");
+        }
+    }
+}

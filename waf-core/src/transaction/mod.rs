@@ -96,6 +96,8 @@ pub struct Transaction {
     pub(crate) request_cookies: Collection,
     pub(crate) response_headers: Collection,
     pub(crate) files: Collection,
+    /// `FILES_NAMES`: the form field names of the uploaded files, at the `name` parameter.
+    pub(crate) files_names: Collection,
     pub(crate) files_sizes: Collection,
     pub(crate) files_tmp_names: Collection,
     pub(crate) files_tmp_content: Collection,
@@ -201,6 +203,7 @@ impl Transaction {
             request_cookies: Collection::new(),
             response_headers: Collection::new(),
             files: Collection::new(),
+            files_names: Collection::new(),
             files_sizes: Collection::new(),
             files_tmp_names: Collection::new(),
             files_tmp_content: Collection::new(),

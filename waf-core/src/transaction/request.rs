@@ -210,13 +210,7 @@ impl Transaction {
         }
         let value_offset = offset.map(|o| o + name.len() + 1);
         let origin = value_offset.map(|o| (o, value.len()));
-        self.args.add_at(name, value, origin);
-        if get {
-            self.args_get.add_at(name, value, origin);
-        } else {
-            self.args_post.add_at(name, value, origin);
-        }
-        self.args_combined_size += (name.len() + value.len()) as u64;
+        self.push_argument(get, name, value, origin);
         // libmodsecurity keeps it as a double: std::to_string gives "12.000000"
         let size = format!("{:.6}", self.args_combined_size as f64);
         match offset {
@@ -226,9 +220,43 @@ impl Transaction {
                 self.set_scalar_at(V::ArgsCombinedSize, v, o, name.len());
                 self.set_scalar_at(V::ArgsCombinedSize, v, o + name.len() + 1, value.len());
             }
-            // libmodsecurity's multipart processor does not go through addArgument: no origin
             None => self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes()),
         }
+    }
+
+    /// A form field of a multipart body: libmodsecurity's multipart processor sets ARGS and
+    /// ARGS_POST directly (with the value's origin), not through `addArgument`, so
+    /// `ARGS_COMBINED_SIZE` gets no origin from it.
+    pub(crate) fn add_multipart_argument(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        origin: Option<(usize, usize)>,
+    ) {
+        if let Some(limit) = self.rules.config.arguments_limit {
+            if self.args.len() as u64 >= limit {
+                return;
+            }
+        }
+        self.push_argument(false, name, value, origin);
+        let size = format!("{:.6}", self.args_combined_size as f64);
+        self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes());
+    }
+
+    fn push_argument(
+        &mut self,
+        get: bool,
+        name: &[u8],
+        value: &[u8],
+        origin: Option<(usize, usize)>,
+    ) {
+        self.args.add_at(name, value, origin);
+        if get {
+            self.args_get.add_at(name, value, origin);
+        } else {
+            self.args_post.add_at(name, value, origin);
+        }
+        self.args_combined_size += (name.len() + value.len()) as u64;
     }
 
     /// One request header (repeat for each; order kept).

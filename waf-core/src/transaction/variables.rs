@@ -61,7 +61,7 @@ impl Transaction {
             V::RequestCookies => &self.request_cookies,
             V::ResponseHeaders => &self.response_headers,
             V::Files => &self.files,
-            V::FilesNames => &self.files,
+            V::FilesNames => &self.files_names,
             V::FilesSizes => &self.files_sizes,
             V::FilesTmpNames => &self.files_tmp_names,
             V::FilesTmpContent => &self.files_tmp_content,
@@ -138,6 +138,9 @@ impl Transaction {
         if v == V::Xml {
             return self.resolve_xml(target, out);
         }
+        if v == V::RemoteUser {
+            return self.resolve_remote_user(out);
+        }
         if let Some(base) = names_of(v) {
             if let Some(c) = self.collection(base) {
                 for e in c {
@@ -169,16 +172,10 @@ impl Transaction {
                 if !self.selected(target, &e.name) {
                     continue;
                 }
-                // FILES_NAMES lists the form field names of the uploaded files
-                let value = if v == V::FilesNames {
-                    e.name.clone()
-                } else {
-                    e.value.clone()
-                };
                 out.push(Value {
                     key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
                     element: Some(e.name.clone()),
-                    value,
+                    value: e.value.clone(),
                     origin: Origin::of(e.origin),
                 });
             }
@@ -191,6 +188,35 @@ impl Transaction {
             element: None,
             value: self.scalar_value(v).unwrap_or_default(),
             origin: Origin::Scalar(v),
+        });
+    }
+
+    /// `REMOTE_USER`, as libmodsecurity computes it when a rule asks: the user name of the
+    /// first `Authorization: Basic` header (before the `:` of the decoded credentials), under
+    /// the header's key and origin; no value at all without header, `Basic ` or `:`.
+    fn resolve_remote_user(&self, out: &mut Vec<Value>) {
+        let Some(header) = self
+            .request_headers
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(b"authorization"))
+        else {
+            return;
+        };
+        let mut decoded = Vec::new();
+        if let Some(b64) = header.value.strip_prefix(b"Basic ") {
+            // mbedTLS's strict decoder; what it rejects decodes to nothing
+            if !crate::transformations::base64_decode(b64, &mut decoded) {
+                decoded.clear();
+            }
+        }
+        let Some(colon) = memchr::memchr(b':', &decoded) else {
+            return;
+        };
+        out.push(Value {
+            key: format!("{}:{}", V::RequestHeaders, String::from_utf8_lossy(&header.name)),
+            element: Some(header.name.clone()),
+            value: decoded[..colon].to_vec(),
+            origin: Origin::of(header.origin),
         });
     }
 

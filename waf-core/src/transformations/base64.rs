@@ -28,7 +28,7 @@ fn dec_value(c: u8) -> Option<u8> {
     }
 }
 
-pub(super) fn base64_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
+pub(crate) fn base64_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     if input.is_empty() {
         return false;

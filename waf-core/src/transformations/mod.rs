@@ -56,6 +56,7 @@ mod whitespace;
 
 pub use unicode_map::{UnicodeMap, UnicodeMapError};
 pub use url_decode::url_decode_uni_with_map;
+pub(crate) use base64::base64_decode;
 
 /// A transformation: reads `input`, writes the result to `out` (which it clears first).
 /// Returns whether the output differs from the input (libmodsecurity's "changed" flag).
