@@ -180,7 +180,8 @@ fn crs_test(args: &[String]) -> ExitCode {
     };
     let started = Instant::now();
     let config = crs_test::crs_test_config(&crs.root);
-    let ruleset = match waf_core::RuleSet::from_text("crs-test.conf", &config, Some(&crs.root)) {
+    let mut ruleset = match waf_core::RuleSet::from_text("crs-test.conf", &config, Some(&crs.root))
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sekisho: crs-test: the rules do not load:\n{e}");
@@ -194,6 +195,8 @@ fn crs_test(args: &[String]) -> ExitCode {
         ruleset.rule_count(),
         started.elapsed().as_secs_f64() * 1e3
     );
+    // CRS's tests expect ModSecurity v2's logging: only `nolog` hides a match (980170)
+    ruleset.set_noauditlog_hides_rule(false);
     let engine = crs_test::sekisho::SekishoEngine::new(std::sync::Arc::new(ruleset));
     let overrides_file = match overrides.as_deref().map(crs_test::load_overrides) {
         Some(Ok(o)) => Some(o),

@@ -712,8 +712,11 @@ pub fn compare_selected(
         }
     }
 
-    let rules = waf_core::RuleSet::from_text("differential.conf", &set.config, Some(&set.dir))
+    let mut rules = waf_core::RuleSet::from_text("differential.conf", &set.config, Some(&set.dir))
         .map_err(|e| format!("Sekisho cannot load CRS {}:\n{e}", set.name))?;
+    // judged against CRS's expectations, which follow ModSecurity v2's logging (980170): the
+    // deviation NOAUDITLOG below lists what that changes against libmodsecurity
+    rules.set_noauditlog_hides_rule(false);
     let engine = SekishoEngine::new(Arc::new(rules));
 
     // libmodsecurity, once per distinct request.

@@ -3,11 +3,15 @@
 //! One type serves request collections (`ARGS`, `REQUEST_HEADERS`: several values may share a
 //! name, insertion order kept) and `TX`/persistent collections (`setvar` replaces by name).
 
+/// Shared bytes: an element's name and value are copied once into the collection, then rules
+/// take their values by reference count, not by copy.
+pub type Bytes = std::sync::Arc<[u8]>;
+
 /// One element of a collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub name: Vec<u8>,
-    pub value: Vec<u8>,
+    pub name: Bytes,
+    pub value: Bytes,
     /// Where the value sits in the request, `(offset, length)`, as libmodsecurity's
     /// `VariableOrigin` counts it (the `v<offset>,<length>` of a log line's `[ref]`); `None`
     /// for values that do not come from the request (`TX`, `ENV`...).
@@ -33,8 +37,8 @@ impl Collection {
     /// Appends an element with the place of its value in the request.
     pub fn add_at(&mut self, name: &[u8], value: &[u8], origin: Option<(usize, usize)>) {
         self.entries.push(Entry {
-            name: name.to_vec(),
-            value: value.to_vec(),
+            name: name.into(),
+            value: value.into(),
             origin,
         });
     }
@@ -42,6 +46,7 @@ impl Collection {
     /// Sets `name` to `value`: the first element of that name is replaced (others removed);
     /// appended when absent.
     pub fn set(&mut self, name: &[u8], value: Vec<u8>) {
+        let value: Bytes = value.into();
         let mut found = false;
         self.entries.retain_mut(|e| {
             if !e.name.eq_ignore_ascii_case(name) {
@@ -57,7 +62,7 @@ impl Collection {
         });
         if !found {
             self.entries.push(Entry {
-                name: name.to_vec(),
+                name: name.into(),
                 value,
                 origin: None,
             });
@@ -69,7 +74,7 @@ impl Collection {
         self.entries
             .iter()
             .find(|e| e.name.eq_ignore_ascii_case(name))
-            .map(|e| e.value.as_slice())
+            .map(|e| &e.value[..])
     }
 
     pub fn contains(&self, name: &[u8]) -> bool {

@@ -50,8 +50,33 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         unicode_map,
         ..
     } = c;
+    let mut chains = crate::chains::ChainTable::new();
+    for entry in phases.iter().flatten() {
+        if let Entry::Rule(rule) = entry {
+            let mut link: Option<&Rule> = Some(rule);
+            while let Some(r) = link {
+                let id = chains.intern(&r.transformations);
+                r.transformation_chain
+                    .store(id, std::sync::atomic::Ordering::Relaxed);
+                link = r.chain.as_deref();
+            }
+        }
+    }
+    let matcher = crate::matcher::Matcher::build(phases.iter().flatten().flat_map(|e| {
+        let mut links = Vec::new();
+        if let Entry::Rule(rule) = e {
+            let mut link: Option<&Rule> = Some(rule);
+            while let Some(r) = link {
+                links.push(r);
+                link = r.chain.as_deref();
+            }
+        }
+        links
+    }));
     let mut set = RuleSet::new(engine, phases, exceptions, config.sources, warnings);
     set.unicode_map = unicode_map;
+    set.chains = chains;
+    set.matcher = matcher;
     Ok(set)
 }
 
@@ -303,6 +328,8 @@ impl Compiler<'_> {
             exclusions,
             operator,
             transformations: effective_transformations(&all_ts),
+            transformation_chain: crate::rule::UNASSIGNED.into(),
+            matcher_slot: crate::matcher::NO_SLOT.into(),
             actions: ra,
             defaults: Arc::new(defaults.map(|d| d.0.clone()).unwrap_or_default()),
             chain: None,
@@ -442,6 +469,9 @@ fn merge_actions(into: &mut RuleActions, from: RuleActions) {
         into.severity = from.severity;
     }
     into.tags.extend(from.tags);
+    if from.log_last.is_some() {
+        into.log_last = from.log_last;
+    }
     if from.log.is_some() {
         into.log = from.log;
     }
@@ -517,13 +547,25 @@ fn classify(
             A::Ver => ra.ver = plain(a),
             A::Maturity => ra.maturity = plain(a).trim().parse().ok(),
             A::Accuracy => ra.accuracy = plain(a).trim().parse().ok(),
-            A::Log => ra.log = Some(true),
-            A::NoLog => ra.log = Some(false),
-            // libmodsecurity 3.0.15 lets the last of log/nolog/auditlog/noauditlog decide the
-            // error log too, so `noauditlog` silences a rule; CRS expects only log/nolog to
-            // (980170's tests), and Sekisho follows CRS (README, "Deliberate differences").
-            A::AuditLog => ra.match_actions.push(MatchAction::AuditLog(true)),
-            A::NoAuditLog => ra.match_actions.push(MatchAction::AuditLog(false)),
+            A::Log => {
+                ra.log = Some(true);
+                ra.log_last = Some(true);
+            }
+            A::NoLog => {
+                ra.log = Some(false);
+                ra.log_last = Some(false);
+            }
+            // libmodsecurity v3 lets the last of log/nolog/auditlog/noauditlog decide the
+            // error log too, so `noauditlog` silences a rule; CRS's tests expect only
+            // log/nolog to (980170): both are kept, RuleSet::set_noauditlog_hides_rule picks.
+            A::AuditLog => {
+                ra.log_last = Some(true);
+                ra.match_actions.push(MatchAction::AuditLog(true));
+            }
+            A::NoAuditLog => {
+                ra.log_last = Some(false);
+                ra.match_actions.push(MatchAction::AuditLog(false));
+            }
             A::Capture => ra.capture = true,
             A::MultiMatch => ra.multi_match = true,
             A::Block => ra.block = true,

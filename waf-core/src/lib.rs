@@ -34,9 +34,11 @@
 //! ```
 
 pub mod body;
+mod chains;
 mod collection;
 mod compile;
 pub mod config;
+mod matcher;
 mod message;
 pub mod operators;
 pub mod persistent;

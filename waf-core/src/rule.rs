@@ -122,12 +122,18 @@ pub struct RuleActions {
     pub accuracy: Option<u8>,
     /// `log` (Some(true)) / `nolog` (Some(false)).
     pub log: Option<bool>,
+    /// The last of `log`/`auditlog` (Some(true)) and `nolog`/`noauditlog` (Some(false)):
+    /// what decides in libmodsecurity v3, where the four set one flag.
+    pub log_last: Option<bool>,
     pub capture: bool,
     pub multi_match: bool,
     pub setvars: Vec<SetVar>,
     pub match_actions: Vec<MatchAction>,
     pub xmlns: Vec<(String, String)>,
 }
+
+/// [`Rule::transformation_chain`] before the rule set numbers the chains.
+pub const UNASSIGNED: u32 = u32::MAX;
 
 /// A compiled rule (a `SecRule`, a `SecAction`, or one link of a chain).
 #[derive(Debug)]
@@ -143,6 +149,11 @@ pub struct Rule {
     /// `None` for `SecAction` (always matches).
     pub operator: Option<RuleOperator>,
     pub transformations: Vec<(seclang_parser::names::TransformationName, TransformFn)>,
+    /// [`Self::transformations`]' number in the rule set's chain table, once the rule set is
+    /// complete ([`crate::chains`]); [`UNASSIGNED`] before.
+    pub transformation_chain: std::sync::atomic::AtomicU32,
+    /// The rule's place in the grouped matcher ([`crate::matcher::Slot`]).
+    pub matcher_slot: crate::matcher::Slot,
     pub actions: RuleActions,
     /// The defaults of the rule's phase (`SecDefaultAction`), as libmodsecurity keeps them apart.
     pub defaults: Arc<RuleActions>,
@@ -166,10 +177,18 @@ pub struct RuleOperator {
 
 impl Rule {
     /// Whether a match is written to the log (`nolog` off, or `log` on).
-    pub fn is_logged(&self) -> bool {
-        match self.actions.log {
+    /// Whether a match is written to the error log. `v3`: libmodsecurity v3's reading, where
+    /// the last of `log`/`nolog`/`auditlog`/`noauditlog` decides (so `noauditlog` hides a
+    /// rule); otherwise ModSecurity v2's and CRS's, where only `log`/`nolog` do.
+    pub fn is_logged_as(&self, v3: bool) -> bool {
+        let (own, default) = if v3 {
+            (self.actions.log_last, self.defaults.log_last)
+        } else {
+            (self.actions.log, self.defaults.log)
+        };
+        match own {
             Some(l) => l,
-            None => self.defaults.log != Some(false),
+            None => default != Some(false),
         }
     }
 

@@ -45,6 +45,17 @@ pub struct RuleSet {
     pub(crate) store: Arc<crate::persistent::MemoryStore>,
     /// `SecUnicodeMapFile`'s table, for `t:urlDecodeUni`.
     pub(crate) unicode_map: Option<Arc<crate::transformations::UnicodeMap>>,
+    /// The transformation chains of the rules ([`crate::chains`]).
+    pub(crate) chains: crate::chains::ChainTable,
+    /// The grouped `@rx` automata ([`crate::matcher`]).
+    pub(crate) matcher: crate::matcher::Matcher,
+    /// Whether transactions consult [`Self::matcher`] (on by default; off evaluates every
+    /// rule's regex on its own, for testing the two against each other).
+    pub(crate) grouped_matching: bool,
+    /// Whether `noauditlog` (as the last of `log`/`nolog`/`auditlog`/`noauditlog`) keeps a
+    /// match out of the error log, as in libmodsecurity v3 (the default), or only `nolog`
+    /// does, as in ModSecurity v2 and as CRS's regression tests expect (CRS 980170).
+    pub(crate) noauditlog_hides_rule: bool,
     /// Load-time warnings (e.g. a rule that runs on the backtracking regex fallback).
     pub warnings: Vec<String>,
 }
@@ -64,6 +75,10 @@ impl RuleSet {
             sources,
             store: Arc::new(crate::persistent::MemoryStore::new()),
             unicode_map: None,
+            chains: crate::chains::ChainTable::new(),
+            matcher: Default::default(),
+            grouped_matching: true,
+            noauditlog_hides_rule: true,
             warnings,
         }
     }
@@ -91,6 +106,25 @@ impl RuleSet {
         }
         loader.add_str(name, text, dir);
         crate::compile(loader.finish()?)
+    }
+
+    /// Turns the grouped matcher off (or back on). Off, every `@rx` rule runs its own regex on
+    /// every value; verdicts and logs are the same either way, only speed differs.
+    pub fn set_grouped_matching(&mut self, on: bool) {
+        self.grouped_matching = on;
+    }
+
+    /// `false`: only `nolog` keeps a match out of the error log (ModSecurity v2, and what CRS's
+    /// own regression tests expect of 980170); `true` (the default): libmodsecurity v3's
+    /// reading, where `noauditlog` written after `log` hides the rule too.
+    pub fn set_noauditlog_hides_rule(&mut self, hides: bool) {
+        self.noauditlog_hides_rule = hides;
+    }
+
+    /// How many `@rx` rules the grouped matcher covers, in how many groups.
+    pub fn grouped_rules(&self) -> (usize, usize) {
+        let rules = self.matcher.groups.iter().map(|g| g.len()).sum::<usize>();
+        (rules, self.matcher.groups.len())
     }
 
     /// Rules as libmodsecurity's `msc_rules_add*` counts them: one per rule (a chain counts

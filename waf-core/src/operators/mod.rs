@@ -58,6 +58,13 @@ pub trait OperatorContext {
 /// A compiled operator (negation `!` is applied by the caller, not here).
 pub trait Operator: Send + Sync + std::fmt::Debug {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool;
+
+    /// For `@rx` with a pattern known at load time: the pattern, so that the grouped matcher
+    /// ([`crate::matcher`]) can search it together with others. `evaluate` must then be true
+    /// exactly when this regex matches somewhere in the value.
+    fn static_regex(&self) -> Option<&crate::regex::Regex> {
+        None
+    }
 }
 
 /// Where the operator's files are looked up (`@pmFromFile x.data` is relative to the rule's file's directory, as libmodsecurity resolves it), and where load-time warnings go.

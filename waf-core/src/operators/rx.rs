@@ -142,6 +142,13 @@ impl Resolved<'_> {
 }
 
 impl Operator for Rx {
+    fn static_regex(&self) -> Option<&Regex> {
+        match &self.0 {
+            Pattern::Static(re) => Some(re),
+            _ => None,
+        }
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let resolved = self.0.resolve(ctx);
         let re = match resolved {

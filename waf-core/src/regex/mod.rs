@@ -99,6 +99,16 @@ impl fmt::Debug for Regex {
     }
 }
 
+/// The syntax translated patterns are written for: bytes, PCRE's `DOTALL|MULTILINE`.
+pub(crate) fn syntax_config() -> syntax::Config {
+    syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .nest_limit(1000)
+}
+
 fn linear(pattern: &str) -> Result<meta::Regex, String> {
     meta::Builder::new()
         .configure(
@@ -106,14 +116,7 @@ fn linear(pattern: &str) -> Result<meta::Regex, String> {
                 .utf8_empty(false)
                 .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
         )
-        .syntax(
-            syntax::Config::new()
-                .unicode(false)
-                .utf8(false)
-                .dot_matches_new_line(true)
-                .multi_line(true)
-                .nest_limit(1000),
-        )
+        .syntax(syntax_config())
         .build(pattern)
         .map_err(|e| e.to_string())
 }

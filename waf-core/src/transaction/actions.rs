@@ -116,15 +116,17 @@ impl Transaction {
     /// After the rule (and its chain) matched: everything but `setvar`, then the log line.
     pub(crate) fn after_full_match(&mut self, rule: &Rule, message: &mut RuleMessage) {
         let defaults = std::sync::Arc::clone(&rule.defaults);
-        for t in rule.all_tags() {
-            let tag = self.expand_to_string(t);
-            message.tags.push(tag);
-        }
-        if let Some(m) = rule.logdata() {
-            message.data = self.expand_to_string(m);
-        }
-        if let Some(m) = rule.msg() {
-            message.msg = self.expand_to_string(m);
+        if self.message_needed() {
+            for t in rule.all_tags() {
+                let tag = self.expand_to_string(t);
+                message.tags.push(tag);
+            }
+            if let Some(m) = rule.logdata() {
+                message.data = self.expand_to_string(m);
+            }
+            if let Some(m) = rule.msg() {
+                message.msg = self.expand_to_string(m);
+            }
         }
         if let Some(s) = rule.severity() {
             message.severity = Some(s);
@@ -173,7 +175,7 @@ impl Transaction {
         message.disruptive = acted;
         // An interrupting rule speaks through the intervention's log only; any other logged
         // match goes to the log callback (one line per match with multiMatch).
-        if acted || !rule.is_logged() {
+        if acted || !rule.is_logged_as(self.rules.noauditlog_hides_rule) {
             if acted {
                 self.messages.push(message.clone());
             }
@@ -191,6 +193,25 @@ impl Transaction {
         let line = message.log_line(engine_on, None, false);
         self.messages.push(message.clone());
         self.emit_log(&line);
+    }
+
+    /// Whether the rule being evaluated (its chain's starter) can write a log line, so that
+    /// its message text is worth building: it is logged, or its disruptive action (its own,
+    /// or the default one through `block`) interrupts. A `pass,nolog` rule (CRS's paranoia
+    /// level skips, its score bookkeeping) matches on every request and writes nothing.
+    pub(crate) fn message_needed(&self) -> bool {
+        let Some(r) = &self.current_rule else {
+            return true;
+        };
+        if r.is_logged_as(self.rules.noauditlog_hides_rule) {
+            return true;
+        }
+        let disruptive = match &r.actions.disruptive {
+            Some(d) => Some(d),
+            None if r.has_block() => r.defaults.disruptive.as_ref(),
+            None => None,
+        };
+        matches!(disruptive, Some(d) if !matches!(d, Disruptive::Pass | Disruptive::Allow(_)))
     }
 
     /// Runs a disruptive action (the engine is On). Returns whether it interrupts.

@@ -121,7 +121,11 @@ impl Transaction {
         }
         let mut combined = 0;
         for f in &m.files {
-            self.files.add_at(&f.name, &f.filename, at(f.filename_offset, f.filename.len()));
+            self.files.add_at(
+                &f.name,
+                &f.filename,
+                at(f.filename_offset, f.filename.len()),
+            );
             self.files_names
                 .add_at(&f.name, &f.name, at(f.name_offset, f.name.len()));
             self.files_sizes.add_at(

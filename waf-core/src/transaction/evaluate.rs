@@ -129,11 +129,11 @@ impl Transaction {
     }
 
     fn has_tag(&self, rule: &Rule, tag: &str) -> bool {
-        rule.all_tags().any(|t| self.expand_to_string(t) == tag)
+        rule.all_tags().any(|t| self.expands_to(t, tag))
     }
 
     fn has_msg(&self, rule: &Rule, msg: &str) -> bool {
-        rule.msg().is_some_and(|m| self.expand_to_string(m) == msg)
+        rule.msg().is_some_and(|m| self.expands_to(m, msg))
     }
 
     /// The rule's targets, with `SecRuleUpdateTargetBy*` additions, minus whole-target
@@ -169,8 +169,7 @@ impl Transaction {
                     || e.full_name.eq_ignore_ascii_case(&t.full_name)
             })
         };
-        let runtime_removals =
-            !self.removed_targets_by_id.is_empty() || !self.removed_targets_by_tag.is_empty();
+        let runtime_removals = self.runtime_removals_apply(rule);
         if updates.is_empty()
             && !runtime_removals
             && !rule.targets.iter().any(|t| whole(&rule.exclusions, t))
@@ -196,16 +195,34 @@ impl Transaction {
         (Cow::Owned(targets), Cow::Owned(exclude))
     }
 
-    /// `ctl:ruleRemoveTargetById`/`ByTag` naming `name` (`ARGS:x`, or a whole `ARGS`).
-    fn target_removed_at_run_time(&self, rule: &Rule, name: &str) -> bool {
+    /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
+    fn runtime_removals_apply(&self, rule: &Rule) -> bool {
         let id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
         self.removed_targets_by_id
             .iter()
-            .any(|(r, t)| r.contains(id) && t.eq_ignore_ascii_case(name))
+            .any(|(r, _)| r.contains(id))
             || self
                 .removed_targets_by_tag
                 .iter()
-                .any(|(tag, t)| t.eq_ignore_ascii_case(name) && self.has_tag(rule, tag))
+                .any(|(tag, _)| self.has_tag(rule, tag))
+    }
+
+    /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
+    /// which `is_name` holds.
+    fn target_removed_at_run_time_by(&self, rule: &Rule, is_name: impl Fn(&str) -> bool) -> bool {
+        let id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+        self.removed_targets_by_id
+            .iter()
+            .any(|(r, t)| r.contains(id) && is_name(t))
+            || self
+                .removed_targets_by_tag
+                .iter()
+                .any(|(tag, t)| is_name(t) && self.has_tag(rule, tag))
+    }
+
+    /// `ctl:ruleRemoveTargetById`/`ByTag` naming `name`.
+    fn target_removed_at_run_time(&self, rule: &Rule, name: &str) -> bool {
+        self.target_removed_at_run_time_by(rule, |t| t.eq_ignore_ascii_case(name))
     }
 
     /// Whether an exclusion removes this value. As in libmodsecurity, a `/regex/` exclusion
@@ -219,18 +236,16 @@ impl Transaction {
                     v.element.as_ref().is_some_and(|el| re.is_match(el))
                 }
                 Some(CompiledSelector::Key(_, Some(m))) => {
-                    e.variable.as_str().len() + 1 + self.expand_macros(m).len() == v.key.len()
-                        && v.key.as_bytes().eq_ignore_ascii_case(
-                            format!("{}:{}", e.variable, self.expand_to_string(m)).as_bytes(),
-                        )
+                    v.key_eq_ignore_case(&format!("{}:{}", e.variable, self.expand_to_string(m)))
                 }
-                _ => e.full_name.eq_ignore_ascii_case(&v.key),
+                _ => v.key_eq_ignore_case(&e.full_name),
             };
             if hit {
                 return true;
             }
         }
-        self.target_removed_at_run_time(rule, &v.key)
+        (!self.removed_targets_by_id.is_empty() || !self.removed_targets_by_tag.is_empty())
+            && self.target_removed_at_run_time_by(rule, |t| v.key_eq_ignore_case(t))
     }
 
     /// The values the operator sees: the fully transformed value, or with `multiMatch` the
@@ -296,6 +311,85 @@ impl Transaction {
             .join(",")
     }
 
+    /// Runs the operator on one (transformed) value; on a match, records it as libmodsecurity
+    /// does (message, `[ref]`, `MATCHED_VAR*`, per-match `setvar`s) and returns `true`.
+    #[allow(clippy::too_many_arguments)]
+    fn try_value(
+        &mut self,
+        rule: &Rule,
+        op: &crate::rule::RuleOperator,
+        v: &Value,
+        candidate: &[u8],
+        stage: Stage,
+        message: &mut RuleMessage,
+        pending: &mut String,
+    ) -> bool {
+        let capture = rule.capture();
+        let mut ranges = Vec::new();
+        let hit = {
+            let mut cx = OperatorCx {
+                tx: self,
+                capture,
+                ranges: &mut ranges,
+            };
+            op.operator.evaluate(&mut cx, candidate)
+        } != op.negated;
+        if !hit {
+            // libmodsecurity appends an operator's ranges as it reports them, match or not
+            // (`!@rx` that found something); with multiMatch the reference is emptied after
+            // each line, so they go to the next line
+            if rule.multi_match() {
+                write_ranges(pending, &ranges);
+            } else {
+                write_ranges(&mut message.reference, &ranges);
+            }
+            return false;
+        }
+        let key = v.key();
+        if !self.message_needed() {
+            // nothing will print this match: only what rules can read of it is kept
+            pending.clear();
+            self.matched_vars.add(key.as_bytes(), candidate);
+            self.matched_var = Some((key.into_owned(), candidate.to_vec()));
+            self.run_setvars(rule);
+            return true;
+        }
+        let param = if op.argument.has_macros() {
+            self.expand_to_string(&op.argument)
+        } else {
+            op.argument.raw.clone()
+        };
+        if rule.multi_match() && !message.matched.is_empty() {
+            let earlier = (
+                std::mem::take(&mut message.matched),
+                std::mem::take(&mut message.reference),
+            );
+            message.earlier_matches.push(earlier);
+        }
+        message.matched = match op.name.as_str() {
+            // libinjection's operators have their own match text
+            "DetectSQLi" => "detected SQLi using libinjection.".to_string(),
+            "DetectXSS" => "detected XSS using libinjection.".to_string(),
+            _ => format!(
+                "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
+                op.name,
+                limit_to(200, &param),
+                key,
+                limit_to(100, &hex_if_needed(&v.value)),
+            ),
+        };
+        message.reference.push_str(pending);
+        pending.clear();
+        write_ranges(&mut message.reference, &ranges);
+        let mut reference = std::mem::take(&mut message.reference);
+        self.write_reference(&mut reference, rule, v.origin, stage);
+        message.reference = reference;
+        self.matched_vars.add(key.as_bytes(), candidate);
+        self.matched_var = Some((key.into_owned(), candidate.to_vec()));
+        self.run_setvars(rule);
+        true
+    }
+
     /// Evaluates one rule (and its chain); returns whether it matched.
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
@@ -311,9 +405,13 @@ impl Transaction {
         };
         let (targets, exclusions) = self.targets_of(rule);
         let mut matched = false;
-        let mut values: Vec<Value> = Vec::new();
+        let mut values = std::mem::take(&mut self.scratch_values);
         // multiMatch: ranges reported by evaluations that did not match, for the next line
         let mut pending = String::new();
+        let chain = rule
+            .transformation_chain
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
         for target in targets.iter() {
             values.clear();
             self.resolve(rule, target, &mut values);
@@ -321,65 +419,27 @@ impl Transaction {
                 if self.excluded(rule, &exclusions, v) {
                     continue;
                 }
-                for (candidate, stage) in self.transform(rule, &v.value) {
-                    let capture = rule.capture();
-                    let mut ranges = Vec::new();
-                    let hit = {
-                        let mut cx = OperatorCx {
-                            tx: self,
-                            capture,
-                            ranges: &mut ranges,
-                        };
-                        op.operator.evaluate(&mut cx, &candidate)
-                    } != op.negated;
-                    if !hit {
-                        // libmodsecurity appends an operator's ranges as it reports them, match
-                        // or not (`!@rx` that found something); with multiMatch the reference
-                        // is emptied after each line, so they go to the next line
-                        if rule.multi_match() {
-                            write_ranges(&mut pending, &ranges);
-                        } else {
-                            write_ranges(&mut message.reference, &ranges);
-                        }
+                if rule.multi_match() || chain == crate::rule::UNASSIGNED {
+                    for (candidate, stage) in self.transform(rule, &v.value) {
+                        matched |=
+                            self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
+                    }
+                } else {
+                    let candidate = self.transformed(chain, &v.value);
+                    if slot != crate::matcher::NO_SLOT
+                        && self.rules.grouped_matching
+                        && !self.may_match(slot, &candidate)
+                    {
+                        // the rule's regex does not match: nothing to record
                         continue;
                     }
-                    let param = if op.argument.has_macros() {
-                        self.expand_to_string(&op.argument)
-                    } else {
-                        op.argument.raw.clone()
-                    };
-                    if rule.multi_match() && !message.matched.is_empty() {
-                        let earlier = (
-                            std::mem::take(&mut message.matched),
-                            std::mem::take(&mut message.reference),
-                        );
-                        message.earlier_matches.push(earlier);
-                    }
-                    message.matched = match op.name.as_str() {
-                        // libinjection's operators have their own match text
-                        "DetectSQLi" => "detected SQLi using libinjection.".to_string(),
-                        "DetectXSS" => "detected XSS using libinjection.".to_string(),
-                        _ => format!(
-                            "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
-                            op.name,
-                            limit_to(200, &param),
-                            v.key,
-                            limit_to(100, &hex_if_needed(&v.value)),
-                        ),
-                    };
-                    message.reference.push_str(&pending);
-                    pending.clear();
-                    write_ranges(&mut message.reference, &ranges);
-                    let mut reference = std::mem::take(&mut message.reference);
-                    self.write_reference(&mut reference, rule, v.origin, stage);
-                    message.reference = reference;
-                    self.matched_var = Some((v.key.clone(), candidate.clone()));
-                    self.matched_vars.add(v.key.as_bytes(), &candidate);
-                    self.run_setvars(rule);
-                    matched = true;
+                    matched |=
+                        self.try_value(rule, op, v, &candidate, Stage::All, message, &mut pending);
                 }
             }
         }
+        values.clear();
+        self.scratch_values = values;
         if !matched {
             self.matched_var = None;
             self.matched_vars.clear();
@@ -557,5 +617,46 @@ mod remote_user_tests {
         ] {
             assert_eq!(run(a), [line("2", "", "")], "{a:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod log_flag_tests {
+    use crate::{RuleSet, Transaction};
+    use std::sync::{Arc, Mutex};
+
+    fn logged_ids(noauditlog_hides_rule: bool) -> Vec<String> {
+        // tests/oracle/cases/txn/a5d-log-flags.conf
+        let rules = "SecRuleEngine On\n\
+            SecRule ARGS:x \"@rx attack\" \"id:57,phase:2,pass,noauditlog\"\n\
+            SecRule ARGS:x \"@rx attack\" \"id:58,phase:2,pass,log,noauditlog\"\n\
+            SecRule ARGS:x \"@rx attack\" \"id:59,phase:2,pass,noauditlog,log\"\n\
+            SecRule ARGS:x \"@rx attack\" \"id:60,phase:2,pass,auditlog\"\n\
+            SecRule ARGS:x \"@rx attack\" \"id:63,phase:2,pass,nolog,log\"\n\
+            SecRule ARGS:x \"@rx attack\" \"id:64,phase:2,pass,log,nolog\"";
+        let mut rules = RuleSet::from_text("a5d.conf", rules, None).unwrap();
+        rules.set_noauditlog_hides_rule(noauditlog_hides_rule);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(Arc::new(rules));
+        tx.on_log(move |l| {
+            let id = l.split("[id \"").nth(1).unwrap().split('"').next().unwrap();
+            sink.lock().unwrap().push(id.to_string());
+        });
+        tx.process_connection("127.0.0.1", 1, "127.0.0.1", 80);
+        tx.process_uri(b"/?x=attack", b"GET", b"1.1");
+        tx.add_request_header(b"Host", b"h");
+        tx.process_request_headers();
+        tx.process_request_body();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    #[test]
+    fn last_of_the_four_log_flags_decides_in_v3() {
+        // libmodsecurity 3.0.9 and 3.0.15: tests/oracle/FINDINGS.md, a5d-log-flags.conf
+        assert_eq!(logged_ids(true), ["59", "60", "63"]);
+        // ModSecurity v2 / CRS: only log and nolog count
+        assert_eq!(logged_ids(false), ["57", "58", "59", "60", "63"]);
     }
 }

@@ -27,6 +27,15 @@ impl Transaction {
         String::from_utf8_lossy(&self.expand_macros(m)).into_owned()
     }
 
+    /// `expand_to_string(m) == s`, without expanding a text that has no macro.
+    pub(crate) fn expands_to(&self, m: &MacroString, s: &str) -> bool {
+        match m.segments.as_slice() {
+            [] => s.is_empty(),
+            [seclang_parser::Segment::Literal(text)] => text == s,
+            _ => self.expand_to_string(m) == s,
+        }
+    }
+
     /// `RULE.id`, `RULE.msg`...: metadata of the rule being evaluated (a chain's starter).
     pub(crate) fn rule_value(&self, key: &str) -> Option<Vec<u8>> {
         let rule = self.current_rule.clone()?;
@@ -55,11 +64,11 @@ impl Transaction {
                     return c
                         .iter()
                         .find(|e| re.is_match(&e.name))
-                        .map(|e| e.value.clone());
+                        .map(|e| e.value.to_vec());
                 }
                 c.get(k.as_bytes()).map(<[u8]>::to_vec)
             }
-            _ => self.scalar_value(v),
+            _ => self.scalar_value(v).map(|b| b.to_vec()),
         }
     }
 }

@@ -15,6 +15,7 @@ mod body;
 mod evaluate;
 mod macros;
 mod request;
+mod transform_cache;
 mod variables;
 
 use crate::collection::Collection;
@@ -81,7 +82,7 @@ pub struct Transaction {
     /// The decoded path without the query string (the log's `[uri]`).
     pub(crate) path_decoded: Vec<u8>,
     /// Scalar variables, indexed by `VariableName as usize`.
-    pub(crate) scalars: Vec<Option<Vec<u8>>>,
+    pub(crate) scalars: Vec<Option<crate::collection::Bytes>>,
     /// Where each scalar's values were taken from, `(offset, length)`, one per time it was
     /// set, as libmodsecurity's `AnchoredVariable` keeps them (the `v` parts of `[ref]`).
     pub(crate) scalar_origins: Vec<Vec<(usize, usize)>>,
@@ -137,6 +138,9 @@ pub struct Transaction {
     /// The rule (chain starter) being evaluated, for `RULE.*`.
     pub(crate) current_rule: Option<Arc<crate::rule::Rule>>,
     log_sink: Option<LogSink>,
+    pub(crate) transform_cache: transform_cache::TransformCache,
+    /// The values of the rule being evaluated (kept to reuse the allocation).
+    pub(crate) scratch_values: Vec<variables::Value>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -240,6 +244,8 @@ impl Transaction {
             highest_severity: 255,
             current_rule: None,
             log_sink: None,
+            transform_cache: Default::default(),
+            scratch_values: Vec::new(),
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
         t.set_scalar(VariableName::UniqueId, id.as_bytes());
@@ -313,12 +319,17 @@ impl Transaction {
         offset: usize,
         len: usize,
     ) {
-        self.scalars[v as usize] = Some(value.to_vec());
+        self.scalars[v as usize] = Some(value.into());
         self.scalar_origins[v as usize].push((offset, len));
     }
 
     pub(crate) fn scalar(&self, v: VariableName) -> Option<&[u8]> {
         self.scalars[v as usize].as_deref()
+    }
+
+    /// A scalar as set, shared.
+    pub(crate) fn stored_scalar(&self, v: VariableName) -> Option<crate::collection::Bytes> {
+        self.scalars[v as usize].clone()
     }
 
     pub(crate) fn emit_log(&mut self, line: &str) {

@@ -220,7 +220,7 @@ impl Transaction {
                 self.set_scalar_at(V::ArgsCombinedSize, v, o, name.len());
                 self.set_scalar_at(V::ArgsCombinedSize, v, o + name.len() + 1, value.len());
             }
-            None => self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes()),
+            None => self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes().into()),
         }
     }
 
@@ -240,7 +240,7 @@ impl Transaction {
         }
         self.push_argument(false, name, value, origin);
         let size = format!("{:.6}", self.args_combined_size as f64);
-        self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes());
+        self.scalars[V::ArgsCombinedSize as usize] = Some(size.into_bytes().into());
     }
 
     fn push_argument(

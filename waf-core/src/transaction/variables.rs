@@ -2,21 +2,71 @@
 //! and in `MATCHED_VAR_NAME`: `ARGS:id`, `REQUEST_HEADERS:User-Agent`, `REQUEST_URI`.
 
 use super::Transaction;
-use crate::collection::Collection;
+use crate::collection::{Bytes, Collection};
 use crate::rule::{CompiledSelector, Rule, Target};
 use seclang_parser::names::VariableName as V;
+use std::borrow::Cow;
 use std::time::UNIX_EPOCH;
 
 /// One value of a target.
 #[derive(Debug, Clone)]
 pub(crate) struct Value {
-    /// `ARGS:id`, `REQUEST_URI`...
-    pub key: String,
+    /// What the value is called (`ARGS:id`, `REQUEST_URI`...): see [`Value::key`].
+    pub name: ValueName,
     /// The element name alone (`id`), for exclusions.
-    pub element: Option<Vec<u8>>,
-    pub value: Vec<u8>,
+    pub element: Option<Bytes>,
+    pub value: Bytes,
     /// Where the value came from in the request (the `v` parts of `[ref]`).
     pub origin: Origin,
+}
+
+/// A value's name, kept in parts: most values never match, and their name is only needed
+/// (as text) for a match, an exclusion or `MATCHED_VAR_NAME`.
+#[derive(Debug, Clone)]
+pub(crate) enum ValueName {
+    /// A scalar: `REQUEST_URI`.
+    Scalar(V),
+    /// A collection element: `ARGS:id` (the element is [`Value::element`]).
+    Element(V),
+    /// Anything else, spelt out (`&ARGS`, `XML:/a/b`).
+    Text(String),
+}
+
+impl Value {
+    /// `ARGS:id`, `REQUEST_URI`..., as libmodsecurity names the value in logs and in
+    /// `MATCHED_VAR_NAME`.
+    pub fn key(&self) -> Cow<'_, str> {
+        match &self.name {
+            ValueName::Scalar(v) => Cow::Borrowed(v.as_str()),
+            ValueName::Element(v) => {
+                let element = self.element.as_deref().unwrap_or_default();
+                Cow::Owned(format!("{}:{}", v, String::from_utf8_lossy(element)))
+            }
+            ValueName::Text(t) => Cow::Borrowed(t),
+        }
+    }
+
+    /// `self.key().eq_ignore_ascii_case(other)`, without building the key when it can.
+    pub fn key_eq_ignore_case(&self, other: &str) -> bool {
+        match &self.name {
+            ValueName::Scalar(v) => v.as_str().eq_ignore_ascii_case(other),
+            ValueName::Text(t) => t.eq_ignore_ascii_case(other),
+            ValueName::Element(v) => {
+                // an element that is not UTF-8 is named with U+FFFD in its place: only then
+                // can the byte comparison below be wrong
+                if other.contains('\u{FFFD}') {
+                    return self.key().eq_ignore_ascii_case(other);
+                }
+                let element = self.element.as_deref().unwrap_or_default();
+                let name = v.as_str();
+                let o = other.as_bytes();
+                o.len() == name.len() + 1 + element.len()
+                    && o[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                    && o[name.len()] == b':'
+                    && o[name.len() + 1..].eq_ignore_ascii_case(element)
+            }
+        }
+    }
 }
 
 /// Where a value sits in the request, as libmodsecurity's `VariableOrigin`s say it.
@@ -81,14 +131,14 @@ impl Transaction {
     }
 
     /// The value of a scalar variable, computing the ones that change with time.
-    pub(crate) fn scalar_value(&self, v: V) -> Option<Vec<u8>> {
+    pub(crate) fn scalar_value(&self, v: V) -> Option<Bytes> {
         let now = || {
             std::time::SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
         };
         let civil = || crate::time::Civil::from_unix(now().as_secs() as i64);
-        Some(match v {
+        Some(Bytes::from(match v {
             V::MatchedVar => self.matched_var.as_ref()?.1.clone(),
             V::MatchedVarName => self.matched_var.as_ref()?.0.clone().into_bytes(),
             V::HighestSeverity => self.highest_severity.to_string().into_bytes(),
@@ -110,8 +160,8 @@ impl Transaction {
             V::Status | V::StatusLine => self.scalar(V::ResponseStatus)?.to_vec(),
             V::SessionId => self.persistent_keys.get("session")?.clone(),
             V::UserId => self.persistent_keys.get("user")?.clone(),
-            _ => self.scalar(v)?.to_vec(),
-        })
+            _ => return self.stored_scalar(v),
+        }))
     }
 
     /// Appends the values `target` has now. `rule` answers `RULE:*` and macro keys.
@@ -124,9 +174,9 @@ impl Transaction {
             };
             self.resolve(rule, &plain, &mut tmp);
             out.push(Value {
-                key: target.full_name.clone(),
+                name: ValueName::Text(target.full_name.clone()),
                 element: None,
-                value: tmp.len().to_string().into_bytes(),
+                value: tmp.len().to_string().into_bytes().into(),
                 origin: Origin::None,
             });
             return;
@@ -156,7 +206,7 @@ impl Transaction {
                             _ => (o.saturating_sub(n + 1), n),
                         });
                         out.push(Value {
-                            key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
+                            name: ValueName::Element(v),
                             element: Some(e.name.clone()),
                             value: e.name.clone(),
                             origin: Origin::of(origin),
@@ -173,7 +223,7 @@ impl Transaction {
                     continue;
                 }
                 out.push(Value {
-                    key: format!("{}:{}", v, String::from_utf8_lossy(&e.name)),
+                    name: ValueName::Element(v),
                     element: Some(e.name.clone()),
                     value: e.value.clone(),
                     origin: Origin::of(e.origin),
@@ -184,7 +234,7 @@ impl Transaction {
         // libmodsecurity's scalar ("anchored") variables always give one value, empty when
         // never set: `!@endsWith .pdf` on an unset REQUEST_BASENAME matches.
         out.push(Value {
-            key: v.as_str().to_string(),
+            name: ValueName::Scalar(v),
             element: None,
             value: self.scalar_value(v).unwrap_or_default(),
             origin: Origin::Scalar(v),
@@ -213,9 +263,9 @@ impl Transaction {
             return;
         };
         out.push(Value {
-            key: format!("{}:{}", V::RequestHeaders, String::from_utf8_lossy(&header.name)),
+            name: ValueName::Element(V::RequestHeaders),
             element: Some(header.name.clone()),
-            value: decoded[..colon].to_vec(),
+            value: decoded[..colon].into(),
             origin: Origin::of(header.origin),
         });
     }
@@ -242,7 +292,7 @@ impl Transaction {
         for e in &c {
             if self.selected(target, &e.name) {
                 out.push(Value {
-                    key: format!("RULE:{}", String::from_utf8_lossy(&e.name)),
+                    name: ValueName::Element(V::Rule),
                     element: Some(e.name.clone()),
                     value: e.value.clone(),
                     origin: Origin::None,
@@ -259,9 +309,9 @@ impl Transaction {
         };
         for value in crate::body::xml::select(doc, &xpath) {
             out.push(Value {
-                key: format!("XML:{xpath}"),
+                name: ValueName::Text(format!("XML:{xpath}")),
                 element: None,
-                value,
+                value: value.into(),
                 origin: Origin::None,
             });
         }

@@ -54,9 +54,9 @@ mod url_decode;
 mod utf8_to_unicode;
 mod whitespace;
 
+pub(crate) use base64::base64_decode;
 pub use unicode_map::{UnicodeMap, UnicodeMapError};
 pub use url_decode::url_decode_uni_with_map;
-pub(crate) use base64::base64_decode;
 
 /// A transformation: reads `input`, writes the result to `out` (which it clears first).
 /// Returns whether the output differs from the input (libmodsecurity's "changed" flag).

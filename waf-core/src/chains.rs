@@ -1,0 +1,89 @@
+//! Transformation chains, interned per rule set.
+//!
+//! Many rules share a transformation chain (CRS: `t:utf8toUnicode,t:urlDecodeUni,
+//! t:htmlEntityDecode,...` on dozens of rules) or a prefix of one. Each distinct chain prefix
+//! gets a number; a chain is its parent's number plus one transformation. A transaction then
+//! transforms each value once per chain prefix and shares the result between rules
+//! ([`crate::Transaction`]'s transformation cache), as libmodsecurity would compute it rule by
+//! rule.
+
+use crate::transformations::TransformFn;
+use seclang_parser::names::TransformationName;
+use std::collections::HashMap;
+
+/// A chain's number; [`IDENTITY`] is the empty chain (the value as it is).
+pub(crate) type ChainId = u32;
+
+/// The empty chain.
+pub(crate) const IDENTITY: ChainId = 0;
+
+/// One step: the chain `parent` followed by one transformation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Step {
+    pub parent: ChainId,
+    pub name: TransformationName,
+    pub f: TransformFn,
+}
+
+/// Every chain prefix of a rule set; index = [`ChainId`] (index 0, the identity, has no step).
+#[derive(Debug, Default)]
+pub(crate) struct ChainTable {
+    steps: Vec<Option<Step>>,
+    index: HashMap<(ChainId, TransformationName), ChainId>,
+}
+
+impl ChainTable {
+    pub fn new() -> ChainTable {
+        ChainTable {
+            steps: vec![None],
+            index: HashMap::new(),
+        }
+    }
+
+    /// The number of a chain, adding it (and its prefixes) when new.
+    pub fn intern(&mut self, chain: &[(TransformationName, TransformFn)]) -> ChainId {
+        let mut id = IDENTITY;
+        for &(name, f) in chain {
+            id = match self.index.get(&(id, name)) {
+                Some(&next) => next,
+                None => {
+                    let next = self.steps.len() as ChainId;
+                    self.steps.push(Some(Step {
+                        parent: id,
+                        name,
+                        f,
+                    }));
+                    self.index.insert((id, name), next);
+                    next
+                }
+            };
+        }
+        id
+    }
+
+    /// The last step of a chain; `None` for the identity.
+    pub fn step(&self, id: ChainId) -> Option<Step> {
+        self.steps.get(id as usize).copied().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transformations;
+
+    #[test]
+    fn prefixes_are_shared() {
+        let t = |n| (n, transformations::get(n).unwrap());
+        let mut c = ChainTable::new();
+        let lower = c.intern(&[t(TransformationName::Lowercase)]);
+        let lower_url = c.intern(&[
+            t(TransformationName::Lowercase),
+            t(TransformationName::UrlDecodeUni),
+        ]);
+        assert_eq!(c.intern(&[]), IDENTITY);
+        assert_eq!(c.intern(&[t(TransformationName::Lowercase)]), lower);
+        assert_eq!(c.step(lower_url).unwrap().parent, lower);
+        assert_eq!(c.steps.len(), 3);
+    }
+}

@@ -1,0 +1,105 @@
+//! The transformation cache: each value is transformed once per transformation chain prefix
+//! per transaction, whatever the number of rules that ask for it ([`crate::chains`]).
+//!
+//! A value is known by its shared buffer (collection values and stored scalars are
+//! [`Bytes`] that rules share), so the key is the buffer's address and length; the cache keeps
+//! a clone of the buffer alive, so an address cannot be reused by another value while its entry
+//! exists. Values built afresh for each rule (computed scalars, counts) simply miss.
+
+use super::Transaction;
+use crate::chains::{ChainId, IDENTITY};
+use crate::collection::Bytes;
+use seclang_parser::names::TransformationName;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// (buffer address, length, chain).
+type Key = (usize, usize, ChainId);
+
+/// The cached results of one transaction.
+#[derive(Debug, Default)]
+pub(crate) struct TransformCache {
+    map: HashMap<Key, (Bytes, Bytes), BuildHasherDefault<KeyHasher>>,
+    /// The grouped matcher's results: (transformed value, group) → patterns that match.
+    sets: HashMap<Key, (Bytes, crate::matcher::Candidates), BuildHasherDefault<KeyHasher>>,
+    scratch: Vec<u8>,
+}
+
+/// A multiply-rotate hasher for the three machine words of a [`Key`] (the default SipHash
+/// costs more than the lookups it serves).
+#[derive(Debug, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+}
+
+impl Transaction {
+    /// `value` after the transformation chain `chain`, computed once per transaction.
+    pub(crate) fn transformed(&mut self, chain: ChainId, value: &Bytes) -> Bytes {
+        let Some(step) = self.rules.chains.step(chain) else {
+            debug_assert_eq!(chain, IDENTITY);
+            return value.clone();
+        };
+        let key = (value.as_ptr() as usize, value.len(), chain);
+        if let Some((_, out)) = self.transform_cache.map.get(&key) {
+            return out.clone();
+        }
+        let input = self.transformed(step.parent, value);
+        let mut out = std::mem::take(&mut self.transform_cache.scratch);
+        match &self.rules.unicode_map {
+            Some(map) if step.name == TransformationName::UrlDecodeUni => {
+                crate::transformations::url_decode_uni_with_map(&input, &mut out, map);
+            }
+            _ => {
+                (step.f)(&input, &mut out);
+            }
+        }
+        let result = Bytes::from(&out[..]);
+        self.transform_cache.scratch = out;
+        self.transform_cache
+            .map
+            .insert(key, (value.clone(), result.clone()));
+        result
+    }
+}
+
+impl Transaction {
+    /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value after
+    /// the group's chain): its group's automaton runs once per value and group.
+    pub(crate) fn may_match(&mut self, slot: u64, candidate: &Bytes) -> bool {
+        let group = (slot >> 32) as usize;
+        let member = (slot & 0xffff_ffff) as usize;
+        let key = (
+            candidate.as_ptr() as usize,
+            candidate.len(),
+            group as ChainId,
+        );
+        if let Some((_, set)) = self.transform_cache.sets.get(&key) {
+            return set.contains(member);
+        }
+        let set = self.rules.matcher.groups[group].search(candidate);
+        let hit = set.contains(member);
+        // the value is kept alive with its result, so its address cannot be reused meanwhile
+        self.transform_cache
+            .sets
+            .insert(key, (candidate.clone(), set));
+        hit
+    }
+}

@@ -1,0 +1,214 @@
+//! The grouped matcher against rule-by-rule evaluation: random rule sets and requests go
+//! through the same rules twice, once with the grouped matcher (the default) and once with
+//! every `@rx` rule running its own regex; log lines, interventions and what rules left in TX
+//! must be identical.
+
+use proptest::prelude::*;
+use std::sync::{Arc, Mutex};
+use waf_core::{RuleSet, Transaction};
+
+const TARGETS: &[&str] = &[
+    "ARGS",
+    "ARGS_NAMES",
+    "ARGS:q",
+    "REQUEST_HEADERS",
+    "REQUEST_HEADERS:User-Agent",
+    "REQUEST_COOKIES",
+    "REQUEST_URI",
+    "REQUEST_FILENAME",
+    "ARGS|REQUEST_COOKIES|!ARGS:x",
+];
+const CHAINS: &[&str] = &[
+    "t:none",
+    "t:none,t:lowercase",
+    "t:none,t:urlDecodeUni",
+    "t:none,t:urlDecodeUni,t:lowercase",
+    "t:none,t:lowercase,t:removeWhitespace",
+    "t:none,t:htmlEntityDecode,t:lowercase",
+    "t:none,t:compressWhitespace",
+];
+const PATTERNS: &[&str] = &[
+    "a+b",
+    "(?i)select\\s+\\w+",
+    "^x",
+    "[0-9]{3}",
+    "evil$",
+    "a|bc",
+    "(foo)(bar)?",
+    "^$",
+    "(?i:union)",
+    "<script",
+    "\\bor\\b",
+    "^[a-z]+$",
+    "%[0-9a-f]{2}",
+    "\\x41",
+    "(?:b|c){2,}",
+];
+const WORDS: &[&str] = &[
+    "a",
+    "ab",
+    "aab",
+    "bc",
+    "x",
+    "xy",
+    "123",
+    "4567",
+    "evil",
+    "FOO",
+    "foobar",
+    "select id",
+    "SeLeCt  x",
+    "union",
+    "<script>",
+    "1 or 2",
+    "%41",
+    "&lt;",
+    " ",
+    "%20",
+    "cc",
+];
+
+#[derive(Debug, Clone)]
+struct RuleSpec {
+    target: usize,
+    chain: usize,
+    pattern: usize,
+    negated: bool,
+    capture: bool,
+    multi: bool,
+    deny: bool,
+    chained: bool,
+}
+
+fn rule_spec() -> impl Strategy<Value = RuleSpec> {
+    (
+        0..TARGETS.len(),
+        0..CHAINS.len(),
+        0..PATTERNS.len(),
+        prop::bool::weighted(0.15),
+        any::<bool>(),
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(
+            |(target, chain, pattern, negated, capture, multi, deny, chained)| RuleSpec {
+                target,
+                chain,
+                pattern,
+                negated,
+                capture,
+                multi,
+                deny,
+                chained,
+            },
+        )
+}
+
+fn rules_text(specs: &[RuleSpec]) -> String {
+    let mut out = String::from("SecRuleEngine On\n");
+    let mut in_chain = false;
+    for (i, s) in specs.iter().enumerate() {
+        let op = format!(
+            "{}@rx {}",
+            if s.negated { "!" } else { "" },
+            PATTERNS[s.pattern]
+        );
+        let mut actions = Vec::new();
+        if !in_chain {
+            actions.push(format!("id:{}", i + 1));
+            actions.push("phase:2".to_string());
+            actions.push(if s.deny { "deny" } else { "pass" }.to_string());
+            actions.push("log".to_string());
+            actions.push(format!("msg:'r{} %{{TX.0}}'", i + 1));
+        }
+        actions.push(CHAINS[s.chain].to_string());
+        if s.capture {
+            actions.push("capture".to_string());
+        }
+        if s.multi {
+            actions.push("multiMatch".to_string());
+        }
+        actions.push(format!("setvar:tx.r{}=%{{MATCHED_VAR}}", i + 1));
+        let last = i + 1 == specs.len();
+        if s.chained && !last {
+            actions.push("chain".to_string());
+        }
+        out.push_str(&format!(
+            "SecRule {} \"{}\" \"{}\"\n",
+            TARGETS[s.target],
+            op.replace('"', "\\\""),
+            actions.join(",")
+        ));
+        in_chain = s.chained && !last;
+    }
+    out
+}
+
+fn run(rules: &Arc<RuleSet>, query: &str, cookie: &str, agent: &str) -> (Vec<String>, u16) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let mut tx = Transaction::with_id(Arc::clone(rules), "fixed-id");
+    tx.on_log(move |l| sink.lock().unwrap().push(l.to_string()));
+    tx.process_connection("10.0.0.1", 1000, "10.0.0.2", 80);
+    tx.process_uri(format!("/p/x.php?{query}").as_bytes(), b"GET", b"1.1");
+    tx.add_request_header(b"Host", b"h");
+    tx.add_request_header(b"User-Agent", agent.as_bytes());
+    tx.add_request_header(b"Cookie", cookie.as_bytes());
+    tx.process_request_headers();
+    tx.process_request_body();
+    let status = tx.intervention().map_or(200, |i| i.status);
+    let lines = log.lock().unwrap().clone();
+    (lines, status)
+}
+
+fn word_list(n: usize) -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(prop::sample::select(WORDS).prop_map(str::to_string), 1..n)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+    ))]
+
+    #[test]
+    fn grouped_matcher_changes_nothing(
+        specs in prop::collection::vec(rule_spec(), 1..24),
+        values in word_list(8),
+        cookies in word_list(4),
+        agent in word_list(3),
+    ) {
+        let text = rules_text(&specs);
+        let grouped = RuleSet::from_text("p.conf", &text, None).unwrap();
+        let mut single = RuleSet::from_text("p.conf", &text, None).unwrap();
+        single.set_grouped_matching(false);
+        let (grouped, single) = (Arc::new(grouped), Arc::new(single));
+        let query: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{}={}", if i == 0 { "q".to_string() } else { format!("k{i}{v}") }, v.replace(' ', "%20")))
+            .collect();
+        let query = query.join("&");
+        let cookie: Vec<String> = cookies.iter().enumerate().map(|(i, c)| format!("c{i}={c}")).collect();
+        let cookie = cookie.join("; ");
+        let agent = agent.join(" ");
+        prop_assert_eq!(
+            run(&grouped, &query, &cookie, &agent),
+            run(&single, &query, &cookie, &agent),
+            "rules:\n{}", text
+        );
+    }
+}
+
+/// The matcher is in use on rules like these (a test of the test: the property above would
+/// hold trivially if nothing were grouped).
+#[test]
+fn rules_are_grouped() {
+    let text = "SecRule ARGS \"@rx (?i)select\\s\" \"id:1,phase:2,pass,t:none,t:lowercase\"\n\
+                SecRule ARGS \"@rx evil$\" \"id:2,phase:2,pass,t:none,t:lowercase\"\n\
+                SecRule ARGS \"!@rx evil$\" \"id:3,phase:2,pass,t:none,t:lowercase\"\n\
+                SecRule ARGS \"@rx a+b\" \"id:4,phase:2,pass,t:none,t:lowercase\"";
+    let rules = RuleSet::from_text("g.conf", text, None).unwrap();
+    // 3 is negated, 4's matches start with a single byte: only 1 and 2 are prefiltered
+    assert_eq!(rules.grouped_rules(), (2, 1));
+}
