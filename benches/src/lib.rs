@@ -2,6 +2,12 @@
 //! each binary repeats its measurement and quotes the median.
 //!
 //! - `parse-crs`: reading and parsing OWASP CRS (setup + `rules/*.conf`) with `seclang-parser`.
+//! - `compare`: Sekisho and libmodsecurity v3 (3.0.9, 3.0.15) on the same rules and requests:
+//!   time per transaction, verdict agreement, rule load time and memory ([`compare`]).
+//! - `benches/`: criterion micro-benchmarks (transformations, operators, whole transactions).
+
+pub mod compare;
+pub mod micro;
 
 use std::time::{Duration, Instant};
 

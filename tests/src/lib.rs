@@ -1,9 +1,11 @@
 //! Shared helpers for Sekisho's integration and conformance tests (here in `tests/tests/*.rs`,
 //! and in `waf-core/tests/`): where the repository and the shared reference data are, and the
-//! one reviewed list of expected failures (`tests/expected_failures.txt`).
+//! one reviewed list of expected failures (`tests/expected_failures.txt`); where the reference
+//! libmodsecurity 3.0.15 (the PyPI wheel) is, also for `benches/`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::Command;
 
 /// The repository root (this crate lives in `<root>/tests`).
 pub fn repo_root() -> PathBuf {
@@ -54,4 +56,49 @@ pub fn expected_failures(suite: &str) -> BTreeMap<String, String> {
             (s == suite).then(|| (case.to_string(), reason.to_string()))
         })
         .collect()
+}
+
+/// The PyPI wheel `libmodsecurity`'s library, `libmodsecurity-<hash>.so.3.0.15`, found as
+/// `tests/oracle/run.sh` finds it: in `$MODSEC_WHEEL_LIBDIR`, else in the
+/// directory the installed distribution `libmodsecurity` lists it in (asked of python3). Its own
+/// dependencies sit beside it and are found through its RPATH `$ORIGIN`.
+pub fn wheel_libmodsecurity() -> Result<PathBuf, String> {
+    let dir = match std::env::var_os("MODSEC_WHEEL_LIBDIR") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            const FIND: &str = r#"
+import importlib.metadata as m, os, sys
+d = m.distribution("libmodsecurity")
+for f in d.files or []:
+    n = os.path.basename(str(f))
+    if n.startswith("libmodsecurity") and ".so.3" in n:
+        print(os.path.dirname(str(d.locate_file(f))))
+        sys.exit(0)
+sys.exit(1)
+"#;
+            let out = ["python3", "python"]
+                .iter()
+                .find_map(|py| {
+                    let o = Command::new(py).args(["-c", FIND]).output().ok()?;
+                    o.status.success().then_some(o.stdout)
+                })
+                .ok_or("PyPI wheel 'libmodsecurity' not found (pip install libmodsecurity, or set MODSEC_WHEEL_LIBDIR)")?;
+            PathBuf::from(String::from_utf8_lossy(&out).trim())
+        }
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with("libmodsecurity")
+                    && n.to_string_lossy().contains(".so.3")
+            })
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("no libmodsecurity*.so.3* in {}", dir.display()))
 }

@@ -39,52 +39,8 @@ fn oracle_required() -> bool {
     std::env::var_os("SEKISHO_REQUIRE_ORACLE").is_some() || std::env::var_os("CI").is_some()
 }
 
-/// The directory holding the wheel's libmodsecurity, as `tests/oracle/run.sh` finds it.
-fn wheel_libdir() -> Result<PathBuf, String> {
-    if let Some(d) = std::env::var_os("MODSEC_WHEEL_LIBDIR") {
-        return Ok(PathBuf::from(d));
-    }
-    const FIND: &str = r#"
-import importlib.metadata as m, os, sys
-d = m.distribution("libmodsecurity")
-for f in d.files or []:
-    n = os.path.basename(str(f))
-    if n.startswith("libmodsecurity") and ".so.3" in n:
-        print(os.path.dirname(str(d.locate_file(f))))
-        sys.exit(0)
-sys.exit(1)
-"#;
-    for py in ["python3", "python"] {
-        if let Ok(o) = Command::new(py).arg("-c").arg(FIND).output() {
-            if o.status.success() {
-                let dir = String::from_utf8_lossy(&o.stdout).trim().to_string();
-                if !dir.is_empty() {
-                    return Ok(PathBuf::from(dir));
-                }
-            }
-        }
-    }
-    Err(
-        "the PyPI wheel 'libmodsecurity' (libmodsecurity 3.0.15) is not installed \
-         (pip install libmodsecurity, or set MODSEC_WHEEL_LIBDIR)"
-            .into(),
-    )
-}
-
 fn wheel_lib() -> Result<PathBuf, String> {
-    let dir = wheel_libdir()?;
-    let mut libs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let n = p.file_name().unwrap_or_default().to_string_lossy();
-            n.starts_with("libmodsecurity") && n.contains(".so.3")
-        })
-        .collect();
-    libs.sort();
-    libs.into_iter()
-        .next()
-        .ok_or_else(|| format!("no libmodsecurity*.so.3* in {}", dir.display()))
+    sekisho_tests::wheel_libmodsecurity()
 }
 
 /// Builds `tests/oracle/libinjection.c`.

@@ -182,46 +182,10 @@ fn is_white(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0 | 0)
 }
 
-/// Bytes that end a bare word.
+/// Bytes that end a bare word: those that end a `@variable` name but the backtick, and
+/// brackets, braces and NBSP.
 fn ends_word(c: u8) -> bool {
-    matches!(
-        c,
-        b' ' | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'<'
-            | b'>'
-            | b':'
-            | b'\\'
-            | b'?'
-            | b'='
-            | b'@'
-            | b'!'
-            | b'#'
-            | b'~'
-            | b'+'
-            | b'-'
-            | b'*'
-            | b'/'
-            | b'&'
-            | b'|'
-            | b'^'
-            | b'%'
-            | b'('
-            | b')'
-            | b','
-            | b'\''
-            | b';'
-            | b'\t'
-            | b'\n'
-            | 0x0b
-            | 0x0c
-            | b'\r'
-            | b'"'
-            | 0xa0
-            | 0
-    )
+    (ends_var(c) && c != b'`') || matches!(c, b'[' | b']' | b'{' | b'}' | 0xa0)
 }
 
 /// Bytes that end a `@variable` name (no NBSP, brackets or braces here, unlike words).

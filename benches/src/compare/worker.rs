@@ -1,0 +1,181 @@
+//! One engine on one rule set, in a process of its own (so the RSS growth of loading the rules
+//! is that engine's alone, and two libmodsecurity versions never share a process). The results
+//! go to stdout as tab-separated lines for the driver ([`super::report`]):
+//!
+//! ```text
+//! engine   <version>
+//! rules    <rule count>
+//! load_ms  <ms>                     (one line per load; thread CPU time)
+//! rss_kb   <VmRSS before> <after>   (around the first load)
+//! time     <workload> <requests> <samples> <median ns> <p90 ns> <mean ns>   (thread CPU time)
+//! verdict  <workload> <index> <status> <id,id,...> <log lines> <METHOD uri (cut)>
+//! ```
+
+use super::engine::{Engine, Sink};
+use super::modsec::ModSec;
+use super::sekisho::Sekisho;
+use super::workloads::{self, Size};
+use std::io::Write;
+use std::path::Path;
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+
+/// Linux's `CLOCK_THREAD_CPUTIME_ID`.
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+/// CPU time of this thread in ns. Transactions are timed in CPU time, not wall time: the
+/// machines this runs on (2 cores, shared with builds) keep other processes queued for the
+/// cores, and wall time would count their turns. Every engine runs on the calling thread.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec (x86_64/aarch64 Linux layout: two i64).
+    unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// `VmRSS` of this process in kB (0 where /proc is missing).
+pub fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What the worker is asked to do.
+pub struct Job<'a> {
+    pub engine: &'a str,
+    /// The library for a C API engine.
+    pub lib: Option<&'a Path>,
+    pub conf: &'a Path,
+    pub crs4: Option<&'a Path>,
+    pub size: Size,
+    pub loads: usize,
+    /// Only the workloads whose name starts with one of these (all when empty).
+    pub only: &'a [String],
+}
+
+/// `(median, p90, mean)` of nanosecond samples.
+fn stats(samples: &mut [u64]) -> (u64, u64, u64) {
+    if samples.is_empty() {
+        return (0, 0, 0);
+    }
+    samples.sort_unstable();
+    let n = samples.len();
+    let mean = samples.iter().sum::<u64>() / n as u64;
+    (samples[n / 2], samples[(n * 9 / 10).min(n - 1)], mean)
+}
+
+/// A request's first line for the disagreement examples: tabs and controls escaped, cut.
+fn summary(method: &str, uri: &[u8]) -> String {
+    let mut s = format!("{method} {}", String::from_utf8_lossy(uri));
+    s = s.escape_debug().to_string();
+    if s.len() > 120 {
+        let mut cut = 117;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
+/// Runs the job; an error is a load failure.
+pub fn run(job: &Job<'_>) -> Result<(), String> {
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let mut engine: Box<dyn Engine> = match job.lib {
+        Some(lib) => {
+            let m = ModSec::open(lib)?;
+            // Sekisho's drop-in answers msc_who_am_i as libmodsecurity does; say which it is.
+            let drop_in = if job.engine == "sekisho-ffi" {
+                "Sekisho C API; "
+            } else {
+                ""
+            };
+            writeln!(out, "engine\t{drop_in}{}", m.version()).ok();
+            Box::new(m)
+        }
+        None => {
+            writeln!(
+                out,
+                "engine\tSekisho {} (Rust API)",
+                env!("CARGO_PKG_VERSION")
+            )
+            .ok();
+            Box::new(Sekisho::default())
+        }
+    };
+
+    let before = rss_kb();
+    let t = thread_cpu_ns();
+    let count = engine.load(job.conf)?;
+    let first = thread_cpu_ns().saturating_sub(t);
+    let after = rss_kb();
+    writeln!(out, "rules\t{count}").ok();
+    writeln!(out, "rss_kb\t{before}\t{after}").ok();
+    writeln!(out, "load_ms\t{:.3}", first as f64 / 1e6).ok();
+    for _ in 1..job.loads {
+        let t = thread_cpu_ns();
+        engine.load(job.conf)?;
+        let d = thread_cpu_ns().saturating_sub(t);
+        engine.unload_all_but_first();
+        writeln!(out, "load_ms\t{:.3}", d as f64 / 1e6).ok();
+    }
+    out.flush().ok();
+
+    let selected =
+        |name: &str| job.only.is_empty() || job.only.iter().any(|o| name.starts_with(o.as_str()));
+    for w in workloads::all(job.size, job.crs4, &selected) {
+        // One untimed pass collects the verdicts (and warms the caches).
+        for (i, p) in w.requests.iter().enumerate() {
+            let mut sink = Sink::collecting();
+            let status = engine.run(p, &mut sink);
+            let ids: Vec<String> = sink.ids().iter().map(u64::to_string).collect();
+            writeln!(
+                out,
+                "verdict\t{}\t{i}\t{status}\t{}\t{}\t{}",
+                w.name,
+                ids.join(","),
+                sink.lines,
+                summary(&p.req.method, &p.req.uri)
+            )
+            .ok();
+        }
+        let mut samples = Vec::with_capacity(w.rounds * w.requests.len());
+        for _ in 0..w.rounds {
+            for p in &w.requests {
+                let mut sink = Sink::default();
+                let t = thread_cpu_ns();
+                engine.run(p, &mut sink);
+                samples.push(thread_cpu_ns().saturating_sub(t));
+            }
+        }
+        let n = samples.len();
+        let (med, p90, mean) = stats(&mut samples);
+        writeln!(
+            out,
+            "time\t{}\t{}\t{n}\t{med}\t{p90}\t{mean}",
+            w.name,
+            w.requests.len()
+        )
+        .ok();
+        out.flush().ok();
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# bench.sh - Sekisho side by side with libmodsecurity v3: builds `compare` (crate
+# sekisho-benches) and Sekisho's C API drop-in in release mode, then runs `compare --quick` and
+# prints its table (time per transaction, verdict agreement, rule load time and memory, for CRS
+# 4.28 at PL1 and PL2 and Debian's CRS 3.3.4; Debian's libmodsecurity 3.0.9, the PyPI wheel's
+# 3.0.15, Sekisho's Rust API and its C API).
+#
+# Figures are reported, never asserted: a shared 2-core machine is too noisy for thresholds.
+# Exit: non-zero only when a build or the program fails (an engine or rule set that is not
+# installed is skipped with a note, not a failure).
+#
+# Environment:
+#   SEKISHO_BENCH_FULL=1   the full run (all CRS regression inputs, 1 MB bodies, 10,000
+#                          arguments, more rounds) instead of --quick; takes 30 minutes or
+#                          more (one 1 MB JSON transaction costs libmodsecurity about a minute)
+#   SEKISHO_CRS_DIR        CRS 4 directory (default ../shared/crs/v4.28.0)
+# Other arguments go to `compare` (e.g. --rules crs4-pl1 --engines wheel,sekisho).
+# Set-up on Debian/Ubuntu: scripts/setup-debian.sh (libmodsecurity3, modsecurity-crs, the wheel).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(pwd)
+out=${CARGO_TARGET_DIR:-$root/target}/release
+
+echo "==> cargo build --release -p sekisho-benches --bin compare"
+cargo build --release -p sekisho-benches --bin compare
+echo "==> scripts/build-ffi.sh (Sekisho's libmodsecurity.so.3, the C API column)"
+scripts/build-ffi.sh
+
+mode=(--quick)
+[ "${SEKISHO_BENCH_FULL:-0}" = 1 ] && mode=()
+echo "==> compare ${mode[*]} $*"
+"$out/compare" "${mode[@]}" --ffi-lib "$out/libmodsecurity.so.3" "$@"
