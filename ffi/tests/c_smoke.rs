@@ -190,14 +190,13 @@ fn oracle_txn_against_sekisho_report() {
 }
 
 /// Compiles `tests/cxx/rules_set_offsets.cc` against libmodsecurity's installed C++ headers
-/// (`/usr/include/modsecurity`, Debian's libmodsecurity-dev) and checks that every member
-/// offset equals the one of Sekisho's `RulesSetProperties`. Skipped when the headers or a C++
+/// (`/usr/include/modsecurity`, Debian's libmodsecurity-dev), then against Sekisho's own
+/// (`ffi/include`), and checks that every member offset equals the one of Sekisho's
+/// `RulesSetProperties`. Skipped when the headers or a C++
 /// compiler are missing (they are optional; `std::mem::offset_of!` checks in the unit tests
 /// pin the same numbers).
 #[test]
 fn rules_set_layout_matches_installed_libmodsecurity_headers() {
-    use sekisho_ffi::rules::{ConfigDouble, RulesSetProperties as P};
-    use std::mem::offset_of;
     if !Path::new("/usr/include/modsecurity/rules_set_properties.h").exists() {
         eprintln!("layout check: skipped, libmodsecurity headers not installed");
         return;
@@ -205,21 +204,43 @@ fn rules_set_layout_matches_installed_libmodsecurity_headers() {
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_string());
     let dir = std::env::temp_dir().join(format!("sekisho-cxx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let exe = dir.join("offsets");
-    let built = Command::new(&cxx)
-        .args(["-std=c++17", "-w", "-o"])
-        .arg(&exe)
-        .arg(crate_dir().join("tests/cxx/rules_set_offsets.cc"))
-        .output();
-    match built {
-        Ok(o) if o.status.success() => {}
-        _ => {
-            eprintln!("layout check: skipped, {cxx} could not compile against the headers");
-            return;
+    // libmodsecurity's headers, then Sekisho's own (ffi/include): both must give our offsets
+    for (tag, include) in [
+        ("libmodsecurity", None),
+        ("sekisho", Some(crate_dir().join("include"))),
+    ] {
+        let exe = dir.join(format!("offsets-{tag}"));
+        let mut cmd = Command::new(&cxx);
+        cmd.args(["-std=c++17", "-w", "-o"]).arg(&exe);
+        if let Some(i) = &include {
+            cmd.arg(format!("-I{}", i.display()));
         }
+        let built = cmd
+            .arg(crate_dir().join("tests/cxx/rules_set_offsets.cc"))
+            .output();
+        match built {
+            Ok(o) if o.status.success() => {}
+            Ok(o) if include.is_some() => panic!(
+                "rules_set_offsets.cc does not compile against Sekisho's headers:\n{}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            _ => {
+                eprintln!("layout check: skipped, {cxx} could not compile against the headers");
+                return;
+            }
+        }
+        let out = Command::new(&exe).output().expect("run offsets");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        check_offsets(tag, &text);
     }
-    let out = Command::new(&exe).output().expect("run offsets");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Compares the `name 0xOFF` lines of `tests/cxx/rules_set_offsets.cc` with Sekisho's
+/// `RulesSetProperties`.
+fn check_offsets(tag: &str, text: &str) {
+    use sekisho_ffi::rules::{ConfigDouble, RulesSetProperties as P};
+    use std::mem::offset_of;
     let ours: &[(&str, usize)] = &[
         ("m_auditLog", offset_of!(P, audit_log)),
         (
@@ -288,11 +309,58 @@ fn rules_set_layout_matches_installed_libmodsecurity_headers() {
             16,
         )
         .unwrap();
-        assert_eq!(*off, theirs, "offset of {name}");
+        assert_eq!(*off, theirs, "offset of {name} ({tag} headers)");
     }
     println!(
-        "layout check: {} offsets equal libmodsecurity's",
+        "layout check: {} offsets of {tag}'s headers equal Sekisho's RulesSetProperties",
         ours.len()
+    );
+}
+
+/// A C++ connector in OpenLiteSpeed's style, built against Sekisho's headers and linked with the
+/// staticlib (as OpenLiteSpeed links `libmodsecurity.a`): `using namespace modsecurity;`, the
+/// old names `Rules`/`RulesProperties`, `RulesSet` data members read directly, a transaction
+/// that is denied (`tests/cxx/connector.cc`).
+#[test]
+fn cxx_connector_builds_against_headers_and_staticlib() {
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_string());
+    if Command::new(&cxx).arg("--version").output().is_err() {
+        if std::env::var_os("CI").is_some() {
+            panic!("no C++ compiler ({cxx}) and CI is set");
+        }
+        eprintln!("cxx connector: skipped, no C++ compiler ({cxx})");
+        return;
+    }
+    let lib = profile_dir().join("libsekisho_ffi.a");
+    assert!(
+        lib.exists(),
+        "{} not built: run `cargo build -p sekisho-ffi` first (scripts/test.sh does)",
+        lib.display()
+    );
+    let dir = std::env::temp_dir().join(format!("sekisho-cxx-conn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("connector");
+    let o = Command::new(&cxx)
+        .args(["-std=c++11", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(crate_dir().join("tests/cxx/connector.cc"))
+        .arg(format!("-I{}", crate_dir().join("include").display()))
+        .arg(&lib)
+        .args(["-lpthread", "-ldl", "-lm"])
+        .output()
+        .expect("run the C++ compiler");
+    assert!(
+        o.status.success(),
+        "connector.cc does not build:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = Command::new(&exe).output().expect("run connector");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "connector failed:\n{text}");
+    assert_eq!(
+        text.trim(),
+        "rules 1; request body access yes; response body access no; request body limit 4000\n\
+         disruptive 1; status 403"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

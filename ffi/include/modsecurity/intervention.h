@@ -5,6 +5,7 @@
 #define SEKISHO_MODSECURITY_INTERVENTION_H
 
 #ifdef __cplusplus
+namespace modsecurity {
 extern "C" {
 #endif
 
@@ -24,7 +25,8 @@ typedef struct ModSecurityIntervention_t {
 void msc_intervention_cleanup(ModSecurityIntervention *it);
 
 #ifdef __cplusplus
-}
+}  /* extern "C" */
+}  /* namespace modsecurity */
 #endif
 
 #endif /* SEKISHO_MODSECURITY_INTERVENTION_H */

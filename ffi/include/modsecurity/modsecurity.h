@@ -3,7 +3,10 @@
  *
  * Declarations written for Sekisho (sekisho-ffi); they match the C API of libmodsecurity
  * 3.0.15 so that connectors built for libmodsecurity (nginx, OpenLiteSpeed, Apache) compile
- * and link unchanged. Only the C API is provided; the C++ classes are not.
+ * and link unchanged. The C API is provided, and for C++ callers the same declarations sit in
+ * namespace modsecurity, as libmodsecurity's own headers put them (`using namespace
+ * modsecurity;` compiles). Of the C++ classes only what connectors read is declared: the data
+ * members at the start of RulesSet (<modsecurity/rules_set.h>); the handles stay opaque.
  */
 #ifndef SEKISHO_MODSECURITY_MODSECURITY_H
 #define SEKISHO_MODSECURITY_MODSECURITY_H
@@ -24,11 +27,14 @@
 #define SEKISHO_MODSECURITY_API 1
 
 #ifdef __cplusplus
+namespace modsecurity {
 extern "C" {
 #endif
 
 typedef struct ModSecurity_t ModSecurity;
+#ifndef __cplusplus
 typedef struct ModSecurity_t modsecurity;
+#endif
 
 /* Log callback: (logCbData given to msc_new_transaction*, NUL-terminated log line as
  * const char *). Called for each rule match that logs; not for intervention logs. */
@@ -53,7 +59,8 @@ void msc_set_log_cb(ModSecurity *msc, ModSecLogCb cb);
 void msc_cleanup(ModSecurity *msc);
 
 #ifdef __cplusplus
-}
+}  /* extern "C" */
+}  /* namespace modsecurity */
 #endif
 
 /* As with libmodsecurity, including this header also declares the transaction API. */

@@ -18,11 +18,13 @@
 #include <modsecurity/modsecurity.h>
 
 #ifdef __cplusplus
+namespace modsecurity {
+class RulesSet; /* <modsecurity/rules_set.h> */
 extern "C" {
 #endif
 
 typedef struct Transaction_t Transaction;
-#ifndef SEKISHO_RULES_SET_TYPEDEF
+#if !defined(__cplusplus) && !defined(SEKISHO_RULES_SET_TYPEDEF)
 #define SEKISHO_RULES_SET_TYPEDEF
 typedef struct Rules_t RulesSet;
 #endif
@@ -81,7 +83,8 @@ size_t msc_get_rules_messages_rule_ids(Transaction *transaction, int64_t *ids, s
 void msc_transaction_cleanup(Transaction *transaction);
 
 #ifdef __cplusplus
-}
+}  /* extern "C" */
+}  /* namespace modsecurity */
 #endif
 
 #endif /* SEKISHO_MODSECURITY_TRANSACTION_H */
