@@ -1,8 +1,8 @@
 //! The grouped matcher: one literal prefilter per transformation chain.
 //!
 //! Rules that share a transformation chain see the same transformed value. For the `@rx`
-//! rules among them, every pattern whose matches must start with one of a finite set of
-//! literals (regex-syntax's prefix extraction) gives those literals to one Aho-Corasick
+//! rules among them, every pattern whose matches must start (or end) with one of a finite set
+//! of literals (regex-syntax's prefix and suffix extraction) gives those literals to one Aho-Corasick
 //! automaton per chain; a transaction scans each value once per chain with it, which says
 //! which of those rules can match at all. A rule none of whose literals occurs in the value
 //! cannot match it, and its regex is not run. Every other rule (literal found, or a pattern
@@ -154,16 +154,25 @@ fn eligible(rule: &Rule) -> Option<Vec<Vec<u8>>> {
     let hir =
         regex_automata::util::syntax::parse_with(re.translated(), &crate::regex::syntax_config())
             .ok()?;
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let lits = seq.literals()?;
-    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().len() < MIN_LITERAL) {
-        return None;
+    // every match starts with one of the prefixes, and ends with one of the suffixes: either
+    // set will do, the one whose shortest literal is longer is the more selective
+    let usable = |kind: ExtractKind| {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let lits = seq.literals()?;
+        let shortest = lits.iter().map(|l| l.as_bytes().len()).min()?;
+        (shortest >= MIN_LITERAL).then(|| {
+            let mut out: Vec<Vec<u8>> = lits
+                .iter()
+                .map(|l| l.as_bytes().to_ascii_lowercase())
+                .collect();
+            out.sort();
+            out.dedup();
+            (shortest, out)
+        })
+    };
+    match (usable(ExtractKind::Prefix), usable(ExtractKind::Suffix)) {
+        (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
+        (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
+        (None, None) => None,
     }
-    let mut out: Vec<Vec<u8>> = lits
-        .iter()
-        .map(|l| l.as_bytes().to_ascii_lowercase())
-        .collect();
-    out.sort();
-    out.dedup();
-    Some(out)
 }

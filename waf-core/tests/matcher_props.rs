@@ -207,8 +207,10 @@ fn rules_are_grouped() {
     let text = "SecRule ARGS \"@rx (?i)select\\s\" \"id:1,phase:2,pass,t:none,t:lowercase\"\n\
                 SecRule ARGS \"@rx evil$\" \"id:2,phase:2,pass,t:none,t:lowercase\"\n\
                 SecRule ARGS \"!@rx evil$\" \"id:3,phase:2,pass,t:none,t:lowercase\"\n\
-                SecRule ARGS \"@rx a+b\" \"id:4,phase:2,pass,t:none,t:lowercase\"";
+                SecRule ARGS \"@rx a+b\" \"id:4,phase:2,pass,t:none,t:lowercase\"\n\
+                SecRule ARGS \"@rx [0-9]\" \"id:5,phase:2,pass,t:none,t:lowercase\"";
     let rules = RuleSet::from_text("g.conf", text, None).unwrap();
-    // 3 is negated, 4's matches start with a single byte: only 1 and 2 are prefiltered
-    assert_eq!(rules.grouped_rules(), (2, 1));
+    // 3 is negated, 5 matches one byte: 1, 2 and 4 (every match of `a+b` ends with `ab`) are
+    // prefiltered
+    assert_eq!(rules.grouped_rules(), (3, 1));
 }
