@@ -73,6 +73,8 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         }
         links
     }));
+    let mut warnings = warnings;
+    warnings.extend(crate::audit::config_warnings(&engine));
     let mut set = RuleSet::new(engine, phases, exceptions, config.sources, warnings);
     set.unicode_map = unicode_map;
     set.chains = chains;

@@ -33,6 +33,7 @@
 //! assert!(it.log.unwrap().contains("[id \"1\"]"));
 //! ```
 
+mod audit;
 pub mod body;
 mod chains;
 mod collection;

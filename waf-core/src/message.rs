@@ -70,7 +70,8 @@ pub(crate) fn escape_data(s: &str) -> String {
 pub(crate) fn hex_if_needed(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
     for &c in b {
-        if (0x20..0x7f).contains(&c) || c == b'\t' {
+        // a tab too (3.0.15: `Value: `x\x09attack' )`), while `"` and `\` stay as they are
+        if (0x20..0x7f).contains(&c) {
             out.push(c as char);
         } else {
             let _ = write!(out, "\\x{c:02x}");

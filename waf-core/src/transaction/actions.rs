@@ -173,6 +173,11 @@ impl Transaction {
             }
         }
         message.disruptive = acted;
+        // the audit log saves by libmodsecurity v3's reading (last of log/nolog/auditlog/
+        // noauditlog), whatever the error log's reading is
+        let saved = rule.is_logged_as(true);
+        self.audit
+            .record_match(&self.rules.config, saved, acted, message);
         // An interrupting rule speaks through the intervention's log only; any other logged
         // match goes to the log callback (one line per match with multiMatch).
         if acted || !rule.is_logged_as(self.rules.noauditlog_hides_rule) {
@@ -204,6 +209,10 @@ impl Transaction {
             return true;
         };
         if r.is_logged_as(self.rules.noauditlog_hides_rule) {
+            return true;
+        }
+        // the audit log keeps the messages libmodsecurity v3 saves
+        if self.rules.config.audit_log.is_some() && r.is_logged_as(true) {
             return true;
         }
         let disruptive = match &r.actions.disruptive {
@@ -297,6 +306,7 @@ impl Transaction {
                     self.persist(&col, Change::Expire(name.trim().as_bytes().to_vec(), secs));
                 }
             }
+            // `auditlog`/`noauditlog` act through the rule's log flag (`after_full_match`)
             MatchAction::AuditLog(_) | MatchAction::Ignored(_) => {}
         }
     }
@@ -344,6 +354,8 @@ impl Transaction {
                     self.removed_targets_by_tag.push((tag.clone(), t));
                 }
             }
+            CtlName::AuditEngine => self.audit.ctl_engine(value),
+            CtlName::AuditLogParts => self.audit.ctl_parts(&self.rules.config, value),
             _ => {}
         }
     }

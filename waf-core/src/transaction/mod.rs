@@ -141,6 +141,8 @@ pub struct Transaction {
     pub(crate) transform_cache: transform_cache::TransformCache,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
+    /// What the audit record needs beyond the rest ([`crate::audit`]).
+    pub(crate) audit: crate::audit::TransactionAudit,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -246,6 +248,7 @@ impl Transaction {
             log_sink: None,
             transform_cache: Default::default(),
             scratch_values: Vec::new(),
+            audit: Default::default(),
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
         t.set_scalar(VariableName::UniqueId, id.as_bytes());

@@ -487,6 +487,7 @@ impl Transaction {
             return;
         }
         self.run_phase(5);
+        self.write_audit_log();
     }
 
     /// The request body as received so far.
