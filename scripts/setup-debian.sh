@@ -5,14 +5,19 @@
 # Installs:
 #   - apt: build-essential pkg-config ca-certificates curl git python3 python3-pip
 #          libmodsecurity3 libmodsecurity-dev modsecurity-crs
-#     (libmodsecurity 3.0.x for the oracle in tests/oracle/, Debian's CRS 3.3.4)
+#          nginx libnginx-mod-http-modsecurity valgrind
+#     (libmodsecurity 3.0.x for the oracle in tests/oracle/, Debian's CRS 3.3.4; nginx and its
+#     ModSecurity connector for scripts/check-nginx.sh, valgrind for scripts/check-c-api.sh).
+#     nginx is installed without being started: while apt runs, a policy-rc.d that refuses every
+#     service start is put in place when there is none (Docker images usually have one), so no
+#     packaged server binds port 80; the checks run their own nginx on 127.0.0.1.
 #   - Rust, only if `cargo` is missing or older than the workspace's rust-version, through rustup;
 #     rustfmt and clippy; the nightly toolchain (for `cargo fuzz`) when rustup is there
 #   - PyPI: the `libmodsecurity` wheel (libmodsecurity 3.0.15 as a shared library), for
 #     `tests/oracle/run.sh --lib wheel`
 #   - ModSecurity's recommended configuration (`modsecurity.conf` + `unicode.mapping`), unpacked
-#     from Debian's `libnginx-mod-http-modsecurity` package WITHOUT installing it (no nginx), into
-#     ${XDG_CACHE_HOME:-$HOME/.cache}/sekisho/modsecurity-recommended/
+#     from Debian's `libnginx-mod-http-modsecurity` package (the .deb, whether installed or not)
+#     into ${XDG_CACHE_HOME:-$HOME/.cache}/sekisho/modsecurity-recommended/
 #
 # Environment:
 #   SEKISHO_SKIP_WHEEL=1   do not install the PyPI wheel
@@ -21,7 +26,8 @@ set -euo pipefail
 
 MIN_RUST="1.80"   # [workspace.package] rust-version in Cargo.toml
 APT_PACKAGES=(build-essential pkg-config ca-certificates curl git python3 python3-pip
-              libmodsecurity3 libmodsecurity-dev modsecurity-crs)
+              libmodsecurity3 libmodsecurity-dev modsecurity-crs
+              nginx libnginx-mod-http-modsecurity valgrind)
 RECOMMENDED_PKG="libnginx-mod-http-modsecurity"
 RECOMMENDED_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sekisho/modsecurity-recommended"
 
@@ -57,10 +63,25 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")
 done
+POLICY_RC=/usr/sbin/policy-rc.d
 if [ ${#missing[@]} -gt 0 ]; then
     apt_update_once
+    # Keep the nginx package from starting its service (port 80): a temporary policy-rc.d
+    # refusing every start (exit 101), unless the system has its own.
+    policy_added=0
+    if [ ! -e "$POLICY_RC" ]; then
+        printf '#!/bin/sh\n# temporary, scripts/setup-debian.sh: no service starts during apt-get install\nexit 101\n' |
+            "${SUDO[@]}" tee "$POLICY_RC" >/dev/null
+        "${SUDO[@]}" chmod 755 "$POLICY_RC"
+        policy_added=1
+    fi
     say "apt-get install ${missing[*]}"
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    install_rc=0
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" || install_rc=$?
+    if [ "$policy_added" -eq 1 ]; then
+        "${SUDO[@]}" rm -f "$POLICY_RC"
+    fi
+    [ "$install_rc" -eq 0 ] \
         || die "apt-get install failed (on Ubuntu, libmodsecurity3 and modsecurity-crs are in 'universe')"
 else
     say "apt packages: all installed"
@@ -165,7 +186,7 @@ EOF
         || die "pip install libmodsecurity failed (set SEKISHO_SKIP_WHEEL=1 to skip it)"
 fi
 
-# --- ModSecurity's recommended configuration (nginx package, not installed) ------------------
+# --- ModSecurity's recommended configuration (from the nginx connector's package) ------------
 if [ -f "$RECOMMENDED_DIR/etc/nginx/modsecurity.conf" ]; then
     say "recommended config: $RECOMMENDED_DIR/etc/nginx/modsecurity.conf"
 else

@@ -1,0 +1,33 @@
+# locate.sh - sourced by scripts/check-c-api.sh and scripts/check-nginx.sh: finds what both
+# need. The caller sets $root (the repository) and defines `missing MESSAGE [HINT]` (exit 2).
+
+# debian_so: Debian's libmodsecurity.so.3 (3.0.9), resolved to the real file.
+locate_debian_libmodsecurity() {
+    debian_so=$(ldconfig -p 2>/dev/null | awk '$1 == "libmodsecurity.so.3" { print $NF; exit }')
+    [ -n "$debian_so" ] && [ -e "$debian_so" ] \
+        || missing "Debian's libmodsecurity.so.3 not found (package libmodsecurity3)"
+    debian_so=$(readlink -f "$debian_so")
+}
+
+# crs_dir: CRS 4.x, from $SEKISHO_CRS_DIR or ../shared/crs/v4.28.0 beside the repository.
+locate_crs4() {
+    crs_dir=${SEKISHO_CRS_DIR:-}
+    if [ -z "$crs_dir" ] && [ -d "$root/../shared/crs/v4.28.0" ]; then
+        crs_dir=$(cd "$root/../shared/crs/v4.28.0" && pwd)
+    fi
+    [ -n "$crs_dir" ] && [ -f "$crs_dir/crs-setup.conf.example" ] && [ -d "$crs_dir/rules" ] \
+        || missing "CRS 4.x not found${SEKISHO_CRS_DIR:+ at $SEKISHO_CRS_DIR}" \
+                   "set SEKISHO_CRS_DIR to a CRS 4.x directory, or put CRS 4.28 at ../shared/crs/v4.28.0 (as CI does)"
+}
+
+# sekisho_dir: where Sekisho's drop-in libmodsecurity.so.3 is, built by scripts/build-ffi.sh
+# unless SEKISHO_NO_BUILD is set. $1: the caller's name for messages.
+build_sekisho_ffi() {
+    if [ -z "${SEKISHO_NO_BUILD:-}" ]; then
+        echo "==> scripts/build-ffi.sh"
+        "$root/scripts/build-ffi.sh"
+    fi
+    sekisho_dir=${CARGO_TARGET_DIR:-$root/target}/release
+    [ -f "$sekisho_dir/libmodsecurity.so.3" ] \
+        || { echo "$1: $sekisho_dir/libmodsecurity.so.3 not built (scripts/build-ffi.sh)" >&2; exit 1; }
+}
