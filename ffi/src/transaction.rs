@@ -24,8 +24,12 @@ pub struct ModSecurityIntervention {
     pub disruptive: c_int,
 }
 
-/// The `Transaction` handle of the C API (opaque to C).
+/// The `Transaction` handle of the C API (opaque to C; to C++ it shows `m_rules` first, see
+/// `include/modsecurity/transaction.h`).
+#[repr(C)]
 pub struct Transaction {
+    /// `m_rules`: the rule set handle given to `msc_new_transaction*`. Must stay first.
+    rules: *const RulesSet,
     txn: waf_core::Transaction,
     /// `msc_get_response_body`'s NUL-terminated copy (valid until the next call or cleanup).
     response_body: Vec<u8>,
@@ -72,6 +76,7 @@ unsafe fn new_transaction(
         txn.on_log(move |line| target.send(line));
     }
     Box::into_raw(Box::new(Transaction {
+        rules: rules as *const RulesSet,
         txn,
         response_body: Vec::new(),
     }))

@@ -20,10 +20,25 @@
 #ifdef __cplusplus
 namespace modsecurity {
 class RulesSet; /* <modsecurity/rules_set.h> */
+
+/* Opaque but for one member that connectors written for libmodsecurity < 3.0.5 read
+ * (OpenLiteSpeed's module 1.1-1.2: `transaction->m_rules->m_secRequestBodyAccess`): the rule
+ * set the transaction was created with. Only msc_new_transaction* makes a Transaction. */
+class Transaction {
+ public:
+    RulesSet *m_rules;
+
+ protected:
+    Transaction() = delete;
+    Transaction(const Transaction &) = delete;
+};
+
 extern "C" {
 #endif
 
+#ifndef __cplusplus
 typedef struct Transaction_t Transaction;
+#endif
 #if !defined(__cplusplus) && !defined(SEKISHO_RULES_SET_TYPEDEF)
 #define SEKISHO_RULES_SET_TYPEDEF
 typedef struct Rules_t RulesSet;

@@ -37,6 +37,11 @@ int main() {
            rules->m_requestBodyLimit.m_value);
 
     Transaction *t = msc_new_transaction(ms, rules, NULL);
+    /* OpenLiteSpeed's module 1.1-1.2 reaches the rule set through the transaction */
+    if (t->m_rules != rules || !(t->m_rules->m_requestBodyLimit.m_value == 4000)) {
+        printf("m_rules is not the rule set\n");
+        return 1;
+    }
     msc_process_connection(t, "127.0.0.1", 40000, "127.0.0.1", 80);
     msc_process_uri(t, "/?a=attack", "GET", "1.1");
     msc_process_request_headers(t);
