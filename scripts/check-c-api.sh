@@ -46,7 +46,7 @@ if [ -z "${SEKISHO_NO_VALGRIND:-}" ]; then
     command -v valgrind >/dev/null 2>&1 || missing "valgrind not found"
 fi
 pkg-config --exists modsecurity 2>/dev/null || missing "libmodsecurity headers not found (libmodsecurity-dev)"
-. "$root/scripts/lib/locate.sh"
+. "$root/scripts/lib/checks.sh"
 locate_debian_libmodsecurity
 [ -f "$DEBIAN_LOAD" ] || missing "$DEBIAN_LOAD not found (modsecurity-crs)"
 locate_crs4
@@ -206,15 +206,8 @@ for set in 4.28 3.3.4; do
             what="ids differ (only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--})"
             [ "${a%%$'\t'*}" = "${b%%$'\t'*}" ] || what="status ${a%%$'\t'*} vs ${b%%$'\t'*}; $what"
             fail "CRS $set / ${name%.txt}: $what"
-            for id in $only_a $only_b; do
-                notes=$("$root/tests/nginx/known-difference.sh" "$work/crs-$set.conf" "$id")
-                if [ -n "$notes" ]; then
-                    known=$((known + 1))
-                    while IFS= read -r note; do row "" "" "" "  $id" "$note"; done <<<"$notes"
-                else
-                    unexplained=$((unexplained + 1))
-                fi
-            done
+            # shellcheck disable=SC2086 # one word per id
+            explain_ids "$work/crs-$set.conf" $only_a $only_b
         fi
     done
     printf '  (run time: libmodsecurity %ss, sekisho %ss, rules load included)\n' "${secs[debian]}" "${secs[sekisho]}"

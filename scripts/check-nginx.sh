@@ -65,7 +65,7 @@ missing() { # MESSAGE [HINT]
 [ -x "$NGINX" ] || missing "$NGINX not found (package nginx)"
 [ -f "$MODULE" ] || missing "$MODULE not found (package libnginx-mod-http-modsecurity)"
 command -v curl >/dev/null 2>&1 || missing "curl not found"
-. "$root/scripts/lib/locate.sh"
+. "$root/scripts/lib/checks.sh"
 locate_debian_libmodsecurity
 [ -f "$DEBIAN_LOAD" ] || missing "$DEBIAN_LOAD not found (package modsecurity-crs)"
 locate_crs4
@@ -339,15 +339,8 @@ for set in 4.28 3.3.4; do
             only_b=$(comm -13 <(tr ' ' '\n' <<<"$a" | sort) <(tr ' ' '\n' <<<"$b" | sort) | paste -sd' ' -)
             fail "CRS $set / $name: ids differ (only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--})"
             row "CRS $set" "compare" "$name" "DIFFERENT ids" "only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--}"
-            for id in $only_a $only_b; do
-                notes=$("$root/tests/nginx/known-difference.sh" "$rules" "$id")
-                if [ -n "$notes" ]; then
-                    known=$((known + 1))
-                    while IFS= read -r note; do row "" "" "" "  $id" "$note"; done <<<"$notes"
-                else
-                    unexplained=$((unexplained + 1))
-                fi
-            done
+            # shellcheck disable=SC2086 # one word per id
+            explain_ids "$rules" $only_a $only_b
         fi
     done
     if [ "$set" = 4.28 ] && [ -n "$reload_report" ]; then

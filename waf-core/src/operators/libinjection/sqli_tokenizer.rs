@@ -239,6 +239,25 @@ fn is_bin_or_nul(c: u8) -> bool {
     matches!(c, b'0' | b'1' | 0)
 }
 
+/// A string token from `body` up to the two bytes `end` (both consumed), or to the end of the
+/// input when they never come (then unclosed); `mark` is its open/close marker.
+fn delimited_string(t: &mut Token, s: &[u8], body: usize, end: [u8; 2], mark: u8) -> usize {
+    match find2(&s[body..], end[0], end[1]) {
+        None => {
+            t.assign(T_STRING, &s[body..]);
+            t.str_open = mark;
+            t.str_close = 0;
+            s.len()
+        }
+        Some(i) => {
+            t.assign(T_STRING, &s[body..body + i]);
+            t.str_open = mark;
+            t.str_close = mark;
+            body + i + 2
+        }
+    }
+}
+
 /// The first `ab` pair in `h`.
 fn find2(h: &[u8], a: u8, b: u8) -> Option<usize> {
     h.windows(2).position(|w| w[0] == a && w[1] == b)
@@ -522,20 +541,7 @@ impl<'a> Tokenizer<'a> {
         };
         let body = pos + 3;
         t.str_open = b'q';
-        match find2(&s[body..], close, b'\'') {
-            None => {
-                t.assign(T_STRING, &s[body..]);
-                t.str_open = b'q';
-                t.str_close = 0;
-                s.len()
-            }
-            Some(i) => {
-                t.assign(T_STRING, &s[body..body + i]);
-                t.str_open = b'q';
-                t.str_close = b'q';
-                body + i + 2
-            }
-        }
+        delimited_string(t, s, body, [close, b'\''], b'q')
     }
 
     /// `N'...'` or Oracle's `nq'...'`.
@@ -666,20 +672,7 @@ impl<'a> Tokenizer<'a> {
         }
         if s[pos + 1] == b'$' {
             let body = pos + 2;
-            return match find2(&s[body..], b'$', b'$') {
-                None => {
-                    t.assign(T_STRING, &s[body..]);
-                    t.str_open = b'$';
-                    t.str_close = 0;
-                    s.len()
-                }
-                Some(i) => {
-                    t.assign(T_STRING, &s[body..body + i]);
-                    t.str_open = b'$';
-                    t.str_close = b'$';
-                    body + i + 2
-                }
-            };
+            return delimited_string(t, s, body, [b'$', b'$'], b'$');
         }
         let n = span(&s[pos + 1..], |c| c.is_ascii_alphabetic() || c == 0);
         if n == 0 || pos + n + 1 == s.len() || s[pos + n + 1] != b'$' {

@@ -1,5 +1,6 @@
-# locate.sh - sourced by scripts/check-c-api.sh and scripts/check-nginx.sh: finds what both
-# need. The caller sets $root (the repository) and defines `missing MESSAGE [HINT]` (exit 2).
+# checks.sh - sourced by scripts/check-c-api.sh and scripts/check-nginx.sh: finds what both
+# need, and explains rule id differences. The caller sets $root (the repository) and defines
+# `missing MESSAGE [HINT]` (exit 2) and `row COLUMN...` (one line of its table).
 
 # debian_so: Debian's libmodsecurity.so.3 (3.0.9), resolved to the real file.
 locate_debian_libmodsecurity() {
@@ -30,4 +31,21 @@ build_sekisho_ffi() {
     sekisho_dir=${CARGO_TARGET_DIR:-$root/target}/release
     [ -f "$sekisho_dir/libmodsecurity.so.3" ] \
         || { echo "$1: $sekisho_dir/libmodsecurity.so.3 not built (scripts/build-ffi.sh)" >&2; exit 1; }
+}
+
+# For each rule id a comparison found on one side only, prints the known reason
+# (tests/nginx/known-difference.sh) as table rows, and counts it in $known or $unexplained.
+# $1: the rules file both sides loaded; then the ids.
+explain_ids() {
+    local rules=$1 id notes note
+    shift
+    for id in "$@"; do
+        notes=$("$root/tests/nginx/known-difference.sh" "$rules" "$id")
+        if [ -n "$notes" ]; then
+            known=$((known + 1))
+            while IFS= read -r note; do row "" "" "" "  $id" "$note"; done <<<"$notes"
+        else
+            unexplained=$((unexplained + 1))
+        fi
+    done
 }
