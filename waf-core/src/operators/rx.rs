@@ -33,7 +33,8 @@ enum Pattern {
     Empty,
     /// A pattern PCRE refuses: never true.
     Invalid,
-    Static(Box<Regex>),
+    /// Shared with other rule sets that have the same pattern ([`crate::regex::shared`]).
+    Static(Arc<Regex>),
     /// Compiled at each evaluation; the last compiled pattern is kept.
     Dynamic {
         argument: MacroString,
@@ -59,12 +60,12 @@ fn pattern(arg: &MacroString, name: &str, ctx: &mut CompileContext<'_>) -> Resul
     if arg.raw.is_empty() {
         return Ok(Pattern::Empty);
     }
-    match Regex::new(&arg.raw) {
+    match crate::regex::shared(&arg.raw) {
         Ok(re) => {
             if let Some(w) = re.warning() {
                 ctx.warnings.push(w);
             }
-            Ok(Pattern::Static(Box::new(re)))
+            Ok(Pattern::Static(re))
         }
         Err(CompileError::Invalid(m)) => {
             ctx.warnings.push(format!(

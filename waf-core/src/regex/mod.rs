@@ -31,6 +31,9 @@
 mod analyze;
 mod emit;
 mod pcre;
+mod shared;
+
+pub use shared::shared;
 
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
