@@ -200,8 +200,7 @@ for set in 4.28 3.3.4; do
             row "" "" "compare" "same" ""
         else
             ia=${a#*$'\t'}; ib=${b#*$'\t'}
-            only_a=$(comm -23 <(tr ' ' '\n' <<<"$ia" | grep -v '^-$' | sort) <(tr ' ' '\n' <<<"$ib" | grep -v '^-$' | sort) | paste -sd' ' -)
-            only_b=$(comm -13 <(tr ' ' '\n' <<<"$ia" | grep -v '^-$' | sort) <(tr ' ' '\n' <<<"$ib" | grep -v '^-$' | sort) | paste -sd' ' -)
+            id_difference "$ia" "$ib"
             row "" "" "compare" "DIFFERENT" "only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--}"
             what="ids differ (only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--})"
             [ "${a%%$'\t'*}" = "${b%%$'\t'*}" ] || what="status ${a%%$'\t'*} vs ${b%%$'\t'*}; $what"
@@ -213,13 +212,6 @@ for set in 4.28 3.3.4; do
     printf '  (run time: libmodsecurity %ss, sekisho %ss, rules load included)\n' "${secs[debian]}" "${secs[sekisho]}"
 done
 
-echo
-if [ $((known + unexplained)) -gt 0 ]; then
-    echo "differences between libmodsecurity and sekisho: $known rule id(s) known (explained above), $unexplained unexplained"
-fi
-if [ "$failed" -gt 0 ]; then
-    echo "failed checks:"
-    printf '  %s\n' "${failures[@]}"
-fi
+print_summary
 echo "check-c-api: $passed checks passed, $failed failed ($((SECONDS - started))s)"
 [ "$failed" -eq 0 ]

@@ -335,8 +335,7 @@ for set in 4.28 3.3.4; do
             pass
             row "CRS $set" "compare" "$name" "same ids" ""
         else
-            only_a=$(comm -23 <(tr ' ' '\n' <<<"$a" | sort) <(tr ' ' '\n' <<<"$b" | sort) | paste -sd' ' -)
-            only_b=$(comm -13 <(tr ' ' '\n' <<<"$a" | sort) <(tr ' ' '\n' <<<"$b" | sort) | paste -sd' ' -)
+            id_difference "$a" "$b"
             fail "CRS $set / $name: ids differ (only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--})"
             row "CRS $set" "compare" "$name" "DIFFERENT ids" "only libmodsecurity: ${only_a:--}; only sekisho: ${only_b:--}"
             # shellcheck disable=SC2086 # one word per id
@@ -348,14 +347,7 @@ for set in 4.28 3.3.4; do
     fi
 done
 
-echo
-if [ $((known + unexplained)) -gt 0 ]; then
-    echo "differences between libmodsecurity and sekisho: $known rule id(s) known (explained above), $unexplained unexplained"
-fi
-if [ "$failed" -gt 0 ]; then
-    echo "failed checks:"
-    printf '  %s\n' "${failures[@]}"
-    echo "(error logs: rerun with SEKISHO_KEEP=1 to keep $work)"
-fi
+print_summary
+[ "$failed" -eq 0 ] || echo "(error logs: rerun with SEKISHO_KEEP=1 to keep $work)"
 echo "check-nginx: $passed checks passed, $failed failed ($((SECONDS - started))s)"
 [ "$failed" -eq 0 ]

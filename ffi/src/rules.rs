@@ -291,6 +291,26 @@ pub extern "C" fn msc_create_rules_set() -> *mut RulesSet {
     })
 }
 
+/// `msc_rules_add` and `msc_rules_add_file`: `text` (the rules, or a file name; `what` names
+/// it in the NULL error) becomes one more source of the rule set.
+unsafe fn add_source(
+    rules: *mut RulesSet,
+    text: *const c_char,
+    what: &str,
+    source: impl FnOnce(String) -> Source,
+    error: *mut *const c_char,
+) -> c_int {
+    let Some(rs) = rules.as_mut() else {
+        set_error(error, "Rules error. No rule set (NULL RulesSet).");
+        return -1;
+    };
+    let Some(text) = c_text(text) else {
+        set_error(error, &format!("Rules error. No {what} (NULL string)."));
+        return -1;
+    };
+    report(rs.extend(vec![source(text)]), error)
+}
+
 /// `int msc_rules_add(RulesSet *, const char *plain_rules, const char **error)`: rules added
 /// (libmodsecurity's count: rules, chains once, `SecMarker` 7) or -1 with `*error` set (when
 /// `error` is not NULL). NULL `rules`/`plain_rules`: -1.
@@ -301,15 +321,7 @@ pub unsafe extern "C" fn msc_rules_add(
     error: *mut *const c_char,
 ) -> c_int {
     ffi_boundary!(-1, {
-        let Some(rs) = rules.as_mut() else {
-            set_error(error, "Rules error. No rule set (NULL RulesSet).");
-            return -1;
-        };
-        let Some(text) = c_text(plain_rules) else {
-            set_error(error, "Rules error. No rules (NULL string).");
-            return -1;
-        };
-        report(rs.extend(vec![Source::Text(text)]), error)
+        add_source(rules, plain_rules, "rules", Source::Text, error)
     })
 }
 
@@ -322,15 +334,13 @@ pub unsafe extern "C" fn msc_rules_add_file(
     error: *mut *const c_char,
 ) -> c_int {
     ffi_boundary!(-1, {
-        let Some(rs) = rules.as_mut() else {
-            set_error(error, "Rules error. No rule set (NULL RulesSet).");
-            return -1;
-        };
-        let Some(path) = c_text(file) else {
-            set_error(error, "Rules error. No file name (NULL string).");
-            return -1;
-        };
-        report(rs.extend(vec![Source::File(PathBuf::from(path))]), error)
+        add_source(
+            rules,
+            file,
+            "file name",
+            |path| Source::File(PathBuf::from(path)),
+            error,
+        )
     })
 }
 

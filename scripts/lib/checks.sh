@@ -49,3 +49,25 @@ explain_ids() {
         fi
     done
 }
+
+# only_a, only_b: the ids (space-separated words; `-` means none) in $1 only and in $2 only.
+id_difference() {
+    local a b
+    a=$(tr ' ' '\n' <<<"$1" | grep -v -e '^-$' -e '^$' | sort)
+    b=$(tr ' ' '\n' <<<"$2" | grep -v -e '^-$' -e '^$' | sort)
+    only_a=$(comm -23 <(printf '%s\n' "$a") <(printf '%s\n' "$b") | grep -v '^$' | paste -sd' ' -)
+    only_b=$(comm -13 <(printf '%s\n' "$a") <(printf '%s\n' "$b") | grep -v '^$' | paste -sd' ' -)
+}
+
+# The closing lines: explained and unexplained id differences, then the failed checks.
+# Uses $known, $unexplained, $failed and failures[].
+print_summary() {
+    echo
+    if [ $((known + unexplained)) -gt 0 ]; then
+        echo "differences between libmodsecurity and sekisho: $known rule id(s) known (explained above), $unexplained unexplained"
+    fi
+    if [ "$failed" -gt 0 ]; then
+        echo "failed checks:"
+        printf '  %s\n' "${failures[@]}"
+    fi
+}

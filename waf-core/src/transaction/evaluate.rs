@@ -112,20 +112,10 @@ impl Transaction {
                 }
             }
         }
-        if !ex.remove_by_tag.is_empty() || !self.removed_tags.is_empty() {
-            for t in rule.all_tags() {
-                let tag = self.expand_to_string(t);
-                if ex
-                    .remove_by_tag
-                    .iter()
-                    .chain(self.removed_tags.iter())
-                    .any(|x| *x == tag)
-                {
-                    return true;
-                }
-            }
-        }
-        false
+        ex.remove_by_tag
+            .iter()
+            .chain(self.removed_tags.iter())
+            .any(|tag| self.has_tag(rule, tag))
     }
 
     fn has_tag(&self, rule: &Rule, tag: &str) -> bool {
@@ -259,12 +249,7 @@ impl Transaction {
         let mut current = input.to_vec();
         let mut next = Vec::new();
         for (i, (name, f)) in rule.transformations.iter().enumerate() {
-            let changed = match &self.rules.unicode_map {
-                Some(map) if *name == seclang_parser::names::TransformationName::UrlDecodeUni => {
-                    crate::transformations::url_decode_uni_with_map(&current, &mut next, map)
-                }
-                _ => f(&current, &mut next),
-            };
+            let changed = self.apply_transformation(*name, *f, &current, &mut next);
             // The output is always the new value; the "changed" flag (libmodsecurity's, not
             // always "output differs": t:cmdLine never sets it) only decides which values
             // multiMatch tests.

@@ -51,6 +51,23 @@ impl Hasher for KeyHasher {
 }
 
 impl Transaction {
+    /// One transformation of `input` into `out`; returns libmodsecurity's "changed" flag.
+    /// `t:urlDecodeUni` uses the rule set's `SecUnicodeMapFile` table when there is one.
+    pub(crate) fn apply_transformation(
+        &self,
+        name: TransformationName,
+        f: crate::transformations::TransformFn,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        match &self.rules.unicode_map {
+            Some(map) if name == TransformationName::UrlDecodeUni => {
+                crate::transformations::url_decode_uni_with_map(input, out, map)
+            }
+            _ => f(input, out),
+        }
+    }
+
     /// `value` after the transformation chain `chain`, computed once per transaction.
     pub(crate) fn transformed(&mut self, chain: ChainId, value: &Bytes) -> Bytes {
         let Some(step) = self.rules.chains.step(chain) else {
@@ -63,14 +80,7 @@ impl Transaction {
         }
         let input = self.transformed(step.parent, value);
         let mut out = std::mem::take(&mut self.transform_cache.scratch);
-        match &self.rules.unicode_map {
-            Some(map) if step.name == TransformationName::UrlDecodeUni => {
-                crate::transformations::url_decode_uni_with_map(&input, &mut out, map);
-            }
-            _ => {
-                (step.f)(&input, &mut out);
-            }
-        }
+        self.apply_transformation(step.name, step.f, &input, &mut out);
         let result = Bytes::from(&out[..]);
         self.transform_cache.scratch = out;
         self.transform_cache
