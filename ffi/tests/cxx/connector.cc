@@ -6,6 +6,7 @@
  */
 #include <modsecurity/modsecurity.h>
 #include <modsecurity/rules_set.h>
+#include <modsecurity/rules.h> /* the old header name modsecurity-ls 1.1/1.2 include */
 #include <modsecurity/transaction.h>
 
 #include <cstdio>
