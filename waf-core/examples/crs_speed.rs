@@ -46,6 +46,15 @@ fn main() {
         ("Cookie", "wordpress_logged_in_abc=admin%7C1700000000%7Cabcdef; woocommerce_items_in_cart=1; wp_woocommerce_session_abc=123%7C%7C1700000000%7C%7C1699990000%7C%7Cdef"),
         ("Connection", "keep-alive"),
     ];
+    // SEKISHO_ARGS=N: the form POST carries N arguments (a scaling series)
+    let body: Vec<u8> = match std::env::var("SEKISHO_ARGS").ok().and_then(|n| n.parse().ok()) {
+        Some(n) => (0..n)
+            .map(|i: usize| format!("field_{i}=value+number+{i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+            .into_bytes(),
+        None => b"action=woocommerce_add_to_cart&product_id=42&quantity=1&variation_id=0&security=ab12cd34ef".to_vec(),
+    };
     let mut times = Vec::new();
     for round in 0..rounds {
         let post = round % 2 == 1;
@@ -69,13 +78,17 @@ fn main() {
         }
         tx.process_request_headers();
         if post {
-            tx.append_request_body(b"action=woocommerce_add_to_cart&product_id=42&quantity=1&variation_id=0&security=ab12cd34ef");
+            tx.append_request_body(&body);
         }
         tx.process_request_body();
         tx.process_response_headers(200, b"HTTP/1.1");
         tx.process_response_body();
         tx.process_logging();
         assert!(tx.intervention().is_none());
+        if round < 2 && std::env::var_os("SEKISHO_SHOW_MESSAGES").is_some() {
+            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
+            eprintln!("round {round}: {} messages {ids:?}", ids.len());
+        }
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -22,6 +22,20 @@ pub struct Entry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Collection {
     entries: Vec<Entry>,
+    /// [`name_hash`] of each entry's name, in entry order: a lookup by name (`TX:score`, which
+    /// CRS does dozens of times a request over a `TX` of ~100 elements) compares these words
+    /// and only confirms the names that hash alike.
+    hashes: Vec<u64>,
+}
+
+/// FNV-1a over the ASCII-lowercased name.
+pub fn name_hash(name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        h ^= u64::from(b.to_ascii_lowercase());
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 impl Collection {
@@ -36,6 +50,7 @@ impl Collection {
 
     /// Appends an element with the place of its value in the request.
     pub fn add_at(&mut self, name: &[u8], value: &[u8], origin: Option<(usize, usize)>) {
+        self.hashes.push(name_hash(name));
         self.entries.push(Entry {
             name: name.into(),
             value: value.into(),
@@ -47,34 +62,71 @@ impl Collection {
     /// appended when absent.
     pub fn set(&mut self, name: &[u8], value: Vec<u8>) {
         let value: Bytes = value.into();
-        let mut found = false;
-        self.entries.retain_mut(|e| {
-            if !e.name.eq_ignore_ascii_case(name) {
-                return true;
+        let hash = name_hash(name);
+        let (first, more) = {
+            let mut found = self.positions(name, hash);
+            (found.next(), found.next().is_some())
+        };
+        match first {
+            None => {
+                self.hashes.push(hash);
+                self.entries.push(Entry {
+                    name: name.into(),
+                    value,
+                    origin: None,
+                });
             }
-            if found {
-                return false;
+            Some(first) => {
+                let e = &mut self.entries[first];
+                e.value = value;
+                e.origin = None;
+                if more {
+                    // rare: names added with `add` repeat; `set` keeps the first only
+                    let mut seen = false;
+                    self.retain(|e| {
+                        let same = e.name.eq_ignore_ascii_case(name);
+                        let keep = !same || !seen;
+                        seen |= same;
+                        keep
+                    });
+                }
             }
-            found = true;
-            e.value = value.clone();
-            e.origin = None;
-            true
-        });
-        if !found {
-            self.entries.push(Entry {
-                name: name.into(),
-                value,
-                origin: None,
-            });
         }
     }
 
-    /// The first value of `name`.
-    pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
-        self.entries
+    /// The positions of the elements named `name` (whose [`name_hash`] is `hash`).
+    fn positions<'a>(&'a self, name: &'a [u8], hash: u64) -> impl Iterator<Item = usize> + 'a {
+        self.hashes
             .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(name))
-            .map(|e| &e.value[..])
+            .enumerate()
+            .filter(move |&(i, &h)| h == hash && self.entries[i].name.eq_ignore_ascii_case(name))
+            .map(|(i, _)| i)
+    }
+
+    /// The elements named `name`, in order.
+    pub fn named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.positions(name, name_hash(name))
+            .map(|i| &self.entries[i])
+    }
+
+    /// The first value of `name`.
+    pub fn get<'a>(&'a self, name: &[u8]) -> Option<&'a [u8]> {
+        let first = self.positions(name, name_hash(name)).next();
+        first.map(|i| &self.entries[i].value[..])
+    }
+
+    /// Keeps the elements for which `keep` holds.
+    fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        let mut i = 0;
+        self.entries.retain(|e| {
+            let k = keep(e);
+            if !k {
+                self.hashes.remove(i);
+            } else {
+                i += 1;
+            }
+            k
+        });
     }
 
     pub fn contains(&self, name: &[u8]) -> bool {
@@ -83,11 +135,12 @@ impl Collection {
 
     /// Removes every element named `name`.
     pub fn remove(&mut self, name: &[u8]) {
-        self.entries.retain(|e| !e.name.eq_ignore_ascii_case(name));
+        self.retain(|e| !e.name.eq_ignore_ascii_case(name));
     }
 
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.hashes.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -127,5 +180,32 @@ mod tests {
         c.set(b"b", b"4".to_vec());
         c.remove(b"B");
         assert!(!c.contains(b"b"));
+    }
+
+    #[test]
+    fn lookups_by_name_follow_every_change() {
+        let mut c = Collection::new();
+        for (n, v) in [("x", "1"), ("Y", "2"), ("x", "3"), ("z", "4"), ("X", "5")] {
+            c.add(n.as_bytes(), v.as_bytes());
+        }
+        let values = |c: &Collection, n: &str| -> Vec<Vec<u8>> {
+            c.named(n.as_bytes()).map(|e| e.value.to_vec()).collect()
+        };
+        assert_eq!(
+            values(&c, "X"),
+            [b"1".to_vec(), b"3".to_vec(), b"5".to_vec()]
+        );
+        c.set(b"x", b"6".to_vec());
+        assert_eq!(values(&c, "x"), [b"6".to_vec()]);
+        assert_eq!(
+            c.iter().map(|e| e.name.to_vec()).collect::<Vec<_>>(),
+            [b"x".to_vec(), b"Y".to_vec(), b"z".to_vec()]
+        );
+        c.remove(b"y");
+        assert_eq!(values(&c, "z"), [b"4".to_vec()]);
+        assert_eq!(c.get(b"Z"), Some(&b"4"[..]));
+        c.set(b"w", b"7".to_vec());
+        assert_eq!(c.get(b"W"), Some(&b"7"[..]));
+        assert_eq!(c.len(), 3);
     }
 }

@@ -50,6 +50,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         unicode_map,
         ..
     } = c;
+    crate::exceptions::work_out_all(&exceptions, &phases);
     let mut chains = crate::chains::ChainTable::new();
     for entry in phases.iter().flatten() {
         if let Entry::Rule(rule) = entry {
@@ -337,6 +338,7 @@ impl Compiler<'_> {
             chain: None,
             chains: meta.chain,
             chained_child: false,
+            static_exceptions: std::sync::OnceLock::new(),
         };
         Some((rule, meta))
     }

@@ -39,6 +39,7 @@ mod chains;
 mod collection;
 mod compile;
 pub mod config;
+mod exceptions;
 mod matcher;
 mod message;
 pub mod operators;

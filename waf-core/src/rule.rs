@@ -163,6 +163,9 @@ pub struct Rule {
     pub chains: bool,
     /// Whether this rule is a link below a chain starter.
     pub chained_child: bool,
+    /// The configuration's exceptions for this rule, once the rule set is complete (unset
+    /// when they depend on a macro): [`crate::exceptions`].
+    pub static_exceptions: std::sync::OnceLock<crate::exceptions::StaticExceptions>,
 }
 
 /// The operator with what the log message needs.

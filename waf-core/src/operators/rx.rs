@@ -142,6 +142,11 @@ impl Resolved<'_> {
     }
 }
 
+thread_local! {
+    /// Reused group buffers: a match's groups are read once and copied out.
+    static CAPTURES: std::cell::RefCell<Captures> = std::cell::RefCell::new(Captures::new());
+}
+
 impl Operator for Rx {
     fn static_regex(&self) -> Option<&Regex> {
         match &self.0 {
@@ -161,24 +166,25 @@ impl Operator for Rx {
             },
         };
         let capturing = ctx.capturing();
-        // without `capture`, the cheap test decides; the groups are then only looked for on a
-        // match, for `[ref]`'s ranges
-        if !capturing && !re.is_match(value) {
+        // the cheap test decides; the groups are only looked for on a match, for `capture` and
+        // `[ref]`'s ranges
+        if !re.is_match(value) {
             return false;
         }
-        let mut caps = Captures::new();
-        if !re.captures(value, &mut caps) {
-            return !capturing;
-        }
-        for i in 0..caps.len() {
-            if let Some((s, e)) = caps.get(i) {
-                if capturing {
-                    ctx.capture(i, &value[s..e]);
-                }
-                ctx.match_range(s, e - s);
+        CAPTURES.with_borrow_mut(|caps| {
+            if !re.captures(value, caps) {
+                return !capturing;
             }
-        }
-        true
+            for i in 0..caps.len() {
+                if let Some((s, e)) = caps.get(i) {
+                    if capturing {
+                        ctx.capture(i, &value[s..e]);
+                    }
+                    ctx.match_range(s, e - s);
+                }
+            }
+            true
+        })
     }
 }
 

@@ -116,7 +116,9 @@ impl Transaction {
     /// After the rule (and its chain) matched: everything but `setvar`, then the log line.
     pub(crate) fn after_full_match(&mut self, rule: &Rule, message: &mut RuleMessage) {
         let defaults = std::sync::Arc::clone(&rule.defaults);
-        if self.message_needed() {
+        // CRS's bookkeeping rules (`pass,nolog`) match on every request: no text for them
+        let needed = self.message_needed();
+        if needed {
             for t in rule.all_tags() {
                 let tag = self.expand_to_string(t);
                 message.tags.push(tag);
@@ -152,19 +154,21 @@ impl Transaction {
         };
         message.rule_id = rule.id;
         message.phase = rule.phase;
-        message.file = rule.file.to_string();
         message.line = rule.line;
-        message.rev = rule.actions.rev.clone();
-        message.ver = rule.actions.ver.clone();
         message.maturity = rule.actions.maturity.unwrap_or(0);
         message.accuracy = rule.actions.accuracy.unwrap_or(0);
-        message.server_ip = self
-            .hostname
-            .clone()
-            .unwrap_or_else(|| self.server_ip.clone());
-        message.uri = String::from_utf8_lossy(&self.path_decoded).into_owned();
-        message.unique_id = self.id.clone();
-        message.client_ip = self.client_ip.clone();
+        if needed {
+            message.file = rule.file.to_string();
+            message.rev = rule.actions.rev.clone();
+            message.ver = rule.actions.ver.clone();
+            message.server_ip = self
+                .hostname
+                .clone()
+                .unwrap_or_else(|| self.server_ip.clone());
+            message.uri = String::from_utf8_lossy(&self.path_decoded).into_owned();
+            message.unique_id = self.id.clone();
+            message.client_ip = self.client_ip.clone();
+        }
         let engine_on = self.engine_on();
         let mut acted = false;
         if let Some(d) = disruptive {
@@ -225,8 +229,6 @@ impl Transaction {
 
     /// Runs a disruptive action (the engine is On). Returns whether it interrupts.
     fn disrupt(&mut self, d: &Disruptive, message: &RuleMessage) -> bool {
-        let mut log_message = message.clone();
-        log_message.disruptive = true;
         match d {
             Disruptive::Pass => return false,
             Disruptive::Allow(kind) => {
@@ -260,6 +262,8 @@ impl Transaction {
             }
         }
         self.intervention.disruptive = true;
+        let mut log_message = message.clone();
+        log_message.disruptive = true;
         self.intervention.log = Some(log_message.log_line(true, None, true));
         true
     }

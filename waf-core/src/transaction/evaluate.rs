@@ -3,12 +3,13 @@
 //! after-match actions — in libmodsecurity's order (`RulesSet::evaluate`,
 //! `RuleWithOperator::evaluate`).
 
-use super::variables::{Origin, Value};
+use super::variables::{Origin, Value, ValueName};
 use super::{AllowState, Transaction};
+use crate::exceptions::{self, StaticExceptions};
 use crate::message::{hex_if_needed, limit_to, RuleMessage};
 use crate::operators::OperatorContext;
 use crate::rule::{CompiledSelector, Rule, Target};
-use crate::ruleset::{Entry, TargetUpdate};
+use crate::ruleset::Entry;
 use seclang_parser::MacroString;
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -100,22 +101,16 @@ impl Transaction {
 
     /// `SecRuleRemoveBy*` and `ctl:ruleRemoveByTag`.
     fn removed(&self, rule: &Rule) -> bool {
-        let ex = &self.rules.exceptions;
-        if rule.id != 0 && ex.remove_by_id.iter().any(|r| r.contains(rule.id)) {
-            return true;
-        }
-        if !ex.remove_by_msg.is_empty() {
-            if let Some(m) = rule.msg() {
-                let msg = self.expand_to_string(m);
-                if ex.remove_by_msg.contains(&msg) {
-                    return true;
-                }
-            }
-        }
-        ex.remove_by_tag
-            .iter()
-            .chain(self.removed_tags.iter())
-            .any(|tag| self.has_tag(rule, tag))
+        let by_config = match rule.static_exceptions.get() {
+            Some(s) => s.removed,
+            None => exceptions::removed(
+                &self.rules.exceptions,
+                rule,
+                |tag| self.has_tag(rule, tag),
+                || rule.msg().map(|m| self.expand_to_string(m)),
+            ),
+        };
+        by_config || self.removed_tags.iter().any(|tag| self.has_tag(rule, tag))
     }
 
     fn has_tag(&self, rule: &Rule, tag: &str) -> bool {
@@ -127,62 +122,52 @@ impl Transaction {
     }
 
     /// The rule's targets, with `SecRuleUpdateTargetBy*` additions, minus whole-target
-    /// removals; and the exclusions that apply to its values. Borrowed from the rule (nothing
-    /// copied) unless an update or a run-time removal applies.
-    fn targets_of<'r>(&self, rule: &'r Rule) -> (Cow<'r, [Target]>, Cow<'r, [Target]>) {
-        let ex = &self.rules.exceptions;
-        let chain_id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
-        let mut updates: Vec<&TargetUpdate> = Vec::new();
-        if !rule.chained_child {
-            updates.extend(
-                ex.update_target_by_id
-                    .iter()
-                    .filter(|(ids, _)| ids.iter().any(|r| r.contains(chain_id)))
-                    .map(|(_, u)| u),
-            );
-        }
-        updates.extend(
-            ex.update_target_by_tag
-                .iter()
-                .filter(|(tag, _)| self.has_tag(rule, tag))
-                .map(|(_, u)| u),
-        );
-        updates.extend(
-            ex.update_target_by_msg
-                .iter()
-                .filter(|(msg, _)| self.has_msg(rule, msg))
-                .map(|(_, u)| u),
-        );
-        let whole = |exclude: &[Target], t: &Target| {
-            exclude.iter().any(|e| {
-                e.variable == t.variable && e.selector.is_none()
-                    || e.full_name.eq_ignore_ascii_case(&t.full_name)
-            })
-        };
+    /// removals; the exclusions that apply to its values; and whether each target must still be
+    /// checked against this transaction's `ctl:ruleRemoveTarget*` (CRS's 941010 removes
+    /// REQUEST_FILENAME from ~26 rules on most requests). Borrowed (nothing copied) unless the
+    /// configuration's exceptions depend on a macro.
+    fn targets_of<'r>(&self, rule: &'r Rule) -> (Cow<'r, [Target]>, Cow<'r, [Target]>, bool) {
         let runtime_removals = self.runtime_removals_apply(rule);
-        if updates.is_empty()
-            && !runtime_removals
-            && !rule.targets.iter().any(|t| whole(&rule.exclusions, t))
-        {
-            return (
-                Cow::Borrowed(&rule.targets),
-                Cow::Borrowed(&rule.exclusions),
-            );
+        let (targets, exclusions) = match rule.static_exceptions.get() {
+            Some(StaticExceptions {
+                targets: Some((t, x)),
+                ..
+            }) => (&t[..], &x[..]),
+            Some(_) => (&rule.targets[..], &rule.exclusions[..]),
+            None => return self.targets_with_dynamic_exceptions(rule, runtime_removals),
+        };
+        (
+            Cow::Borrowed(targets),
+            Cow::Borrowed(exclusions),
+            runtime_removals,
+        )
+    }
+
+    /// [`Self::targets_of`] for a rule whose exceptions depend on a macro (a tag or `msg` that
+    /// `SecRuleUpdateTargetByTag/ByMsg` compare): worked out at each evaluation.
+    fn targets_with_dynamic_exceptions<'r>(
+        &self,
+        rule: &'r Rule,
+        runtime_removals: bool,
+    ) -> (Cow<'r, [Target]>, Cow<'r, [Target]>, bool) {
+        let chain_id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+        let updates = exceptions::updates(
+            &self.rules.exceptions,
+            rule,
+            chain_id,
+            |tag| self.has_tag(rule, tag),
+            |msg| self.has_msg(rule, msg),
+        );
+        match exceptions::apply(rule, &updates, runtime_removals, |t| {
+            runtime_removals && self.target_removed_at_run_time(rule, &t.full_name)
+        }) {
+            Some((t, x)) => (Cow::Owned(t), Cow::Owned(x), false),
+            None => (
+                Cow::Borrowed(&rule.targets[..]),
+                Cow::Borrowed(&rule.exclusions[..]),
+                false,
+            ),
         }
-        let mut exclude: Vec<Target> = rule.exclusions.clone();
-        let mut add: Vec<&Target> = Vec::new();
-        for u in &updates {
-            add.extend(u.add.iter());
-            exclude.extend(u.exclude.iter().cloned());
-        }
-        let targets = rule
-            .targets
-            .iter()
-            .chain(add)
-            .filter(|t| !whole(&exclude, t) && !self.target_removed_at_run_time(rule, &t.full_name))
-            .cloned()
-            .collect();
-        (Cow::Owned(targets), Cow::Owned(exclude))
     }
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
@@ -228,7 +213,11 @@ impl Transaction {
                 Some(CompiledSelector::Key(_, Some(m))) => {
                     v.key_eq_ignore_case(&format!("{}:{}", e.variable, self.expand_to_string(m)))
                 }
-                _ => v.key_eq_ignore_case(&e.full_name),
+                // a value of another variable cannot have this name: no text compared
+                _ => match v.name {
+                    ValueName::Element(var) | ValueName::Scalar(var) if var != e.variable => false,
+                    _ => v.key_eq_ignore_case(&e.full_name),
+                },
             };
             if hit {
                 return true;
@@ -388,7 +377,7 @@ impl Transaction {
             self.after_full_match(rule, message);
             return true;
         };
-        let (targets, exclusions) = self.targets_of(rule);
+        let (targets, exclusions, check_removals) = self.targets_of(rule);
         let mut matched = false;
         let mut values = std::mem::take(&mut self.scratch_values);
         // multiMatch: ranges reported by evaluations that did not match, for the next line
@@ -398,6 +387,9 @@ impl Transaction {
             .load(std::sync::atomic::Ordering::Relaxed);
         let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
         for target in targets.iter() {
+            if check_removals && self.target_removed_at_run_time(rule, &target.full_name) {
+                continue;
+            }
             values.clear();
             self.resolve(rule, target, &mut values);
             for v in &values {

@@ -81,7 +81,14 @@ impl Transaction {
         let input = self.transformed(step.parent, value);
         let mut out = std::mem::take(&mut self.transform_cache.scratch);
         self.apply_transformation(step.name, step.f, &input, &mut out);
-        let result = Bytes::from(&out[..]);
+        // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
+        // cookie): the input's buffer then stands for the output, which saves a copy and lets
+        // the next steps and the matcher find it under the same address
+        let result = if out[..] == input[..] {
+            input
+        } else {
+            Bytes::from(&out[..])
+        };
         self.transform_cache.scratch = out;
         self.transform_cache
             .map

@@ -54,7 +54,7 @@ impl Value {
             ValueName::Element(v) => {
                 // an element that is not UTF-8 is named with U+FFFD in its place: only then
                 // can the byte comparison below be wrong
-                if other.contains('\u{FFFD}') {
+                if !other.is_ascii() && other.contains('\u{FFFD}') {
                     return self.key().eq_ignore_ascii_case(other);
                 }
                 let element = self.element.as_deref().unwrap_or_default();
@@ -218,16 +218,25 @@ impl Transaction {
         }
         if v.is_collection() {
             let Some(c) = self.collection(v) else { return };
-            for e in c {
-                if !self.selected(target, &e.name) {
-                    continue;
-                }
+            let push = |out: &mut Vec<Value>, e: &crate::collection::Entry| {
                 out.push(Value {
                     name: ValueName::Element(v),
                     element: Some(e.name.clone()),
                     value: e.value.clone(),
                     origin: Origin::of(e.origin),
-                });
+                })
+            };
+            if let Some(CompiledSelector::Key(k, None)) = &target.selector {
+                // `TX:score`: found by the name's hash, not by a walk over the collection
+                for e in c.named(k) {
+                    push(out, e);
+                }
+                return;
+            }
+            for e in c {
+                if self.selected(target, &e.name) {
+                    push(out, e);
+                }
             }
             return;
         }
