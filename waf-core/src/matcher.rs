@@ -2,10 +2,13 @@
 //!
 //! Rules that share a transformation chain see the same transformed value. For the `@rx`
 //! rules among them, every pattern whose matches must start (or end) with one of a finite set
-//! of literals (regex-syntax's prefix and suffix extraction) gives those literals to one Aho-Corasick
+//! of literals (regex-syntax's prefix and suffix extraction, made when the pattern is compiled:
+//! [`crate::regex::Regex::required_literals`]) gives those literals to one Aho-Corasick
 //! automaton per chain; a transaction scans each value once per chain with it, which says
 //! which of those rules can match at all. A rule none of whose literals occurs in the value
-//! cannot match it, and its regex is not run. Every other rule (literal found, or a pattern
+//! cannot match it, and its regex is not run; a rule none of whose literals occurs in any
+//! value of its variables is not even asked about its values
+//! ([`crate::transaction`]'s `candidates`). Every other rule (literal found, or a pattern
 //! without usable literals) runs its own regex as before (captures, `[ref]` ranges), so
 //! verdicts, rule order, chains, `skipAfter`, captures and logged ids are those of the
 //! rule-by-rule evaluation: the prefilter only ever says "cannot match" when that is true.
@@ -24,7 +27,6 @@
 use crate::chains::ChainId;
 use crate::rule::Rule;
 use aho_corasick::AhoCorasick;
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,9 +36,6 @@ pub(crate) type Slot = AtomicU64;
 
 /// [`Slot`] of a rule outside every group.
 pub(crate) const NO_SLOT: u64 = u64::MAX;
-
-/// Shortest literal worth scanning for: shorter ones occur in nearly every value.
-const MIN_LITERAL: usize = 2;
 
 /// A group: the prefilterable `@rx` rules of one transformation chain.
 #[derive(Debug)]
@@ -52,8 +51,20 @@ pub(crate) struct Group {
 pub(crate) struct Candidates(Vec<u64>);
 
 impl Candidates {
+    /// No member, for a group of `members` rules.
+    pub fn none(members: usize) -> Candidates {
+        Candidates(vec![0; members.div_ceil(64)])
+    }
+
     pub fn contains(&self, member: usize) -> bool {
         self.0[member / 64] & (1 << (member % 64)) != 0
+    }
+
+    /// Adds the members of `other` (of the same group).
+    pub fn add(&mut self, other: &Candidates) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
     }
 }
 
@@ -65,13 +76,13 @@ impl Group {
 
     /// The members whose literals occur in `value`.
     pub fn search(&self, value: &[u8]) -> Candidates {
-        let mut set = vec![0u64; self.members.div_ceil(64)];
+        let mut set = Candidates::none(self.members);
         for m in self.automaton.find_overlapping_iter(value) {
             for &member in &self.owners[m.pattern().as_usize()] {
-                set[member as usize / 64] |= 1 << (member % 64);
+                set.0[member as usize / 64] |= 1 << (member % 64);
             }
         }
-        Candidates(set)
+        set
     }
 }
 
@@ -140,8 +151,8 @@ impl Matcher {
     }
 }
 
-/// The literals (lowercased) one of which starts every match of the rule's pattern, if the
-/// rule can join a group.
+/// The literals (lowercased) one of which starts (or ends) every match of the rule's pattern,
+/// if the rule can join a group.
 fn eligible(rule: &Rule) -> Option<Vec<Vec<u8>>> {
     let op = rule.operator.as_ref()?;
     if op.negated || rule.multi_match() || op.argument.has_macros() {
@@ -151,28 +162,5 @@ fn eligible(rule: &Rule) -> Option<Vec<Vec<u8>>> {
     if re.uses_fallback() || re.rechecks_line_start() {
         return None;
     }
-    let hir =
-        regex_automata::util::syntax::parse_with(re.translated(), &crate::regex::syntax_config())
-            .ok()?;
-    // every match starts with one of the prefixes, and ends with one of the suffixes: either
-    // set will do, the one whose shortest literal is longer is the more selective
-    let usable = |kind: ExtractKind| {
-        let seq = Extractor::new().kind(kind).extract(&hir);
-        let lits = seq.literals()?;
-        let shortest = lits.iter().map(|l| l.as_bytes().len()).min()?;
-        (shortest >= MIN_LITERAL).then(|| {
-            let mut out: Vec<Vec<u8>> = lits
-                .iter()
-                .map(|l| l.as_bytes().to_ascii_lowercase())
-                .collect();
-            out.sort();
-            out.dedup();
-            (shortest, out)
-        })
-    };
-    match (usable(ExtractKind::Prefix), usable(ExtractKind::Suffix)) {
-        (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
-        (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
-        (None, None) => None,
-    }
+    re.required_literals().map(<[Vec<u8>]>::to_vec)
 }

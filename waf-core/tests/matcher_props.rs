@@ -17,6 +17,9 @@ const TARGETS: &[&str] = &[
     "REQUEST_URI",
     "REQUEST_FILENAME",
     "ARGS|REQUEST_COOKIES|!ARGS:x",
+    // whole-variable skipping: `XML:/*` has no value without an XML body, `TX` can change
+    "REQUEST_COOKIES|ARGS_NAMES|ARGS|XML:/*",
+    "ARGS|TX:seen",
 ];
 const CHAINS: &[&str] = &[
     "t:none",

@@ -34,8 +34,9 @@ use aho_corasick::AhoCorasick;
 
 const ROOT: u32 = 0;
 
+/// A node of the tree while it is built.
 #[derive(Debug, Clone)]
-struct Node {
+struct BuildNode {
     /// Children as (lowercased byte, node), sorted.
     children: Vec<(u8, u32)>,
     fail: u32,
@@ -48,10 +49,25 @@ struct Node {
     depth: u32,
 }
 
+/// A node of the built tree: its children are `edges[first..first + count]` (CRS's phrase
+/// files make ~100,000 nodes; one allocation per node's children cost megabytes).
+#[derive(Debug, Clone)]
+struct Node {
+    first: u32,
+    count: u16,
+    is_last: bool,
+    other_match: bool,
+    fail: u32,
+    phrase: u32,
+    depth: u32,
+}
+
 /// The phrase set, as libmodsecurity's `ACMP` tree.
 #[derive(Debug)]
 pub struct Pm {
     nodes: Vec<Node>,
+    /// Every node's children as (lowercased byte, node), sorted per node.
+    edges: Vec<(u8, u32)>,
     phrases: Vec<Vec<u8>>,
     prefilter: Option<AhoCorasick>,
 }
@@ -155,7 +171,7 @@ impl Pm {
     }
 
     fn new(phrases: Vec<Vec<u8>>) -> Pm {
-        let mut nodes = vec![Node {
+        let mut nodes = vec![BuildNode {
             children: Vec::new(),
             fail: ROOT,
             is_last: false,
@@ -167,11 +183,11 @@ impl Pm {
             let mut cur = ROOT;
             for (i, &b) in phrase.iter().enumerate() {
                 let letter = b.to_ascii_lowercase();
-                let next = match find_child(&nodes[cur as usize], letter) {
+                let next = match build_child(&nodes[cur as usize], letter) {
                     Some(n) => n,
                     None => {
                         let id = nodes.len() as u32;
-                        nodes.push(Node {
+                        nodes.push(BuildNode {
                             children: Vec::new(),
                             fail: ROOT,
                             is_last: false,
@@ -204,7 +220,8 @@ impl Pm {
                 let fail = if parent == ROOT {
                     ROOT
                 } else {
-                    find_child(&nodes[nodes[parent as usize].fail as usize], letter).unwrap_or(ROOT)
+                    build_child(&nodes[nodes[parent as usize].fail as usize], letter)
+                        .unwrap_or(ROOT)
                 };
                 nodes[node as usize].fail = fail;
                 // The failure node is shallower, so its own `other_match` is already known.
@@ -221,18 +238,47 @@ impl Pm {
             level = next_level;
         }
         let prefilter = if phrases.iter().any(|p| !p.is_empty()) {
+            // a contiguous NFA: a DFA over CRS's phrase files costs megabytes per rule set
             AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
                 .ascii_case_insensitive(true)
                 .build(phrases.iter().filter(|p| !p.is_empty()))
                 .ok()
         } else {
             None
         };
+        let mut edges = Vec::with_capacity(nodes.len());
+        let nodes = nodes
+            .into_iter()
+            .map(|n| {
+                let first = edges.len() as u32;
+                edges.extend_from_slice(&n.children);
+                Node {
+                    first,
+                    count: n.children.len() as u16,
+                    is_last: n.is_last,
+                    other_match: n.other_match,
+                    fail: n.fail,
+                    phrase: n.phrase,
+                    depth: n.depth,
+                }
+            })
+            .collect();
         Pm {
             nodes,
+            edges,
             phrases,
             prefilter,
         }
+    }
+
+    fn child(&self, node: u32, letter: u8) -> Option<u32> {
+        let n = &self.nodes[node as usize];
+        let edges = &self.edges[n.first as usize..n.first as usize + usize::from(n.count)];
+        edges
+            .binary_search_by_key(&letter, |&(l, _)| l)
+            .ok()
+            .map(|i| edges[i].1)
     }
 
     /// The node where libmodsecurity's `acmp_process_quick` reports a match.
@@ -245,7 +291,7 @@ impl Pm {
             let letter = b.to_ascii_lowercase();
             let mut go_to;
             loop {
-                go_to = find_child(&nodes[node as usize], letter);
+                go_to = self.child(node, letter);
                 if let Some(g) = go_to {
                     if nodes[g as usize].is_last {
                         return Some((g, i));
@@ -278,7 +324,7 @@ impl Pm {
     }
 }
 
-fn find_child(node: &Node, letter: u8) -> Option<u32> {
+fn build_child(node: &BuildNode, letter: u8) -> Option<u32> {
     node.children
         .binary_search_by_key(&letter, |&(l, _)| l)
         .ok()

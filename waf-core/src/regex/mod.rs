@@ -81,6 +81,8 @@ pub struct Regex {
     /// Capture groups, group 0 included.
     slots: usize,
     engine: Engine,
+    /// On the linear engine: [`required_literals`].
+    literals: Option<Literals>,
     fallback: Option<&'static str>,
     /// No assertion looks at the text around a position (`^`, `$`, `\b`, look-around, `\K`).
     context_free: bool,
@@ -112,16 +114,54 @@ pub(crate) fn syntax_config() -> syntax::Config {
         .nest_limit(1000)
 }
 
-fn linear(pattern: &str) -> Result<meta::Regex, String> {
-    meta::Builder::new()
+/// The linear engine for a translated pattern, and the pattern's [`required_literals`]: the
+/// pattern is parsed once for both (parsing CRS's patterns costs as much as compiling them).
+/// (Handing the engine our prefixes as its prefilter, to spare its own literal extraction,
+/// was measured: loading took longer, building the prefilters cost more than it saved.)
+fn linear(pattern: &str) -> Result<(meta::Regex, Option<Literals>), String> {
+    let hir = syntax::parse_with(pattern, &syntax_config()).map_err(|e| e.to_string())?;
+    let re = meta::Builder::new()
         .configure(
             meta::Config::new()
                 .utf8_empty(false)
                 .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
         )
-        .syntax(syntax_config())
-        .build(pattern)
-        .map_err(|e| e.to_string())
+        .build_from_hir(&hir)
+        .map_err(|e| e.to_string())?;
+    Ok((re, required_literals(&hir)))
+}
+
+/// Shortest literal worth a prefilter: shorter ones occur in nearly every value.
+const MIN_LITERAL: usize = 2;
+
+/// Literals (lowercased, sorted, distinct) one of which every match holds at one end.
+type Literals = Vec<Vec<u8>>;
+
+/// The literals (ASCII-lowercased, sorted, distinct) one of which every match starts with, or
+/// one of which every match ends with (regex-syntax's prefix and suffix extraction; the set
+/// whose shortest literal is longer, the more selective); `None` when neither set is finite
+/// with literals of at least [`MIN_LITERAL`] bytes. The grouped matcher scans for them.
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let usable = |kind: ExtractKind| {
+        let seq = Extractor::new().kind(kind).extract(hir);
+        let lits = seq.literals()?;
+        let shortest = lits.iter().map(|l| l.as_bytes().len()).min()?;
+        (shortest >= MIN_LITERAL).then(|| {
+            let mut out: Vec<Vec<u8>> = lits
+                .iter()
+                .map(|l| l.as_bytes().to_ascii_lowercase())
+                .collect();
+            out.sort();
+            out.dedup();
+            (shortest, out)
+        })
+    };
+    match (usable(ExtractKind::Prefix), usable(ExtractKind::Suffix)) {
+        (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
+        (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
+        (None, None) => None,
+    }
 }
 
 fn backtracking(pattern: &str, not_empty: bool) -> Result<fancy_regex::Regex, String> {
@@ -196,13 +236,14 @@ impl Regex {
         if fallback.is_none() {
             let translated = emit::emit(&parsed.node, emit::Target::Linear);
             match linear(&translated) {
-                Ok(re) => {
+                Ok((re, literals)) => {
                     return Ok(Regex {
                         pattern: shown,
                         translated,
                         tree: parsed.node,
                         slots,
                         engine: Engine::Linear(re),
+                        literals,
                         fallback: None,
                         context_free: cf,
                         line_start_check: analysis.line_start_at_end.then(OnceLock::new),
@@ -233,6 +274,7 @@ impl Regex {
             slots,
             context_free: cf,
             engine: Engine::Backtrack(re),
+            literals: None,
             fallback,
             line_start_check: None,
             not_empty: OnceLock::new(),
@@ -256,6 +298,13 @@ impl Regex {
 
     pub fn uses_fallback(&self) -> bool {
         self.fallback.is_some()
+    }
+
+    /// On the linear engine, the literals (lowercased) one of which starts every match, or
+    /// one of which ends every match, when there is such a finite set of literals of two
+    /// bytes or more.
+    pub(crate) fn required_literals(&self) -> Option<&[Vec<u8>]> {
+        self.literals.as_deref()
     }
 
     /// The load-time warning for a pattern on the fallback (the caller adds the rule id).

@@ -68,6 +68,8 @@ impl Transaction {
             _ => {}
         }
         self.allow = AllowState::None;
+        // the request's variables may have grown since the last phase
+        self.phase_candidates.clear();
         let rules = Arc::clone(&self.rules);
         for entry in &rules.phases[usize::from(phase.min(5))] {
             if let Some(marker) = &self.marker {
@@ -378,14 +380,24 @@ impl Transaction {
             return true;
         };
         let (targets, exclusions, check_removals) = self.targets_of(rule);
-        let mut matched = false;
-        let mut values = std::mem::take(&mut self.scratch_values);
-        // multiMatch: ranges reported by evaluations that did not match, for the next line
-        let mut pending = String::new();
         let chain = rule
             .transformation_chain
             .load(std::sync::atomic::Ordering::Relaxed);
         let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
+        if slot != crate::matcher::NO_SLOT
+            && self.rules.grouped_matching
+            && chain != crate::rule::UNASSIGNED
+            && self.no_candidate_value(rule, &targets, chain, slot)
+        {
+            // no value of its variables has one of its literals: the rule cannot match
+            self.matched_var = None;
+            self.matched_vars.clear();
+            return false;
+        }
+        let mut matched = false;
+        let mut values = std::mem::take(&mut self.scratch_values);
+        // multiMatch: ranges reported by evaluations that did not match, for the next line
+        let mut pending = String::new();
         for target in targets.iter() {
             if check_removals && self.target_removed_at_run_time(rule, &target.full_name) {
                 continue;

@@ -12,6 +12,7 @@
 
 mod actions;
 mod body;
+mod candidates;
 mod evaluate;
 mod macros;
 mod request;
@@ -139,6 +140,8 @@ pub struct Transaction {
     pub(crate) current_rule: Option<Arc<crate::rule::Rule>>,
     log_sink: Option<LogSink>,
     pub(crate) transform_cache: transform_cache::TransformCache,
+    /// Grouped-matcher candidates of whole variables, for the phase running ([`candidates`]).
+    pub(crate) phase_candidates: candidates::PhaseCandidates,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
     /// What the audit record needs beyond the rest ([`crate::audit`]).
@@ -247,6 +250,7 @@ impl Transaction {
             current_rule: None,
             log_sink: None,
             transform_cache: Default::default(),
+            phase_candidates: Default::default(),
             scratch_values: Vec::new(),
             audit: Default::default(),
         };

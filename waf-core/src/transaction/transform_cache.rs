@@ -103,20 +103,32 @@ impl Transaction {
     pub(crate) fn may_match(&mut self, slot: u64, candidate: &Bytes) -> bool {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
+        self.group_candidates(group, candidate).contains(member)
+    }
+
+    /// The members of `group` that may match `candidate`, searched once per value and group.
+    pub(crate) fn group_candidates(
+        &mut self,
+        group: usize,
+        candidate: &Bytes,
+    ) -> &crate::matcher::Candidates {
         let key = (
             candidate.as_ptr() as usize,
             candidate.len(),
             group as ChainId,
         );
-        if let Some((_, set)) = self.transform_cache.sets.get(&key) {
-            return set.contains(member);
-        }
-        let set = self.rules.matcher.groups[group].search(candidate);
-        let hit = set.contains(member);
+        let rules = &self.rules;
         // the value is kept alive with its result, so its address cannot be reused meanwhile
-        self.transform_cache
+        &self
+            .transform_cache
             .sets
-            .insert(key, (candidate.clone(), set));
-        hit
+            .entry(key)
+            .or_insert_with(|| {
+                (
+                    candidate.clone(),
+                    rules.matcher.groups[group].search(candidate),
+                )
+            })
+            .1
     }
 }
