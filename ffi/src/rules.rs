@@ -243,9 +243,35 @@ impl RulesSet {
         self.lock().compiled.clone()
     }
 
-    /// The sources of the handle (cloned, for a merge).
-    fn sources(&self) -> Vec<Source> {
-        self.lock().sources.clone()
+    /// The sources, compiled rules and rule count (for a merge).
+    fn snapshot(&self) -> (Vec<Source>, Arc<RuleSet>, usize) {
+        let inner = self.lock();
+        (inner.sources.clone(), inner.compiled.clone(), inner.count)
+    }
+
+    /// Merges `from` (its [`Self::snapshot`]) into this rule set: when this one has no source
+    /// yet (a server's or location's rules inheriting from the enclosing block, as nginx's
+    /// connector merges every block's configuration), it takes `from`'s compiled rules as they
+    /// are, as libmodsecurity copies already-built rules; otherwise the sources are appended
+    /// and compiled again. Returns the rules added, or the error text (nothing changes).
+    fn merge(&mut self, from: (Vec<Source>, Arc<RuleSet>, usize)) -> Result<usize, String> {
+        let (sources, compiled, count) = from;
+        if sources.is_empty() {
+            return Ok(0);
+        }
+        let mut inner = self.lock();
+        if !inner.sources.is_empty() {
+            drop(inner);
+            return self.extend(sources);
+        }
+        let properties = RulesSetProperties::from_config(&compiled.config);
+        let added = count.saturating_sub(inner.count);
+        inner.sources = sources;
+        inner.compiled = compiled;
+        inner.count = count;
+        drop(inner);
+        self.properties = properties;
+        Ok(added)
     }
 
     /// Appends `more` and recompiles; returns how many rules that added, or the error text
@@ -369,7 +395,8 @@ pub unsafe extern "C" fn msc_rules_add_remote(
 
 /// `int msc_rules_merge(RulesSet *dst, RulesSet *from, const char **error)`: appends `from`'s
 /// sources to `dst`'s and recompiles (later settings win, as in libmodsecurity where `from`'s
-/// set properties override); returns the rules added or -1 with `*error` (`dst` unchanged).
+/// set properties override); an empty `dst` takes `from`'s compiled rules without compiling.
+/// Returns the rules added or -1 with `*error` (`dst` unchanged).
 #[no_mangle]
 pub unsafe extern "C" fn msc_rules_merge(
     rules_dst: *mut RulesSet,
@@ -382,8 +409,8 @@ pub unsafe extern "C" fn msc_rules_merge(
             return -1;
         }
         // Read `from` before borrowing `dst` mutably: they may be the same handle.
-        let more = (*rules_from).sources();
-        report((*rules_dst).extend(more), error)
+        let from = (*rules_from).snapshot();
+        report((*rules_dst).merge(from), error)
     })
 }
 

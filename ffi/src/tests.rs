@@ -155,6 +155,45 @@ fn properties_follow_adds_as_raw_memory() {
 }
 
 #[test]
+fn merge_into_an_empty_set_takes_the_rules_as_built() {
+    unsafe {
+        let parent = msc_create_rules_set();
+        assert_eq!(
+            add(parent, &format!("SecRequestBodyAccess On\n{DENY}")),
+            Ok(1)
+        );
+        // a location without rules of its own inherits: no compile, the same rules
+        let child = msc_create_rules_set();
+        let mut err: *const c_char = null();
+        assert_eq!(msc_rules_merge(child, parent, &mut err), 1);
+        assert!(std::sync::Arc::ptr_eq(
+            &(*child).compiled(),
+            &(*parent).compiled()
+        ));
+        assert_eq!(
+            *((child as *const u8).add(0x10) as *const i32),
+            TRUE_CONFIG_BOOLEAN
+        );
+        // merging an empty set changes nothing; adding to the child compiles both sources
+        let empty = msc_create_rules_set();
+        assert_eq!(msc_rules_merge(child, empty, &mut err), 0);
+        assert_eq!(
+            add(child, "SecRule ARGS \"@rx b\" \"id:77,phase:2,deny\""),
+            Ok(1)
+        );
+        assert!(!std::sync::Arc::ptr_eq(
+            &(*child).compiled(),
+            &(*parent).compiled()
+        ));
+        assert_eq!((*child).compiled().rule_count(), 2);
+        assert_eq!((*parent).compiled().rule_count(), 1);
+        for r in [empty, child, parent] {
+            assert_eq!(msc_rules_cleanup(r), 1);
+        }
+    }
+}
+
+#[test]
 fn add_counts_like_libmodsecurity_and_accumulates() {
     unsafe {
         let rules = msc_create_rules_set();

@@ -331,6 +331,7 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
         "rules".to_string(),
         "engine".into(),
         "rule count".into(),
+        "first load CPU ms".into(),
         "load CPU ms (median)".into(),
         "loads".into(),
         "RSS growth MB".into(),
@@ -342,6 +343,7 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
                 rs.name.clone(),
                 label(e).to_string(),
                 r.rules.to_string(),
+                r.load_ms.first().map_or("-".into(), |m| format!("{m:.0}")),
                 r.load_median_ms().map_or("-".into(), |m| format!("{m:.0}")),
                 r.load_ms.len().to_string(),
                 if r.rss_after_kb > 0 {
@@ -361,6 +363,11 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
     }
     out.push('\n');
     out.push_str(&table(&rows));
+    out.push_str(
+        "first load: the first load in a fresh process. Later loads in the same process reuse \
+         Sekisho's compiled @rx patterns (a process-wide cache, as a server reload does), so its \
+         median is a reload's time; libmodsecurity has no such cache.\n",
+    );
 
     // --- per rule set: Sekisho's two front doors must agree exactly; what 980 leaves out ------
     out.push('\n');
