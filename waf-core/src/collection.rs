@@ -58,6 +58,16 @@ impl Collection {
         });
     }
 
+    /// Appends an element whose name and value are already shared buffers (no copy).
+    pub fn add_shared(&mut self, name: Bytes, value: Bytes) {
+        self.hashes.push(name_hash(&name));
+        self.entries.push(Entry {
+            name,
+            value,
+            origin: None,
+        });
+    }
+
     /// Sets `name` to `value`: the first element of that name is replaced (others removed);
     /// appended when absent.
     pub fn set(&mut self, name: &[u8], value: Vec<u8>) {

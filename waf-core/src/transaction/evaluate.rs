@@ -5,6 +5,7 @@
 
 use super::variables::{Origin, Value, ValueName};
 use super::{AllowState, Transaction};
+use crate::collection::Bytes;
 use crate::exceptions::{self, StaticExceptions};
 use crate::message::{hex_if_needed, limit_to, RuleMessage};
 use crate::operators::OperatorContext;
@@ -295,7 +296,7 @@ impl Transaction {
         rule: &Rule,
         op: &crate::rule::RuleOperator,
         v: &Value,
-        candidate: &[u8],
+        candidate: &Bytes,
         stage: Stage,
         message: &mut RuleMessage,
         pending: &mut String,
@@ -325,8 +326,7 @@ impl Transaction {
         if !self.message_needed() {
             // nothing will print this match: only what rules can read of it is kept
             pending.clear();
-            self.matched_vars.add(key.as_bytes(), candidate);
-            self.matched_var = Some((key.into_owned(), candidate.to_vec()));
+            self.record_matched_var(&key, candidate);
             self.run_setvars(rule);
             return true;
         }
@@ -360,10 +360,17 @@ impl Transaction {
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
-        self.matched_vars.add(key.as_bytes(), candidate);
-        self.matched_var = Some((key.into_owned(), candidate.to_vec()));
+        self.record_matched_var(&key, candidate);
         self.run_setvars(rule);
         true
+    }
+
+    /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element: the name is
+    /// written once and both share it and the value's buffer.
+    fn record_matched_var(&mut self, key: &str, value: &Bytes) {
+        let name: Bytes = key.as_bytes().into();
+        self.matched_vars.add_shared(name.clone(), value.clone());
+        self.matched_var = Some((name, value.clone()));
     }
 
     /// Evaluates one rule (and its chain); returns whether it matched.
@@ -410,6 +417,7 @@ impl Transaction {
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
                     for (candidate, stage) in self.transform(rule, &v.value) {
+                        let candidate = Bytes::from(candidate);
                         matched |=
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
                     }

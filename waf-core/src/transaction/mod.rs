@@ -117,7 +117,7 @@ pub struct Transaction {
     /// The key each persistent collection was opened with (`initcol:ip=%{REMOTE_ADDR}`).
     pub(crate) persistent_keys: BTreeMap<String, Vec<u8>>,
     pub(crate) matched_vars: Collection,
-    pub(crate) matched_var: Option<(String, Vec<u8>)>,
+    pub(crate) matched_var: Option<(crate::collection::Bytes, crate::collection::Bytes)>,
     pub(crate) xml: Option<crate::body::xml::XmlDocument>,
     pub(crate) request_body: Vec<u8>,
     pub(crate) response_body: Vec<u8>,

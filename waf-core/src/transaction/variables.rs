@@ -138,9 +138,12 @@ impl Transaction {
                 .unwrap_or_default()
         };
         let civil = || crate::time::Civil::from_unix(now().as_secs() as i64);
+        match v {
+            V::MatchedVar => return self.matched_var.as_ref().map(|m| m.1.clone()),
+            V::MatchedVarName => return self.matched_var.as_ref().map(|m| m.0.clone()),
+            _ => {}
+        }
         Some(Bytes::from(match v {
-            V::MatchedVar => self.matched_var.as_ref()?.1.clone(),
-            V::MatchedVarName => self.matched_var.as_ref()?.0.clone().into_bytes(),
             V::HighestSeverity => self.highest_severity.to_string().into_bytes(),
             V::Duration => format!("{}", self.started.elapsed().as_secs_f64()).into_bytes(),
             V::ModsecBuild => b"030015100".to_vec(),
