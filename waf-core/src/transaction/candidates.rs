@@ -55,7 +55,11 @@ fn fixed_during_phase(v: V) -> bool {
 
 /// The per-phase results: `(group, variable)` → the group's members that may match one of
 /// the variable's values.
-pub(crate) type PhaseCandidates = std::collections::HashMap<(usize, V), Candidates>;
+pub(crate) type PhaseCandidates = std::collections::HashMap<
+    (usize, V),
+    Candidates,
+    std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
+>;
 
 impl Transaction {
     /// Whether `rule` (a member of the grouped matcher at `slot`, whose transformation chain is
