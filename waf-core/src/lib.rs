@@ -9,7 +9,9 @@
 //! - [`regex`]: ModSecurity's PCRE patterns translated for regex-automata (byte mode), with a
 //!   backtracking fallback for the few that need lookaround.
 //! - [`body`]: request body processors (URLENCODED, MULTIPART, JSON, XML).
-//! - [`compile()`]: configuration → [`RuleSet`] (defaults, chains, markers, exceptions).
+//! - [`compile()`]: configuration → [`RuleSet`] (defaults, chains, markers, exceptions); the
+//!   configuration's exceptions are worked out per rule once (`exceptions`), and `@rx` rules
+//!   that share a transformation chain get one literal prefilter (`matcher`).
 //! - [`Transaction`]: one request/response through the phases; [`Intervention`]s and
 //!   [`RuleMessage`] log lines in libmodsecurity's format.
 //!

@@ -8,7 +8,9 @@
 //! whether the server must act (deny, drop, redirect).
 //!
 //! Submodules: `request` (what each step records), `variables` (resolving targets),
-//! `evaluate` (rules and chains), `actions` (what matched rules do), `macros` (`%{...}`).
+//! `evaluate` (rules and chains), `actions` (what matched rules do), `macros` (`%{...}`),
+//! `transform_cache` (each value transformed once per chain, the grouped matcher's results),
+//! `candidates` (grouped rules skipped by whole variables).
 
 mod actions;
 mod body;
