@@ -79,6 +79,12 @@ impl Transaction {
             return out.clone();
         }
         let input = self.transformed(step.parent, value);
+        if crate::transformations::leaves_unchanged(step.name, &input) {
+            self.transform_cache
+                .map
+                .insert(key, (value.clone(), input.clone()));
+            return input;
+        }
         let mut out = std::mem::take(&mut self.transform_cache.scratch);
         self.apply_transformation(step.name, step.f, &input, &mut out);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase

@@ -147,6 +147,20 @@ fn x2c(hi: u8, lo: u8) -> u8 {
     xsingle2c(hi).wrapping_mul(16).wrapping_add(xsingle2c(lo))
 }
 
+/// Whether the transformation would give `input` back unchanged, told by one scan for the
+/// bytes that start what it decodes (`%`/`+`, `\\`, `&`); `false` when it cannot be told so
+/// cheaply. Most request values hold none of them, and the transformation cache then skips the
+/// call and the copy.
+pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
+    use TransformationName as N;
+    match name {
+        N::UrlDecode | N::UrlDecodeUni => memchr::memchr2(b'%', b'+', input).is_none(),
+        N::JsDecode => memchr::memchr(b'\\', input).is_none(),
+        N::HtmlEntityDecode => memchr::memchr(b'&', input).is_none(),
+        _ => false,
+    }
+}
+
 /// The byte at `i`, or 0 past the end: libmodsecurity's values are `std::string`s, whose
 /// `data()[len]` is a NUL, and several decoders read that terminator.
 #[inline]
@@ -168,6 +182,37 @@ pub(crate) fn run(f: TransformFn, input: &[u8]) -> (Vec<u8>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leaves_unchanged_only_says_so_when_true() {
+        use TransformationName as N;
+        let inputs: &[&[u8]] = &[
+            b"",
+            b"plain text",
+            b"a+b",
+            b"%41",
+            b"%u0041",
+            b"\\x41",
+            b"&lt;",
+            b"&#65;",
+            b"a\\",
+            b"100%",
+        ];
+        for name in [
+            N::UrlDecode,
+            N::UrlDecodeUni,
+            N::JsDecode,
+            N::HtmlEntityDecode,
+        ] {
+            let f = get(name).unwrap();
+            for input in inputs {
+                if leaves_unchanged(name, input) {
+                    assert_eq!(run(f, input).0, *input, "{name:?} {input:?}");
+                }
+            }
+            assert!(leaves_unchanged(name, b"plain text"));
+        }
+    }
 
     #[test]
     fn every_name_but_none_has_a_function() {
