@@ -4,7 +4,8 @@
 //! transformation chain may match it. A rule is normally asked about each of its values in
 //! turn: resolved, checked against its exclusions, looked up in the caches. Here the question
 //! is asked once per phase for a whole variable (all of `ARGS`, all of `REQUEST_HEADERS`...):
-//! the union of the candidates of its values. A rule none of whose target variables has it in
+//! the union of the candidates of its values (a target with a selector, `REQUEST_HEADERS:Referer`,
+//! asks about its own values only). A rule none of whose target variables has it in
 //! that union cannot match any of its values, whatever its selectors, exclusions and run-time
 //! removals (they only take values away), so it is answered "no match" without looking at its
 //! values; every other rule runs as before. With CRS, most of its ~150 grouped rules are
@@ -83,11 +84,42 @@ impl Transaction {
             return false;
         }
         targets.iter().all(|t| {
-            t.variable == V::Xml
-                || !self
+            if t.variable == V::Xml {
+                return true;
+            }
+            match t.selector {
+                None => !self
                     .variable_candidates(rule, group, chain, t.variable)
-                    .contains(member)
+                    .contains(member),
+                // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
+                Some(_) => !self.some_value_may_match(rule, t, group, chain, member),
+            }
         })
+    }
+
+    /// Whether a value of `target` (with its selector) may match `member` of `group`.
+    fn some_value_may_match(
+        &mut self,
+        rule: &Rule,
+        target: &Target,
+        group: usize,
+        chain: ChainId,
+        member: usize,
+    ) -> bool {
+        let mut values = std::mem::take(&mut self.scratch_values);
+        values.clear();
+        self.resolve(rule, target, &mut values);
+        let mut found = false;
+        for v in &values {
+            let candidate = self.transformed(chain, &v.value);
+            if self.group_candidates(group, &candidate).contains(member) {
+                found = true;
+                break;
+            }
+        }
+        values.clear();
+        self.scratch_values = values;
+        found
     }
 
     /// The members of `group` that may match some value of `variable` (after `chain`),
