@@ -70,21 +70,8 @@ unexplained=0  # and the others
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); failures+=("$1"); }
 
-# The rule sets (as scripts/check-nginx.sh builds them).
-{
-    echo "Include $root/tests/nginx/modsecurity-base.conf"
-    echo "Include $crs_dir/crs-setup.conf.example"
-    LC_ALL=C ls "$crs_dir"/rules/*.conf | sed 's/^/Include /'
-} >"$work/crs-4.28.conf"
-{
-    echo "Include $root/tests/nginx/modsecurity-base.conf"
-    awk 'tolower($1) == "include" || tolower($1) == "includeoptional" { print $2 }' "$DEBIAN_LOAD" |
-    while read -r pattern; do
-        compgen -G "$pattern" | LC_ALL=C sort | while IFS= read -r f; do
-            [ -f "$f" ] && echo "Include $f"
-        done
-    done
-} >"$work/crs-3.3.4.conf"
+# The rule sets: one top file each (scripts/lib/checks.sh).
+write_crs_configs "$work"
 requests=("$root"/tests/nginx/requests/*.txt)
 
 # txn, built once against the system's headers (Debian's libmodsecurity-dev). It NEEDs

@@ -1,5 +1,5 @@
 # checks.sh - sourced by scripts/check-c-api.sh and scripts/check-nginx.sh: finds what both
-# need, and explains rule id differences. The caller sets $root (the repository) and defines
+# need, writes the rule sets both load, and explains rule id differences. The caller sets $root (the repository) and defines
 # `missing MESSAGE [HINT]` (exit 2) and `row COLUMN...` (one line of its table).
 
 # debian_so: Debian's libmodsecurity.so.3 (3.0.9), resolved to the real file.
@@ -70,4 +70,27 @@ print_summary() {
         echo "failed checks:"
         printf '  %s\n' "${failures[@]}"
     fi
+}
+
+# Writes $1/crs-4.28.conf (CRS 4.x from $crs_dir) and $1/crs-3.3.4.conf (Debian's CRS 3.3.4,
+# its loader $DEBIAN_LOAD with IncludeOptional resolved), each behind
+# tests/nginx/modsecurity-base.conf: Include lines only.
+write_crs_configs() {
+    local dir=$1
+    {
+        echo "# CRS 4.28 behind the base configuration"
+        echo "Include $root/tests/nginx/modsecurity-base.conf"
+        echo "Include $crs_dir/crs-setup.conf.example"
+        LC_ALL=C ls "$crs_dir"/rules/*.conf | sed 's/^/Include /'
+    } >"$dir/crs-4.28.conf"
+    {
+        echo "# Debian's CRS 3.3.4 ($DEBIAN_LOAD, IncludeOptional resolved) behind the base configuration"
+        echo "Include $root/tests/nginx/modsecurity-base.conf"
+        awk 'tolower($1) == "include" || tolower($1) == "includeoptional" { print $2 }' "$DEBIAN_LOAD" |
+        while read -r pattern; do
+            compgen -G "$pattern" | LC_ALL=C sort | while IFS= read -r f; do
+                [ -f "$f" ] && echo "Include $f"
+            done
+        done
+    } >"$dir/crs-3.3.4.conf"
 }

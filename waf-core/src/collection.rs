@@ -50,21 +50,20 @@ impl Collection {
 
     /// Appends an element with the place of its value in the request.
     pub fn add_at(&mut self, name: &[u8], value: &[u8], origin: Option<(usize, usize)>) {
-        self.hashes.push(name_hash(name));
-        self.entries.push(Entry {
-            name: name.into(),
-            value: value.into(),
-            origin,
-        });
+        self.push(name.into(), value.into(), origin);
     }
 
     /// Appends an element whose name and value are already shared buffers (no copy).
     pub fn add_shared(&mut self, name: Bytes, value: Bytes) {
+        self.push(name, value, None);
+    }
+
+    fn push(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
         self.hashes.push(name_hash(&name));
         self.entries.push(Entry {
             name,
             value,
-            origin: None,
+            origin,
         });
     }
 
@@ -78,14 +77,7 @@ impl Collection {
             (found.next(), found.next().is_some())
         };
         match first {
-            None => {
-                self.hashes.push(hash);
-                self.entries.push(Entry {
-                    name: name.into(),
-                    value,
-                    origin: None,
-                });
-            }
+            None => self.push(name.into(), value, None),
             Some(first) => {
                 let e = &mut self.entries[first];
                 e.value = value;

@@ -62,18 +62,11 @@ fn whole(exclude: &[Target], t: &Target) -> bool {
     })
 }
 
-/// The rule's targets and exclusions with `updates` applied, minus whole-target exclusions and
-/// the targets `removed_at_run_time` names; `None` when that leaves the rule's own lists.
-pub(crate) fn apply(
-    rule: &Rule,
-    updates: &[&TargetUpdate],
-    any_run_time_removal: bool,
-    removed_at_run_time: impl Fn(&Target) -> bool,
-) -> Option<(Vec<Target>, Vec<Target>)> {
-    if updates.is_empty()
-        && !any_run_time_removal
-        && !rule.targets.iter().any(|t| whole(&rule.exclusions, t))
-    {
+/// The rule's targets and exclusions with `updates` applied, minus whole-target exclusions;
+/// `None` when that leaves the rule's own lists. (This transaction's `ctl:ruleRemoveTarget*`
+/// are checked per target when the rule runs.)
+pub(crate) fn apply(rule: &Rule, updates: &[&TargetUpdate]) -> Option<(Vec<Target>, Vec<Target>)> {
+    if updates.is_empty() && !rule.targets.iter().any(|t| whole(&rule.exclusions, t)) {
         return None;
     }
     let mut exclude: Vec<Target> = rule.exclusions.clone();
@@ -86,7 +79,7 @@ pub(crate) fn apply(
         .targets
         .iter()
         .chain(add)
-        .filter(|t| !whole(&exclude, t) && !removed_at_run_time(t))
+        .filter(|t| !whole(&exclude, t))
         .cloned()
         .collect();
     Some((targets, exclude))
@@ -146,7 +139,7 @@ pub(crate) fn work_out_all(ex: &Exceptions, phases: &[Vec<Entry>]) {
             let _ = rule.static_exceptions.set(StaticExceptions {
                 removed: !rule.chained_child
                     && removed(ex, rule, has_tag, || msg.map(str::to_string)),
-                targets: apply(rule, &u, false, |_| false),
+                targets: apply(rule, &u),
             });
         }
     }

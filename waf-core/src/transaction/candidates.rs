@@ -87,69 +87,40 @@ impl Transaction {
             if t.variable == V::Xml {
                 return true;
             }
-            match t.selector {
-                None => !self
-                    .variable_candidates(rule, group, chain, t.variable)
-                    .contains(member),
+            let may_match = if t.selector.is_none() {
+                // all of a variable: the same for every rule of the group this phase
+                let key = (group, t.variable);
+                if !self.phase_candidates.contains_key(&key) {
+                    let union = self.candidates_of(rule, t, group, chain);
+                    self.phase_candidates.insert(key, union);
+                }
+                self.phase_candidates[&key].contains(member)
+            } else {
                 // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
-                Some(_) => !self.some_value_may_match(rule, t, group, chain, member),
-            }
+                self.candidates_of(rule, t, group, chain).contains(member)
+            };
+            !may_match
         })
     }
 
-    /// Whether a value of `target` (with its selector) may match `member` of `group`.
-    fn some_value_may_match(
+    /// The members of `group` that may match some value of `target` (after `chain`).
+    fn candidates_of(
         &mut self,
         rule: &Rule,
         target: &Target,
         group: usize,
         chain: ChainId,
-        member: usize,
-    ) -> bool {
+    ) -> Candidates {
         let mut values = std::mem::take(&mut self.scratch_values);
         values.clear();
         self.resolve(rule, target, &mut values);
-        let mut found = false;
+        let mut union = Candidates::none(self.rules.matcher.groups[group].len());
         for v in &values {
             let candidate = self.transformed(chain, &v.value);
-            if self.group_candidates(group, &candidate).contains(member) {
-                found = true;
-                break;
-            }
+            union.add(self.group_candidates(group, &candidate));
         }
         values.clear();
         self.scratch_values = values;
-        found
-    }
-
-    /// The members of `group` that may match some value of `variable` (after `chain`),
-    /// worked out once per phase.
-    fn variable_candidates(
-        &mut self,
-        rule: &Rule,
-        group: usize,
-        chain: ChainId,
-        variable: V,
-    ) -> &Candidates {
-        if !self.phase_candidates.contains_key(&(group, variable)) {
-            let whole = Target {
-                variable,
-                selector: None,
-                count: false,
-                full_name: String::new(),
-            };
-            let mut values = std::mem::take(&mut self.scratch_values);
-            values.clear();
-            self.resolve(rule, &whole, &mut values);
-            let mut union = Candidates::none(self.rules.matcher.groups[group].len());
-            for v in &values {
-                let candidate = self.transformed(chain, &v.value);
-                union.add(self.group_candidates(group, &candidate));
-            }
-            values.clear();
-            self.scratch_values = values;
-            self.phase_candidates.insert((group, variable), union);
-        }
-        &self.phase_candidates[&(group, variable)]
+        union
     }
 }

@@ -128,49 +128,32 @@ impl Transaction {
     /// removals; the exclusions that apply to its values; and whether each target must still be
     /// checked against this transaction's `ctl:ruleRemoveTarget*` (CRS's 941010 removes
     /// REQUEST_FILENAME from ~26 rules on most requests). Borrowed (nothing copied) unless the
-    /// configuration's exceptions depend on a macro.
+    /// configuration's exceptions depend on a macro (a tag or `msg` that
+    /// `SecRuleUpdateTargetByTag/ByMsg` compare): those are worked out at each evaluation.
     fn targets_of<'r>(&self, rule: &'r Rule) -> (Cow<'r, [Target]>, Cow<'r, [Target]>, bool) {
-        let runtime_removals = self.runtime_removals_apply(rule);
+        let own = (&rule.targets[..], &rule.exclusions[..]);
         let (targets, exclusions) = match rule.static_exceptions.get() {
             Some(StaticExceptions {
                 targets: Some((t, x)),
                 ..
-            }) => (&t[..], &x[..]),
-            Some(_) => (&rule.targets[..], &rule.exclusions[..]),
-            None => return self.targets_with_dynamic_exceptions(rule, runtime_removals),
+            }) => (Cow::Borrowed(&t[..]), Cow::Borrowed(&x[..])),
+            Some(_) => (Cow::Borrowed(own.0), Cow::Borrowed(own.1)),
+            None => {
+                let chain_id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+                let updates = exceptions::updates(
+                    &self.rules.exceptions,
+                    rule,
+                    chain_id,
+                    |tag| self.has_tag(rule, tag),
+                    |msg| self.has_msg(rule, msg),
+                );
+                match exceptions::apply(rule, &updates) {
+                    Some((t, x)) => (Cow::Owned(t), Cow::Owned(x)),
+                    None => (Cow::Borrowed(own.0), Cow::Borrowed(own.1)),
+                }
+            }
         };
-        (
-            Cow::Borrowed(targets),
-            Cow::Borrowed(exclusions),
-            runtime_removals,
-        )
-    }
-
-    /// [`Self::targets_of`] for a rule whose exceptions depend on a macro (a tag or `msg` that
-    /// `SecRuleUpdateTargetByTag/ByMsg` compare): worked out at each evaluation.
-    fn targets_with_dynamic_exceptions<'r>(
-        &self,
-        rule: &'r Rule,
-        runtime_removals: bool,
-    ) -> (Cow<'r, [Target]>, Cow<'r, [Target]>, bool) {
-        let chain_id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
-        let updates = exceptions::updates(
-            &self.rules.exceptions,
-            rule,
-            chain_id,
-            |tag| self.has_tag(rule, tag),
-            |msg| self.has_msg(rule, msg),
-        );
-        match exceptions::apply(rule, &updates, runtime_removals, |t| {
-            runtime_removals && self.target_removed_at_run_time(rule, &t.full_name)
-        }) {
-            Some((t, x)) => (Cow::Owned(t), Cow::Owned(x), false),
-            None => (
-                Cow::Borrowed(&rule.targets[..]),
-                Cow::Borrowed(&rule.exclusions[..]),
-                false,
-            ),
-        }
+        (targets, exclusions, self.runtime_removals_apply(rule))
     }
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
@@ -373,6 +356,13 @@ impl Transaction {
         self.matched_var = Some((name, value.clone()));
     }
 
+    /// A rule that did not match leaves no `MATCHED_VAR`/`MATCHED_VARS`; returns `false`.
+    fn no_match(&mut self) -> bool {
+        self.matched_var = None;
+        self.matched_vars.clear();
+        false
+    }
+
     /// Evaluates one rule (and its chain); returns whether it matched.
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
@@ -397,9 +387,7 @@ impl Transaction {
             && self.no_candidate_value(rule, &targets, chain, slot)
         {
             // no value of its variables has one of its literals: the rule cannot match
-            self.matched_var = None;
-            self.matched_vars.clear();
-            return false;
+            return self.no_match();
         }
         let mut matched = false;
         let mut values = std::mem::take(&mut self.scratch_values);
@@ -438,9 +426,7 @@ impl Transaction {
         values.clear();
         self.scratch_values = values;
         if !matched {
-            self.matched_var = None;
-            self.matched_vars.clear();
-            return false;
+            return self.no_match();
         }
         if rule.chains {
             // a `chain` with no rule after it never matches (libmodsecurity: "Rule is marked

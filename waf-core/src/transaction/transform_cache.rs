@@ -79,23 +79,23 @@ impl Transaction {
             return out.clone();
         }
         let input = self.transformed(step.parent, value);
-        if crate::transformations::leaves_unchanged(step.name, &input) {
-            self.transform_cache
-                .map
-                .insert(key, (value.clone(), input.clone()));
-            return input;
-        }
-        let mut out = std::mem::take(&mut self.transform_cache.scratch);
-        self.apply_transformation(step.name, step.f, &input, &mut out);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
-        // the next steps and the matcher find it under the same address
-        let result = if out[..] == input[..] {
+        // the next steps and the matcher find it under the same address; decoders are not even
+        // run on a value with nothing to decode
+        let result = if crate::transformations::leaves_unchanged(step.name, &input) {
             input
         } else {
-            Bytes::from(&out[..])
+            let mut out = std::mem::take(&mut self.transform_cache.scratch);
+            self.apply_transformation(step.name, step.f, &input, &mut out);
+            let result = if out[..] == input[..] {
+                input
+            } else {
+                Bytes::from(&out[..])
+            };
+            self.transform_cache.scratch = out;
+            result
         };
-        self.transform_cache.scratch = out;
         self.transform_cache
             .map
             .insert(key, (value.clone(), result.clone()));
