@@ -307,7 +307,7 @@ for set in 4.28 3.3.4; do
         bad=$(grep -E '\[(alert|crit|emerg)\]|exited on signal|worker process .* exited' "$log" | grep -v 'exited with code 0' || true)
         if [ -n "$bad" ]; then
             fail "CRS $set / $lib: error log"
-            row "CRS $set" "$lib" "(error log)" "FAILED" "$(printf '%s\n' "$bad" | head -n3 | tr '\n' ' ')"
+            row "CRS $set" "$lib" "(error log)" "FAILED" "$(awk 'NR <= 3' <<<"$bad" | tr '\n' ' ')"
         else
             pass
         fi

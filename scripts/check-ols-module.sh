@@ -65,7 +65,7 @@ echo "==> (2) undefined symbols"
 undefined=$(nm -D --undefined-only "$work/mod_security.so" | awk '{ print $NF }' \
     | grep -v -E '@(GLIBC|GLIBCXX|CXXABI|GCC)' || true)
 echo "left for the server: $(echo "$undefined" | tr '\n' ' ')"
-if echo "$undefined" | grep -q '^msc_'; then
+if grep -q '^msc_' <<<"$undefined"; then
     echo "FAIL: msc_* left undefined"; failed=1
 fi
 

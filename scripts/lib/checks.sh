@@ -4,7 +4,9 @@
 
 # debian_so: Debian's libmodsecurity.so.3 (3.0.9), resolved to the real file.
 locate_debian_libmodsecurity() {
-    debian_so=$(ldconfig -p 2>/dev/null | awk '$1 == "libmodsecurity.so.3" { print $NF; exit }')
+    # awk reads to the end: exiting early would kill ldconfig with SIGPIPE, and under pipefail
+    # that status (141) ends the caller (CI's run of stop 8 failed so).
+    debian_so=$(ldconfig -p 2>/dev/null | awk '$1 == "libmodsecurity.so.3" && !found { print $NF; found = 1 }')
     [ -n "$debian_so" ] && [ -e "$debian_so" ] \
         || missing "Debian's libmodsecurity.so.3 not found (package libmodsecurity3)"
     debian_so=$(readlink -f "$debian_so")

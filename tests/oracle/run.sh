@@ -63,7 +63,8 @@ cc -std=c11 -O1 -o "$tmp/$prog" "$src" $(pkg-config --cflags --libs modsecurity)
 
 run_debian() {
     local so
-    so=$(ldconfig -p 2>/dev/null | awk '$1 == "libmodsecurity.so.3" { print $NF; exit }')
+    # awk reads to the end (no early exit): no SIGPIPE for ldconfig under pipefail.
+    so=$(ldconfig -p 2>/dev/null | awk '$1 == "libmodsecurity.so.3" && !found { print $NF; found = 1 }')
     [ -n "$so" ] && [ -e "$so" ] \
         || die_missing "Debian libmodsecurity.so.3 not found" "apt-get install -y libmodsecurity3"
     echo "# lib debian: $(readlink -f "$so")"
