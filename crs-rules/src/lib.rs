@@ -97,6 +97,9 @@ pub fn find(explicit: Option<&Path>) -> Result<Crs, NotFound> {
 
 /// Reads a CRS directory: `dir/rules/*.conf`, or `dir/*.conf` when `dir` is the rules folder.
 pub fn open(dir: &Path) -> Option<Crs> {
+    // Absolute: configurations written from these paths are read from another directory
+    // (`sekisho crs-test --rules ../crs` included `../crs/../crs/...`).
+    let dir = &std::path::absolute(dir).ok()?;
     let (root, rules_dir) = if dir.join("rules").is_dir() {
         (dir.to_path_buf(), dir.join("rules"))
     } else if dir.file_name().is_some_and(|n| n == "rules") {
@@ -188,6 +191,18 @@ mod tests {
             ]
         );
         assert_eq!(open(&rules).unwrap().root, dir);
+        // A relative directory gives absolute paths (they are included from elsewhere).
+        let up: PathBuf = std::env::current_dir()
+            .unwrap()
+            .components()
+            .skip(1)
+            .map(|_| "..")
+            .collect();
+        let relative = up.join(dir.strip_prefix("/").unwrap());
+        let crs = open(&relative).unwrap();
+        assert!(
+            crs.root.is_absolute() && crs.files().iter().all(|p| p.is_absolute() && p.is_file())
+        );
         assert!(find(Some(&dir.join("nope"))).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

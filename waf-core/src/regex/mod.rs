@@ -67,17 +67,33 @@ impl fmt::Display for CompileError {
 impl std::error::Error for CompileError {}
 
 enum Engine {
-    Linear(meta::Regex),
+    /// Built on the first search (see [`Regex::new_bytes`]), or at load for a pattern that
+    /// may be too large for it.
+    Linear(OnceLock<Linear>),
     Backtrack(fancy_regex::Regex),
+}
+
+enum Linear {
+    Built(meta::Regex),
+    /// The engine refused the pattern as too large when it was built on first use; the
+    /// fallback runs it (`None` when it refuses too: no match, as PCRE's errors).
+    TooLarge(Option<fancy_regex::Regex>),
+}
+
+/// The engine a search runs.
+enum Running<'a> {
+    Linear(&'a meta::Regex),
+    Backtrack(Option<&'a fancy_regex::Regex>),
 }
 
 /// A compiled PCRE pattern.
 pub struct Regex {
-    pattern: String,
+    /// The pattern as given (bytes: a macro-expanded pattern need not be UTF-8). The rare
+    /// backtracking variants are built from it again rather than keeping its parse tree (a
+    /// quarter of CRS's memory).
+    source: Box<[u8]>,
     /// What the engine runs.
-    translated: String,
-    /// The tree, kept for patterns that may need a backtracking variant later.
-    tree: pcre::Node,
+    translated: Box<str>,
     /// Capture groups, group 0 included.
     slots: usize,
     engine: Engine,
@@ -97,7 +113,7 @@ pub struct Regex {
 impl fmt::Debug for Regex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Regex")
-            .field("pattern", &self.pattern)
+            .field("pattern", &self.pattern())
             .field("translated", &self.translated)
             .field("fallback", &self.fallback)
             .finish()
@@ -114,21 +130,68 @@ pub(crate) fn syntax_config() -> syntax::Config {
         .nest_limit(1000)
 }
 
-/// The linear engine for a translated pattern, and the pattern's [`required_literals`]: the
-/// pattern is parsed once for both (parsing CRS's patterns costs as much as compiling them).
-/// (Handing the engine our prefixes as its prefilter, to spare its own literal extraction,
-/// was measured: loading took longer, building the prefilters cost more than it saved.)
-fn linear(pattern: &str) -> Result<(meta::Regex, Option<Literals>), String> {
-    let hir = syntax::parse_with(pattern, &syntax_config()).map_err(|e| e.to_string())?;
-    let re = meta::Builder::new()
+/// Above this [`nfa_estimate`] the linear engine is built at load, where a pattern it refuses
+/// as too large can still go to the fallback with a load-time warning. CRS's largest patterns
+/// estimate at a few thousand; [`NFA_SIZE_LIMIT`] is reached around a million.
+const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
+
+/// The linear engine's cell for a translated pattern, and the pattern's [`required_literals`].
+///
+/// The pattern is parsed here (syntax errors are load errors, and the grouped matcher needs
+/// the literals) but, below [`BUILD_AT_LOAD_ESTIMATE`], the engine is built on the pattern's
+/// first search: most of CRS's patterns never run on a given server's traffic (the grouped
+/// matcher rules them out first), and building them all was two thirds of the load time and
+/// a third of the memory. The first search pays for the build once per process.
+fn linear(pattern: &str) -> Result<(OnceLock<Linear>, Option<Literals>), LinearError> {
+    let hir = syntax::parse_with(pattern, &syntax_config())
+        .map_err(|e| LinearError::Refused(e.to_string()))?;
+    let literals = required_literals(&hir);
+    let cell = OnceLock::new();
+    if nfa_estimate(&hir) > BUILD_AT_LOAD_ESTIMATE {
+        let re = build_linear(&hir).map_err(|e| match e.size_limit() {
+            Some(_) => LinearError::TooLarge,
+            None => LinearError::Refused(e.to_string()),
+        })?;
+        let _ = cell.set(Linear::Built(re));
+    }
+    Ok((cell, literals))
+}
+
+enum LinearError {
+    /// Past [`NFA_SIZE_LIMIT`]: the fallback runs it.
+    TooLarge,
+    Refused(String),
+}
+
+fn build_linear(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, meta::BuildError> {
+    meta::Builder::new()
         .configure(
             meta::Config::new()
                 .utf8_empty(false)
                 .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
         )
-        .build_from_hir(&hir)
-        .map_err(|e| e.to_string())?;
-    Ok((re, required_literals(&hir)))
+        .build_from_hir(hir)
+}
+
+/// A rough upper bound on the NFA states of a pattern (repetitions multiply), computed from
+/// the tree without building anything.
+fn nfa_estimate(hir: &regex_syntax::hir::Hir) -> usize {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len(),
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len() + 1,
+        HirKind::Class(Class::Unicode(c)) => c.ranges().len().saturating_mul(4) + 1,
+        HirKind::Repetition(r) => {
+            let copies = r.max.unwrap_or(r.min).max(r.min).saturating_add(1);
+            nfa_estimate(&r.sub).saturating_mul(copies as usize)
+        }
+        HirKind::Capture(c) => nfa_estimate(&c.sub).saturating_add(2),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v
+            .iter()
+            .map(nfa_estimate)
+            .fold(v.len(), usize::saturating_add),
+    }
 }
 
 /// Shortest literal worth a prefilter: shorter ones occur in nearly every value.
@@ -223,7 +286,6 @@ impl Regex {
 
     /// Compiles a pattern given as bytes (a macro-expanded `@rx` argument).
     pub fn new_bytes(pattern: &[u8]) -> Result<Regex, CompileError> {
-        let shown = String::from_utf8_lossy(pattern).into_owned();
         let mut parsed = pcre::parse(pattern).map_err(|e| match e {
             pcre::Error::Syntax { .. } => CompileError::Invalid(e.to_string()),
             pcre::Error::Unsupported { .. } => CompileError::Unsupported(e.to_string()),
@@ -236,13 +298,12 @@ impl Regex {
         if fallback.is_none() {
             let translated = emit::emit(&parsed.node, emit::Target::Linear);
             match linear(&translated) {
-                Ok((re, literals)) => {
+                Ok((cell, literals)) => {
                     return Ok(Regex {
-                        pattern: shown,
-                        translated,
-                        tree: parsed.node,
+                        source: pattern.into(),
+                        translated: translated.into(),
                         slots,
-                        engine: Engine::Linear(re),
+                        engine: Engine::Linear(cell),
                         literals,
                         fallback: None,
                         context_free: cf,
@@ -250,10 +311,10 @@ impl Regex {
                         not_empty: OnceLock::new(),
                     });
                 }
-                Err(e) if e.contains("exceeds size limit") || e.contains("too big") => {
+                Err(LinearError::TooLarge) => {
                     fallback = Some("a pattern too large for the linear engine");
                 }
-                Err(e) => {
+                Err(LinearError::Refused(e)) => {
                     return Err(CompileError::Unsupported(format!(
                         "translated pattern does not compile: {e}"
                     )))
@@ -268,9 +329,8 @@ impl Regex {
             ))
         })?;
         Ok(Regex {
-            pattern: shown,
-            translated,
-            tree: parsed.node,
+            source: pattern.into(),
+            translated: translated.into(),
             slots,
             context_free: cf,
             engine: Engine::Backtrack(re),
@@ -281,9 +341,9 @@ impl Regex {
         })
     }
 
-    /// The pattern as given.
-    pub fn pattern(&self) -> &str {
-        &self.pattern
+    /// The pattern as given (invalid UTF-8 replaced).
+    pub fn pattern(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.source)
     }
 
     /// The pattern the engine runs (regex-syntax's or fancy-regex's syntax).
@@ -331,10 +391,42 @@ impl Regex {
         self.slots
     }
 
+    /// The engine to search with, the linear one built on the first call.
+    fn running(&self) -> Running<'_> {
+        let cell = match &self.engine {
+            Engine::Backtrack(re) => return Running::Backtrack(Some(re)),
+            Engine::Linear(cell) => cell,
+        };
+        let built = cell.get_or_init(|| {
+            // Parsed at load, so only a size limit can refuse it here.
+            let hir = syntax::parse_with(&self.translated, &syntax_config()).ok();
+            match hir.map(|h| build_linear(&h)) {
+                Some(Ok(re)) => Linear::Built(re),
+                _ => Linear::TooLarge(self.backtracking_variant(false)),
+            }
+        });
+        match built {
+            Linear::Built(re) => Running::Linear(re),
+            Linear::TooLarge(f) => Running::Backtrack(f.as_ref()),
+        }
+    }
+
+    /// The pattern on the backtracking fallback (`not_empty`: PCRE's `NOTEMPTY_ATSTART`),
+    /// parsed again from the source.
+    fn backtracking_variant(&self, not_empty: bool) -> Option<fancy_regex::Regex> {
+        let mut parsed = pcre::parse(&self.source).ok()?;
+        analyze::rewrite_possessive(&mut parsed.node);
+        backtracking(
+            &emit::emit(&parsed.node, emit::Target::Backtrack),
+            not_empty,
+        )
+        .ok()
+    }
+
     /// Whether the pattern matches anywhere in `haystack`.
     pub fn is_match(&self, haystack: &[u8]) -> bool {
-        match &self.engine {
-            Engine::Linear(re) => {
+        match self.running() {
+            Running::Linear(re) => {
                 if self.line_start_check.is_none() || haystack.last() != Some(&b'\n') {
                     return re.is_match(haystack);
                 }
@@ -346,7 +438,7 @@ impl Regex {
                         .is_some_and(|f| f.is_match(haystack).unwrap_or(false)),
                 }
             }
-            Engine::Backtrack(re) => re.is_match(haystack).unwrap_or(false),
+            Running::Backtrack(re) => re.is_some_and(|re| re.is_match(haystack).unwrap_or(false)),
         }
     }
 
@@ -368,9 +460,7 @@ impl Regex {
     fn exact(&self) -> Option<&fancy_regex::Regex> {
         self.line_start_check
             .as_ref()?
-            .get_or_init(|| {
-                backtracking(&emit::emit(&self.tree, emit::Target::Backtrack), false).ok()
-            })
+            .get_or_init(|| self.backtracking_variant(false))
             .as_ref()
     }
 
@@ -379,8 +469,8 @@ impl Regex {
         if start > h.len() {
             return Ok(false);
         }
-        match &self.engine {
-            Engine::Linear(re) => {
+        match self.running() {
+            Running::Linear(re) => {
                 let found = linear_captures(re, h, start, Anchored::No, self.slots, caps);
                 if found
                     && self.line_start_check.is_some()
@@ -395,7 +485,8 @@ impl Regex {
                 }
                 Ok(found)
             }
-            Engine::Backtrack(re) => fancy_captures(re, h, start, self.slots, caps),
+            Running::Backtrack(Some(re)) => fancy_captures(re, h, start, self.slots, caps),
+            Running::Backtrack(None) => Ok(false),
         }
     }
 
@@ -410,7 +501,7 @@ impl Regex {
         if start > h.len() {
             return Ok(false);
         }
-        if let Engine::Linear(re) = &self.engine {
+        if let Running::Linear(re) = self.running() {
             let ambiguous_end = self.line_start_check.is_some() && h.last() == Some(&b'\n');
             if !linear_captures(re, h, start, Anchored::Yes, self.slots, caps) {
                 return Ok(false);
@@ -422,9 +513,9 @@ impl Regex {
         }
         // The highest-priority match here is empty: PCRE backtracks into the lower-priority
         // alternatives, which only a backtracking engine enumerates.
-        let f = self.not_empty.get_or_init(|| {
-            backtracking(&emit::emit(&self.tree, emit::Target::Backtrack), true).ok()
-        });
+        let f = self
+            .not_empty
+            .get_or_init(|| self.backtracking_variant(true));
         let Some(f) = f else {
             caps.clear();
             return Ok(false);
@@ -729,6 +820,22 @@ mod tests {
         assert!(re.is_match(b"<?php") && !re.is_match(b"<?xml"));
         assert!(m(r"(a)\1", b"aa") && !m(r"(a)\1", b"ab"));
         assert!(m(r"(?<=\x80)b", b"\x80b"));
+    }
+
+    #[test]
+    fn the_linear_engine_is_built_on_first_search_unless_it_may_be_too_large() {
+        let built = |re: &Regex| matches!(&re.engine, Engine::Linear(c) if c.get().is_some());
+        let re = Regex::new(r"(?i)union\s+select").unwrap();
+        assert!(!built(&re));
+        assert!(re.required_literals().is_some());
+        assert!(re.is_match(b"x UNION  SELECT"));
+        assert!(built(&re));
+        // Estimated past the threshold: built at load, where the size limit is a load error
+        // (the fallback refuses it too).
+        let err = Regex::new("(?:a[b-z]{1000}){1000}").unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+        let big = Regex::new("(?:a[b-z]{300}){300}").unwrap();
+        assert!(!big.uses_fallback() && built(&big));
     }
 
     #[test]
