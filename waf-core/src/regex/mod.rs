@@ -30,6 +30,7 @@
 
 mod analyze;
 mod emit;
+mod hir;
 mod pcre;
 mod shared;
 
@@ -92,8 +93,6 @@ pub struct Regex {
     /// backtracking variants are built from it again rather than keeping its parse tree (a
     /// quarter of CRS's memory).
     source: Box<[u8]>,
-    /// What the engine runs.
-    translated: Box<str>,
     /// Capture groups, group 0 included.
     slots: usize,
     engine: Engine,
@@ -114,7 +113,7 @@ impl fmt::Debug for Regex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Regex")
             .field("pattern", &self.pattern())
-            .field("translated", &self.translated)
+            .field("translated", &self.translated())
             .field("fallback", &self.fallback)
             .finish()
     }
@@ -135,24 +134,19 @@ pub(crate) fn syntax_config() -> syntax::Config {
 /// estimate at a few thousand; [`NFA_SIZE_LIMIT`] is reached around a million.
 const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
 
-/// The linear engine's cell for a translated pattern, and the pattern's [`required_literals`].
+/// The linear engine's cell for a parsed pattern, and the pattern's [`required_literals`].
 ///
-/// The pattern is parsed here (syntax errors are load errors, and the grouped matcher needs
+/// The pattern's HIR is built here ([`hir`]) (syntax errors are load errors, and the grouped matcher needs
 /// the literals) but, below [`BUILD_AT_LOAD_ESTIMATE`], the engine is built on the pattern's
 /// first search: most of CRS's patterns never run on a given server's traffic (the grouped
 /// matcher rules them out first), and building them all was two thirds of the load time and
 /// a third of the memory. The first search pays for the build once per process.
-fn linear(pattern: &str) -> Result<(OnceLock<Linear>, Option<Literals>), LinearError> {
-    let hir = syntax::parse_with(pattern, &syntax_config())
-        .map_err(|e| LinearError::Refused(e.to_string()))?;
+fn linear(node: &pcre::Node) -> Result<(OnceLock<Linear>, Option<Literals>), LinearError> {
+    let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
     let literals = required_literals(&hir);
     let cell = OnceLock::new();
     if nfa_estimate(&hir) > BUILD_AT_LOAD_ESTIMATE {
-        let re = build_linear(&hir).map_err(|e| match e.size_limit() {
-            Some(_) => LinearError::TooLarge,
-            None => LinearError::Refused(e.to_string()),
-        })?;
-        let _ = cell.set(Linear::Built(re));
+        let _ = cell.set(Linear::Built(build_linear(&hir)?));
     }
     Ok((cell, literals))
 }
@@ -163,7 +157,7 @@ enum LinearError {
     Refused(String),
 }
 
-fn build_linear(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, meta::BuildError> {
+fn build_linear(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, LinearError> {
     meta::Builder::new()
         .configure(
             meta::Config::new()
@@ -171,6 +165,10 @@ fn build_linear(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, meta::Build
                 .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
         )
         .build_from_hir(hir)
+        .map_err(|e| match e.size_limit() {
+            Some(_) => LinearError::TooLarge,
+            None => LinearError::Refused(e.to_string()),
+        })
 }
 
 /// A rough upper bound on the NFA states of a pattern (repetitions multiply), computed from
@@ -296,12 +294,10 @@ impl Regex {
         let cf = context_free(&parsed.node);
         let mut fallback = analysis.fallback;
         if fallback.is_none() {
-            let translated = emit::emit(&parsed.node, emit::Target::Linear);
-            match linear(&translated) {
+            match linear(&parsed.node) {
                 Ok((cell, literals)) => {
                     return Ok(Regex {
                         source: pattern.into(),
-                        translated: translated.into(),
                         slots,
                         engine: Engine::Linear(cell),
                         literals,
@@ -330,7 +326,6 @@ impl Regex {
         })?;
         Ok(Regex {
             source: pattern.into(),
-            translated: translated.into(),
             slots,
             context_free: cf,
             engine: Engine::Backtrack(re),
@@ -347,8 +342,41 @@ impl Regex {
     }
 
     /// The pattern the engine runs (regex-syntax's or fancy-regex's syntax).
-    pub fn translated(&self) -> &str {
-        &self.translated
+    pub fn translated(&self) -> String {
+        let target = match self.engine {
+            Engine::Linear(_) => emit::Target::Linear,
+            Engine::Backtrack(_) => emit::Target::Backtrack,
+        };
+        self.reparse()
+            .map(|p| emit::emit(&p.node, target))
+            .unwrap_or_default()
+    }
+
+    /// The pattern parsed again, as at load (possessive repetitions rewritten).
+    fn reparse(&self) -> Option<pcre::Parsed> {
+        let mut parsed = pcre::parse(&self.source).ok()?;
+        analyze::rewrite_possessive(&mut parsed.node);
+        Some(parsed)
+    }
+
+    /// Whether [`hir`]'s direct translation gives regex-syntax's HIR for `emit`'s text on
+    /// `pattern` (a test of the translation, over CRS's patterns; `Err` says where they differ).
+    #[doc(hidden)]
+    pub fn direct_hir_agrees(pattern: &[u8]) -> Result<(), String> {
+        let mut parsed = pcre::parse(pattern).map_err(|e| e.to_string())?;
+        analyze::rewrite_possessive(&mut parsed.node);
+        let text = emit::emit(&parsed.node, emit::Target::Linear);
+        match (
+            hir::linear_hir(&parsed.node),
+            syntax::parse_with(&text, &syntax_config()),
+        ) {
+            (Ok(a), Ok(b)) if a == b => Ok(()),
+            (Err(_), Err(_)) => Ok(()),
+            (a, b) => Err(format!(
+                "{}\n  direct: {a:?}\n  via {text}: {b:?}",
+                String::from_utf8_lossy(pattern)
+            )),
+        }
     }
 
     /// Why the pattern runs on the backtracking fallback, if it does.
@@ -398,8 +426,8 @@ impl Regex {
             Engine::Linear(cell) => cell,
         };
         let built = cell.get_or_init(|| {
-            // Parsed at load, so only a size limit can refuse it here.
-            let hir = syntax::parse_with(&self.translated, &syntax_config()).ok();
+            // Translated at load, so only a size limit can refuse it here.
+            let hir = self.reparse().and_then(|p| hir::linear_hir(&p.node).ok());
             match hir.map(|h| build_linear(&h)) {
                 Some(Ok(re)) => Linear::Built(re),
                 _ => Linear::TooLarge(self.backtracking_variant(false)),
@@ -414,8 +442,7 @@ impl Regex {
     /// The pattern on the backtracking fallback (`not_empty`: PCRE's `NOTEMPTY_ATSTART`),
     /// parsed again from the source.
     fn backtracking_variant(&self, not_empty: bool) -> Option<fancy_regex::Regex> {
-        let mut parsed = pcre::parse(&self.source).ok()?;
-        analyze::rewrite_possessive(&mut parsed.node);
+        let parsed = self.reparse()?;
         backtracking(
             &emit::emit(&parsed.node, emit::Target::Backtrack),
             not_empty,
