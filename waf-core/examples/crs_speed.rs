@@ -1,6 +1,7 @@
 //! A quick timing loop for profiling the engine on CRS (not a benchmark; `benches/` has those):
 //! `cargo run --release -p waf-core --example crs_speed -- CRS_DIR [ROUNDS]`.
-//! Runs a browser-like GET and a form POST through CRS at PL1 and prints median µs/request.
+//! Runs a browser-like GET and a form POST through CRS at PL1 and prints median µs/request
+//! (ROUNDS 0: loads only).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,6 +37,10 @@ fn main() {
         t.elapsed(),
         rules.grouped_rules()
     );
+    if rounds == 0 {
+        // Load only: exit without dropping, so a heap profiler's last snapshot is the loaded set.
+        std::process::exit(0);
+    }
     let headers: &[(&str, &str)] = &[
         ("Host", "shop.example.com"),
         ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),

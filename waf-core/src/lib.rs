@@ -49,6 +49,7 @@ pub mod persistent;
 pub mod regex;
 mod rule;
 mod ruleset;
+mod shared_cache;
 mod time;
 mod transaction;
 pub mod transformations;

@@ -33,6 +33,11 @@ pub struct EngineResult {
     pub load_ms: Vec<f64>,
     pub rss_before_kb: u64,
     pub rss_after_kb: u64,
+    /// malloc'd bytes in use before and after the first load, and their growth after all the
+    /// workloads (0: not reported).
+    pub heap_before_kb: u64,
+    pub heap_after_kb: u64,
+    pub heap_end_growth_kb: u64,
     /// In workload order.
     pub timings: Vec<(String, Timing)>,
     pub verdicts: BTreeMap<String, Vec<Verdict>>,
@@ -57,6 +62,11 @@ impl EngineResult {
                     r.rss_before_kb = num(1);
                     r.rss_after_kb = num(2);
                 }
+                "heap_kb" => {
+                    r.heap_before_kb = num(1);
+                    r.heap_after_kb = num(2);
+                }
+                "heap_end_kb" => r.heap_end_growth_kb = num(1),
                 "time" if f.len() >= 7 => r.timings.push((
                     f[1].to_string(),
                     Timing {
@@ -335,6 +345,8 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
         "load CPU ms (median)".into(),
         "loads".into(),
         "RSS growth MB".into(),
+        "heap MB".into(),
+        "heap MB after requests".into(),
         "version".into(),
     ]];
     for rs in results {
@@ -354,6 +366,8 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
                 } else {
                     "-".into()
                 },
+                mb(r.heap_after_kb.saturating_sub(r.heap_before_kb)),
+                mb(r.heap_end_growth_kb),
                 match &r.error {
                     Some(e) => format!("FAILED: {e}"),
                     None => r.version.clone(),
@@ -366,7 +380,11 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
     out.push_str(
         "first load: the first load in a fresh process. Later loads in the same process reuse \
          Sekisho's compiled @rx patterns (a process-wide cache, as a server reload does), so its \
-         median is a reload's time; libmodsecurity has no such cache.\n",
+         median is a reload's time; libmodsecurity has no such cache.\nheap MB: malloc'd bytes \
+         held after the first load (glibc's mallinfo2; both engines allocate through malloc); \
+         after requests: held once every workload has run (Sekisho builds an @rx pattern's \
+         automaton on its first search, libmodsecurity all at load). RSS growth also counts \
+         pages the load freed but the process kept.\n",
     );
 
     // --- per rule set: Sekisho's two front doors must agree exactly; what 980 leaves out ------
@@ -427,6 +445,15 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
 }
 
 /// An engine's short name in the tables.
+/// kB as MB with one decimal; `-` for 0 (not reported).
+fn mb(kb: u64) -> String {
+    if kb == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}", kb as f64 / 1024.0)
+    }
+}
+
 fn label(e: &str) -> &str {
     match e {
         "debian" => "3.0.9",
@@ -471,6 +498,7 @@ mod tests {
     use super::*;
 
     const WORKER: &str = "engine\tModSecurity v3.0.15 (Linux)\nrules\t845\nrss_kb\t1000\t32000\n\
+        heap_kb\t700\t20000\nheap_end_kb\t25000\n\
         load_ms\t150.5\nload_ms\t140.0\nload_ms\t160.0\n\
         verdict\tbenign\t0\t200\t\t0\tGET /\n\
         verdict\tbenign\t1\t403\t942100,949110,980170\t3\tGET /?q=1'\tor\n\
@@ -482,6 +510,10 @@ mod tests {
         assert_eq!(r.rules, 845);
         assert_eq!(r.load_median_ms(), Some(150.5));
         assert_eq!((r.rss_before_kb, r.rss_after_kb), (1000, 32000));
+        assert_eq!(
+            (r.heap_before_kb, r.heap_after_kb, r.heap_end_growth_kb),
+            (700, 20000, 25000)
+        );
         let v = &r.verdicts["benign"];
         assert_eq!(v[1].status, 403);
         assert_eq!(v[1].summary, "GET /?q=1'\tor");

@@ -7,6 +7,8 @@
 //! rules    <rule count>
 //! load_ms  <ms>                     (one line per load; thread CPU time)
 //! rss_kb   <VmRSS before> <after>   (around the first load)
+//! heap_kb  <before> <after>         (malloc'd bytes in use around the first load)
+//! heap_end_kb <in use>              (after every workload: patterns built on first use too)
 //! time     <workload> <requests> <samples> <median ns> <p90 ns> <mean ns>   (thread CPU time)
 //! verdict  <workload> <index> <status> <id,id,...> <log lines> <METHOD uri (cut)>
 //! ```
@@ -24,8 +26,33 @@ struct Timespec {
     tv_nsec: i64,
 }
 
+/// glibc's `struct mallinfo2` (all `size_t`).
+#[repr(C)]
+struct MallInfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+
 extern "C" {
     fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    fn mallinfo2() -> MallInfo2;
+}
+
+/// Bytes malloc has handed out and not had back (glibc: small chunks plus mmap'd blocks), in
+/// kB. Both engines allocate through malloc (Rust's default allocator, C++'s `new`), so this is
+/// the heap each holds, without RSS's freed-but-kept pages.
+pub fn heap_kb() -> u64 {
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct (glibc >= 2.33).
+    let m = unsafe { mallinfo2() };
+    ((m.uordblks + m.hblkhd) / 1024) as u64
 }
 
 /// Linux's `CLOCK_THREAD_CPUTIME_ID`.
@@ -122,13 +149,14 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
         }
     };
 
-    let before = rss_kb();
+    let (before, heap_before) = (rss_kb(), heap_kb());
     let t = thread_cpu_ns();
     let count = engine.load(job.conf)?;
     let first = thread_cpu_ns().saturating_sub(t);
-    let after = rss_kb();
+    let (after, heap_after) = (rss_kb(), heap_kb());
     writeln!(out, "rules\t{count}").ok();
     writeln!(out, "rss_kb\t{before}\t{after}").ok();
+    writeln!(out, "heap_kb\t{heap_before}\t{heap_after}").ok();
     writeln!(out, "load_ms\t{:.3}", first as f64 / 1e6).ok();
     for _ in 1..job.loads {
         let t = thread_cpu_ns();
@@ -177,5 +205,12 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
         .ok();
         out.flush().ok();
     }
+    // Relative to before the load, like heap_kb.
+    writeln!(
+        out,
+        "heap_end_kb\t{}",
+        heap_kb().saturating_sub(heap_before)
+    )
+    .ok();
     Ok(())
 }

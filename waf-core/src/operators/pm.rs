@@ -30,7 +30,9 @@
 //! **Example.** `SecRule REQUEST_FILENAME "@pmFromFile restricted-files.data" "id:1,phase:1,deny"`
 
 use super::{find_resource, CompileContext, Operator, OperatorContext};
+use crate::shared_cache::SharedCache;
 use aho_corasick::AhoCorasick;
+use std::sync::Arc;
 
 const ROOT: u32 = 0;
 
@@ -62,13 +64,25 @@ struct Node {
     depth: u32,
 }
 
-/// The phrase set, as libmodsecurity's `ACMP` tree.
+/// `@pm`/`@pmFromFile`: its phrase tree, shared with the other rules (and rule sets) that
+/// have the same phrases (CRS gives two rules each of `lfi-os-files.data` and
+/// `unix-shell.data`; a reload compiles them all again).
 #[derive(Debug)]
 pub struct Pm {
+    tree: Arc<Acmp>,
+}
+
+type Phrases = Arc<Vec<Vec<u8>>>;
+
+static TREES: SharedCache<Phrases, Acmp> = SharedCache::new();
+
+/// The phrase set, as libmodsecurity's `ACMP` tree.
+#[derive(Debug)]
+struct Acmp {
     nodes: Vec<Node>,
     /// Every node's children as (lowercased byte, node), sorted per node.
     edges: Vec<(u8, u32)>,
-    phrases: Vec<Vec<u8>>,
+    phrases: Phrases,
     prefilter: Option<AhoCorasick>,
 }
 
@@ -131,6 +145,16 @@ fn is_comment(line: &[u8]) -> bool {
 }
 
 impl Pm {
+    fn new(phrases: Vec<Vec<u8>>) -> Pm {
+        let phrases = Arc::new(phrases);
+        let tree = TREES.get_or_insert(
+            &phrases,
+            || Arc::clone(&phrases),
+            || Acmp::new(Arc::clone(&phrases)),
+        );
+        Pm { tree }
+    }
+
     /// `@pm` with its argument.
     pub(crate) fn from_param(param: &str) -> Pm {
         let content =
@@ -169,8 +193,10 @@ impl Pm {
         }
         Ok(Pm::new(phrases))
     }
+}
 
-    fn new(phrases: Vec<Vec<u8>>) -> Pm {
+impl Acmp {
+    fn new(phrases: Phrases) -> Acmp {
         let mut nodes = vec![BuildNode {
             children: Vec::new(),
             fail: ROOT,
@@ -264,7 +290,7 @@ impl Pm {
                 }
             })
             .collect();
-        Pm {
+        Acmp {
             nodes,
             edges,
             phrases,
@@ -333,13 +359,14 @@ fn build_child(node: &BuildNode, letter: u8) -> Option<u32> {
 
 impl Operator for Pm {
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        match &self.prefilter {
+        let tree = &*self.tree;
+        match &tree.prefilter {
             Some(ac) if ac.is_match(value) => {}
             _ => return false,
         }
-        match self.find(value) {
+        match tree.find(value) {
             Some((node, at)) => {
-                let text = self.text(node);
+                let text = tree.text(node);
                 // libmodsecurity logs `rc - strlen(match) + 1`: the match's start
                 ctx.match_range((at + 1).saturating_sub(text.len()), text.len());
                 if ctx.capturing() {
@@ -393,6 +420,16 @@ mod tests {
         assert_eq!(tx0("a\\x", b"a\\x"), Some(b"a\\x".to_vec()));
         assert_eq!(parse_pm_content(b" \"ab\""), Some(b"ab".to_vec()));
         assert_eq!(parse_pm_content(b""), None);
+    }
+
+    #[test]
+    fn the_same_phrases_share_one_tree() {
+        let (a, b, c) = (
+            Pm::from_param("abc def"),
+            Pm::from_param("abc def"),
+            Pm::from_param("abc"),
+        );
+        assert!(Arc::ptr_eq(&a.tree, &b.tree) && !Arc::ptr_eq(&a.tree, &c.tree));
     }
 
     #[test]
