@@ -74,6 +74,27 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         }
         links
     }));
+    // A pattern outside the grouped matcher runs on every value of its targets: built now, at
+    // load (before a server forks its workers, which then share it; built on first use, each
+    // worker would build its own on its first request). A grouped one runs only when the
+    // prefilter finds its literals in a value, so it is built on that first search: most never
+    // are on ordinary traffic, and each costs a few milliseconds once per process.
+    for entry in phases.iter().flatten() {
+        if let Entry::Rule(rule) = entry {
+            let mut link: Option<&Rule> = Some(rule);
+            while let Some(r) = link {
+                let grouped = r.matcher_slot.load(std::sync::atomic::Ordering::Relaxed)
+                    != crate::matcher::NO_SLOT;
+                if let (false, Some(re)) = (
+                    grouped,
+                    r.operator.as_ref().and_then(|o| o.operator.static_regex()),
+                ) {
+                    re.build_now();
+                }
+                link = r.chain.as_deref();
+            }
+        }
+    }
     let mut warnings = warnings;
     warnings.extend(crate::audit::config_warnings(&engine));
     let mut set = RuleSet::new(engine, phases, exceptions, config.sources, warnings);

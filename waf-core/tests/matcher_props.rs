@@ -46,6 +46,11 @@ const PATTERNS: &[&str] = &[
     "%[0-9a-f]{2}",
     "\\x41",
     "(?:b|c){2,}",
+    // literals come from the lowercased pattern
+    "(?i)\\b(?:sel|uni)[a-z]+",
+    "[A-Z]{2}x",
+    "F[O0]O",
+    "(?i)(?:un|sel)(?:ion|ect)",
 ];
 const WORDS: &[&str] = &[
     "a",
@@ -69,6 +74,10 @@ const WORDS: &[&str] = &[
     " ",
     "%20",
     "cc",
+    "SELECT",
+    "ABx",
+    "F0O",
+    "UNION",
 ];
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@
 //! heap_end_kb <in use>              (after every workload: patterns built on first use too)
 //! time     <workload> <requests> <samples> <median ns> <p90 ns> <mean ns>   (thread CPU time)
 //! verdict  <workload> <index> <status> <id,id,...> <log lines> <METHOD uri (cut)>
+//! req_time <workload> <index> <median ns> <METHOD uri (cut)>   (with SEKISHO_COMPARE_PER_REQUEST)
 //! ```
 
 use super::engine::{Engine, Sink};
@@ -192,6 +193,16 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
                 let t = thread_cpu_ns();
                 engine.run(p, &mut sink);
                 samples.push(thread_cpu_ns().saturating_sub(t));
+            }
+        }
+        // SEKISHO_COMPARE_PER_REQUEST=1: each request's median too (which requests cost most).
+        if std::env::var_os("SEKISHO_COMPARE_PER_REQUEST").is_some() {
+            let n = w.requests.len();
+            for (i, p) in w.requests.iter().enumerate() {
+                let mut own: Vec<u64> = samples.iter().skip(i).step_by(n).copied().collect();
+                let (med, _, _) = stats(&mut own);
+                let what = summary(&p.req.method, &p.req.uri);
+                writeln!(out, "req_time\t{}\t{i}\t{med}\t{what}", w.name).ok();
             }
         }
         let n = samples.len();

@@ -131,16 +131,17 @@ pub(crate) fn syntax_config() -> syntax::Config {
 
 /// Above this [`nfa_estimate`] the linear engine is built at load, where a pattern it refuses
 /// as too large can still go to the fallback with a load-time warning. CRS's largest patterns
-/// estimate at a few thousand; [`NFA_SIZE_LIMIT`] is reached around a million.
+/// estimate under 30,000; [`NFA_SIZE_LIMIT`] is reached around a million.
 const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
 
 /// The linear engine's cell for a parsed pattern, and the pattern's [`required_literals`].
 ///
-/// The pattern's HIR is built here ([`hir`]) (syntax errors are load errors, and the grouped matcher needs
-/// the literals) but, below [`BUILD_AT_LOAD_ESTIMATE`], the engine is built on the pattern's
-/// first search: most of CRS's patterns never run on a given server's traffic (the grouped
-/// matcher rules them out first), and building them all was two thirds of the load time and
-/// a third of the memory. The first search pays for the build once per process.
+/// The pattern's HIR is built here ([`hir`]: syntax errors are load errors, and the grouped
+/// matcher needs the literals), but the engine is built later: by the rule set, at load, when
+/// the rule runs the pattern on every value (outside the grouped matcher), else on its first
+/// search ([`Regex::build_now`]). Most grouped patterns never run on ordinary traffic (their
+/// literals are not in it), and building every pattern was two thirds of the load time and
+/// half of the memory.
 fn linear(node: &pcre::Node) -> Result<(OnceLock<Linear>, Option<Literals>), LinearError> {
     let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
     let literals = required_literals(&hir);
@@ -162,6 +163,11 @@ fn build_linear(hir: &regex_syntax::hir::Hir) -> Result<meta::Regex, LinearError
         .configure(
             meta::Config::new()
                 .utf8_empty(false)
+                // Its own literal prefilter: the grouped matcher has already searched the
+                // value for the pattern's literals, and the patterns without usable literals
+                // (CRS's caseless alternations) made extracting them most of the build (3×
+                // the build time, no faster searches on CRS's inputs).
+                .auto_prefilter(false)
                 .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
         )
         .build_from_hir(hir)
@@ -204,6 +210,11 @@ type Literals = Vec<Vec<u8>>;
 /// with literals of at least [`MIN_LITERAL`] bytes. The grouped matcher scans for them.
 fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    // Extracted from the lowercased pattern: the literals are searched without regard to case
+    // anyway, and a caseless `(?i)select` is `[sS][eE]...`, whose 64 spellings (times each
+    // alternative) overflow the extractor's limits, so CRS's large caseless alternations got
+    // no literals and ran on every value.
+    let hir = &lowercased(hir);
     let usable = |kind: ExtractKind| {
         let seq = Extractor::new().kind(kind).extract(hir);
         let lits = seq.literals()?;
@@ -222,6 +233,43 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
         (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
         (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
         (None, None) => None,
+    }
+}
+
+/// `hir` with every byte it matches replaced by its ASCII lowercase: the lowercase of each of
+/// `hir`'s matches is a match of it, so literals every match of it holds are, without regard
+/// to case, held by every match of `hir` (word boundaries do not depend on case).
+fn lowercased(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{self, Class, ClassBytes, ClassBytesRange, Hir, HirKind};
+    match hir.kind() {
+        HirKind::Literal(l) => Hir::literal(l.0.to_ascii_lowercase()),
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut lower = ClassBytes::new(c.iter().filter_map(|r| {
+                // the range minus its upper-case letters, which the lower-case ones stand in for
+                let (s, e) = (r.start(), r.end());
+                (!(s >= b'A' && e <= b'Z')).then(|| ClassBytesRange::new(s, e))
+            }));
+            for r in c.iter() {
+                for b in r.start().max(b'A')..=r.end().min(b'Z') {
+                    lower.push(ClassBytesRange::new(b + 32, b + 32));
+                }
+            }
+            Hir::class(Class::Bytes(lower))
+        }
+        HirKind::Class(Class::Unicode(_)) | HirKind::Empty | HirKind::Look(_) => hir.clone(),
+        HirKind::Repetition(r) => Hir::repetition(hir::Repetition {
+            min: r.min,
+            max: r.max,
+            greedy: r.greedy,
+            sub: Box::new(lowercased(&r.sub)),
+        }),
+        HirKind::Capture(c) => Hir::capture(hir::Capture {
+            index: c.index,
+            name: c.name.clone(),
+            sub: Box::new(lowercased(&c.sub)),
+        }),
+        HirKind::Concat(v) => Hir::concat(v.iter().map(lowercased).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(lowercased).collect()),
     }
 }
 
@@ -417,6 +465,12 @@ impl Regex {
     /// Capture groups, group 0 included.
     pub fn captures_len(&self) -> usize {
         self.slots
+    }
+
+    /// Builds the linear engine now rather than on the first search (for a pattern that runs
+    /// on every request: built once before a server forks its workers, they share it).
+    pub(crate) fn build_now(&self) {
+        let _ = self.running();
     }
 
     /// The engine to search with, the linear one built on the first call.
