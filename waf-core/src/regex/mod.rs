@@ -9,10 +9,13 @@
 //!    escapes, `(?x)`...);
 //! 2. [`analyze`] decides whether the linear engine gives PCRE's results (see its doc for
 //!    possessive quantifiers and for PCRE's `^`, which does not match after a final newline);
-//! 3. [`emit`] writes the tree back, every construct spelled out, for regex-syntax in bytes
-//!    mode, or for fancy-regex when the pattern needs look-around, back references, atomic
-//!    groups or `\K`: the backtracking fallback, whose backtrack limit stands in for PCRE's
-//!    match limit (a search that hits it does not match, as a PCRE error does not).
+//! 3. for the linear engine, [`hir`] turns the tree into regex-syntax's HIR directly; for
+//!    fancy-regex, when the pattern needs look-around, back references, atomic groups or `\K`,
+//!    [`emit`] writes it back as text, every construct spelled out: the backtracking fallback,
+//!    whose backtrack limit stands in for PCRE's match limit (a search that hits it does not
+//!    match, as a PCRE error does not);
+//! 4. the linear engine (regex-automata's meta regex) is built from the HIR at load for a
+//!    pattern that runs on every value, else on its first search ([`Regex::build_now`]).
 //!
 //! Not here: macro expansion (`@rx %{tx.x}`), captures into `TX`, `@rxGlobal`'s bookkeeping
 //! (see `operators::rx`), and one union automaton over all rules (a later layer).
