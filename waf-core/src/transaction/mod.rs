@@ -186,6 +186,12 @@ fn unique_id() -> String {
     format!("{}{:02}.{:06}", now.as_secs(), n % 100, now.subsec_micros())
 }
 
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        std::mem::take(&mut self.transform_cache).recycle();
+    }
+}
+
 impl Transaction {
     /// A new transaction over `rules`, with a generated unique id.
     pub fn new(rules: Arc<RuleSet>) -> Transaction {
@@ -251,7 +257,7 @@ impl Transaction {
             highest_severity: 255,
             current_rule: None,
             log_sink: None,
-            transform_cache: Default::default(),
+            transform_cache: transform_cache::TransformCache::take(),
             phase_candidates: Default::default(),
             scratch_values: Vec::new(),
             audit: Default::default(),

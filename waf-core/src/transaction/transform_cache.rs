@@ -50,6 +50,38 @@ impl Hasher for KeyHasher {
     }
 }
 
+/// Entries a recycled cache may keep room for; a larger one (after a request with thousands of
+/// values) is shrunk, so a thread does not hold on to a big request's memory.
+const KEEP_CAPACITY: usize = 4096;
+
+thread_local! {
+    /// A finished transaction's cache, emptied, for the thread's next transaction: its hash
+    /// tables keep their room (growing them anew was a rehash after rehash on every request).
+    static SPARE: std::cell::RefCell<Option<TransformCache>> = const { std::cell::RefCell::new(None) };
+}
+
+impl TransformCache {
+    /// An empty cache, the thread's spare one when there is one.
+    pub(crate) fn take() -> TransformCache {
+        SPARE
+            .try_with(|s| s.borrow_mut().take())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Empties the cache and keeps it as the thread's spare.
+    pub(crate) fn recycle(mut self) {
+        self.map.clear();
+        self.sets.clear();
+        self.map.shrink_to(KEEP_CAPACITY);
+        self.sets.shrink_to(KEEP_CAPACITY);
+        self.scratch.clear();
+        self.scratch.shrink_to(KEEP_CAPACITY);
+        let _ = SPARE.try_with(|s| *s.borrow_mut() = Some(self));
+    }
+}
+
 impl Transaction {
     /// One transformation of `input` into `out`; returns libmodsecurity's "changed" flag.
     /// `t:urlDecodeUni` uses the rule set's `SecUnicodeMapFile` table when there is one.
@@ -136,5 +168,29 @@ impl Transaction {
                 )
             })
             .1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recycled_cache_comes_back_empty() {
+        let mut c = TransformCache::take();
+        let v = Bytes::from(&b"value"[..]);
+        c.map
+            .insert((v.as_ptr() as usize, v.len(), 1), (v.clone(), v.clone()));
+        c.sets.insert(
+            (v.as_ptr() as usize, v.len(), 0),
+            (v.clone(), crate::matcher::Candidates::none(3)),
+        );
+        c.recycle();
+        let again = TransformCache::take();
+        assert!(again.map.is_empty() && again.sets.is_empty());
+        // it is the same cache, with its room
+        assert!(again.map.capacity() > 0);
+        // and the spare is taken: the next one is new
+        assert_eq!(TransformCache::take().map.capacity(), 0);
     }
 }
