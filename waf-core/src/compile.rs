@@ -52,47 +52,23 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     } = c;
     crate::exceptions::work_out_all(&exceptions, &phases);
     let mut chains = crate::chains::ChainTable::new();
-    for entry in phases.iter().flatten() {
-        if let Entry::Rule(rule) = entry {
-            let mut link: Option<&Rule> = Some(rule);
-            while let Some(r) = link {
-                let id = chains.intern(&r.transformations);
-                r.transformation_chain
-                    .store(id, std::sync::atomic::Ordering::Relaxed);
-                link = r.chain.as_deref();
-            }
-        }
+    for r in links(&phases) {
+        let id = chains.intern(&r.transformations);
+        r.transformation_chain
+            .store(id, std::sync::atomic::Ordering::Relaxed);
     }
-    let matcher = crate::matcher::Matcher::build(phases.iter().flatten().flat_map(|e| {
-        let mut links = Vec::new();
-        if let Entry::Rule(rule) = e {
-            let mut link: Option<&Rule> = Some(rule);
-            while let Some(r) = link {
-                links.push(r);
-                link = r.chain.as_deref();
-            }
-        }
-        links
-    }));
+    let matcher = crate::matcher::Matcher::build(links(&phases));
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
     // prefilter finds its literals in a value, so it is built on that first search: most never
     // are on ordinary traffic, and each costs a few milliseconds once per process.
-    for entry in phases.iter().flatten() {
-        if let Entry::Rule(rule) = entry {
-            let mut link: Option<&Rule> = Some(rule);
-            while let Some(r) = link {
-                let grouped = r.matcher_slot.load(std::sync::atomic::Ordering::Relaxed)
-                    != crate::matcher::NO_SLOT;
-                if let (false, Some(re)) = (
-                    grouped,
-                    r.operator.as_ref().and_then(|o| o.operator.static_regex()),
-                ) {
-                    re.build_now();
-                }
-                link = r.chain.as_deref();
-            }
+    for r in links(&phases) {
+        let grouped =
+            r.matcher_slot.load(std::sync::atomic::Ordering::Relaxed) != crate::matcher::NO_SLOT;
+        match r.operator.as_ref().and_then(|o| o.operator.static_regex()) {
+            Some(re) if !grouped => re.build_now(),
+            _ => {}
         }
     }
     let mut warnings = warnings;
@@ -102,6 +78,17 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     set.chains = chains;
     set.matcher = matcher;
     Ok(set)
+}
+
+/// Every rule of the phases, chain links included, in order.
+fn links(phases: &[Vec<Entry>; 6]) -> impl Iterator<Item = &Rule> {
+    phases.iter().flatten().flat_map(|e| {
+        let first = match e {
+            Entry::Rule(rule) => Some(&**rule),
+            Entry::Marker(_) => None,
+        };
+        std::iter::successors(first, |r| r.chain.as_deref())
+    })
 }
 
 /// A `SecDefaultAction`: its actions and its transformations.
