@@ -140,16 +140,19 @@ const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
 /// The linear engine's cell for a parsed pattern, and the pattern's [`required_literals`].
 ///
 /// The pattern's HIR is built here ([`hir`]: syntax errors are load errors, and the grouped
-/// matcher needs the literals), but the engine is built later: by the rule set, at load, when
-/// the rule runs the pattern on every value (outside the grouped matcher), else on its first
-/// search ([`Regex::build_now`]). Most grouped patterns never run on ordinary traffic (their
+/// matcher needs the literals). The engine is built here too when the pattern has no literals
+/// (no group can take it); else later: by the rule set, at load, when the rule runs the pattern
+/// on every value (outside the grouped matcher), or on its first search
+/// ([`Regex::build_now`]). Most grouped patterns never run on ordinary traffic (their
 /// literals are not in it), and building every pattern was two thirds of the load time and
 /// half of the memory.
 fn linear(node: &pcre::Node) -> Result<(OnceLock<Linear>, Option<Literals>), LinearError> {
     let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
     let literals = required_literals(&hir);
     let cell = OnceLock::new();
-    if nfa_estimate(&hir) > BUILD_AT_LOAD_ESTIMATE {
+    // Without literals the grouped matcher cannot take the pattern: it will run on every value
+    // and be built at load anyway, so from the HIR in hand rather than a second parse.
+    if literals.is_none() || nfa_estimate(&hir) > BUILD_AT_LOAD_ESTIMATE {
         let _ = cell.set(Linear::Built(build_linear(&hir)?));
     }
     Ok((cell, literals))
@@ -276,6 +279,14 @@ fn lowercased(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     }
 }
 
+/// The pattern's tree as the engines are made from it: PCRE's parse, possessive repetitions
+/// rewritten where the linear engine gives the same results without them.
+fn parse(pattern: &[u8]) -> Result<pcre::Parsed, pcre::Error> {
+    let mut parsed = pcre::parse(pattern)?;
+    analyze::rewrite_possessive(&mut parsed.node);
+    Ok(parsed)
+}
+
 fn backtracking(pattern: &str, not_empty: bool) -> Result<fancy_regex::Regex, String> {
     fancy_regex::RegexBuilder::new(pattern)
         .bytes_mode(fancy_regex::BytesMode::Ascii)
@@ -335,11 +346,10 @@ impl Regex {
 
     /// Compiles a pattern given as bytes (a macro-expanded `@rx` argument).
     pub fn new_bytes(pattern: &[u8]) -> Result<Regex, CompileError> {
-        let mut parsed = pcre::parse(pattern).map_err(|e| match e {
+        let parsed = parse(pattern).map_err(|e| match e {
             pcre::Error::Syntax { .. } => CompileError::Invalid(e.to_string()),
             pcre::Error::Unsupported { .. } => CompileError::Unsupported(e.to_string()),
         })?;
-        analyze::rewrite_possessive(&mut parsed.node);
         let analysis = analyze::analyze(&parsed.node);
         let slots = parsed.groups + 1;
         let cf = context_free(&parsed.node);
@@ -403,19 +413,16 @@ impl Regex {
             .unwrap_or_default()
     }
 
-    /// The pattern parsed again, as at load (possessive repetitions rewritten).
+    /// The pattern parsed again, as at load.
     fn reparse(&self) -> Option<pcre::Parsed> {
-        let mut parsed = pcre::parse(&self.source).ok()?;
-        analyze::rewrite_possessive(&mut parsed.node);
-        Some(parsed)
+        parse(&self.source).ok()
     }
 
     /// Whether [`hir`]'s direct translation gives regex-syntax's HIR for `emit`'s text on
     /// `pattern` (a test of the translation, over CRS's patterns; `Err` says where they differ).
     #[doc(hidden)]
     pub fn direct_hir_agrees(pattern: &[u8]) -> Result<(), String> {
-        let mut parsed = pcre::parse(pattern).map_err(|e| e.to_string())?;
-        analyze::rewrite_possessive(&mut parsed.node);
+        let parsed = parse(pattern).map_err(|e| e.to_string())?;
         let text = emit::emit(&parsed.node, emit::Target::Linear);
         match (
             hir::linear_hir(&parsed.node),
