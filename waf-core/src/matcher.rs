@@ -46,23 +46,54 @@ pub(crate) struct Group {
     members: usize,
 }
 
-/// Which members of a group may match a value.
+/// Which members of a group may match a value. Groups of up to [`INLINE_MEMBERS`] rules (all
+/// of CRS's) keep the bits inline: a set is made for each value and group, and a heap
+/// allocation each was a tenth of the search's cost.
 #[derive(Debug, Clone)]
-pub(crate) struct Candidates(Vec<u64>);
+pub(crate) enum Candidates {
+    Inline([u64; INLINE_WORDS]),
+    Heap(Box<[u64]>),
+}
+
+const INLINE_WORDS: usize = 2;
+/// The largest group whose candidates are kept inline.
+pub(crate) const INLINE_MEMBERS: usize = INLINE_WORDS * 64;
 
 impl Candidates {
     /// No member, for a group of `members` rules.
     pub fn none(members: usize) -> Candidates {
-        Candidates(vec![0; members.div_ceil(64)])
+        if members <= INLINE_MEMBERS {
+            Candidates::Inline([0; INLINE_WORDS])
+        } else {
+            Candidates::Heap(vec![0; members.div_ceil(64)].into_boxed_slice())
+        }
+    }
+
+    fn words(&self) -> &[u64] {
+        match self {
+            Candidates::Inline(w) => w,
+            Candidates::Heap(w) => w,
+        }
+    }
+
+    fn words_mut(&mut self) -> &mut [u64] {
+        match self {
+            Candidates::Inline(w) => w,
+            Candidates::Heap(w) => w,
+        }
     }
 
     pub fn contains(&self, member: usize) -> bool {
-        self.0[member / 64] & (1 << (member % 64)) != 0
+        self.words()[member / 64] & (1 << (member % 64)) != 0
+    }
+
+    fn insert(&mut self, member: usize) {
+        self.words_mut()[member / 64] |= 1 << (member % 64);
     }
 
     /// Adds the members of `other` (of the same group).
     pub fn add(&mut self, other: &Candidates) {
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
+        for (a, b) in self.words_mut().iter_mut().zip(other.words()) {
             *a |= b;
         }
     }
@@ -79,7 +110,7 @@ impl Group {
         let mut set = Candidates::none(self.members);
         for m in self.automaton.find_overlapping_iter(value) {
             for &member in &self.owners[m.pattern().as_usize()] {
-                set.0[member as usize / 64] |= 1 << (member % 64);
+                set.insert(member as usize);
             }
         }
         set

@@ -15,7 +15,10 @@
 //!    whose backtrack limit stands in for PCRE's match limit (a search that hits it does not
 //!    match, as a PCRE error does not);
 //! 4. the linear engine (regex-automata's meta regex) is built from the HIR at load for a
-//!    pattern that runs on every value, else on its first search ([`Regex::build_now`]).
+//!    pattern that runs on every value, else on its first search ([`Regex::build_now`]);
+//! 5. from the same HIR, [`required_bytes`] finds a few bytes one of which every match holds
+//!    (`;`, `|`, `<`...), when there are such: a value without any of them is answered "no
+//!    match" without a search (and a pattern no value has reached is never built).
 //!
 //! Not here: macro expansion (`@rx %{tx.x}`), captures into `TX`, `@rxGlobal`'s bookkeeping
 //! (see `operators::rx`), and one union automaton over all rules (a later layer).
@@ -35,6 +38,7 @@ mod analyze;
 mod emit;
 mod hir;
 mod pcre;
+mod required_bytes;
 mod shared;
 
 pub use shared::shared;
@@ -42,6 +46,7 @@ pub use shared::shared;
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{meta, Anchored, Input};
+use required_bytes::RequiredBytes;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -101,6 +106,9 @@ pub struct Regex {
     engine: Engine,
     /// On the linear engine: [`required_literals`].
     literals: Option<Literals>,
+    /// On the linear engine: bytes one of which every match holds ([`required_bytes`]); a
+    /// value without any is answered "no match" without a search.
+    required_bytes: Option<RequiredBytes>,
     fallback: Option<&'static str>,
     /// No assertion looks at the text around a position (`^`, `$`, `\b`, look-around, `\K`).
     context_free: bool,
@@ -146,17 +154,21 @@ const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
 /// ([`Regex::build_now`]). Most grouped patterns never run on ordinary traffic (their
 /// literals are not in it), and building every pattern was two thirds of the load time and
 /// half of the memory.
-fn linear(node: &pcre::Node) -> Result<(OnceLock<Linear>, Option<Literals>), LinearError> {
+fn linear(node: &pcre::Node) -> Result<LinearParts, LinearError> {
     let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
     let literals = required_literals(&hir);
+    let bytes = RequiredBytes::of(&hir);
     let cell = OnceLock::new();
     // Without literals the grouped matcher cannot take the pattern: it will run on every value
     // and be built at load anyway, so from the HIR in hand rather than a second parse.
     if literals.is_none() || nfa_estimate(&hir) > BUILD_AT_LOAD_ESTIMATE {
         let _ = cell.set(Linear::Built(build_linear(&hir)?));
     }
-    Ok((cell, literals))
+    Ok((cell, literals, bytes))
 }
+
+/// What [`linear`] makes of a pattern: the engine's cell and the two prefilters.
+type LinearParts = (OnceLock<Linear>, Option<Literals>, Option<RequiredBytes>);
 
 enum LinearError {
     /// Past [`NFA_SIZE_LIMIT`]: the fallback runs it.
@@ -356,12 +368,13 @@ impl Regex {
         let mut fallback = analysis.fallback;
         if fallback.is_none() {
             match linear(&parsed.node) {
-                Ok((cell, literals)) => {
+                Ok((cell, literals, required_bytes)) => {
                     return Ok(Regex {
                         source: pattern.into(),
                         slots,
                         engine: Engine::Linear(cell),
                         literals,
+                        required_bytes,
                         fallback: None,
                         context_free: cf,
                         line_start_check: analysis.line_start_at_end.then(OnceLock::new),
@@ -391,6 +404,7 @@ impl Regex {
             context_free: cf,
             engine: Engine::Backtrack(re),
             literals: None,
+            required_bytes: None,
             fallback,
             line_start_check: None,
             not_empty: OnceLock::new(),
@@ -516,6 +530,9 @@ impl Regex {
 
     /// Whether the pattern matches anywhere in `haystack`.
     pub fn is_match(&self, haystack: &[u8]) -> bool {
+        if !self.may_match(haystack) {
+            return false;
+        }
         match self.running() {
             Running::Linear(re) => {
                 if self.line_start_check.is_none() || haystack.last() != Some(&b'\n') {
@@ -531,6 +548,11 @@ impl Regex {
             }
             Running::Backtrack(re) => re.is_some_and(|re| re.is_match(haystack).unwrap_or(false)),
         }
+    }
+
+    /// `false` when `haystack` lacks every byte one of which each match holds.
+    fn may_match(&self, haystack: &[u8]) -> bool {
+        self.required_bytes.map_or(true, |r| r.found_in(haystack))
     }
 
     /// The first match's groups; `false` (and `caps` emptied) if there is none.
@@ -557,7 +579,7 @@ impl Regex {
 
     fn search(&self, h: &[u8], start: usize, caps: &mut Captures) -> Result<bool, LimitHit> {
         caps.clear();
-        if start > h.len() {
+        if start > h.len() || !self.may_match(&h[start..]) {
             return Ok(false);
         }
         match self.running() {

@@ -1,0 +1,268 @@
+//! A set of bytes one of which every match of a pattern holds: a prefilter that needs no
+//! literal.
+//!
+//! The grouped matcher ([`crate::matcher`]) skips a pattern when none of the literals its
+//! matches start or end with is in the value. Many CRS patterns have no such literal of two
+//! bytes (the RCE evasion patterns of 932xxx start with a class, `(?:^|[^a-z])`, or an optional
+//! part), so they ran on every value. Yet most of them cannot match without some punctuation
+//! (`;`, `|`, `$(`, `<`, a quote) that ordinary values rarely hold. This module finds, from the
+//! HIR, a set of bytes such that every match contains at least one of them: for a
+//! concatenation, the rarest such set of any one of its parts; for an alternation, the union of
+//! its branches' sets (each branch must have one); for a repetition, its body's when it runs
+//! at least once. A value with none of those bytes cannot match, and is answered without
+//! running the engine (or building it). Sets made of common bytes (letters, digits, space)
+//! are not worth a pass over the value and are dropped.
+//!
+//! Only the linear engine's patterns get a set, computed from the same HIR it runs: the test
+//! is a necessary condition of a match of that HIR, so it never turns a match into none.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// How often a byte turns up in ordinary request values, in rough units: a set whose
+/// bytes add up past [`MAX_WEIGHT`] passes most values and is not worth checking.
+fn weight(b: u8) -> u32 {
+    match b {
+        b'a'..=b'z' | b' ' => 40,
+        b'0'..=b'9' | b'A'..=b'Z' => 20,
+        b'.' | b'-' | b'_' | b'/' | b'=' | b'&' | b'%' | b'+' | b':' | b',' => 8,
+        0x80..=0xff => 2,
+        b'\t' | b'\n' | b'\r' => 2,
+        0..=0x1f | 0x7f => 1,
+        // other punctuation: ; | $ ( ) < > ' " ` { } [ ] \ * ! ~ ^ # @ ?
+        _ => 3,
+    }
+}
+
+/// The most a useful set may weigh: a handful of punctuation bytes, not a letter.
+const MAX_WEIGHT: u32 = 30;
+
+/// A set of bytes, one of which every match holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequiredBytes {
+    bits: [u64; 4],
+    /// The set's bytes when there are at most three (searched with `memchr`), else zero count.
+    few: ([u8; 3], u8),
+}
+
+impl std::fmt::Debug for RequiredBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes: Vec<u8> = (0..=255u8).filter(|&b| self.contains(b)).collect();
+        write!(f, "RequiredBytes({:?})", bytes.escape_ascii().to_string())
+    }
+}
+
+impl RequiredBytes {
+    fn contains(&self, b: u8) -> bool {
+        self.bits[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// Whether `haystack` holds one of the bytes (else the pattern cannot match it).
+    pub(crate) fn found_in(&self, haystack: &[u8]) -> bool {
+        match self.few {
+            ([a, _, _], 1) => memchr::memchr(a, haystack).is_some(),
+            ([a, b, _], 2) => memchr::memchr2(a, b, haystack).is_some(),
+            ([a, b, c], 3) => memchr::memchr3(a, b, c, haystack).is_some(),
+            _ => haystack.iter().any(|&b| self.contains(b)),
+        }
+    }
+
+    /// The set for `hir`, if it has one light enough to be worth checking.
+    pub(crate) fn of(hir: &Hir) -> Option<RequiredBytes> {
+        let set = required(hir)?;
+        let members: Vec<u8> = (0..=255u8).filter(|&b| set.contains(b)).collect();
+        let few = match members[..] {
+            [a] => ([a, 0, 0], 1),
+            [a, b] => ([a, b, 0], 2),
+            [a, b, c] => ([a, b, c], 3),
+            _ => ([0; 3], 0),
+        };
+        Some(RequiredBytes {
+            bits: set.bits,
+            few,
+        })
+    }
+}
+
+/// A set under construction, with its weight.
+#[derive(Clone, Copy)]
+struct Set {
+    bits: [u64; 4],
+    weight: u32,
+}
+
+impl Set {
+    fn empty() -> Set {
+        Set {
+            bits: [0; 4],
+            weight: 0,
+        }
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.bits[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    fn insert(&mut self, b: u8) {
+        if !self.contains(b) {
+            self.bits[usize::from(b >> 6)] |= 1 << (b & 63);
+            self.weight = self.weight.saturating_add(weight(b));
+        }
+    }
+
+    fn union(mut self, other: &Set) -> Set {
+        for b in 0..=255u8 {
+            if other.contains(b) {
+                self.insert(b);
+            }
+        }
+        self
+    }
+}
+
+/// A set of bytes one of which every match of `hir` holds (the lightest found), or `None`
+/// when a match may hold none in particular (it may be empty, or anything) or when the
+/// lightest set weighs more than [`MAX_WEIGHT`] (unions only grow, so a heavier set could
+/// never make a useful one further up).
+fn required(hir: &Hir) -> Option<Set> {
+    any_required(hir).filter(|s| s.weight <= MAX_WEIGHT)
+}
+
+/// [`required`] before the weight limit.
+fn any_required(hir: &Hir) -> Option<Set> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        // every byte of a literal is in every match: the rarest one will do
+        HirKind::Literal(l) => l.0.iter().copied().min_by_key(|&b| weight(b)).map(|b| {
+            let mut s = Set::empty();
+            s.insert(b);
+            s
+        }),
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut s = Set::empty();
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    s.insert(b);
+                }
+            }
+            // an empty class never matches: no set says so, but no match needs one either
+            (s.weight > 0).then_some(s)
+        }
+        // not made by the linear engine's translation (bytes mode); no claim about it
+        HirKind::Class(Class::Unicode(_)) => None,
+        HirKind::Repetition(r) if r.min == 0 => None,
+        HirKind::Repetition(r) => required(&r.sub),
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Concat(parts) => parts.iter().filter_map(required).min_by_key(|s| s.weight),
+        HirKind::Alternation(branches) => {
+            let mut all = Set::empty();
+            for b in branches {
+                all = all.union(&required(b)?);
+                if all.weight > MAX_WEIGHT {
+                    return None;
+                }
+            }
+            Some(all)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(pattern: &str) -> Option<Vec<u8>> {
+        let parsed = super::super::parse(pattern.as_bytes()).unwrap();
+        let hir = super::super::hir::linear_hir(&parsed.node).unwrap();
+        RequiredBytes::of(&hir).map(|s| (0..=255u8).filter(|&b| s.contains(b)).collect())
+    }
+
+    #[test]
+    fn sets_come_from_the_rarest_part() {
+        assert_eq!(set(r"(?i)select\s*\("), Some(b"(".to_vec()));
+        assert_eq!(set(r"[;|&]\s*cat"), Some(b"&;|".to_vec()));
+        assert_eq!(set(r"a;b|c<d"), Some(b";<".to_vec()));
+        assert_eq!(set(r"x(?:\$\{|`)"), Some(b"$`".to_vec()));
+        // a letter-only pattern: no set worth checking
+        assert_eq!(set(r"(?i)union"), None);
+        // may match empty, or a branch without punctuation
+        assert_eq!(set(r";?x"), None);
+        assert_eq!(set(r";|x"), None);
+        assert_eq!(set(r"(?:;)*"), None);
+        assert_eq!(set(r"^"), None);
+        assert_eq!(set(r"(?:;)+"), Some(b";".to_vec()));
+    }
+
+    #[test]
+    fn a_value_without_the_bytes_is_skipped() {
+        for (pattern, with, without) in [
+            (r"[;|&]\s*cat", &b"a | cat"[..], &b"a cat"[..]),
+            (r"<script|javascript:|on\w+=", b"on<", b"onload"),
+        ] {
+            let parsed = super::super::parse(pattern.as_bytes()).unwrap();
+            let hir = super::super::hir::linear_hir(&parsed.node).unwrap();
+            let s = RequiredBytes::of(&hir).expect(pattern);
+            assert!(s.found_in(with), "{pattern}");
+            assert!(!s.found_in(without), "{pattern}");
+        }
+    }
+
+    /// Pieces random patterns are made of: punctuation, letters, optional and repeated parts,
+    /// assertions, classes, caseless parts.
+    const PIECES: &[&str] = &[
+        ";",
+        "a",
+        "b",
+        "<",
+        "[;&]",
+        "[a-c]",
+        "\\s*",
+        "\\s+",
+        "\\b",
+        "^",
+        "$",
+        "(?:x|;)",
+        "(?:;|<)",
+        "(?:a|b)",
+        "b?",
+        ";?",
+        "(?:;)+",
+        "(?:<a)*",
+        "(?i)ab",
+        "[^a]",
+        ".",
+        "\\w+",
+        "(?:&&|\\|\\|)",
+        "x{2,3}",
+        "(?:;{0,2})",
+        "(?:)",
+    ];
+
+    proptest::proptest! {
+        /// Whatever the pattern, a value the set rules out is one the pattern does not match.
+        #[test]
+        fn a_ruled_out_value_never_matches(
+            branches in proptest::collection::vec(
+                proptest::collection::vec(0..PIECES.len(), 1..5), 1..4),
+            hays in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(
+                    &b"ab;<&|x AB\n"[..]), 0..12), 1..20),
+        ) {
+            let pattern = branches
+                .iter()
+                .map(|b| b.iter().map(|&i| PIECES[i]).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("|");
+            let parsed = super::super::parse(pattern.as_bytes()).unwrap();
+            let Ok(hir) = super::super::hir::linear_hir(&parsed.node) else { return Ok(()) };
+            let Some(set) = RequiredBytes::of(&hir) else { return Ok(()) };
+            let Ok(re) = super::super::build_linear(&hir) else { return Ok(()) };
+            for h in &hays {
+                proptest::prop_assert!(
+                    set.found_in(h) || !re.is_match(h),
+                    "{pattern} matches {:?} without any of {set:?}",
+                    h.escape_ascii().to_string()
+                );
+            }
+        }
+    }
+}
