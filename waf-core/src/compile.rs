@@ -494,7 +494,15 @@ fn merge_actions(into: &mut RuleActions, from: RuleActions) {
 }
 
 /// libmodsecurity's operator names in log messages (`Matched "Operator `Rx' with ...`).
+/// The operator's name in a match message: libmodsecurity's class name, which is the SecLang
+/// name capitalized except where the class name has a capital of its own.
 fn operator_display_name(name: seclang_parser::names::OperatorName) -> String {
+    use seclang_parser::names::OperatorName as N;
+    match name {
+        N::StrEq => return "StrEq".into(),
+        N::StrMatch => return "StrMatch".into(),
+        _ => {}
+    }
     let s = name.as_str();
     let mut c = s.chars();
     match c.next() {

@@ -30,9 +30,6 @@ pub struct RuleMessage {
     pub reference: String,
     /// Whether the rule's own disruptive action ran (engine On).
     pub disruptive: bool,
-    /// With `multiMatch`, the (match, reference) of the matches before the last one: each is
-    /// logged on a line of its own.
-    pub earlier_matches: Vec<(String, String)>,
     pub server_ip: String,
     pub uri: String,
     pub unique_id: String,

@@ -183,17 +183,7 @@ impl TransactionAudit {
         if config.audit_log.is_none() {
             return;
         }
-        // with multiMatch, one message per match, as the log callback gets them
-        for (matched, reference) in &message.earlier_matches {
-            let mut m = message.clone();
-            m.earlier_matches = Vec::new();
-            m.matched = matched.clone();
-            m.reference = reference.clone();
-            self.messages.push(m);
-        }
-        let mut m = message.clone();
-        m.earlier_matches = Vec::new();
-        self.messages.push(m);
+        self.messages.push(message.clone());
     }
 
     /// `ctl:auditEngine` / `ctl:auditLogParts`.

@@ -152,6 +152,74 @@ impl Transaction {
             None if rule.has_block() => defaults.disruptive.clone(),
             None => None,
         };
+        self.fill_rule_fields(rule, message, needed);
+        let engine_on = self.engine_on();
+        let mut acted = false;
+        if let Some(d) = disruptive {
+            if engine_on {
+                acted = self.disrupt(&d, message);
+            }
+        }
+        message.disruptive = acted;
+        // the audit log saves by libmodsecurity v3's reading (last of log/nolog/auditlog/
+        // noauditlog), whatever the error log's reading is
+        // (a multiMatch rule has saved each of its matches already, and libmodsecurity does
+        // not save its chain's final message, even when it interrupts)
+        let saved = rule.is_logged_as(true) && !rule.multi_match();
+        self.audit
+            .record_match(&self.rules.config, saved, acted, message);
+        // An interrupting rule speaks through the intervention's log only; any other logged
+        // match goes to the log callback.
+        if acted || rule.multi_match() || !rule.is_logged_as(self.rules.noauditlog_hides_rule) {
+            if acted {
+                self.messages.push(message.clone());
+            }
+            return;
+        }
+        let line = message.log_line(engine_on, None, false);
+        self.messages.push(message.clone());
+        self.emit_log(&line);
+    }
+
+    /// A match of a `multiMatch` rule (a chain's starter or one of its links), logged as
+    /// libmodsecurity 3.0.15 logs it: at once, before the rest of the chain runs (a chain that
+    /// then fails leaves the line), whatever the rule's `log`/`nolog`; `msg` and `logdata` are
+    /// the link's own, expanded now (`%{MATCHED_VAR}` is this match's); `[ref]` is what the
+    /// chain gathered since the last such line. The message is then emptied for what follows.
+    /// Expected output: `tests/oracle/FINDINGS.md`, "multiMatch in chains".
+    pub(crate) fn log_multi_match(&mut self, link: &Rule, message: &mut RuleMessage) {
+        message.msg = link
+            .msg()
+            .map(|m| self.expand_to_string(m))
+            .unwrap_or_default();
+        message.data = link
+            .logdata()
+            .map(|m| self.expand_to_string(m))
+            .unwrap_or_default();
+        if let Some(s) = link.severity() {
+            message.severity = Some(s);
+        }
+        message.tags = link.all_tags().map(|t| self.expand_to_string(t)).collect();
+        let starter = self.current_rule.clone();
+        let starter = starter.as_deref().unwrap_or(link);
+        self.fill_rule_fields(starter, message, true);
+        message.disruptive = false;
+        let saved = starter.is_logged_as(true);
+        self.audit
+            .record_match(&self.rules.config, saved, false, message);
+        let line = message.log_line(self.engine_on(), None, false);
+        self.messages.push(message.clone());
+        self.emit_log(&line);
+        message.matched.clear();
+        message.reference.clear();
+        message.msg.clear();
+        message.data.clear();
+        message.tags.clear();
+    }
+
+    /// The chain starter's part of a log line: id, phase, file and line, rev/ver, the
+    /// request's host, URI, id and client (`needed`: the text fields are worth filling).
+    fn fill_rule_fields(&self, rule: &Rule, message: &mut RuleMessage, needed: bool) {
         message.rule_id = rule.id;
         message.phase = rule.phase;
         message.line = rule.line;
@@ -169,39 +237,6 @@ impl Transaction {
             message.unique_id = self.id.clone();
             message.client_ip = self.client_ip.clone();
         }
-        let engine_on = self.engine_on();
-        let mut acted = false;
-        if let Some(d) = disruptive {
-            if engine_on {
-                acted = self.disrupt(&d, message);
-            }
-        }
-        message.disruptive = acted;
-        // the audit log saves by libmodsecurity v3's reading (last of log/nolog/auditlog/
-        // noauditlog), whatever the error log's reading is
-        let saved = rule.is_logged_as(true);
-        self.audit
-            .record_match(&self.rules.config, saved, acted, message);
-        // An interrupting rule speaks through the intervention's log only; any other logged
-        // match goes to the log callback (one line per match with multiMatch).
-        if acted || !rule.is_logged_as(self.rules.noauditlog_hides_rule) {
-            if acted {
-                self.messages.push(message.clone());
-            }
-            return;
-        }
-        let extra = std::mem::take(&mut message.earlier_matches);
-        for (matched, reference) in extra {
-            let mut m = message.clone();
-            m.matched = matched;
-            m.reference = reference;
-            let line = m.log_line(engine_on, None, false);
-            self.messages.push(m);
-            self.emit_log(&line);
-        }
-        let line = message.log_line(engine_on, None, false);
-        self.messages.push(message.clone());
-        self.emit_log(&line);
     }
 
     /// Whether the rule being evaluated (its chain's starter) can write a log line, so that

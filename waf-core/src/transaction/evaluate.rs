@@ -306,7 +306,8 @@ impl Transaction {
             return false;
         }
         let key = v.key();
-        if !self.message_needed() {
+        // a multiMatch rule logs each match as it happens, whatever its log flags
+        if !self.message_needed() && !rule.multi_match() {
             // nothing will print this match: only what rules can read of it is kept
             pending.clear();
             self.record_matched_var(&key, candidate);
@@ -318,13 +319,6 @@ impl Transaction {
         } else {
             op.argument.raw.clone()
         };
-        if rule.multi_match() && !message.matched.is_empty() {
-            let earlier = (
-                std::mem::take(&mut message.matched),
-                std::mem::take(&mut message.reference),
-            );
-            message.earlier_matches.push(earlier);
-        }
         message.matched = match op.name.as_str() {
             // libinjection's operators have their own match text
             "DetectSQLi" => "detected SQLi using libinjection.".to_string(),
@@ -345,6 +339,9 @@ impl Transaction {
         message.reference = reference;
         self.record_matched_var(&key, candidate);
         self.run_setvars(rule);
+        if rule.multi_match() {
+            self.log_multi_match(rule, message);
+        }
         true
     }
 
@@ -641,5 +638,88 @@ mod log_flag_tests {
         assert_eq!(logged_ids(true), ["59", "60", "63"]);
         // ModSecurity v2 / CRS: only log and nolog count
         assert_eq!(logged_ids(false), ["57", "58", "59", "60", "63"]);
+    }
+}
+
+#[cfg(test)]
+mod multi_match_chain_tests {
+    use crate::{RuleSet, Transaction};
+    use std::sync::{Arc, Mutex};
+
+    /// (id, msg, ref) of each log line for `GET /s?a=attack&b=ATTACK&c=x`.
+    fn lines(rules: &str) -> Vec<(String, String, String)> {
+        let rules = format!(
+            "SecRuleEngine On\n{rules}\n\
+             SecRule TX:seen \"@rx .\" \"id:9,phase:2,pass,log,msg:'seen'\""
+        );
+        let rules = Arc::new(RuleSet::from_text("m.conf", &rules, None).unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(rules);
+        tx.on_log(move |l| {
+            let field = |name: &str| {
+                l.split(&format!("[{name} \""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            sink.lock()
+                .unwrap()
+                .push((field("id"), field("msg"), field("ref")));
+        });
+        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
+        tx.process_uri(b"/s?a=attack&b=ATTACK&c=x", b"GET", b"1.1");
+        tx.add_request_header(b"Host", b"h");
+        tx.process_request_headers();
+        tx.process_request_body();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    fn line(id: &str, msg: &str, r: &str) -> (String, String, String) {
+        (id.to_string(), msg.to_string(), r.to_string())
+    }
+
+    // Expected: libmodsecurity 3.0.15 on the same rules and request (tests/oracle/txn.sh --lib
+    // wheel; tests/oracle/cases/txn/a7c-multimatch-chain.conf, FINDINGS.md "multiMatch in
+    // chains").
+    #[test]
+    fn multi_match_logs_each_match_even_when_the_chain_fails() {
+        // CRS 942131's shape: the chain rejects the match, the lines stay (and nolog does not
+        // silence them); the chain's setvar does not run
+        for flags in ["log", "nolog"] {
+            let got = lines(&format!(
+                "SecRule ARGS \"@rx attack\" \"id:1,phase:2,pass,{flags},multiMatch,t:lowercase,\
+                 msg:%{{MATCHED_VAR}},chain\"\n\
+                 SecRule REQUEST_METHOD \"@streq NOPE\" \"setvar:tx.seen=1\""
+            ));
+            assert_eq!(
+                got,
+                [
+                    line("1", "attack", "o0,6v9,6"),
+                    line("1", "attack", "o0,6v18,6t:lowercase")
+                ],
+                "{flags}"
+            );
+        }
+    }
+
+    #[test]
+    fn multi_match_link_lines_come_before_the_chain_line() {
+        let got = lines(
+            "SecRule REQUEST_METHOD \"@streq GET\" \"id:1,phase:2,pass,log,msg:top,chain\"\n\
+             SecRule ARGS \"@rx attack\" \"multiMatch,t:lowercase,chain\"\n\
+             SecRule REQUEST_METHOD \"@streq GET\" \"setvar:tx.seen=1\"",
+        );
+        assert_eq!(
+            got,
+            [
+                line("1", "", "v0,3o0,6v9,6"),
+                line("1", "", "o0,6v18,6t:lowercase"),
+                line("1", "top", "v0,3"),
+                line("9", "seen", "o0,1"),
+            ]
+        );
     }
 }

@@ -32,6 +32,7 @@ a6b-chain-deny.conf req-attack.txt
 a6c-chain-nomatch.conf req-attack.txt
 a7-multimatch.conf req-attack.txt req-multi.txt
 a7b-multimatch-stages.conf req-two.txt req-stages.txt
+a7c-multimatch-chain.conf req-mm-chain.txt
 a8-secaction.conf req-attack.txt
 a8b-secaction-log.conf req-attack.txt
 a8c-secaction-pass.conf req-attack.txt
