@@ -3,7 +3,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`config`] | the rule sets (CRS 4.28 PL1/PL2, Debian's CRS 3.3.4) and the file each engine loads |
-//! | [`workloads`], [`benign`] | the requests: CRS regression inputs, a benign shop/API set, scaling series |
+//! | [`workloads`], [`benign`], [`worst`] | the requests: CRS regression inputs, a benign shop/API set, scaling series, worst inputs |
 //! | [`engine`] | what an engine offers: load, run one whole transaction |
 //! | [`modsec`] | libmodsecurity (or Sekisho's drop-in) through the C API, `dlopen`ed |
 //! | [`sekisho`] | Sekisho through its Rust API |
@@ -20,3 +20,4 @@ pub mod report;
 pub mod sekisho;
 pub mod worker;
 pub mod workloads;
+pub mod worst;

@@ -7,6 +7,7 @@
 //! 2. `benign`: a WordPress/WooCommerce shop and a JSON API ([`super::benign`]).
 //! 3. Scaling series: one request each, growing body (urlencoded, JSON, multipart), argument
 //!    count and cookie count.
+//! 4. Worst inputs for the slowest patterns ([`super::worst`]): one request each.
 
 use super::benign;
 use super::engine::Prepared;
@@ -114,6 +115,19 @@ pub fn all(size: Size, crs4: Option<&Path>, selected: &dyn Fn(&str) -> bool) -> 
             many_cookies(n),
             size.series_rounds(n * 1000),
         ));
+    }
+    // Worst inputs: one small size and few rounds. libmodsecurity's time on the worst of them
+    // grows with the square of the size (4 KB of `\r\n` takes 3.0.15 over 20 s at PL1, and
+    // CI runs two libmodsecurity builds on three rule sets).
+    let (worst_size, worst_rounds) = if size.quick { (kb(2), 2) } else { (kb(4), 3) };
+    for family in super::worst::names() {
+        if let Some(req) = super::worst::worst_request(family, worst_size) {
+            out.push(series(
+                format!("worst {family} {}", human(worst_size)),
+                req,
+                worst_rounds,
+            ));
+        }
     }
     out.retain(|w| selected(&w.name));
     out
