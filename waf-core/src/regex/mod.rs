@@ -46,7 +46,7 @@ pub use shared::shared;
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{meta, Anchored, Input};
-use required_bytes::RequiredBytes;
+pub(crate) use required_bytes::{ByteSet, RequiredBytes};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -465,6 +465,12 @@ impl Regex {
     /// bytes or more.
     pub(crate) fn required_literals(&self) -> Option<&[Vec<u8>]> {
         self.literals.as_deref()
+    }
+
+    /// On the linear engine, bytes one of which every match holds, when there is such a set
+    /// of uncommon bytes.
+    pub(crate) fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.required_bytes.as_ref()
     }
 
     /// The load-time warning for a pattern on the fallback (the caller adds the rule id).

@@ -66,6 +66,11 @@ impl RequiredBytes {
         }
     }
 
+    /// Whether one of the bytes is among `present` (a [`ByteSet`] of some values).
+    pub(crate) fn meets(&self, present: &ByteSet) -> bool {
+        self.bits.iter().zip(&present.0).any(|(a, b)| a & b != 0)
+    }
+
     /// The set for `hir`, if it has one light enough to be worth checking.
     pub(crate) fn of(hir: &Hir) -> Option<RequiredBytes> {
         let set = required(hir)?;
@@ -80,6 +85,31 @@ impl RequiredBytes {
             bits: set.bits,
             few,
         })
+    }
+}
+
+/// The bytes that occur in some values: a whole variable's, to rule out at once every rule
+/// whose required bytes none of its values holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// Adds the bytes of `value`.
+    pub(crate) fn add(&mut self, value: &[u8]) {
+        if value.len() < 512 {
+            for &b in value {
+                self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+            return;
+        }
+        // on a long value a table store per byte is cheaper than setting bits one by one
+        let mut seen = [false; 256];
+        for &b in value {
+            seen[usize::from(b)] = true;
+        }
+        for (i, &s) in seen.iter().enumerate() {
+            self.0[i >> 6] |= u64::from(s) << (i & 63);
+        }
     }
 }
 

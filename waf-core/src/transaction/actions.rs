@@ -153,6 +153,7 @@ impl Transaction {
             None => None,
         };
         self.fill_rule_fields(rule, message, needed);
+        self.write_multi_match_lines(rule);
         let engine_on = self.engine_on();
         let mut acted = false;
         if let Some(d) = disruptive {
@@ -181,12 +182,15 @@ impl Transaction {
         self.emit_log(&line);
     }
 
-    /// A match of a `multiMatch` rule (a chain's starter or one of its links), logged as
-    /// libmodsecurity 3.0.15 logs it: at once, before the rest of the chain runs (a chain that
-    /// then fails leaves the line), whatever the rule's `log`/`nolog`; `msg` and `logdata` are
-    /// the link's own, expanded now (`%{MATCHED_VAR}` is this match's); `[ref]` is what the
-    /// chain gathered since the last such line. The message is then emptied for what follows.
-    /// Expected output: `tests/oracle/FINDINGS.md`, "multiMatch in chains".
+    /// A match of a `multiMatch` rule (a chain's starter or one of its links), given its own
+    /// log line as libmodsecurity 3.0.15 gives it: whatever the rule's `log`/`nolog`; `msg`,
+    /// `logdata`, tags and severity are the matching link's own, expanded now
+    /// (`%{MATCHED_VAR}` is this match's); `[ref]` is what the chain gathered since the
+    /// previous such line. The message is then emptied for what follows. The line is written
+    /// when the whole chain matches ([`Self::write_multi_match_lines`]): v3 writes it at once,
+    /// so a chain that then fails leaves it (CRS 942131), which CRS's own tests call a bug;
+    /// Sekisho follows CRS there (README, "Deliberate differences"). Expected output:
+    /// `tests/oracle/FINDINGS.md`, "multiMatch in chains".
     pub(crate) fn log_multi_match(&mut self, link: &Rule, message: &mut RuleMessage) {
         message.msg = link
             .msg()
@@ -204,17 +208,28 @@ impl Transaction {
         let starter = starter.as_deref().unwrap_or(link);
         self.fill_rule_fields(starter, message, true);
         message.disruptive = false;
-        let saved = starter.is_logged_as(true);
-        self.audit
-            .record_match(&self.rules.config, saved, false, message);
-        let line = message.log_line(self.engine_on(), None, false);
-        self.messages.push(message.clone());
-        self.emit_log(&line);
+        self.multi_match_lines.push(message.clone());
         message.matched.clear();
         message.reference.clear();
         message.msg.clear();
         message.data.clear();
         message.tags.clear();
+    }
+
+    /// The chain matched in full: the lines of its `multiMatch` matches, in order.
+    fn write_multi_match_lines(&mut self, starter: &Rule) {
+        if self.multi_match_lines.is_empty() {
+            return;
+        }
+        let saved = starter.is_logged_as(true);
+        let engine_on = self.engine_on();
+        for message in std::mem::take(&mut self.multi_match_lines) {
+            self.audit
+                .record_match(&self.rules.config, saved, false, &message);
+            let line = message.log_line(engine_on, None, false);
+            self.emit_log(&line);
+            self.messages.push(message);
+        }
     }
 
     /// The chain starter's part of a log line: id, phase, file and line, rev/ver, the

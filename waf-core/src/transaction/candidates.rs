@@ -20,6 +20,7 @@
 use super::Transaction;
 use crate::chains::ChainId;
 use crate::matcher::Candidates;
+use crate::regex::{ByteSet, RequiredBytes};
 use crate::rule::{Rule, Target};
 use seclang_parser::names::VariableName as V;
 
@@ -62,7 +63,70 @@ pub(crate) type PhaseCandidates = std::collections::HashMap<
     std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
 >;
 
+/// The per-phase bytes of whole variables: `(chain, variable)` → the bytes that occur in some
+/// value of the variable after the chain.
+pub(crate) type PhaseBytes = std::collections::HashMap<
+    (crate::chains::ChainId, V),
+    ByteSet,
+    std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
+>;
+
 impl Transaction {
+    /// Whether no value of `targets` (after `chain`) holds one of `required`, the bytes one of
+    /// which every match of the rule's regex holds: then the rule cannot match, and is answered
+    /// without looking at its values one by one. `false` when some target is not a fixed
+    /// variable. Like the candidate test above, a whole variable's bytes are gathered once
+    /// per phase and chain (most of CRS's patterns without literals need a `;`, `<`, `$`, a
+    /// quote..., which a benign request's arguments seldom hold at all).
+    pub(crate) fn no_value_has_bytes(
+        &mut self,
+        rule: &Rule,
+        targets: &[Target],
+        chain: ChainId,
+        required: &RequiredBytes,
+    ) -> bool {
+        let no_values = |t: &Target| t.variable == V::Xml && self.xml.is_none();
+        if targets
+            .iter()
+            .any(|t| !no_values(t) && (t.count || !fixed_during_phase(t.variable)))
+        {
+            return false;
+        }
+        targets.iter().all(|t| {
+            if t.variable == V::Xml {
+                return true;
+            }
+            let present = if t.selector.is_none() {
+                let key = (chain, t.variable);
+                match self.phase_bytes.get(&key) {
+                    Some(b) => *b,
+                    None => {
+                        let b = self.bytes_of(rule, t, chain);
+                        self.phase_bytes.insert(key, b);
+                        b
+                    }
+                }
+            } else {
+                self.bytes_of(rule, t, chain)
+            };
+            !required.meets(&present)
+        })
+    }
+
+    /// The bytes of the values of `target` after `chain`.
+    fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
+        let mut values = std::mem::take(&mut self.scratch_values);
+        values.clear();
+        self.resolve(rule, target, &mut values);
+        let mut present = ByteSet::default();
+        for v in &values {
+            present.add(&self.transformed(chain, &v.value));
+        }
+        values.clear();
+        self.scratch_values = values;
+        present
+    }
+
     /// Whether `rule` (a member of the grouped matcher at `slot`, whose transformation chain is
     /// `chain`) cannot match any value of `targets`. `false` when some target is not a fixed
     /// variable.

@@ -71,6 +71,7 @@ impl Transaction {
         self.allow = AllowState::None;
         // the request's variables may have grown since the last phase
         self.phase_candidates.clear();
+        self.phase_bytes.clear();
         let rules = Arc::clone(&self.rules);
         for entry in &rules.phases[usize::from(phase.min(5))] {
             if let Some(marker) = &self.marker {
@@ -95,6 +96,8 @@ impl Transaction {
             self.current_rule = Some(Arc::clone(rule));
             let mut message = RuleMessage::default();
             self.evaluate_rule(rule, &mut message);
+            // a chain that did not match in full writes no line (see `log_multi_match`)
+            self.multi_match_lines.clear();
             self.current_rule = None;
             if self.intervention.disruptive {
                 break;
@@ -385,6 +388,18 @@ impl Transaction {
         {
             // no value of its variables has one of its literals: the rule cannot match
             return self.no_match();
+        }
+        if self.rules.grouped_matching
+            && chain != crate::rule::UNASSIGNED
+            && !rule.multi_match()
+            && !op.negated
+        {
+            if let Some(required) = op.operator.static_regex().and_then(|r| r.required_bytes()) {
+                if self.no_value_has_bytes(rule, &targets, chain, required) {
+                    // no value of its variables has a byte every match needs
+                    return self.no_match();
+                }
+            }
         }
         let mut matched = false;
         let mut values = std::mem::take(&mut self.scratch_values);
@@ -685,24 +700,34 @@ mod multi_match_chain_tests {
     // wheel; tests/oracle/cases/txn/a7c-multimatch-chain.conf, FINDINGS.md "multiMatch in
     // chains").
     #[test]
-    fn multi_match_logs_each_match_even_when_the_chain_fails() {
-        // CRS 942131's shape: the chain rejects the match, the lines stay (and nolog does not
-        // silence them); the chain's setvar does not run
+    fn multi_match_logs_each_match_whatever_its_log_flags() {
         for flags in ["log", "nolog"] {
             let got = lines(&format!(
                 "SecRule ARGS \"@rx attack\" \"id:1,phase:2,pass,{flags},multiMatch,t:lowercase,\
-                 msg:%{{MATCHED_VAR}},chain\"\n\
-                 SecRule REQUEST_METHOD \"@streq NOPE\" \"setvar:tx.seen=1\""
+                 msg:%{{MATCHED_VAR}},logdata:%{{MATCHED_VAR_NAME}},setvar:tx.seen=1\""
             ));
             assert_eq!(
                 got,
                 [
                     line("1", "attack", "o0,6v9,6"),
-                    line("1", "attack", "o0,6v18,6t:lowercase")
+                    line("1", "attack", "o0,6v18,6t:lowercase"),
+                    line("9", "seen", "o0,1"),
                 ],
                 "{flags}"
             );
         }
+    }
+
+    #[test]
+    fn a_chain_that_fails_after_multi_match_logs_nothing() {
+        // Deliberate: v3 writes the two lines of rule 1 anyway (FINDINGS.md; CRS 942131's tests
+        // call it a bug and expect no line); the chain's setvar does not run either way
+        let got = lines(
+            "SecRule ARGS \"@rx attack\" \"id:1,phase:2,pass,log,multiMatch,t:lowercase,\
+             msg:%{MATCHED_VAR},chain\"\n\
+             SecRule REQUEST_METHOD \"@streq NOPE\" \"setvar:tx.seen=1\"",
+        );
+        assert_eq!(got, Vec::<(String, String, String)>::new());
     }
 
     #[test]

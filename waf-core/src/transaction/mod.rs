@@ -137,6 +137,9 @@ pub struct Transaction {
     pub(crate) allow: AllowState,
     pub(crate) intervention: Intervention,
     pub(crate) messages: Vec<RuleMessage>,
+    /// The log lines of the `multiMatch` matches of the chain being evaluated, written when all
+    /// of it matches (`actions::log_multi_match`).
+    pub(crate) multi_match_lines: Vec<RuleMessage>,
     pub(crate) highest_severity: u8,
     /// The rule (chain starter) being evaluated, for `RULE.*`.
     pub(crate) current_rule: Option<Arc<crate::rule::Rule>>,
@@ -144,6 +147,8 @@ pub struct Transaction {
     pub(crate) transform_cache: transform_cache::TransformCache,
     /// Grouped-matcher candidates of whole variables, for the phase running ([`candidates`]).
     pub(crate) phase_candidates: candidates::PhaseCandidates,
+    /// The bytes of whole variables, for the phase running ([`candidates`]).
+    pub(crate) phase_bytes: candidates::PhaseBytes,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
     /// What the audit record needs beyond the rest ([`crate::audit`]).
@@ -254,11 +259,13 @@ impl Transaction {
                 ..Intervention::default()
             },
             messages: Vec::new(),
+            multi_match_lines: Vec::new(),
             highest_severity: 255,
             current_rule: None,
             log_sink: None,
             transform_cache: transform_cache::TransformCache::take(),
             phase_candidates: Default::default(),
+            phase_bytes: Default::default(),
             scratch_values: Vec::new(),
             audit: Default::default(),
         };
