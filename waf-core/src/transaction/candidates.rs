@@ -19,6 +19,7 @@
 
 use super::Transaction;
 use crate::chains::ChainId;
+use crate::collection::Bytes;
 use crate::matcher::Candidates;
 use crate::regex::{ByteSet, RequiredBytes};
 use crate::rule::{Rule, Target};
@@ -75,7 +76,7 @@ impl Transaction {
     /// Whether no value of `targets` (after `chain`) holds one of `required`, the bytes one of
     /// which every match of the rule's regex holds: then the rule cannot match, and is answered
     /// without looking at its values one by one. `false` when some target is not a fixed
-    /// variable. Like the candidate test above, a whole variable's bytes are gathered once
+    /// variable. Like the candidate test below, a whole variable's bytes are gathered once
     /// per phase and chain (most of CRS's patterns without literals need a `;`, `<`, `$`, a
     /// quote..., which a benign request's arguments seldom hold at all).
     pub(crate) fn no_value_has_bytes(
@@ -85,46 +86,22 @@ impl Transaction {
         chain: ChainId,
         required: &RequiredBytes,
     ) -> bool {
-        let no_values = |t: &Target| t.variable == V::Xml && self.xml.is_none();
-        if targets
-            .iter()
-            .any(|t| !no_values(t) && (t.count || !fixed_during_phase(t.variable)))
-        {
-            return false;
-        }
-        targets.iter().all(|t| {
-            if t.variable == V::Xml {
-                return true;
-            }
+        self.no_target_may_match(targets, |tx, t| {
             let present = if t.selector.is_none() {
                 let key = (chain, t.variable);
-                match self.phase_bytes.get(&key) {
+                match tx.phase_bytes.get(&key) {
                     Some(b) => *b,
                     None => {
-                        let b = self.bytes_of(rule, t, chain);
-                        self.phase_bytes.insert(key, b);
+                        let b = tx.bytes_of(rule, t, chain);
+                        tx.phase_bytes.insert(key, b);
                         b
                     }
                 }
             } else {
-                self.bytes_of(rule, t, chain)
+                tx.bytes_of(rule, t, chain)
             };
-            !required.meets(&present)
+            required.meets(&present)
         })
-    }
-
-    /// The bytes of the values of `target` after `chain`.
-    fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
-        let mut values = std::mem::take(&mut self.scratch_values);
-        values.clear();
-        self.resolve(rule, target, &mut values);
-        let mut present = ByteSet::default();
-        for v in &values {
-            present.add(&self.transformed(chain, &v.value));
-        }
-        values.clear();
-        self.scratch_values = values;
-        present
     }
 
     /// Whether `rule` (a member of the grouped matcher at `slot`, whose transformation chain is
@@ -139,7 +116,30 @@ impl Transaction {
     ) -> bool {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
-        // `XML:/*` (in most CRS rules) has no value at all unless the XML body processor ran
+        self.no_target_may_match(targets, |tx, t| {
+            if t.selector.is_none() {
+                // all of a variable: the same for every rule of the group this phase
+                let key = (group, t.variable);
+                if !tx.phase_candidates.contains_key(&key) {
+                    let union = tx.candidates_of(rule, t, group, chain);
+                    tx.phase_candidates.insert(key, union);
+                }
+                tx.phase_candidates[&key].contains(member)
+            } else {
+                // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
+                tx.candidates_of(rule, t, group, chain).contains(member)
+            }
+        })
+    }
+
+    /// The frame of the whole-variable tests: whether `may_match` says no for every target.
+    /// `false` at once when some target is not a fixed variable (or is a count); `XML` without
+    /// a parsed document (`XML:/*` is in most CRS rules) has no value at all.
+    fn no_target_may_match(
+        &mut self,
+        targets: &[Target],
+        mut may_match: impl FnMut(&mut Self, &Target) -> bool,
+    ) -> bool {
         let no_values = |t: &Target| t.variable == V::Xml && self.xml.is_none();
         if targets
             .iter()
@@ -147,24 +147,16 @@ impl Transaction {
         {
             return false;
         }
-        targets.iter().all(|t| {
-            if t.variable == V::Xml {
-                return true;
-            }
-            let may_match = if t.selector.is_none() {
-                // all of a variable: the same for every rule of the group this phase
-                let key = (group, t.variable);
-                if !self.phase_candidates.contains_key(&key) {
-                    let union = self.candidates_of(rule, t, group, chain);
-                    self.phase_candidates.insert(key, union);
-                }
-                self.phase_candidates[&key].contains(member)
-            } else {
-                // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
-                self.candidates_of(rule, t, group, chain).contains(member)
-            };
-            !may_match
-        })
+        targets
+            .iter()
+            .all(|t| t.variable == V::Xml || !may_match(self, t))
+    }
+
+    /// The bytes of the values of `target` after `chain`.
+    fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
+        let mut present = ByteSet::default();
+        self.for_each_transformed(rule, target, chain, |_, value| present.add(value));
+        present
     }
 
     /// The members of `group` that may match some value of `target` (after `chain`).
@@ -175,16 +167,29 @@ impl Transaction {
         group: usize,
         chain: ChainId,
     ) -> Candidates {
+        let mut union = Candidates::none(self.rules.matcher.groups[group].len());
+        self.for_each_transformed(rule, target, chain, |tx, value| {
+            union.add(tx.group_candidates(group, value));
+        });
+        union
+    }
+
+    /// Calls `f` with each value of `target` after `chain`.
+    fn for_each_transformed(
+        &mut self,
+        rule: &Rule,
+        target: &Target,
+        chain: ChainId,
+        mut f: impl FnMut(&mut Self, &Bytes),
+    ) {
         let mut values = std::mem::take(&mut self.scratch_values);
         values.clear();
         self.resolve(rule, target, &mut values);
-        let mut union = Candidates::none(self.rules.matcher.groups[group].len());
         for v in &values {
-            let candidate = self.transformed(chain, &v.value);
-            union.add(self.group_candidates(group, &candidate));
+            let value = self.transformed(chain, &v.value);
+            f(self, &value);
         }
         values.clear();
         self.scratch_values = values;
-        union
     }
 }

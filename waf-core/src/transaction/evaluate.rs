@@ -549,16 +549,20 @@ mod tests {
 }
 
 #[cfg(test)]
-mod remote_user_tests {
+mod log_fields {
     use crate::{RuleSet, Transaction};
     use std::sync::{Arc, Mutex};
 
-    /// (id, msg, ref) of each log line for a GET with this Authorization header.
-    fn run(authorization: Option<&str>) -> Vec<(String, String, String)> {
-        let rules = "SecRuleEngine On\n\
-            SecRule REMOTE_USER \"@rx ^\" \"id:1,phase:1,pass,log,msg:'u %{MATCHED_VAR}'\"\n\
-            SecRule &REMOTE_USER \"@eq 0\" \"id:2,phase:1,pass,log\"\n\
-            SecRule REMOTE_USER \"@streq %{tx.none}\" \"id:3,phase:1,pass,log\"";
+    /// A log line's (id, msg, ref).
+    pub type Fields = (String, String, String);
+
+    pub fn line(id: &str, msg: &str, r: &str) -> Fields {
+        (id.to_string(), msg.to_string(), r.to_string())
+    }
+
+    /// (id, msg, ref) of each log line `request` writes through `rules`, on a transaction from
+    /// 127.0.0.1:12345 to 127.0.0.1:80.
+    pub fn logged(rules: &str, request: impl FnOnce(&mut Transaction)) -> Vec<Fields> {
         let rules = Arc::new(RuleSet::from_text("r.conf", rules, None).unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&log);
@@ -576,18 +580,30 @@ mod remote_user_tests {
                 .push((field("id"), field("msg"), field("ref")));
         });
         tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
-        tx.process_uri(b"/x", b"GET", b"1.1");
-        tx.add_request_header(b"Host", b"h");
-        if let Some(a) = authorization {
-            tx.add_request_header(b"Authorization", a.as_bytes());
-        }
-        tx.process_request_headers();
+        request(&mut tx);
         let out = log.lock().unwrap().clone();
         out
     }
+}
 
-    fn line(id: &str, msg: &str, r: &str) -> (String, String, String) {
-        (id.to_string(), msg.to_string(), r.to_string())
+#[cfg(test)]
+mod remote_user_tests {
+    use super::log_fields::{line, logged, Fields};
+
+    /// (id, msg, ref) of each log line for a GET with this Authorization header.
+    fn run(authorization: Option<&str>) -> Vec<Fields> {
+        let rules = "SecRuleEngine On\n\
+            SecRule REMOTE_USER \"@rx ^\" \"id:1,phase:1,pass,log,msg:'u %{MATCHED_VAR}'\"\n\
+            SecRule &REMOTE_USER \"@eq 0\" \"id:2,phase:1,pass,log\"\n\
+            SecRule REMOTE_USER \"@streq %{tx.none}\" \"id:3,phase:1,pass,log\"";
+        logged(rules, |tx| {
+            tx.process_uri(b"/x", b"GET", b"1.1");
+            tx.add_request_header(b"Host", b"h");
+            if let Some(a) = authorization {
+                tx.add_request_header(b"Authorization", a.as_bytes());
+            }
+            tx.process_request_headers();
+        })
     }
 
     // Expected: libmodsecurity 3.0.15 (tests/oracle/txn.sh --lib wheel) on the same requests.
@@ -658,42 +674,20 @@ mod log_flag_tests {
 
 #[cfg(test)]
 mod multi_match_chain_tests {
-    use crate::{RuleSet, Transaction};
-    use std::sync::{Arc, Mutex};
+    use super::log_fields::{line, logged, Fields};
 
     /// (id, msg, ref) of each log line for `GET /s?a=attack&b=ATTACK&c=x`.
-    fn lines(rules: &str) -> Vec<(String, String, String)> {
+    fn lines(rules: &str) -> Vec<Fields> {
         let rules = format!(
             "SecRuleEngine On\n{rules}\n\
              SecRule TX:seen \"@rx .\" \"id:9,phase:2,pass,log,msg:'seen'\""
         );
-        let rules = Arc::new(RuleSet::from_text("m.conf", &rules, None).unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let mut tx = Transaction::new(rules);
-        tx.on_log(move |l| {
-            let field = |name: &str| {
-                l.split(&format!("[{name} \""))
-                    .nth(1)
-                    .and_then(|r| r.split('"').next())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            sink.lock()
-                .unwrap()
-                .push((field("id"), field("msg"), field("ref")));
-        });
-        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
-        tx.process_uri(b"/s?a=attack&b=ATTACK&c=x", b"GET", b"1.1");
-        tx.add_request_header(b"Host", b"h");
-        tx.process_request_headers();
-        tx.process_request_body();
-        let out = log.lock().unwrap().clone();
-        out
-    }
-
-    fn line(id: &str, msg: &str, r: &str) -> (String, String, String) {
-        (id.to_string(), msg.to_string(), r.to_string())
+        logged(&rules, |tx| {
+            tx.process_uri(b"/s?a=attack&b=ATTACK&c=x", b"GET", b"1.1");
+            tx.add_request_header(b"Host", b"h");
+            tx.process_request_headers();
+            tx.process_request_body();
+        })
     }
 
     // Expected: libmodsecurity 3.0.15 on the same rules and request (tests/oracle/txn.sh --lib
@@ -727,7 +721,7 @@ mod multi_match_chain_tests {
              msg:%{MATCHED_VAR},chain\"\n\
              SecRule REQUEST_METHOD \"@streq NOPE\" \"setvar:tx.seen=1\"",
         );
-        assert_eq!(got, Vec::<(String, String, String)>::new());
+        assert_eq!(got, Vec::<Fields>::new());
     }
 
     #[test]
