@@ -66,10 +66,17 @@ fn decode_uni(input: &[u8], out: &mut Vec<u8>, map: Option<&UnicodeMap>) -> bool
     let mut changed = false;
     let mut i = 0;
     while i < len {
+        // the bytes up to the next `%` or `+` are copied as they are, in one go
+        let next = memchr::memchr2(b'%', b'+', &input[i..]).map_or(len, |n| i + n);
+        out.extend_from_slice(&input[i..next]);
+        i = next;
+        if i == len {
+            break;
+        }
         let c = input[i];
-        if c != b'%' {
-            out.push(if c == b'+' { b' ' } else { c });
-            changed |= c == b'+';
+        if c == b'+' {
+            out.push(b' ');
+            changed = true;
             i += 1;
         } else if i + 1 < len && matches!(input[i + 1], b'u' | b'U') {
             if i + 5 < len && input[i + 2..i + 6].iter().all(|&d| is_hex(d)) {
@@ -139,6 +146,57 @@ pub(super) fn url_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-by-byte loop `decode_uni` was before it copied runs in one go (without a
+    /// unicode map).
+    fn reference(input: &[u8], out: &mut Vec<u8>) -> bool {
+        out.clear();
+        let (len, mut changed, mut i) = (input.len(), false, 0);
+        while i < len {
+            let c = input[i];
+            if c != b'%' {
+                out.push(if c == b'+' { b' ' } else { c });
+                changed |= c == b'+';
+                i += 1;
+            } else if i + 1 < len && matches!(input[i + 1], b'u' | b'U') {
+                if i + 5 < len && input[i + 2..i + 6].iter().all(|&d| is_hex(d)) {
+                    let d = &input[i + 2..i + 6];
+                    let low = x2c(d[2], d[3]);
+                    let full = matches!(d[0], b'f' | b'F') && matches!(d[1], b'f' | b'F');
+                    out.push(if full && (0x01..0x5f).contains(&low) {
+                        low + 0x20
+                    } else {
+                        low
+                    });
+                    i += 6;
+                    changed = true;
+                } else {
+                    out.extend_from_slice(&input[i..i + 2]);
+                    i += 2;
+                }
+            } else if i + 2 < len && is_hex(input[i + 1]) && is_hex(input[i + 2]) {
+                out.push(x2c(input[i + 1], input[i + 2]));
+                i += 3;
+                changed = true;
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        }
+        changed
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn run_copying_decodes_as_the_byte_loop(
+            input in proptest::collection::vec(proptest::sample::select(
+                &b"%+uUfF0a9Gz %%u"[..]), 0..40)
+        ) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let flags = (decode_uni(&input, &mut a, None), reference(&input, &mut b));
+            proptest::prop_assert_eq!((a, flags.0), (b, flags.1));
+        }
+    }
 
     use super::super::run;
 
