@@ -381,14 +381,6 @@ impl Transaction {
             .transformation_chain
             .load(std::sync::atomic::Ordering::Relaxed);
         let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
-        if slot != crate::matcher::NO_SLOT
-            && self.rules.grouped_matching
-            && chain != crate::rule::UNASSIGNED
-            && self.no_candidate_value(rule, &targets, chain, slot)
-        {
-            // no value of its variables has one of its literals: the rule cannot match
-            return self.no_match();
-        }
         if self.rules.grouped_matching
             && chain != crate::rule::UNASSIGNED
             && !rule.multi_match()
@@ -400,6 +392,15 @@ impl Transaction {
                     return self.no_match();
                 }
             }
+        }
+        // (first: a byte test costs less than the group's scan of every value)
+        if slot != crate::matcher::NO_SLOT
+            && self.rules.grouped_matching
+            && chain != crate::rule::UNASSIGNED
+            && self.no_candidate_value(rule, &targets, chain, slot)
+        {
+            // no value of its variables has one of its literals: the rule cannot match
+            return self.no_match();
         }
         let mut matched = false;
         let mut values = std::mem::take(&mut self.scratch_values);
