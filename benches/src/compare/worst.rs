@@ -7,10 +7,10 @@
 //! (`,[^\)]*?(?:[0-9a-f]+|...)`), bounded counts of "special" bytes
 //! (`(?:[~!@#...][^~!@#...]*?){12}`), and alternations whose many branches share long
 //! prefixes. Each family below repeats one such piece up to the size; the names say what is
-//! repeated. They were picked by running candidate families through libmodsecurity 3.0.15 with
-//! CRS 4.28 at PL1 and PL2 and keeping those that cost it most per byte (the README has the
-//! figures). A linear-time engine should take about as long on them as on any field of the same
-//! size.
+//! repeated. They were tried on libmodsecurity 3.0.15 with CRS 4.28 at PL1 and PL2 (the README
+//! has the slowest ones' figures: 2 KB of `\r\n` takes it over 9 s at PL1); the milder ones
+//! stay as a spread. A linear-time engine should take about as long on them as on any field of
+//! the same size.
 
 use super::benign;
 use super::workloads::request;
