@@ -51,6 +51,10 @@ const PATTERNS: &[&str] = &[
     "[A-Z]{2}x",
     "F[O0]O",
     "(?i)(?:un|sel)(?:ion|ect)",
+    // @pm: phrase lists whose rarest bytes rule out whole variables
+    "@pm <script a/b",
+    "@pm $x ../ evil",
+    "@pm %41 &lt;",
 ];
 const WORDS: &[&str] = &[
     "a",
@@ -78,6 +82,9 @@ const WORDS: &[&str] = &[
     "ABx",
     "F0O",
     "UNION",
+    "a/b",
+    "$x",
+    "../etc",
 ];
 
 #[derive(Debug, Clone)]
@@ -121,10 +128,11 @@ fn rules_text(specs: &[RuleSpec]) -> String {
     let mut out = String::from("SecRuleEngine On\n");
     let mut in_chain = false;
     for (i, s) in specs.iter().enumerate() {
+        let pattern = PATTERNS[s.pattern];
         let op = format!(
-            "{}@rx {}",
+            "{}{}{pattern}",
             if s.negated { "!" } else { "" },
-            PATTERNS[s.pattern]
+            if pattern.starts_with('@') { "" } else { "@rx " }
         );
         let mut actions = Vec::new();
         if !in_chain {

@@ -65,6 +65,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     fn static_regex(&self) -> Option<&crate::regex::Regex> {
         None
     }
+
+    /// Bytes one of which every value the operator matches holds, when there is such a set of
+    /// uncommon bytes: a rule none of whose values holds one is skipped (see
+    /// `transaction::candidates`). `evaluate` must then be false on any value without them.
+    fn required_bytes(&self) -> Option<&crate::regex::RequiredBytes> {
+        None
+    }
 }
 
 /// Where the operator's files are looked up (`@pmFromFile x.data` is relative to the rule's file's directory, as libmodsecurity resolves it), and where load-time warnings go.

@@ -30,6 +30,7 @@
 //! **Example.** `SecRule REQUEST_FILENAME "@pmFromFile restricted-files.data" "id:1,phase:1,deny"`
 
 use super::{find_resource, CompileContext, Operator, OperatorContext};
+use crate::regex::RequiredBytes;
 use crate::shared_cache::SharedCache;
 use aho_corasick::AhoCorasick;
 use std::sync::Arc;
@@ -84,6 +85,8 @@ struct Acmp {
     edges: Vec<(u8, u32)>,
     phrases: Phrases,
     prefilter: Option<AhoCorasick>,
+    /// Bytes one of which every match holds ([`RequiredBytes::of_phrases`]).
+    required: Option<RequiredBytes>,
 }
 
 /// `isspace` in the "C" locale: what `std::istream >> std::string` splits on.
@@ -263,6 +266,7 @@ impl Acmp {
             }
             level = next_level;
         }
+        let required = RequiredBytes::of_phrases(phrases.iter().map(|p| &p[..]));
         let prefilter = if phrases.iter().any(|p| !p.is_empty()) {
             // a contiguous NFA: a DFA over CRS's phrase files costs megabytes per rule set
             AhoCorasick::builder()
@@ -295,6 +299,7 @@ impl Acmp {
             edges,
             phrases,
             prefilter,
+            required,
         }
     }
 
@@ -358,6 +363,10 @@ fn build_child(node: &BuildNode, letter: u8) -> Option<u32> {
 }
 
 impl Operator for Pm {
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.tree.required.as_ref()
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let tree = &*self.tree;
         match &tree.prefilter {

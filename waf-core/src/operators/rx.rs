@@ -155,6 +155,10 @@ impl Operator for Rx {
         }
     }
 
+    fn required_bytes(&self) -> Option<&crate::regex::RequiredBytes> {
+        self.static_regex()?.required_bytes()
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let resolved = self.0.resolve(ctx);
         let re = match resolved {

@@ -46,7 +46,8 @@ pub use shared::shared;
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{meta, Anchored, Input};
-pub(crate) use required_bytes::{ByteSet, RequiredBytes};
+pub(crate) use required_bytes::ByteSet;
+pub use required_bytes::RequiredBytes;
 use std::fmt;
 use std::sync::OnceLock;
 

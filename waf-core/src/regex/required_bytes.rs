@@ -38,7 +38,7 @@ const MAX_WEIGHT: u32 = 30;
 
 /// A set of bytes, one of which every match holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RequiredBytes {
+pub struct RequiredBytes {
     bits: [u64; 4],
     /// The set's bytes when there are at most three (searched with `memchr`), else zero count.
     few: ([u8; 3], u8),
@@ -71,9 +71,35 @@ impl RequiredBytes {
         self.bits.iter().zip(&present.0).any(|(a, b)| a & b != 0)
     }
 
+    /// The set for a phrase list matched without regard to ASCII case (`@pm`): the rarest byte
+    /// of each phrase, in both cases when it is a letter. Empty phrases never match and add
+    /// nothing; `None` when the set is too common to be worth checking, or there is no phrase.
+    pub(crate) fn of_phrases<'p>(
+        phrases: impl IntoIterator<Item = &'p [u8]>,
+    ) -> Option<RequiredBytes> {
+        let mut set = Set::empty();
+        for phrase in phrases {
+            let Some(&b) = phrase
+                .iter()
+                .min_by_key(|&&b| weight(b.to_ascii_lowercase()))
+            else {
+                continue;
+            };
+            set.insert(b.to_ascii_lowercase());
+            set.insert(b.to_ascii_uppercase());
+            if set.weight > MAX_WEIGHT {
+                return None;
+            }
+        }
+        (set.weight > 0).then(|| RequiredBytes::from_set(set))
+    }
+
     /// The set for `hir`, if it has one light enough to be worth checking.
     pub(crate) fn of(hir: &Hir) -> Option<RequiredBytes> {
-        let set = required(hir)?;
+        required(hir).map(RequiredBytes::from_set)
+    }
+
+    fn from_set(set: Set) -> RequiredBytes {
         let members: Vec<u8> = (0..=255u8).filter(|&b| set.contains(b)).collect();
         let few = match members[..] {
             [a] => ([a, 0, 0], 1),
@@ -81,10 +107,10 @@ impl RequiredBytes {
             [a, b, c] => ([a, b, c], 3),
             _ => ([0; 3], 0),
         };
-        Some(RequiredBytes {
+        RequiredBytes {
             bits: set.bits,
             few,
-        })
+        }
     }
 }
 
@@ -266,6 +292,20 @@ mod tests {
         "(?:;{0,2})",
         "(?:)",
     ];
+
+    #[test]
+    fn phrase_sets_take_each_phrase_s_rarest_byte_in_both_cases() {
+        let set = |phrases: &[&str]| {
+            RequiredBytes::of_phrases(phrases.iter().map(|p| p.as_bytes()))
+                .map(|s| (0..=255u8).filter(|&b| s.contains(b)).collect::<Vec<u8>>())
+        };
+        assert_eq!(set(&["a/b", "$x", ""]), Some(b"$/".to_vec()));
+        // a letter-only phrase: too common (both cases of its rarest letter)
+        assert_eq!(set(&["a/b", "union"]), None);
+        assert_eq!(set(&["Q"]), None);
+        assert_eq!(set(&[]), None);
+        assert_eq!(set(&[""]), None);
+    }
 
     proptest::proptest! {
         /// Whatever the pattern, a value the set rules out is one the pattern does not match.

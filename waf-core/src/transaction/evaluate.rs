@@ -386,7 +386,7 @@ impl Transaction {
             && !rule.multi_match()
             && !op.negated
         {
-            if let Some(required) = op.operator.static_regex().and_then(|r| r.required_bytes()) {
+            if let Some(required) = op.operator.required_bytes() {
                 if self.no_value_has_bytes(rule, &targets, chain, required) {
                     // no value of its variables has a byte every match needs
                     return self.no_match();
