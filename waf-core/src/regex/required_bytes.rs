@@ -39,7 +39,7 @@ const MAX_WEIGHT: u32 = 30;
 /// A set of bytes, one of which every match holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RequiredBytes {
-    bits: [u64; 4],
+    bytes: ByteSet,
     /// The set's bytes when there are at most three (searched with `memchr`), else zero count.
     few: ([u8; 3], u8),
 }
@@ -53,7 +53,7 @@ impl std::fmt::Debug for RequiredBytes {
 
 impl RequiredBytes {
     fn contains(&self, b: u8) -> bool {
-        self.bits[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+        self.bytes.contains(b)
     }
 
     /// Whether `haystack` holds one of the bytes (else the pattern cannot match it).
@@ -68,7 +68,7 @@ impl RequiredBytes {
 
     /// Whether one of the bytes is among `present` (a [`ByteSet`] of some values).
     pub(crate) fn meets(&self, present: &ByteSet) -> bool {
-        self.bits.iter().zip(&present.0).any(|(a, b)| a & b != 0)
+        self.bytes.0.iter().zip(&present.0).any(|(a, b)| a & b != 0)
     }
 
     /// The set for a phrase list matched without regard to ASCII case (`@pm`): the rarest byte
@@ -108,7 +108,7 @@ impl RequiredBytes {
             _ => ([0; 3], 0),
         };
         RequiredBytes {
-            bits: set.bits,
+            bytes: set.bytes,
             few,
         }
     }
@@ -120,11 +120,19 @@ impl RequiredBytes {
 pub(crate) struct ByteSet([u64; 4]);
 
 impl ByteSet {
+    fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
     /// Adds the bytes of `value`.
     pub(crate) fn add(&mut self, value: &[u8]) {
         if value.len() < 512 {
             for &b in value {
-                self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+                self.insert(b);
             }
             return;
         }
@@ -142,25 +150,25 @@ impl ByteSet {
 /// A set under construction, with its weight.
 #[derive(Clone, Copy)]
 struct Set {
-    bits: [u64; 4],
+    bytes: ByteSet,
     weight: u32,
 }
 
 impl Set {
     fn empty() -> Set {
         Set {
-            bits: [0; 4],
+            bytes: ByteSet::default(),
             weight: 0,
         }
     }
 
     fn contains(&self, b: u8) -> bool {
-        self.bits[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+        self.bytes.contains(b)
     }
 
     fn insert(&mut self, b: u8) {
         if !self.contains(b) {
-            self.bits[usize::from(b >> 6)] |= 1 << (b & 63);
+            self.bytes.insert(b);
             self.weight = self.weight.saturating_add(weight(b));
         }
     }

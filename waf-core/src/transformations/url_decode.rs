@@ -73,47 +73,60 @@ fn decode_uni(input: &[u8], out: &mut Vec<u8>, map: Option<&UnicodeMap>) -> bool
         if i == len {
             break;
         }
-        let c = input[i];
-        if c == b'+' {
+        if input[i] == b'+' {
             out.push(b' ');
             changed = true;
             i += 1;
-        } else if i + 1 < len && matches!(input[i + 1], b'u' | b'U') {
-            if i + 5 < len && input[i + 2..i + 6].iter().all(|&d| is_hex(d)) {
-                let digits = &input[i + 2..i + 6];
-                let mapped = map
-                    .and_then(|m| m.get(digits.iter().fold(0u16, |v, &d| v << 4 | hex_value(d))));
-                out.push(match mapped {
-                    Some(b) => b,
-                    None => {
-                        // The low byte; full-width ASCII (ff01-ff5e) moves down to ASCII.
-                        let low = x2c(digits[2], digits[3]);
-                        let full_width =
-                            matches!(digits[0], b'f' | b'F') && matches!(digits[1], b'f' | b'F');
-                        if full_width && (0x01..0x5f).contains(&low) {
-                            low + 0x20
-                        } else {
-                            low
-                        }
-                    }
-                });
-                i += 6;
-                changed = true;
-            } else {
-                // Not %uHHHH: keep the "%u" and go on after it.
-                out.extend_from_slice(&input[i..i + 2]);
-                i += 2;
-            }
-        } else if i + 2 < len && is_hex(input[i + 1]) && is_hex(input[i + 2]) {
-            out.push(x2c(input[i + 1], input[i + 2]));
-            i += 3;
-            changed = true;
         } else {
-            out.push(c);
-            i += 1;
+            let (used, decoded) = decode_percent(input, i, out, map);
+            i += used;
+            changed |= decoded;
         }
     }
     changed
+}
+
+/// The `%` at `input[i]`: `%uHHHH` (through `map` when it has the code point), `%HH`, or a `%`
+/// (or `%u`) kept as it is. Returns the bytes read and whether something was decoded.
+fn decode_percent(
+    input: &[u8],
+    i: usize,
+    out: &mut Vec<u8>,
+    map: Option<&UnicodeMap>,
+) -> (usize, bool) {
+    let len = input.len();
+    if i + 1 < len && matches!(input[i + 1], b'u' | b'U') {
+        if i + 5 < len && input[i + 2..i + 6].iter().all(|&d| is_hex(d)) {
+            let digits = &input[i + 2..i + 6];
+            let mapped =
+                map.and_then(|m| m.get(digits.iter().fold(0u16, |v, &d| v << 4 | hex_value(d))));
+            out.push(match mapped {
+                Some(b) => b,
+                None => {
+                    // The low byte; full-width ASCII (ff01-ff5e) moves down to ASCII.
+                    let low = x2c(digits[2], digits[3]);
+                    let full_width =
+                        matches!(digits[0], b'f' | b'F') && matches!(digits[1], b'f' | b'F');
+                    if full_width && (0x01..0x5f).contains(&low) {
+                        low + 0x20
+                    } else {
+                        low
+                    }
+                }
+            });
+            (6, true)
+        } else {
+            // Not %uHHHH: keep the "%u" and go on after it.
+            out.extend_from_slice(&input[i..i + 2]);
+            (2, false)
+        }
+    } else if i + 2 < len && is_hex(input[i + 1]) && is_hex(input[i + 2]) {
+        out.push(x2c(input[i + 1], input[i + 2]));
+        (3, true)
+    } else {
+        out.push(input[i]);
+        (1, false)
+    }
 }
 
 /// The value of a hex digit already checked by `is_hex`.
@@ -147,40 +160,23 @@ pub(super) fn url_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
 mod tests {
     use super::*;
 
-    /// The byte-by-byte loop `decode_uni` was before it copied runs in one go (without a
-    /// unicode map).
+    /// `decode_uni` byte by byte, as it was before it copied runs in one go (without a unicode
+    /// map).
     fn reference(input: &[u8], out: &mut Vec<u8>) -> bool {
         out.clear();
-        let (len, mut changed, mut i) = (input.len(), false, 0);
-        while i < len {
-            let c = input[i];
-            if c != b'%' {
-                out.push(if c == b'+' { b' ' } else { c });
-                changed |= c == b'+';
-                i += 1;
-            } else if i + 1 < len && matches!(input[i + 1], b'u' | b'U') {
-                if i + 5 < len && input[i + 2..i + 6].iter().all(|&d| is_hex(d)) {
-                    let d = &input[i + 2..i + 6];
-                    let low = x2c(d[2], d[3]);
-                    let full = matches!(d[0], b'f' | b'F') && matches!(d[1], b'f' | b'F');
-                    out.push(if full && (0x01..0x5f).contains(&low) {
-                        low + 0x20
-                    } else {
-                        low
-                    });
-                    i += 6;
-                    changed = true;
-                } else {
-                    out.extend_from_slice(&input[i..i + 2]);
-                    i += 2;
+        let (mut changed, mut i) = (false, 0);
+        while i < input.len() {
+            match input[i] {
+                b'%' => {
+                    let (used, decoded) = decode_percent(input, i, out, None);
+                    i += used;
+                    changed |= decoded;
                 }
-            } else if i + 2 < len && is_hex(input[i + 1]) && is_hex(input[i + 2]) {
-                out.push(x2c(input[i + 1], input[i + 2]));
-                i += 3;
-                changed = true;
-            } else {
-                out.push(c);
-                i += 1;
+                c => {
+                    out.push(if c == b'+' { b' ' } else { c });
+                    changed |= c == b'+';
+                    i += 1;
+                }
             }
         }
         changed
