@@ -62,12 +62,14 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
     // prefilter finds its literals in a value, so it is built on that first search: most never
-    // are on ordinary traffic, and each costs a few milliseconds once per process.
+    // are on ordinary traffic, and each costs a few milliseconds once per process. So is one
+    // with required bytes ([`crate::regex::RequiredBytes`]): it runs only on values that hold
+    // one of them.
     for r in links(&phases) {
         let grouped =
             r.matcher_slot.load(std::sync::atomic::Ordering::Relaxed) != crate::matcher::NO_SLOT;
         match r.operator.as_ref().and_then(|o| o.operator.static_regex()) {
-            Some(re) if !grouped => re.build_now(),
+            Some(re) if !grouped && re.required_bytes().is_none() => re.build_now(),
             _ => {}
         }
     }

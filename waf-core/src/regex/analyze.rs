@@ -278,8 +278,21 @@ fn push(rest: &[Node], c: ByteSet, at_end: bool) -> Option<Vec<Node>> {
 
 pub(crate) fn analyze(node: &Node) -> Analysis {
     let mut a = Analysis::default();
-    walk(node, Follow::END, &mut a);
+    walk(node, Follow::END, uses_follow(node), &mut a);
     a
+}
+
+/// Whether some item's verdict depends on what follows it (a possessive repetition, a
+/// multiline `^`). Without one, the walk does not work out what follows each item (what each
+/// item of a sequence matches first), which was most of the analysis's cost on CRS.
+fn uses_follow(node: &Node) -> bool {
+    match node {
+        Node::Concat(items) | Node::Alt(items) => items.iter().any(uses_follow),
+        Node::Group(g) => uses_follow(&g.node),
+        Node::Repeat(r) => r.possessive || uses_follow(&r.node),
+        Node::Look(Look::LineStart { multiline: true }) => true,
+        _ => false,
+    }
 }
 
 fn need(a: &mut Analysis, why: &'static str) {
@@ -288,30 +301,33 @@ fn need(a: &mut Analysis, why: &'static str) {
     }
 }
 
-fn walk(node: &Node, follow: Follow, a: &mut Analysis) {
+/// `track`: work out `follow` ([`uses_follow`]); when `false`, `follow` is not used.
+fn walk(node: &Node, follow: Follow, track: bool, a: &mut Analysis) {
     match node {
         Node::Concat(items) => {
             let mut cur = follow;
             for item in items.iter().rev() {
-                walk(item, cur, a);
-                cur = Follow::after(first(item), cur);
+                walk(item, cur, track, a);
+                if track {
+                    cur = Follow::after(first(item), cur);
+                }
             }
         }
         Node::Alt(branches) => {
             for b in branches {
-                walk(b, follow, a);
+                walk(b, follow, track, a);
             }
         }
         Node::Group(g) => match g.kind {
             GroupKind::Lookahead { .. } | GroupKind::Lookbehind { .. } => {
                 need(a, "lookaround");
-                walk(&g.node, Follow::UNKNOWN, a);
+                walk(&g.node, Follow::UNKNOWN, track, a);
             }
             GroupKind::Atomic => {
                 need(a, "an atomic group");
-                walk(&g.node, follow, a);
+                walk(&g.node, follow, track, a);
             }
-            GroupKind::Capture(_) | GroupKind::NonCapture => walk(&g.node, follow, a),
+            GroupKind::Capture(_) | GroupKind::NonCapture => walk(&g.node, follow, track, a),
         },
         Node::Repeat(r) => {
             if r.possessive {
@@ -322,7 +338,7 @@ fn walk(node: &Node, follow: Follow, a: &mut Analysis) {
                     need(a, "a possessive quantifier");
                 }
             }
-            let body_follow = if r.max.map_or(true, |m| m > 1) {
+            let body_follow = if track && r.max.map_or(true, |m| m > 1) {
                 let f = first(&r.node);
                 Follow {
                     set: f.set.union(follow.set),
@@ -332,7 +348,7 @@ fn walk(node: &Node, follow: Follow, a: &mut Analysis) {
             } else {
                 follow
             };
-            walk(&r.node, body_follow, a);
+            walk(&r.node, body_follow, track, a);
         }
         Node::Look(l) => match l {
             Look::LineStart { multiline: true } if follow.nullable => a.line_start_at_end = true,
