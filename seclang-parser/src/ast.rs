@@ -241,7 +241,9 @@ pub enum SetVarOperation {
 pub struct MacroString {
     /// The text as written.
     pub raw: String,
-    /// The text split into literal parts and macros; a single `Literal` when there is no macro.
+    /// The text split into literal parts and macros; empty when there is no macro (the text
+    /// is `raw`: most texts of a rule set have none, and a second copy of each was a tenth of
+    /// a compiled CRS).
     pub segments: Vec<Segment>,
 }
 
@@ -250,12 +252,13 @@ impl MacroString {
     pub fn literal(text: &str) -> MacroString {
         MacroString {
             raw: text.to_string(),
-            segments: if text.is_empty() {
-                Vec::new()
-            } else {
-                vec![Segment::Literal(text.to_string())]
-            },
+            segments: Vec::new(),
         }
+    }
+
+    /// The text, when it has no macro.
+    pub fn literal_text(&self) -> Option<&str> {
+        self.segments.is_empty().then_some(self.raw.as_str())
     }
 
     pub fn has_macros(&self) -> bool {

@@ -26,6 +26,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         phases: Default::default(),
         exceptions: Exceptions::default(),
         defaults: Default::default(),
+        no_defaults: Arc::default(),
         errors: Vec::new(),
         warnings: Vec::new(),
         open_chain: None,
@@ -94,7 +95,7 @@ fn links(phases: &[Vec<Entry>; 6]) -> impl Iterator<Item = &Rule> {
 }
 
 /// A `SecDefaultAction`: its actions and its transformations.
-type PhaseDefaults = (RuleActions, Vec<TransformationName>);
+type PhaseDefaults = (Arc<RuleActions>, Vec<TransformationName>);
 
 /// Rule metadata read from the action list.
 #[derive(Default)]
@@ -112,6 +113,8 @@ struct Compiler<'a> {
     exceptions: Exceptions,
     /// Per phase: the `SecDefaultAction` in force and its transformations.
     defaults: [Option<Arc<PhaseDefaults>>; 6],
+    /// The defaults of a phase without `SecDefaultAction`, one for all its rules.
+    no_defaults: Arc<RuleActions>,
     errors: Vec<Error>,
     warnings: Vec<String>,
     /// The chain being built: its starter, and the span of the starter.
@@ -157,7 +160,7 @@ impl Compiler<'_> {
                     return;
                 }
                 let phase = meta.phase.unwrap_or(1) as usize;
-                self.defaults[phase.min(5)] = Some(Arc::new((ra, ts)));
+                self.defaults[phase.min(5)] = Some(Arc::new((Arc::new(ra), ts)));
             }
             DirectiveKind::Marker(name) => {
                 self.close_chain();
@@ -332,6 +335,11 @@ impl Compiler<'_> {
             all_ts.extend(d.1.iter().copied());
         }
         all_ts.extend(ts);
+        // vectors grown by pushes hold up to twice their length: trimmed, as the rule set keeps
+        // them for its lifetime
+        targets.shrink_to_fit();
+        exclusions.shrink_to_fit();
+        ra.shrink_to_fit();
         let rule = Rule {
             id: meta.id.unwrap_or(0),
             phase,
@@ -344,7 +352,8 @@ impl Compiler<'_> {
             transformation_chain: crate::rule::UNASSIGNED.into(),
             matcher_slot: crate::matcher::NO_SLOT.into(),
             actions: ra,
-            defaults: Arc::new(defaults.map(|d| d.0.clone()).unwrap_or_default()),
+            // shared by the phase's rules (one copy each was a quarter of a megabyte)
+            defaults: defaults.map_or_else(|| Arc::clone(&self.no_defaults), |d| Arc::clone(&d.0)),
             chain: None,
             chains: meta.chain,
             chained_child: false,

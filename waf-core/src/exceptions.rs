@@ -105,15 +105,6 @@ pub(crate) fn removed(
     ex.remove_by_tag.iter().any(|tag| has_tag(tag))
 }
 
-/// The text of a macro-free [`MacroString`]; `None` when it holds a macro.
-fn literal(m: &MacroString) -> Option<&str> {
-    match m.segments.as_slice() {
-        [] => Some(""),
-        [seclang_parser::Segment::Literal(text)] => Some(text),
-        _ => None,
-    }
-}
-
 /// Works out [`Rule::static_exceptions`] for every rule and chain link whose exceptions do not
 /// depend on a macro.
 pub(crate) fn work_out_all(ex: &Exceptions, phases: &[Vec<Entry>]) {
@@ -126,8 +117,8 @@ pub(crate) fn work_out_all(ex: &Exceptions, phases: &[Vec<Entry>]) {
         let mut link: Option<&Rule> = Some(starter);
         while let Some(rule) = link {
             link = rule.chain.as_deref();
-            let tags: Option<Vec<&str>> = rule.all_tags().map(literal).collect();
-            let msg = rule.msg().map(literal);
+            let tags: Option<Vec<&str>> = rule.all_tags().map(MacroString::literal_text).collect();
+            let msg = rule.msg().map(MacroString::literal_text);
             if (by_tag && tags.is_none()) || (by_msg && msg.is_some_and(|m| m.is_none())) {
                 continue; // depends on a macro: worked out at each evaluation
             }

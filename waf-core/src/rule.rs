@@ -132,6 +132,16 @@ pub struct RuleActions {
     pub xmlns: Vec<(String, String)>,
 }
 
+impl RuleActions {
+    /// Gives back the room the vectors were grown with.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.tags.shrink_to_fit();
+        self.setvars.shrink_to_fit();
+        self.match_actions.shrink_to_fit();
+        self.xmlns.shrink_to_fit();
+    }
+}
+
 /// [`Rule::transformation_chain`] before the rule set numbers the chains.
 pub const UNASSIGNED: u32 = u32::MAX;
 

@@ -52,6 +52,10 @@ pub(crate) fn parse_macro_string(text: &str) -> PResult<MacroString> {
     if !literal.is_empty() {
         segments.push(Segment::Literal(literal));
     }
+    if !segments.iter().any(|s| matches!(s, Segment::Macro { .. })) {
+        // no macro: the text is `raw` alone
+        segments = Vec::new();
+    }
     Ok(MacroString {
         raw: text.to_string(),
         segments,

@@ -53,7 +53,7 @@ struct BuildNode {
     depth: u32,
 }
 
-/// A node of the built tree: its children are `edges[first..first + count]` (CRS's phrase
+/// A node of the built tree: its children are at `first..first + count` of the edge arrays (CRS's phrase
 /// files make ~100,000 nodes; one allocation per node's children cost megabytes).
 #[derive(Debug, Clone)]
 struct Node {
@@ -74,7 +74,38 @@ pub struct Pm {
     tree: Arc<Acmp>,
 }
 
-type Phrases = Arc<Vec<Vec<u8>>>;
+type Phrases = Arc<PhraseList>;
+
+/// The phrases end to end in one buffer: CRS's phrase files hold ~30,000 phrases, and one
+/// allocation each cost more than their text.
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+struct PhraseList {
+    bytes: Vec<u8>,
+    /// Where each phrase ends in `bytes`.
+    ends: Vec<u32>,
+}
+
+impl PhraseList {
+    fn push(&mut self, phrase: &[u8]) {
+        self.bytes.extend_from_slice(phrase);
+        self.ends.push(self.bytes.len() as u32);
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.ends.len()).map(|i| self.get(i))
+    }
+
+    fn shrunk(mut self) -> PhraseList {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self
+    }
+}
 
 static TREES: SharedCache<Phrases, Acmp> = SharedCache::new();
 
@@ -82,8 +113,10 @@ static TREES: SharedCache<Phrases, Acmp> = SharedCache::new();
 #[derive(Debug)]
 struct Acmp {
     nodes: Vec<Node>,
-    /// Every node's children as (lowercased byte, node), sorted per node.
-    edges: Vec<(u8, u32)>,
+    /// Every node's children as (lowercased byte, node), sorted per node, in two arrays (as
+    /// tuples, padding was 3 bytes in 8).
+    letters: Vec<u8>,
+    targets: Vec<u32>,
     phrases: Phrases,
     /// The root's child for each (lowercased) byte, `ROOT` for none: most bytes of a value
     /// start no phrase, and are passed over here without a search of the root's children.
@@ -151,8 +184,8 @@ fn is_comment(line: &[u8]) -> bool {
 }
 
 impl Pm {
-    fn new(phrases: Vec<Vec<u8>>) -> Pm {
-        let phrases = Arc::new(phrases);
+    fn new(phrases: PhraseList) -> Pm {
+        let phrases = Arc::new(phrases.shrunk());
         let tree = TREES.get_or_insert(
             &phrases,
             || Arc::clone(&phrases),
@@ -165,17 +198,16 @@ impl Pm {
     pub(crate) fn from_param(param: &str) -> Pm {
         let content =
             parse_pm_content(param.as_bytes()).unwrap_or_else(|| param.as_bytes().to_vec());
-        let phrases = content
-            .split(|&b| is_c_space(b))
-            .filter(|p| !p.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect();
+        let mut phrases = PhraseList::default();
+        for p in content.split(|&b| is_c_space(b)).filter(|p| !p.is_empty()) {
+            phrases.push(p);
+        }
         Pm::new(phrases)
     }
 
     /// `@pmFromFile` with its argument (file names).
     pub(crate) fn from_files(param: &str, ctx: &mut CompileContext<'_>) -> Result<Pm, String> {
-        let mut phrases = Vec::new();
+        let mut phrases = PhraseList::default();
         for name in param.split(' ').filter(|t| !t.is_empty()) {
             if name.starts_with("https://") {
                 return Err(format!(
@@ -186,16 +218,16 @@ impl Pm {
                 .map_err(|e| format!("Failed to open file: '{name}'. {e}"))?;
             let data =
                 std::fs::read(&path).map_err(|e| format!("Failed to open file: '{name}'. {e}"))?;
+            if phrases.bytes.len() + data.len() > u32::MAX as usize {
+                return Err(format!("@pmFromFile: '{name}': the phrase lists pass 4 GB"));
+            }
             let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
             if data.last() == Some(&b'\n') {
                 lines.pop();
             }
-            phrases.extend(
-                lines
-                    .into_iter()
-                    .filter(|l| !is_comment(l))
-                    .map(<[u8]>::to_vec),
-            );
+            for line in lines.into_iter().filter(|l| !is_comment(l)) {
+                phrases.push(line);
+            }
         }
         Ok(Pm::new(phrases))
     }
@@ -269,17 +301,19 @@ impl Acmp {
             }
             level = next_level;
         }
-        let required = RequiredBytes::of_phrases(phrases.iter().map(|p| &p[..]));
+        let required = RequiredBytes::of_phrases(phrases.iter());
         let mut root = Box::new([ROOT; 256]);
         for b in 0..=255u8 {
             root[usize::from(b)] = build_child(&nodes[0], b.to_ascii_lowercase()).unwrap_or(ROOT);
         }
-        let mut edges = Vec::with_capacity(nodes.len());
+        let mut letters = Vec::with_capacity(nodes.len());
+        let mut targets = Vec::with_capacity(nodes.len());
         let nodes = nodes
             .into_iter()
             .map(|n| {
-                let first = edges.len() as u32;
-                edges.extend_from_slice(&n.children);
+                let first = letters.len() as u32;
+                letters.extend(n.children.iter().map(|&(l, _)| l));
+                targets.extend(n.children.iter().map(|&(_, c)| c));
                 Node {
                     first,
                     count: n.children.len() as u16,
@@ -293,7 +327,8 @@ impl Acmp {
             .collect();
         Acmp {
             nodes,
-            edges,
+            letters,
+            targets,
             phrases,
             root,
             required,
@@ -305,11 +340,11 @@ impl Acmp {
             return Some(self.root[usize::from(letter)]).filter(|&c| c != ROOT);
         }
         let n = &self.nodes[node as usize];
-        let edges = &self.edges[n.first as usize..n.first as usize + usize::from(n.count)];
-        edges
-            .binary_search_by_key(&letter, |&(l, _)| l)
+        let at = n.first as usize..n.first as usize + usize::from(n.count);
+        self.letters[at.clone()]
+            .binary_search(&letter)
             .ok()
-            .map(|i| edges[i].1)
+            .map(|i| self.targets[at.start + i])
     }
 
     /// The node where libmodsecurity's `acmp_process_quick` reports a match.
@@ -347,7 +382,7 @@ impl Acmp {
     /// A node's text, cut at a NUL byte as the C string it is in libmodsecurity.
     fn text(&self, node: u32) -> &[u8] {
         let n = &self.nodes[node as usize];
-        let t = &self.phrases[n.phrase as usize][..n.depth as usize];
+        let t = &self.phrases.get(n.phrase as usize)[..n.depth as usize];
         match t.iter().position(|&b| b == 0) {
             Some(z) => &t[..z],
             None => t,

@@ -9,6 +9,9 @@ impl Transaction {
     /// The text of `m` with its macros replaced by the variables' current (first) values; an
     /// unknown or empty variable expands to nothing.
     pub(crate) fn expand_macros(&self, m: &MacroString) -> Vec<u8> {
+        if let Some(text) = m.literal_text() {
+            return text.as_bytes().to_vec();
+        }
         let mut out = Vec::with_capacity(m.raw.len());
         for s in &m.segments {
             match s {
@@ -29,10 +32,9 @@ impl Transaction {
 
     /// `expand_to_string(m) == s`, without expanding a text that has no macro.
     pub(crate) fn expands_to(&self, m: &MacroString, s: &str) -> bool {
-        match m.segments.as_slice() {
-            [] => s.is_empty(),
-            [seclang_parser::Segment::Literal(text)] => text == s,
-            _ => self.expand_to_string(m) == s,
+        match m.literal_text() {
+            Some(text) => text == s,
+            None => self.expand_to_string(m) == s,
         }
     }
 
