@@ -20,12 +20,49 @@ const NEST_LIMIT: usize = 1000;
 
 /// The HIR regex-syntax would give for `emit(node, Target::Linear)`.
 pub(crate) fn linear_hir(node: &Node) -> Result<Hir, String> {
-    Builder { next_capture: 1 }.node(node, 0)
+    Builder {
+        next_capture: 1,
+        lowercase: false,
+    }
+    .node(node, 0)
+}
+
+/// [`linear_hir`] with every literal byte and class ASCII-lowercased ([`lowercase_class`]):
+/// the tree the prefilters are worked out from (its literals are searched without regard to
+/// case). The same as lowercasing [`linear_hir`]'s tree, without building that tree first;
+/// refused where [`linear_hir`] is.
+pub(crate) fn linear_hir_lowercased(node: &Node) -> Result<Hir, String> {
+    Builder {
+        next_capture: 1,
+        lowercase: true,
+    }
+    .node(node, 0)
 }
 
 struct Builder {
     /// regex-syntax numbers groups in the order their `(` appears, from 1.
     next_capture: u32,
+    /// Build [`linear_hir_lowercased`]'s tree.
+    lowercase: bool,
+}
+
+/// A class ASCII-lowercased: each range minus its upper-case letters when it has only those,
+/// plus the lower-case letters that stand in for them (one range: the letters of a range are
+/// consecutive); sorted once by `ClassBytes::new` (pushing letters one by one re-sorted the
+/// class at each push).
+pub(crate) fn lowercase_class(c: &ClassBytes) -> ClassBytes {
+    let mut ranges = Vec::with_capacity(c.ranges().len() * 2);
+    for r in c.iter() {
+        let (s, e) = (r.start(), r.end());
+        if !(s >= b'A' && e <= b'Z') {
+            ranges.push(ClassBytesRange::new(s, e));
+        }
+        let (a, z) = (s.max(b'A'), e.min(b'Z'));
+        if a <= z {
+            ranges.push(ClassBytesRange::new(a + 32, z + 32));
+        }
+    }
+    ClassBytes::new(ranges)
 }
 
 fn bytes_class(set: ByteSet) -> ClassBytes {
@@ -82,6 +119,7 @@ impl Builder {
         let d = depth + 1;
         Ok(match node {
             Node::Empty => Hir::empty(),
+            Node::Byte { byte, .. } if self.lowercase => Hir::literal([byte.to_ascii_lowercase()]),
             Node::Byte { byte, caseless } if *caseless && byte.is_ascii_alphabetic() => {
                 let (lo, up) = (byte.to_ascii_lowercase(), byte.to_ascii_uppercase());
                 Hir::class(hir::Class::Bytes(ClassBytes::new([
@@ -90,7 +128,7 @@ impl Builder {
                 ])))
             }
             Node::Byte { byte, .. } => Hir::literal([*byte]),
-            Node::Class(c) => Hir::class(hir::Class::Bytes(class(c))),
+            Node::Class(c) => Hir::class(hir::Class::Bytes(self.cased(class(c)))),
             Node::Dot { dotall } => {
                 let mut cls = ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]);
                 if *dotall {
@@ -98,7 +136,7 @@ impl Builder {
                 } else {
                     cls.negate();
                 }
-                Hir::class(hir::Class::Bytes(cls))
+                Hir::class(hir::Class::Bytes(self.cased(cls)))
             }
             Node::Look(l) => Hir::look(match l {
                 Look::WordBoundary => hir::Look::WordAscii,
@@ -126,7 +164,27 @@ impl Builder {
                     return Err("look-around and atomic groups need the fallback".into())
                 }
             },
-            Node::Concat(items) => Hir::concat(self.nodes(items, d)?),
+            Node::Concat(items) => {
+                // runs of literal bytes made into one literal here, as `Hir::concat` would
+                // merge them (one small literal each, then merged, was a tenth of CRS's load)
+                let mut subs = Vec::with_capacity(items.len());
+                let mut run = Vec::new();
+                for item in items {
+                    match self.literal_byte(item) {
+                        Some(b) => run.push(b),
+                        None => {
+                            if !run.is_empty() {
+                                subs.push(Hir::literal(std::mem::take(&mut run)));
+                            }
+                            subs.push(self.node(item, d)?);
+                        }
+                    }
+                }
+                if !run.is_empty() {
+                    subs.push(Hir::literal(run));
+                }
+                Hir::concat(subs)
+            }
             Node::Alt(branches) => Hir::alternation(self.nodes(branches, d)?),
             // Possessive repetitions reach here only where dropping the `+` changes nothing.
             Node::Repeat(r) => Hir::repetition(hir::Repetition {
@@ -140,6 +198,26 @@ impl Builder {
             }
             Node::Fail => Hir::fail(),
         })
+    }
+
+    /// The byte `node` is a literal of, as this builder makes it (a caseless letter is a class
+    /// in the case-exact tree).
+    fn literal_byte(&self, node: &Node) -> Option<u8> {
+        match node {
+            Node::Byte { byte, .. } if self.lowercase => Some(byte.to_ascii_lowercase()),
+            Node::Byte { byte, caseless } if !(*caseless && byte.is_ascii_alphabetic()) => {
+                Some(*byte)
+            }
+            _ => None,
+        }
+    }
+
+    fn cased(&self, c: ClassBytes) -> ClassBytes {
+        if self.lowercase {
+            lowercase_class(&c)
+        } else {
+            c
+        }
     }
 
     fn nodes(&mut self, nodes: &[Node], depth: usize) -> Result<Vec<Hir>, String> {

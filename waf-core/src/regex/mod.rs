@@ -156,15 +156,21 @@ const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
 /// literals are not in it), and building every pattern was two thirds of the load time and
 /// half of the memory.
 fn linear(node: &pcre::Node) -> Result<LinearParts, LinearError> {
-    let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
-    let literals = required_literals(&hir);
-    let bytes = RequiredBytes::of(&hir);
+    // The prefilters come from the lowercased tree (its literals are searched without regard
+    // to case; its required bytes are folded back to both cases); the engine's own tree is
+    // built only with the engine.
+    let lower = hir::linear_hir_lowercased(node).map_err(LinearError::Refused)?;
+    let literals = required_literals(&lower);
+    let bytes = RequiredBytes::of_lowercased(&lower);
     let cell = OnceLock::new();
     // Without literals or required bytes nothing keeps the pattern off a value: it will run on
     // every value and be built at load anyway, so from the HIR in hand rather than a second
     // parse. With required bytes it runs only on values that hold one of them, which ordinary
     // traffic seldom does (`;`, `<`, `$`...): built on its first search, like a grouped one.
-    if (literals.is_none() && bytes.is_none()) || nfa_estimate(&hir) > BUILD_AT_LOAD_ESTIMATE {
+    // (a lowercased letter stands for a class of two: the estimate is scaled back up)
+    let estimate = nfa_estimate(&lower).saturating_mul(3);
+    if (literals.is_none() && bytes.is_none()) || estimate > BUILD_AT_LOAD_ESTIMATE {
+        let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
         let _ = cell.set(Linear::Built(build_linear(&hir)?));
     }
     Ok((cell, literals, bytes))
@@ -229,13 +235,14 @@ type Literals = Vec<Vec<u8>>;
 /// one of which every match ends with (regex-syntax's prefix and suffix extraction; the set
 /// whose shortest literal is longer, the more selective); `None` when neither set is finite
 /// with literals of at least [`MIN_LITERAL`] bytes. The grouped matcher scans for them.
-fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
+///
+/// `lower` is the pattern's lowercased tree ([`hir::linear_hir_lowercased`]): the literals are
+/// searched without regard to case anyway, and a caseless `(?i)select` is `[sS][eE]...`, whose
+/// 64 spellings (times each alternative) overflow the extractor's limits, so CRS's large
+/// caseless alternations got no literals and ran on every value.
+fn required_literals(lower: &regex_syntax::hir::Hir) -> Option<Literals> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    // Extracted from the lowercased pattern: the literals are searched without regard to case
-    // anyway, and a caseless `(?i)select` is `[sS][eE]...`, whose 64 spellings (times each
-    // alternative) overflow the extractor's limits, so CRS's large caseless alternations got
-    // no literals and ran on every value.
-    let hir = &lowercased(hir);
+    let hir = lower;
     let usable = |kind: ExtractKind| {
         let seq = Extractor::new().kind(kind).extract(hir);
         let lits = seq.literals()?;
@@ -259,29 +266,13 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Literals> {
 
 /// `hir` with every byte it matches replaced by its ASCII lowercase: the lowercase of each of
 /// `hir`'s matches is a match of it, so literals every match of it holds are, without regard
-/// to case, held by every match of `hir` (word boundaries do not depend on case).
+/// to case, held by every match of `hir` (word boundaries do not depend on case). The
+/// reference [`hir::linear_hir_lowercased`] is checked against.
 fn lowercased(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
-    use regex_syntax::hir::{self, Class, ClassBytes, ClassBytesRange, Hir, HirKind};
+    use regex_syntax::hir::{self, Class, Hir, HirKind};
     match hir.kind() {
         HirKind::Literal(l) => Hir::literal(l.0.to_ascii_lowercase()),
-        HirKind::Class(Class::Bytes(c)) => {
-            // each range minus its upper-case letters when it has only those, plus the
-            // lower-case letters that stand in for them (one range: the letters of a range
-            // are consecutive); sorted once by `ClassBytes::new` (pushing letters one by one
-            // re-sorted the class at each push: a tenth of CRS's load)
-            let mut ranges = Vec::with_capacity(c.ranges().len() * 2);
-            for r in c.iter() {
-                let (s, e) = (r.start(), r.end());
-                if !(s >= b'A' && e <= b'Z') {
-                    ranges.push(ClassBytesRange::new(s, e));
-                }
-                let (a, z) = (s.max(b'A'), e.min(b'Z'));
-                if a <= z {
-                    ranges.push(ClassBytesRange::new(a + 32, z + 32));
-                }
-            }
-            Hir::class(Class::Bytes(ClassBytes::new(ranges)))
-        }
+        HirKind::Class(Class::Bytes(c)) => Hir::class(Class::Bytes(self::hir::lowercase_class(c))),
         HirKind::Class(Class::Unicode(_)) | HirKind::Empty | HirKind::Look(_) => hir.clone(),
         HirKind::Repetition(r) => Hir::repetition(hir::Repetition {
             min: r.min,
@@ -441,7 +432,9 @@ impl Regex {
     }
 
     /// Whether [`hir`]'s direct translation gives regex-syntax's HIR for `emit`'s text on
-    /// `pattern` (a test of the translation, over CRS's patterns; `Err` says where they differ).
+    /// `pattern`, and its lowercased translation the prefilters (literals, required bytes)
+    /// that lowercasing that HIR gives (a test of the translations, over CRS's patterns; `Err`
+    /// says where they differ).
     #[doc(hidden)]
     pub fn direct_hir_agrees(pattern: &[u8]) -> Result<(), String> {
         let parsed = parse(pattern).map_err(|e| e.to_string())?;
@@ -450,7 +443,31 @@ impl Regex {
             hir::linear_hir(&parsed.node),
             syntax::parse_with(&text, &syntax_config()),
         ) {
-            (Ok(a), Ok(b)) if a == b => Ok(()),
+            (Ok(a), Ok(b)) if a == b => {
+                // and the lowercased tree gives the prefilters lowercasing the direct one gives
+                let lower = hir::linear_hir_lowercased(&parsed.node).map_err(|e| e.to_string())?;
+                let (direct, via) = (
+                    required_literals(&lower),
+                    required_literals(&lowercased(&a)),
+                );
+                let (bytes, bytes_via) =
+                    (RequiredBytes::of_lowercased(&lower), RequiredBytes::of(&a));
+                if direct != via {
+                    return Err(format!(
+                        "{}\n  literals from the lowercased tree: {direct:?}\n  from the tree lowercased: {via:?}",
+                        String::from_utf8_lossy(pattern)
+                    ));
+                }
+                // (a case-sensitive upper-case letter stands for both cases in the lowercased
+                // tree, and weighs more: `^OPTIONS$` loses its `O`)
+                if bytes != bytes_via && !bytes_via.is_some_and(|b| b.holds_upper_case()) {
+                    return Err(format!(
+                        "{}\n  bytes from the lowercased tree: {bytes:?}\n  from the tree: {bytes_via:?}",
+                        String::from_utf8_lossy(pattern)
+                    ));
+                }
+                Ok(())
+            }
             (Err(_), Err(_)) => Ok(()),
             (a, b) => Err(format!(
                 "{}\n  direct: {a:?}\n  via {text}: {b:?}",

@@ -56,6 +56,11 @@ impl RequiredBytes {
         self.bytes.contains(b)
     }
 
+    /// Whether an ASCII upper-case letter is one of the bytes.
+    pub(crate) fn holds_upper_case(&self) -> bool {
+        (b'A'..=b'Z').any(|b| self.contains(b))
+    }
+
     /// Whether `haystack` holds one of the bytes (else the pattern cannot match it).
     pub(crate) fn found_in(&self, haystack: &[u8]) -> bool {
         match self.few {
@@ -96,7 +101,15 @@ impl RequiredBytes {
 
     /// The set for `hir`, if it has one light enough to be worth checking.
     pub(crate) fn of(hir: &Hir) -> Option<RequiredBytes> {
-        required(hir).map(RequiredBytes::from_set)
+        required(hir, false).map(RequiredBytes::from_set)
+    }
+
+    /// The set for a pattern given by its lowercased tree
+    /// ([`super::hir::linear_hir_lowercased`]): every letter of it stands for both its cases
+    /// and is counted so. (The lowercase of each match of the pattern is a match of that tree,
+    /// so it holds one of the set's bytes, and the match that byte in one case or the other.)
+    pub(crate) fn of_lowercased(lower: &Hir) -> Option<RequiredBytes> {
+        required(lower, true).map(RequiredBytes::from_set)
     }
 
     fn from_set(set: Set) -> RequiredBytes {
@@ -173,6 +186,15 @@ impl Set {
         }
     }
 
+    /// Inserts `b`, and with `fold` its other case.
+    fn insert_folded(&mut self, b: u8, fold: bool) {
+        self.insert(b);
+        if fold {
+            self.insert(b.to_ascii_uppercase());
+            self.insert(b.to_ascii_lowercase());
+        }
+    }
+
     fn union(mut self, other: &Set) -> Set {
         for b in 0..=255u8 {
             if other.contains(b) {
@@ -186,26 +208,36 @@ impl Set {
 /// A set of bytes one of which every match of `hir` holds (the lightest found), or `None`
 /// when a match may hold none in particular (it may be empty, or anything) or when the
 /// lightest set weighs more than [`MAX_WEIGHT`] (unions only grow, so a heavier set could
-/// never make a useful one further up).
-fn required(hir: &Hir) -> Option<Set> {
-    any_required(hir).filter(|s| s.weight <= MAX_WEIGHT)
+/// never make a useful one further up). `fold`: every byte stands for both its ASCII cases.
+fn required(hir: &Hir, fold: bool) -> Option<Set> {
+    any_required(hir, fold).filter(|s| s.weight <= MAX_WEIGHT)
 }
 
 /// [`required`] before the weight limit.
-fn any_required(hir: &Hir) -> Option<Set> {
+fn any_required(hir: &Hir, fold: bool) -> Option<Set> {
+    let folded_weight = |b: u8| {
+        let mut s = Set::empty();
+        s.insert_folded(b, fold);
+        s.weight
+    };
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => None,
         // every byte of a literal is in every match: the rarest one will do
-        HirKind::Literal(l) => l.0.iter().copied().min_by_key(|&b| weight(b)).map(|b| {
-            let mut s = Set::empty();
-            s.insert(b);
-            s
-        }),
+        HirKind::Literal(l) => {
+            l.0.iter()
+                .copied()
+                .min_by_key(|&b| folded_weight(b))
+                .map(|b| {
+                    let mut s = Set::empty();
+                    s.insert_folded(b, fold);
+                    s
+                })
+        }
         HirKind::Class(Class::Bytes(c)) => {
             let mut s = Set::empty();
             for r in c.iter() {
                 for b in r.start()..=r.end() {
-                    s.insert(b);
+                    s.insert_folded(b, fold);
                 }
             }
             // an empty class never matches: no set says so, but no match needs one either
@@ -214,13 +246,16 @@ fn any_required(hir: &Hir) -> Option<Set> {
         // not made by the linear engine's translation (bytes mode); no claim about it
         HirKind::Class(Class::Unicode(_)) => None,
         HirKind::Repetition(r) if r.min == 0 => None,
-        HirKind::Repetition(r) => required(&r.sub),
-        HirKind::Capture(c) => required(&c.sub),
-        HirKind::Concat(parts) => parts.iter().filter_map(required).min_by_key(|s| s.weight),
+        HirKind::Repetition(r) => required(&r.sub, fold),
+        HirKind::Capture(c) => required(&c.sub, fold),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .filter_map(|p| required(p, fold))
+            .min_by_key(|s| s.weight),
         HirKind::Alternation(branches) => {
             let mut all = Set::empty();
             for b in branches {
-                all = all.union(&required(b)?);
+                all = all.union(&required(b, fold)?);
                 if all.weight > MAX_WEIGHT {
                     return None;
                 }
@@ -234,10 +269,12 @@ fn any_required(hir: &Hir) -> Option<Set> {
 mod tests {
     use super::*;
 
+    /// The set as the engine works it out (from the lowercased tree).
     fn set(pattern: &str) -> Option<Vec<u8>> {
         let parsed = super::super::parse(pattern.as_bytes()).unwrap();
-        let hir = super::super::hir::linear_hir(&parsed.node).unwrap();
-        RequiredBytes::of(&hir).map(|s| (0..=255u8).filter(|&b| s.contains(b)).collect())
+        let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
+        RequiredBytes::of_lowercased(&lower)
+            .map(|s| (0..=255u8).filter(|&b| s.contains(b)).collect())
     }
 
     #[test]
@@ -299,6 +336,9 @@ mod tests {
         "x{2,3}",
         "(?:;{0,2})",
         "(?:)",
+        "A",
+        "[A-C]",
+        "(?i)a;",
     ];
 
     #[test]
@@ -332,14 +372,21 @@ mod tests {
                 .join("|");
             let parsed = super::super::parse(pattern.as_bytes()).unwrap();
             let Ok(hir) = super::super::hir::linear_hir(&parsed.node) else { return Ok(()) };
-            let Some(set) = RequiredBytes::of(&hir) else { return Ok(()) };
             let Ok(re) = super::super::build_linear(&hir) else { return Ok(()) };
-            for h in &hays {
-                proptest::prop_assert!(
-                    set.found_in(h) || !re.is_match(h),
-                    "{pattern} matches {:?} without any of {set:?}",
-                    h.escape_ascii().to_string()
-                );
+            let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
+            // the set from the tree as it is, and the one the engine uses, from the
+            // lowercased tree
+            for set in [RequiredBytes::of(&hir), RequiredBytes::of_lowercased(&lower)]
+                .into_iter()
+                .flatten()
+            {
+                for h in &hays {
+                    proptest::prop_assert!(
+                        set.found_in(h) || !re.is_match(h),
+                        "{pattern} matches {:?} without any of {set:?}",
+                        h.escape_ascii().to_string()
+                    );
+                }
             }
         }
     }
