@@ -4,11 +4,13 @@
 //! default one), and the log line — libmodsecurity's `executeActionsAfterFullMatch` order.
 
 use super::{AllowState, BodyProcessor, Transaction};
+use crate::collection::Collection;
 use crate::message::RuleMessage;
 use crate::persistent::Change;
 use crate::rule::{AllowKind, Disruptive, MatchAction, Rule};
 use seclang_parser::names::{CtlName, VariableName as V};
 use seclang_parser::{IdRange, SetVar, SetVarOperation};
+use std::borrow::Cow;
 
 /// A leading integer, as C++'s `stoi` reads it (0 when there is none).
 fn stoi(b: &[u8]) -> i64 {
@@ -75,22 +77,23 @@ impl Transaction {
     }
 
     fn setvar(&mut self, s: &SetVar) {
-        let key = self.expand_macros(&s.key);
-        let value = self.expand_macros(&s.value);
-        let col = s.collection.to_ascii_lowercase();
-        let collection = match col.as_str() {
-            "tx" => &mut self.tx,
-            "ip" | "global" | "session" | "user" | "resource" => {
-                self.persistent.entry(col.clone()).or_default()
-            }
-            _ => return,
+        // CRS runs a few dozen `setvar`s a request, mostly on `tx` with a literal name: no
+        // copy of the name, the collection's or the value beyond the one the collection keeps
+        let key: Cow<'_, [u8]> = match s.key.literal_text() {
+            Some(k) => Cow::Borrowed(k.as_bytes()),
+            None => Cow::Owned(self.expand_macros(&s.key)),
         };
+        let is_tx = s.collection.eq_ignore_ascii_case("tx");
         let new_value = match s.operation {
-            SetVarOperation::Set => Some(value),
+            SetVarOperation::Set => Some(self.expand_macros(&s.value)),
             SetVarOperation::Create => Some(b"1".to_vec()),
             SetVarOperation::Delete => None,
             SetVarOperation::Add | SetVarOperation::Subtract => {
-                let pre = collection.get(&key).map_or(0, stoi);
+                let value = self.expand_macros(&s.value);
+                let pre = match self.setvar_collection(&s.collection, is_tx) {
+                    Some(c) => c.get(&key).map_or(0, stoi),
+                    None => return,
+                };
                 let by = stoi(&value);
                 let n = if s.operation == SetVarOperation::Add {
                     pre.saturating_add(by)
@@ -100,16 +103,40 @@ impl Transaction {
                 Some(n.to_string().into_bytes())
             }
         };
+        let Some(collection) = self.setvar_collection(&s.collection, is_tx) else {
+            return;
+        };
+        if is_tx {
+            match new_value {
+                Some(v) => collection.set(&key, v),
+                None => collection.remove(&key),
+            }
+            return;
+        }
         match &new_value {
             Some(v) => collection.set(&key, v.clone()),
             None => collection.remove(&key),
         }
-        if col != "tx" {
-            let change = match new_value {
-                Some(v) => Change::Set(key, v),
-                None => Change::Remove(key),
-            };
-            self.persist(&col, change);
+        let key = key.into_owned();
+        let change = match new_value {
+            Some(v) => Change::Set(key, v),
+            None => Change::Remove(key),
+        };
+        self.persist(&s.collection.to_ascii_lowercase(), change);
+    }
+
+    /// The collection a `setvar` writes: `tx`, or a persistent one (opened empty when no
+    /// `initcol` opened it); `None` for any other name.
+    fn setvar_collection(&mut self, name: &str, is_tx: bool) -> Option<&mut Collection> {
+        if is_tx {
+            return Some(&mut self.tx);
+        }
+        let col = name.to_ascii_lowercase();
+        match col.as_str() {
+            "ip" | "global" | "session" | "user" | "resource" => {
+                Some(self.persistent.entry(col).or_default())
+            }
+            _ => None,
         }
     }
 

@@ -308,15 +308,15 @@ impl Transaction {
             }
             return false;
         }
-        let key = v.key();
         // a multiMatch rule logs each match as it happens, whatever its log flags
         if !self.message_needed() && !rule.multi_match() {
             // nothing will print this match: only what rules can read of it is kept
             pending.clear();
-            self.record_matched_var(&key, candidate);
+            self.record_matched_var(v.key_bytes(), candidate);
             self.run_setvars(rule);
             return true;
         }
+        let key = v.key();
         let param = if op.argument.has_macros() {
             self.expand_to_string(&op.argument)
         } else {
@@ -340,7 +340,7 @@ impl Transaction {
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
-        self.record_matched_var(&key, candidate);
+        self.record_matched_var(key.as_bytes().into(), candidate);
         self.run_setvars(rule);
         if rule.multi_match() {
             self.log_multi_match(rule, message);
@@ -350,8 +350,7 @@ impl Transaction {
 
     /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element: the name is
     /// written once and both share it and the value's buffer.
-    fn record_matched_var(&mut self, key: &str, value: &Bytes) {
-        let name: Bytes = key.as_bytes().into();
+    fn record_matched_var(&mut self, name: Bytes, value: &Bytes) {
         self.matched_vars.add_shared(name.clone(), value.clone());
         self.matched_var = Some((name, value.clone()));
     }

@@ -46,6 +46,21 @@ impl Value {
         }
     }
 
+    /// [`Value::key`] as shared bytes (`MATCHED_VAR_NAME`), put together without formatting.
+    pub fn key_bytes(&self) -> Bytes {
+        match (&self.name, self.element.as_deref()) {
+            (ValueName::Element(v), Some(element)) if std::str::from_utf8(element).is_ok() => {
+                let name = v.as_str().as_bytes();
+                let mut key = Vec::with_capacity(name.len() + 1 + element.len());
+                key.extend_from_slice(name);
+                key.push(b':');
+                key.extend_from_slice(element);
+                key.into()
+            }
+            _ => self.key().as_bytes().into(),
+        }
+    }
+
     /// `self.key().eq_ignore_ascii_case(other)`, without building the key when it can.
     pub fn key_eq_ignore_case(&self, other: &str) -> bool {
         match &self.name {
