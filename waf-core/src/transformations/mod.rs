@@ -148,15 +148,36 @@ fn x2c(hi: u8, lo: u8) -> u8 {
 }
 
 /// Whether the transformation would give `input` back unchanged, told by one scan for the
-/// bytes that start what it decodes (`%`/`+`, `\\`, `&`); `false` when it cannot be told so
-/// cheaply. Most request values hold none of them, and the transformation cache then skips the
-/// call and the copy.
+/// bytes it acts on (`%`/`+` for the URL decoders, `\\` for the escape decoders, `&`, upper-case
+/// letters for `lowercase`, white space, `/` and `.` for the path ones...); `false` when it
+/// cannot be told so cheaply. Most request values hold none of them, and the transformation
+/// cache then skips the call and the copy.
 pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
     use TransformationName as N;
+    let none = |hit: fn(u8) -> bool| !input.iter().any(|&b| hit(b));
     match name {
         N::UrlDecode | N::UrlDecodeUni => memchr::memchr2(b'%', b'+', input).is_none(),
-        N::JsDecode => memchr::memchr(b'\\', input).is_none(),
+        N::JsDecode | N::CssDecode | N::EscapeSeqDecode => memchr::memchr(b'\\', input).is_none(),
         N::HtmlEntityDecode => memchr::memchr(b'&', input).is_none(),
+        N::RemoveNulls | N::ReplaceNulls => memchr::memchr(0, input).is_none(),
+        // a comment starts with `/*`
+        N::ReplaceComments => memchr::memchr(b'*', input).is_none(),
+        N::SqlHexDecode => memchr::memchr2(b'x', b'X', input).is_none(),
+        N::Lowercase => none(|b| b.is_ascii_uppercase()),
+        N::Uppercase => none(|b| b.is_ascii_lowercase()),
+        // (a NUL before the end is dropped)
+        N::Utf8ToUnicode => none(|b| b == 0 || b >= 0x80),
+        N::RemoveWhitespace => none(|b| is_space(b) || b == 0xa0 || b == 0xc2),
+        N::CompressWhitespace => none(is_space),
+        N::CmdLine => none(|b| {
+            b.is_ascii_uppercase()
+                || matches!(
+                    b,
+                    b'"' | b'\'' | b'\\' | b'^' | b' ' | b',' | b';' | b'\t' | b'\r' | b'\n'
+                )
+        }),
+        N::NormalizePath => none(|b| b == b'/' || b == b'.'),
+        N::NormalizePathWin => none(|b| b == b'/' || b == b'.' || b == b'\\'),
         _ => false,
     }
 }
@@ -211,6 +232,22 @@ mod tests {
                 }
             }
             assert!(leaves_unchanged(name, b"plain text"));
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the value, a transformation said to leave it unchanged gives it back.
+        #[test]
+        fn leaves_unchanged_is_never_wrong(
+            input in proptest::collection::vec(proptest::sample::select(
+                &b"aZ09 \t\n\x0b%+\\&;#x/.*\"'^,()\x00\x80\xa0\xc2\xe9"[..]), 0..12),
+        ) {
+            for &name in TransformationName::ALL {
+                let Some(f) = get(name) else { continue };
+                if leaves_unchanged(name, &input) {
+                    proptest::prop_assert_eq!(run(f, &input).0, input.clone(), "{}", name);
+                }
+            }
         }
     }
 
