@@ -78,22 +78,35 @@ impl ByteSet {
         r
     }
 
-    /// The set as inclusive ranges, in order.
+    /// The set as inclusive ranges, in order (found a run at a time from the words' bits:
+    /// a class is turned into ranges for each of the thousands of `\w`, `[^...]`... in CRS).
     pub(crate) fn ranges(&self) -> Vec<(u8, u8)> {
         let mut out = Vec::new();
-        let mut start: Option<u8> = None;
-        for b in 0..=255u8 {
-            match (self.contains(b), start) {
-                (true, None) => start = Some(b),
-                (false, Some(s)) => {
-                    out.push((s, b - 1));
-                    start = None;
-                }
-                _ => {}
+        let mut b = 0usize;
+        while b < 256 {
+            // the next member at or after `b`
+            let word = self.0[b / 64] >> (b % 64);
+            if word == 0 {
+                b = (b / 64 + 1) * 64;
+                continue;
             }
-        }
-        if let Some(s) = start {
-            out.push((s, 255));
+            let start = b + word.trailing_zeros() as usize;
+            // the first non-member after `start`
+            let mut end = start;
+            loop {
+                let w = !self.0[end / 64] >> (end % 64);
+                if w != 0 {
+                    end += w.trailing_zeros() as usize;
+                    break;
+                }
+                end = (end / 64 + 1) * 64;
+                if end >= 256 {
+                    end = 256;
+                    break;
+                }
+            }
+            out.push((start as u8, (end - 1) as u8));
+            b = end;
         }
         out
     }
@@ -1446,6 +1459,25 @@ fn posix_class(name: &[u8]) -> Option<ByteSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The ranges hold exactly the set's members, in order, apart and not touching.
+        #[test]
+        fn ranges_are_the_members(words in proptest::array::uniform4(proptest::prelude::any::<u64>()),
+                                  runs in proptest::collection::vec((0u8..=255, 0u8..=255), 0..4)) {
+            let mut set = ByteSet(words);
+            for (a, b) in runs {
+                set.insert_range(a.min(b), a.max(b));
+            }
+            let ranges = set.ranges();
+            let members: Vec<u8> = (0..=255u8).filter(|&b| set.contains(b)).collect();
+            let from_ranges: Vec<u8> = ranges.iter().flat_map(|&(a, b)| a..=b).collect();
+            proptest::prop_assert_eq!(members, from_ranges);
+            for w in ranges.windows(2) {
+                proptest::prop_assert!(u16::from(w[0].1) + 1 < u16::from(w[1].0));
+            }
+        }
+    }
 
     fn p(s: &str) -> Node {
         parse(s.as_bytes()).unwrap().node
