@@ -280,6 +280,8 @@ impl Acmp {
                 cur = next;
             }
         }
+        // (grown by pushes: the rule set keeps it for its lifetime)
+        nodes.shrink_to_fit();
         let mut letters = Vec::with_capacity(nodes.len());
         let mut targets = Vec::with_capacity(nodes.len());
         for (id, n) in nodes.iter_mut().enumerate() {
