@@ -7,6 +7,11 @@
 //! literals, `Hir::class` turns a one-byte class into a literal, ...). A test checks that the
 //! two agree, HIR for HIR, on every CRS pattern and on the unit tests' patterns.
 //!
+//! The same walk also builds the pattern's lowercased tree ([`linear_hir_lowercased`]), which
+//! the prefilters (literals, required bytes) are worked out from at load; the case-exact tree
+//! is built only with the engine. The test above checks that the lowercased tree gives the
+//! prefilters that lowercasing the case-exact one gives.
+//!
 //! What regex-syntax refuses in `emit`'s output (look-around, atomic groups, back references,
 //! `\K`, `\R`'s atomic group) is refused here too; [`super::analyze`] sends such patterns to the
 //! backtracking fallback before they get here.
