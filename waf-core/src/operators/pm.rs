@@ -38,8 +38,9 @@ use std::sync::Arc;
 
 const ROOT: u32 = 0;
 
-/// A node of the built tree: its children are at `first..first + count` of the edge arrays (CRS's phrase
-/// files make ~100,000 nodes; one allocation per node's children cost megabytes).
+/// A node of the built tree: its children are at `first..first + count` of the edge arrays
+/// (CRS's phrase files make ~100,000 nodes; one allocation per node's children cost
+/// megabytes).
 #[derive(Debug, Clone)]
 struct Node {
     first: u32,
@@ -332,17 +333,21 @@ impl Acmp {
         acmp
     }
 
+    /// Where `node`'s edges are in the edge arrays.
+    fn edge_range(&self, node: u32) -> std::ops::Range<usize> {
+        let n = &self.nodes[node as usize];
+        n.first as usize..n.first as usize + usize::from(n.count)
+    }
+
     /// `node`'s edges as (node, letter, child).
     fn edges(&self, node: u32) -> impl Iterator<Item = (u32, u8, u32)> + '_ {
-        let n = &self.nodes[node as usize];
-        (n.first as usize..n.first as usize + usize::from(n.count))
+        self.edge_range(node)
             .map(move |e| (node, self.letters[e], self.targets[e]))
     }
 
     /// `node`'s child for `letter`, from the edge arrays.
     fn child_in_edges(&self, node: u32, letter: u8) -> Option<u32> {
-        let n = &self.nodes[node as usize];
-        let at = n.first as usize..n.first as usize + usize::from(n.count);
+        let at = self.edge_range(node);
         self.letters[at.clone()]
             .binary_search(&letter)
             .ok()

@@ -124,15 +124,17 @@ impl Builder {
         let d = depth + 1;
         Ok(match node {
             Node::Empty => Hir::empty(),
-            Node::Byte { byte, .. } if self.lowercase => Hir::literal([byte.to_ascii_lowercase()]),
-            Node::Byte { byte, caseless } if *caseless && byte.is_ascii_alphabetic() => {
-                let (lo, up) = (byte.to_ascii_lowercase(), byte.to_ascii_uppercase());
-                Hir::class(hir::Class::Bytes(ClassBytes::new([
-                    ClassBytesRange::new(lo, lo),
-                    ClassBytesRange::new(up, up),
-                ])))
-            }
-            Node::Byte { byte, .. } => Hir::literal([*byte]),
+            Node::Byte { byte, .. } => match self.literal_byte(node) {
+                Some(b) => Hir::literal([b]),
+                // a caseless letter in the case-exact tree
+                None => {
+                    let (lo, up) = (byte.to_ascii_lowercase(), byte.to_ascii_uppercase());
+                    Hir::class(hir::Class::Bytes(ClassBytes::new([
+                        ClassBytesRange::new(lo, lo),
+                        ClassBytesRange::new(up, up),
+                    ])))
+                }
+            },
             Node::Class(c) => Hir::class(hir::Class::Bytes(self.cased(class(c)))),
             Node::Dot { dotall } => {
                 let mut cls = ClassBytes::new([ClassBytesRange::new(b'\n', b'\n')]);

@@ -242,9 +242,8 @@ type Literals = Vec<Vec<u8>>;
 /// caseless alternations got no literals and ran on every value.
 fn required_literals(lower: &regex_syntax::hir::Hir) -> Option<Literals> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = lower;
     let usable = |kind: ExtractKind| {
-        let seq = Extractor::new().kind(kind).extract(hir);
+        let seq = Extractor::new().kind(kind).extract(lower);
         let lits = seq.literals()?;
         let shortest = lits.iter().map(|l| l.as_bytes().len()).min()?;
         (shortest >= MIN_LITERAL).then(|| {

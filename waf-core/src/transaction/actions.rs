@@ -84,16 +84,21 @@ impl Transaction {
             None => Cow::Owned(self.expand_macros(&s.key)),
         };
         let is_tx = s.collection.eq_ignore_ascii_case("tx");
+        let value = match s.operation {
+            SetVarOperation::Set | SetVarOperation::Add | SetVarOperation::Subtract => {
+                self.expand_macros(&s.value)
+            }
+            SetVarOperation::Create | SetVarOperation::Delete => Vec::new(),
+        };
+        let Some(collection) = self.setvar_collection(&s.collection, is_tx) else {
+            return;
+        };
         let new_value = match s.operation {
-            SetVarOperation::Set => Some(self.expand_macros(&s.value)),
+            SetVarOperation::Set => Some(value),
             SetVarOperation::Create => Some(b"1".to_vec()),
             SetVarOperation::Delete => None,
             SetVarOperation::Add | SetVarOperation::Subtract => {
-                let value = self.expand_macros(&s.value);
-                let pre = match self.setvar_collection(&s.collection, is_tx) {
-                    Some(c) => c.get(&key).map_or(0, stoi),
-                    None => return,
-                };
+                let pre = collection.get(&key).map_or(0, stoi);
                 let by = stoi(&value);
                 let n = if s.operation == SetVarOperation::Add {
                     pre.saturating_add(by)
@@ -102,9 +107,6 @@ impl Transaction {
                 };
                 Some(n.to_string().into_bytes())
             }
-        };
-        let Some(collection) = self.setvar_collection(&s.collection, is_tx) else {
-            return;
         };
         if is_tx {
             match new_value {

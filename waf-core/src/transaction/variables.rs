@@ -38,24 +38,35 @@ impl Value {
     pub fn key(&self) -> Cow<'_, str> {
         match &self.name {
             ValueName::Scalar(v) => Cow::Borrowed(v.as_str()),
-            ValueName::Element(v) => {
-                let element = self.element.as_deref().unwrap_or_default();
-                Cow::Owned(format!("{}:{}", v, String::from_utf8_lossy(element)))
-            }
+            ValueName::Element(v) => Cow::Owned(
+                String::from_utf8(self.element_key(*v))
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            ),
             ValueName::Text(t) => Cow::Borrowed(t),
         }
     }
 
-    /// [`Value::key`] as shared bytes (`MATCHED_VAR_NAME`), put together without formatting.
+    /// `VARIABLE:element` as bytes (put together without formatting).
+    fn element_key(&self, v: V) -> Vec<u8> {
+        let element = self.element.as_deref().unwrap_or_default();
+        let name = v.as_str().as_bytes();
+        let mut key = Vec::with_capacity(name.len() + 1 + element.len());
+        key.extend_from_slice(name);
+        key.push(b':');
+        key.extend_from_slice(element);
+        key
+    }
+
+    /// [`Value::key`] as shared bytes (`MATCHED_VAR_NAME`): for an element named in UTF-8
+    /// (nearly all), without the string.
     pub fn key_bytes(&self) -> Bytes {
-        match (&self.name, self.element.as_deref()) {
-            (ValueName::Element(v), Some(element)) if std::str::from_utf8(element).is_ok() => {
-                let name = v.as_str().as_bytes();
-                let mut key = Vec::with_capacity(name.len() + 1 + element.len());
-                key.extend_from_slice(name);
-                key.push(b':');
-                key.extend_from_slice(element);
-                key.into()
+        match &self.name {
+            ValueName::Element(v) => {
+                let key = self.element_key(*v);
+                match std::str::from_utf8(&key) {
+                    Ok(_) => key.into(),
+                    Err(_) => String::from_utf8_lossy(&key).as_bytes().into(),
+                }
             }
             _ => self.key().as_bytes().into(),
         }

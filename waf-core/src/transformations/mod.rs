@@ -154,7 +154,9 @@ fn x2c(hi: u8, lo: u8) -> u8 {
 /// cache then skips the call and the copy.
 pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
     use TransformationName as N;
-    let none = |hit: fn(u8) -> bool| !input.iter().any(|&b| hit(b));
+    fn none(input: &[u8], hit: impl Fn(u8) -> bool) -> bool {
+        !input.iter().any(|&b| hit(b))
+    }
     match name {
         N::UrlDecode | N::UrlDecodeUni => memchr::memchr2(b'%', b'+', input).is_none(),
         N::JsDecode | N::CssDecode | N::EscapeSeqDecode => memchr::memchr(b'\\', input).is_none(),
@@ -163,21 +165,21 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         // a comment starts with `/*`
         N::ReplaceComments => memchr::memchr(b'*', input).is_none(),
         N::SqlHexDecode => memchr::memchr2(b'x', b'X', input).is_none(),
-        N::Lowercase => none(|b| b.is_ascii_uppercase()),
-        N::Uppercase => none(|b| b.is_ascii_lowercase()),
+        N::Lowercase => none(input, |b| b.is_ascii_uppercase()),
+        N::Uppercase => none(input, |b| b.is_ascii_lowercase()),
         // (a NUL before the end is dropped)
-        N::Utf8ToUnicode => none(|b| b == 0 || b >= 0x80),
-        N::RemoveWhitespace => none(|b| is_space(b) || b == 0xa0 || b == 0xc2),
-        N::CompressWhitespace => none(is_space),
-        N::CmdLine => none(|b| {
+        N::Utf8ToUnicode => none(input, |b| b == 0 || b >= 0x80),
+        N::RemoveWhitespace => none(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
+        N::CompressWhitespace => none(input, is_space),
+        N::CmdLine => none(input, |b| {
             b.is_ascii_uppercase()
                 || matches!(
                     b,
                     b'"' | b'\'' | b'\\' | b'^' | b' ' | b',' | b';' | b'\t' | b'\r' | b'\n'
                 )
         }),
-        N::NormalizePath => none(|b| b == b'/' || b == b'.'),
-        N::NormalizePathWin => none(|b| b == b'/' || b == b'.' || b == b'\\'),
+        N::NormalizePath => none(input, |b| b == b'/' || b == b'.'),
+        N::NormalizePathWin => none(input, |b| b == b'/' || b == b'.' || b == b'\\'),
         _ => false,
     }
 }
