@@ -7,7 +7,8 @@
 //! ([`crate::Transaction`]'s transformation cache), as libmodsecurity would compute it rule by
 //! rule.
 
-use crate::transformations::TransformFn;
+use crate::regex::ByteSet;
+use crate::transformations::{self, TransformFn};
 use seclang_parser::names::TransformationName;
 use std::collections::HashMap;
 
@@ -29,6 +30,9 @@ pub(crate) struct Step {
 #[derive(Debug, Default)]
 pub(crate) struct ChainTable {
     steps: Vec<Option<Step>>,
+    /// Per chain, the bytes its transformations act on ([`transformations::acted_on`]), when
+    /// all of them have such a set: a value holding none comes out of the chain unchanged.
+    acted_on: Vec<Option<ByteSet>>,
     index: HashMap<(ChainId, TransformationName), ChainId>,
 }
 
@@ -36,6 +40,7 @@ impl ChainTable {
     pub fn new() -> ChainTable {
         ChainTable {
             steps: vec![None],
+            acted_on: vec![Some(ByteSet::default())],
             index: HashMap::new(),
         }
     }
@@ -48,6 +53,10 @@ impl ChainTable {
                 Some(&next) => next,
                 None => {
                     let next = self.steps.len() as ChainId;
+                    let acted_on = self.acted_on[id as usize]
+                        .zip(transformations::acted_on(name))
+                        .map(|(a, b)| a.union(&b));
+                    self.acted_on.push(acted_on);
                     self.steps.push(Some(Step {
                         parent: id,
                         name,
@@ -61,6 +70,11 @@ impl ChainTable {
         id
     }
 
+    /// The bytes the chain's transformations act on, when they are all known.
+    pub fn acted_on(&self, id: ChainId) -> Option<&ByteSet> {
+        self.acted_on.get(id as usize).and_then(Option::as_ref)
+    }
+
     /// The last step of a chain; `None` for the identity.
     pub fn step(&self, id: ChainId) -> Option<Step> {
         self.steps.get(id as usize).copied().flatten()
@@ -70,7 +84,6 @@ impl ChainTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transformations;
 
     #[test]
     fn prefixes_are_shared() {

@@ -58,7 +58,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         r.transformation_chain
             .store(id, std::sync::atomic::Ordering::Relaxed);
     }
-    let matcher = crate::matcher::Matcher::build(links(&phases));
+    let matcher = crate::matcher::Matcher::build(links(&phases), &chains);
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the

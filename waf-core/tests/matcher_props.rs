@@ -165,13 +165,26 @@ fn rules_text(specs: &[RuleSpec]) -> String {
     out
 }
 
-fn run(rules: &Arc<RuleSet>, query: &str, cookie: &str, agent: &str) -> (Vec<String>, u16) {
+/// `pad`: filler in the path, so that `REQUEST_URI` and `REQUEST_FILENAME` are long values
+/// (a group scans a long value of a variable few of its members name by their own literals).
+fn run(
+    rules: &Arc<RuleSet>,
+    query: &str,
+    cookie: &str,
+    agent: &str,
+    pad: usize,
+) -> (Vec<String>, u16) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&log);
     let mut tx = Transaction::with_id(Arc::clone(rules), "fixed-id");
     tx.on_log(move |l| sink.lock().unwrap().push(l.to_string()));
     tx.process_connection("10.0.0.1", 1000, "10.0.0.2", 80);
-    tx.process_uri(format!("/p/x.php?{query}").as_bytes(), b"GET", b"1.1");
+    let filler = "_".repeat(pad);
+    tx.process_uri(
+        format!("/p{filler}/x.php?{query}").as_bytes(),
+        b"GET",
+        b"1.1",
+    );
     tx.add_request_header(b"Host", b"h");
     tx.add_request_header(b"User-Agent", agent.as_bytes());
     tx.add_request_header(b"Cookie", cookie.as_bytes());
@@ -197,6 +210,7 @@ proptest! {
         values in word_list(8),
         cookies in word_list(4),
         agent in word_list(3),
+        long in prop::bool::weighted(0.3),
     ) {
         let text = rules_text(&specs);
         let grouped = RuleSet::from_text("p.conf", &text, None).unwrap();
@@ -211,10 +225,14 @@ proptest! {
         let query = query.join("&");
         let cookie: Vec<String> = cookies.iter().enumerate().map(|(i, c)| format!("c{i}={c}")).collect();
         let cookie = cookie.join("; ");
-        let agent = agent.join(" ");
+        let mut agent = agent.join(" ");
+        let pad = if long { 1100 } else { 0 };
+        if long {
+            agent.push_str(&" -".repeat(pad / 2));
+        }
         prop_assert_eq!(
-            run(&grouped, &query, &cookie, &agent),
-            run(&single, &query, &cookie, &agent),
+            run(&grouped, &query, &cookie, &agent, pad),
+            run(&single, &query, &cookie, &agent, pad),
             "rules:\n{}", text
         );
     }

@@ -141,6 +141,28 @@ impl ByteSet {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);
     }
 
+    /// The bytes for which `member` holds.
+    pub(crate) fn from_fn(member: impl Fn(u8) -> bool) -> ByteSet {
+        let mut set = ByteSet::default();
+        for b in (0..=255u8).filter(|&b| member(b)) {
+            set.insert(b);
+        }
+        set
+    }
+
+    /// The bytes of both sets.
+    pub(crate) fn union(mut self, other: &ByteSet) -> ByteSet {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+        self
+    }
+
+    /// Whether `value` holds one of the set's bytes.
+    pub(crate) fn occurs_in(&self, value: &[u8]) -> bool {
+        value.iter().any(|&b| self.contains(b))
+    }
+
     /// Adds the bytes of `value`.
     pub(crate) fn add(&mut self, value: &[u8]) {
         if value.len() < 512 {

@@ -20,7 +20,7 @@
 use super::Transaction;
 use crate::chains::ChainId;
 use crate::collection::Bytes;
-use crate::matcher::Candidates;
+use crate::matcher::{Candidates, Scan};
 use crate::regex::{ByteSet, RequiredBytes};
 use crate::rule::{Rule, Target};
 use seclang_parser::names::VariableName as V;
@@ -56,10 +56,10 @@ fn fixed_during_phase(v: V) -> bool {
     )
 }
 
-/// The per-phase results: `(group, variable)` → the group's members that may match one of
-/// the variable's values.
+/// The per-phase results: `(group, scan, variable)` → the group's members that may match one
+/// of the variable's values (by that scan of the group: [`crate::matcher::Group::scan_for`]).
 pub(crate) type PhaseCandidates = std::collections::HashMap<
-    (usize, V),
+    (usize, Scan, V),
     Candidates,
     std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
 >;
@@ -117,17 +117,19 @@ impl Transaction {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
         self.no_target_may_match(targets, |tx, t| {
+            let scan = tx.rules.matcher.groups[group].scan_for(t.variable, member);
             if t.selector.is_none() {
-                // all of a variable: the same for every rule of the group this phase
-                let key = (group, t.variable);
+                // all of a variable: the same for every rule of the group (and scan) this phase
+                let key = (group, scan, t.variable);
                 if !tx.phase_candidates.contains_key(&key) {
-                    let union = tx.candidates_of(rule, t, group, chain);
+                    let union = tx.candidates_of(rule, t, group, scan, chain);
                     tx.phase_candidates.insert(key, union);
                 }
                 tx.phase_candidates[&key].contains(member)
             } else {
                 // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
-                tx.candidates_of(rule, t, group, chain).contains(member)
+                tx.candidates_of(rule, t, group, scan, chain)
+                    .contains(member)
             }
         })
     }
@@ -165,11 +167,12 @@ impl Transaction {
         rule: &Rule,
         target: &Target,
         group: usize,
+        scan: Scan,
         chain: ChainId,
     ) -> Candidates {
         let mut union = Candidates::none(self.rules.matcher.groups[group].len());
         self.for_each_transformed(rule, target, chain, |tx, value| {
-            union.add(tx.group_candidates(group, value));
+            union.add(tx.group_candidates(group, scan, value));
         });
         union
     }

@@ -425,7 +425,7 @@ impl Transaction {
                     let candidate = self.transformed(chain, &v.value);
                     if slot != crate::matcher::NO_SLOT
                         && self.rules.grouped_matching
-                        && !self.may_match(slot, &candidate)
+                        && !self.may_match(slot, target.variable, &candidate)
                     {
                         // the rule's regex does not match: nothing to record
                         continue;

@@ -9,7 +9,9 @@
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
+use crate::matcher::{Candidates, Scan, LONG_VALUE};
 use seclang_parser::names::TransformationName;
+use seclang_parser::names::VariableName;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -21,7 +23,7 @@ type Key = (usize, usize, ChainId);
 pub(crate) struct TransformCache {
     map: HashMap<Key, (Bytes, Bytes), BuildHasherDefault<KeyHasher>>,
     /// The grouped matcher's results: (transformed value, group) → patterns that match.
-    sets: HashMap<Key, (Bytes, crate::matcher::Candidates), BuildHasherDefault<KeyHasher>>,
+    sets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
     scratch: Vec<u8>,
 }
 
@@ -49,6 +51,10 @@ impl Hasher for KeyHasher {
         self.write_u64(u64::from(n));
     }
 }
+
+/// The longest value [`Transaction::transformed`] scans for the bytes of its chain before it
+/// looks in the cache.
+const PLAIN_SCAN_MAX: usize = 64;
 
 /// Entries a recycled cache may keep room for; a larger one (after a request with thousands of
 /// values) is shrunk, so a thread does not hold on to a big request's memory.
@@ -106,6 +112,17 @@ impl Transaction {
             debug_assert_eq!(chain, IDENTITY);
             return value.clone();
         };
+        // a short value with none of the bytes the chain acts on comes out as it went in: one
+        // scan of it costs less than the cache's lookup (and insert) per value and chain
+        if value.len() <= PLAIN_SCAN_MAX
+            && self
+                .rules
+                .chains
+                .acted_on(chain)
+                .is_some_and(|set| !set.occurs_in(value))
+        {
+            return value.clone();
+        }
         let key = (value.as_ptr() as usize, value.len(), chain);
         if let Some((_, out)) = self.transform_cache.map.get(&key) {
             return out.clone();
@@ -136,24 +153,42 @@ impl Transaction {
 }
 
 impl Transaction {
-    /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value after
-    /// the group's chain): its group's automaton runs once per value and group.
-    pub(crate) fn may_match(&mut self, slot: u64, candidate: &Bytes) -> bool {
+    /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value of
+    /// `variable` after the group's chain): the group's scan that serves the rule on the
+    /// variable runs once per value.
+    pub(crate) fn may_match(
+        &mut self,
+        slot: u64,
+        variable: VariableName,
+        candidate: &Bytes,
+    ) -> bool {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
-        self.group_candidates(group, candidate).contains(member)
+        let scan = self.rules.matcher.groups[group].scan_for(variable, member);
+        self.group_candidates(group, scan, candidate)
+            .contains(member)
     }
 
-    /// The members of `group` that may match `candidate`, searched once per value and group.
+    /// The members of `group` that `scan` of it finds may match `candidate` (the group's own
+    /// scan when the value is short), searched once per value, group and scan.
     pub(crate) fn group_candidates(
         &mut self,
         group: usize,
+        scan: Scan,
         candidate: &Bytes,
-    ) -> &crate::matcher::Candidates {
+    ) -> &Candidates {
+        // a short value is scanned by the group's automaton whatever the variable: its result
+        // serves every member, and a subset's automaton is built only for long values
+        let scan = if candidate.len() < LONG_VALUE {
+            0
+        } else {
+            scan
+        };
+        // (groups number far fewer than 2^24, scans fewer than 2^8)
         let key = (
             candidate.as_ptr() as usize,
             candidate.len(),
-            group as ChainId,
+            ((group as ChainId) << 8) | scan,
         );
         let rules = &self.rules;
         // the value is kept alive with its result, so its address cannot be reused meanwhile
@@ -164,7 +199,7 @@ impl Transaction {
             .or_insert_with(|| {
                 (
                     candidate.clone(),
-                    rules.matcher.groups[group].search(candidate),
+                    rules.matcher.groups[group].search_by(scan, candidate),
                 )
             })
             .1
@@ -174,6 +209,54 @@ impl Transaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ruleset::Entry;
+    use crate::{RuleSet, Transaction};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// Transformations with a known set of bytes they act on, and some without one.
+    const NAMES: &[&str] = &[
+        "urlDecodeUni",
+        "lowercase",
+        "htmlEntityDecode",
+        "jsDecode",
+        "removeWhitespace",
+        "compressWhitespace",
+        "cmdLine",
+        "normalizePath",
+        "removeNulls",
+        "trim",
+        "base64Decode",
+        "hexEncode",
+    ];
+
+    proptest! {
+        /// Whatever the value (short ones take the "no byte the chain acts on" path) and the
+        /// chain, the cache gives what the transformations give one after the other.
+        #[test]
+        fn cached_chain_equals_its_steps(
+            chain in proptest::collection::vec(0..NAMES.len(), 1..4),
+            value in proptest::collection::vec(proptest::sample::select(
+                &b"aZ09 _-=\t%+&;/.\\\"'\x00\xc3\xa9"[..]), 0..80),
+        ) {
+            let t: Vec<String> = chain.iter().map(|&i| format!("t:{}", NAMES[i])).collect();
+            let text = format!("SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,{}\"", t.join(","));
+            let rules = Arc::new(RuleSet::from_text("t.conf", &text, None).unwrap());
+            let Entry::Rule(rule) = &rules.phases[2][0] else { unreachable!() };
+            let id = rule.transformation_chain.load(std::sync::atomic::Ordering::Relaxed);
+            let mut expected = value.clone();
+            for (_, f) in &rule.transformations {
+                let mut out = Vec::new();
+                f(&expected, &mut out);
+                expected = out;
+            }
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            let input = Bytes::from(&value[..]);
+            prop_assert_eq!(&tx.transformed(id, &input)[..], &expected[..]);
+            // and again, from the cache
+            prop_assert_eq!(&tx.transformed(id, &input)[..], &expected[..]);
+        }
+    }
 
     #[test]
     fn a_recycled_cache_comes_back_empty() {
@@ -183,7 +266,7 @@ mod tests {
             .insert((v.as_ptr() as usize, v.len(), 1), (v.clone(), v.clone()));
         c.sets.insert(
             (v.as_ptr() as usize, v.len(), 0),
-            (v.clone(), crate::matcher::Candidates::none(3)),
+            (v.clone(), Candidates::none(3)),
         );
         c.recycle();
         let again = TransformCache::take();

@@ -184,6 +184,15 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
     }
 }
 
+/// The bytes a transformation acts on, when [`leaves_unchanged`] knows them: a value holding
+/// none of them comes out unchanged. Read off `leaves_unchanged` itself (each of its tests is
+/// "none of these bytes", and it says nothing of the empty value when it knows no set), so the
+/// two cannot disagree.
+pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet> {
+    leaves_unchanged(name, b"")
+        .then(|| crate::regex::ByteSet::from_fn(|b| !leaves_unchanged(name, &[b])))
+}
+
 /// The byte at `i`, or 0 past the end: libmodsecurity's values are `std::string`s, whose
 /// `data()[len]` is a NUL, and several decoders read that terminator.
 #[inline]
@@ -249,6 +258,20 @@ mod tests {
                 if leaves_unchanged(name, &input) {
                     proptest::prop_assert_eq!(run(f, &input).0, input.clone(), "{}", name);
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `acted_on`'s set tells the same as `leaves_unchanged` on every value.
+        #[test]
+        fn acted_on_agrees_with_leaves_unchanged(
+            input in proptest::collection::vec(proptest::sample::select(
+                &b"aZ09 \t\n\x0b\x0c\r%+\\&;#xX/.*\"'^,()\x00\x7f\x80\xa0\xc2\xe9\xff"[..]), 0..12),
+        ) {
+            for &name in TransformationName::ALL {
+                let by_set = acted_on(name).is_some_and(|s| !s.occurs_in(&input));
+                proptest::prop_assert_eq!(by_set, leaves_unchanged(name, &input), "{}", name);
             }
         }
     }
