@@ -109,7 +109,8 @@ impl RuleSet {
     }
 
     /// Turns the grouped matcher off (or back on). Off, every `@rx` rule runs its own regex on
-    /// every value; verdicts and logs are the same either way, only speed differs.
+    /// every value, and every rule resolves its targets itself (no values shared by the rules
+    /// of a phase); verdicts and logs are the same either way, only speed differs.
     pub fn set_grouped_matching(&mut self, on: bool) {
         self.grouped_matching = on;
     }

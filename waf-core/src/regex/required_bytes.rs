@@ -158,6 +158,11 @@ impl ByteSet {
         self
     }
 
+    /// Whether the two sets have a byte in common.
+    pub(crate) fn intersects(&self, other: &ByteSet) -> bool {
+        self.0.iter().zip(other.0).any(|(a, b)| a & b != 0)
+    }
+
     /// Whether `value` holds one of the set's bytes.
     pub(crate) fn occurs_in(&self, value: &[u8]) -> bool {
         value.iter().any(|&b| self.contains(b))

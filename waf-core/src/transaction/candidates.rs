@@ -12,11 +12,17 @@
 //! answered that way on benign traffic, and a request with 1,000 arguments costs one pass
 //! over them per chain, not one per rule.
 //!
+//! The values of such a variable are resolved once per phase, each with the set of bytes it
+//! holds ([`PhaseValues`]), and shared by every rule that names the whole variable; a value
+//! holding none of the bytes a chain acts on is its own transformed value, without a look in
+//! the transformation cache.
+//!
 //! Only variables whose values cannot change while a phase runs take part: the request's and
 //! the response's data, which rules read but never write; and `XML`, when there is no XML
 //! document (it then has no value). Anything else (`TX`, `MATCHED_VAR`, counts, `XML` of a
 //! parsed document) keeps the rule on the value-by-value path.
 
+use super::variables::Value;
 use super::Transaction;
 use crate::chains::ChainId;
 use crate::collection::Bytes;
@@ -24,6 +30,7 @@ use crate::matcher::{Candidates, Scan};
 use crate::regex::{ByteSet, RequiredBytes};
 use crate::rule::{Rule, Target};
 use seclang_parser::names::VariableName as V;
+use std::sync::Arc;
 
 /// Variables set before a phase starts and left alone by every action.
 fn fixed_during_phase(v: V) -> bool {
@@ -69,6 +76,15 @@ pub(crate) type PhaseCandidates = std::collections::HashMap<
 pub(crate) type PhaseBytes = std::collections::HashMap<
     (crate::chains::ChainId, V),
     ByteSet,
+    std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
+>;
+
+/// The per-phase values of whole fixed variables (`ARGS`, not `ARGS:id`), each with the bytes
+/// it holds: resolved once per phase, not once per chain and rule; and a value holding none
+/// of the bytes a chain acts on is its own transformed value, whose bytes are then known.
+pub(crate) type PhaseValues = std::collections::HashMap<
+    V,
+    Arc<[(Value, ByteSet)]>,
     std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
 >;
 
@@ -157,7 +173,10 @@ impl Transaction {
     /// The bytes of the values of `target` after `chain`.
     fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
         let mut present = ByteSet::default();
-        self.for_each_transformed(rule, target, chain, |_, value| present.add(value));
+        self.for_each_transformed(rule, target, chain, |_, value, bytes| match bytes {
+            Some(b) => present = present.union(b),
+            None => present.add(value),
+        });
         present
     }
 
@@ -171,28 +190,92 @@ impl Transaction {
         chain: ChainId,
     ) -> Candidates {
         let mut union = Candidates::none(self.rules.matcher.groups[group].len());
-        self.for_each_transformed(rule, target, chain, |tx, value| {
+        self.for_each_transformed(rule, target, chain, |tx, value, _| {
             union.add(tx.group_candidates(group, scan, value));
         });
         union
     }
 
-    /// Calls `f` with each value of `target` after `chain`.
+    /// Calls `f` with each value of `target` after `chain`, and the value's bytes when they
+    /// are known.
     fn for_each_transformed(
         &mut self,
         rule: &Rule,
         target: &Target,
         chain: ChainId,
-        mut f: impl FnMut(&mut Self, &Bytes),
+        mut f: impl FnMut(&mut Self, &Bytes, Option<&ByteSet>),
     ) {
+        if target.selector.is_none() {
+            let values = self.phase_values_of(rule, target);
+            for (v, bytes) in values.iter() {
+                match self.transformed_known(chain, &v.value, bytes) {
+                    Some(value) => f(self, &value, None),
+                    // (the chain leaves it as it is)
+                    None => f(self, &v.value, Some(bytes)),
+                }
+            }
+            return;
+        }
         let mut values = std::mem::take(&mut self.scratch_values);
         values.clear();
         self.resolve(rule, target, &mut values);
         for v in &values {
             let value = self.transformed(chain, &v.value);
-            f(self, &value);
+            f(self, &value, None);
         }
         values.clear();
         self.scratch_values = values;
+    }
+
+    /// The values of a whole fixed variable this phase, with their bytes.
+    fn phase_values_of(&mut self, rule: &Rule, target: &Target) -> Arc<[(Value, ByteSet)]> {
+        if let Some(v) = self.phase_values.get(&target.variable) {
+            return Arc::clone(v);
+        }
+        let mut values = std::mem::take(&mut self.scratch_values);
+        values.clear();
+        self.resolve(rule, target, &mut values);
+        let with_bytes: Arc<[(Value, ByteSet)]> = values
+            .drain(..)
+            .map(|v| {
+                let mut bytes = ByteSet::default();
+                bytes.add(&v.value);
+                (v, bytes)
+            })
+            .collect();
+        self.scratch_values = values;
+        self.phase_values
+            .insert(target.variable, Arc::clone(&with_bytes));
+        with_bytes
+    }
+
+    /// `target`'s values this phase, with their bytes, when they are the same for every rule
+    /// that names it: all of a fixed variable (not a count, not `ARGS:id`). Not with the
+    /// grouped matcher off: that is the rule-by-rule evaluation the property tests compare
+    /// with.
+    pub(crate) fn shared_values(
+        &mut self,
+        rule: &Rule,
+        target: &Target,
+    ) -> Option<Arc<[(Value, ByteSet)]>> {
+        (self.rules.grouped_matching
+            && target.selector.is_none()
+            && !target.count
+            && fixed_during_phase(target.variable))
+        .then(|| self.phase_values_of(rule, target))
+    }
+
+    /// `value` after `chain`, or `None` when `bytes` (the value's) holds none of the bytes
+    /// the chain acts on: the value is then its own result, with no cache lookup.
+    pub(crate) fn transformed_known(
+        &mut self,
+        chain: ChainId,
+        value: &Bytes,
+        bytes: &ByteSet,
+    ) -> Option<Bytes> {
+        match self.rules.chains.acted_on(chain) {
+            Some(a) if !a.intersects(bytes) => None,
+            _ => Some(self.transformed(chain, value)),
+        }
     }
 }

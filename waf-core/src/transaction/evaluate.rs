@@ -72,6 +72,7 @@ impl Transaction {
         // the request's variables may have grown since the last phase
         self.phase_candidates.clear();
         self.phase_bytes.clear();
+        self.phase_values.clear();
         let rules = Arc::clone(&self.rules);
         for entry in &rules.phases[usize::from(phase.min(5))] {
             if let Some(marker) = &self.marker {
@@ -410,8 +411,17 @@ impl Transaction {
                 continue;
             }
             values.clear();
-            self.resolve(rule, target, &mut values);
-            for v in &values {
+            // all of a fixed variable: resolved once per phase, with each value's bytes
+            let shared = self.shared_values(rule, target);
+            if shared.is_none() {
+                self.resolve(rule, target, &mut values);
+            }
+            let count = shared.as_ref().map_or(values.len(), |s| s.len());
+            for i in 0..count {
+                let (v, bytes) = match &shared {
+                    Some(s) => (&s[i].0, Some(&s[i].1)),
+                    None => (&values[i], None),
+                };
                 if self.excluded(rule, &exclusions, v) {
                     continue;
                 }
@@ -422,7 +432,12 @@ impl Transaction {
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
                     }
                 } else {
-                    let candidate = self.transformed(chain, &v.value);
+                    let candidate = match bytes {
+                        Some(b) => self
+                            .transformed_known(chain, &v.value, b)
+                            .unwrap_or_else(|| v.value.clone()),
+                        None => self.transformed(chain, &v.value),
+                    };
                     if slot != crate::matcher::NO_SLOT
                         && self.rules.grouped_matching
                         && !self.may_match(slot, target.variable, &candidate)

@@ -149,6 +149,7 @@ pub struct Transaction {
     pub(crate) phase_candidates: candidates::PhaseCandidates,
     /// The bytes of whole variables, for the phase running ([`candidates`]).
     pub(crate) phase_bytes: candidates::PhaseBytes,
+    pub(crate) phase_values: candidates::PhaseValues,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
     /// What the audit record needs beyond the rest ([`crate::audit`]).
@@ -266,6 +267,7 @@ impl Transaction {
             transform_cache: transform_cache::TransformCache::take(),
             phase_candidates: Default::default(),
             phase_bytes: Default::default(),
+            phase_values: Default::default(),
             scratch_values: Vec::new(),
             audit: Default::default(),
         };
