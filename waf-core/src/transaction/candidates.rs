@@ -196,8 +196,9 @@ impl Transaction {
         union
     }
 
-    /// Calls `f` with each value of `target` after `chain`, and the value's bytes when they
-    /// are known.
+    /// Calls `f` with each value of `target` (a fixed variable, not a count: see
+    /// [`Transaction::no_target_may_match`]) after `chain`, and the value's bytes when they are
+    /// known.
     fn for_each_transformed(
         &mut self,
         rule: &Rule,

@@ -149,6 +149,7 @@ pub struct Transaction {
     pub(crate) phase_candidates: candidates::PhaseCandidates,
     /// The bytes of whole variables, for the phase running ([`candidates`]).
     pub(crate) phase_bytes: candidates::PhaseBytes,
+    /// The values of whole fixed variables, with their bytes, for the phase running.
     pub(crate) phase_values: candidates::PhaseValues,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
