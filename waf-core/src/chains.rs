@@ -55,7 +55,7 @@ impl ChainTable {
                     let next = self.steps.len() as ChainId;
                     let acted_on = self.acted_on[id as usize]
                         .zip(transformations::acted_on(name))
-                        .map(|(a, b)| a.union(&b));
+                        .map(|(a, b)| a.union(b));
                     self.acted_on.push(acted_on);
                     self.steps.push(Some(Step {
                         parent: id,

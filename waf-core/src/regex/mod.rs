@@ -43,10 +43,10 @@ mod shared;
 
 pub use shared::shared;
 
+pub(crate) use pcre::ByteSet;
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{meta, Anchored, Input};
-pub(crate) use required_bytes::ByteSet;
 pub use required_bytes::RequiredBytes;
 use std::fmt;
 use std::sync::OnceLock;

@@ -66,6 +66,39 @@ impl ByteSet {
         (0..4).any(|i| self.0[i] & o.0[i] != 0)
     }
 
+    /// The bytes for which `member` holds.
+    pub(crate) fn from_fn(member: impl Fn(u8) -> bool) -> ByteSet {
+        let mut set = ByteSet::EMPTY;
+        for b in (0..=255u8).filter(|&b| member(b)) {
+            set.insert(b);
+        }
+        set
+    }
+
+    /// Whether `value` holds one of the set's bytes.
+    pub(crate) fn occurs_in(&self, value: &[u8]) -> bool {
+        value.iter().any(|&b| self.contains(b))
+    }
+
+    /// Adds the bytes of `value` (the bytes of a whole variable's values, for
+    /// [`super::RequiredBytes::meets`]).
+    pub(crate) fn add(&mut self, value: &[u8]) {
+        if value.len() < 512 {
+            for &b in value {
+                self.insert(b);
+            }
+            return;
+        }
+        // on a long value a table store per byte is cheaper than setting bits one by one
+        let mut seen = [false; 256];
+        for &b in value {
+            seen[usize::from(b)] = true;
+        }
+        for (i, &s) in seen.iter().enumerate() {
+            self.0[i >> 6] |= u64::from(s) << (i & 63);
+        }
+    }
+
     /// The set with ASCII letters in both cases.
     pub(crate) fn case_fold(self) -> ByteSet {
         let mut r = self;

@@ -16,6 +16,7 @@
 //! Only the linear engine's patterns get a set, computed from the same HIR it runs: the test
 //! is a necessary condition of a match of that HIR, so it never turns a match into none.
 
+use super::pcre::ByteSet;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// How often a byte turns up in ordinary request values, in rough units: a set whose
@@ -73,7 +74,7 @@ impl RequiredBytes {
 
     /// Whether one of the bytes is among `present` (a [`ByteSet`] of some values).
     pub(crate) fn meets(&self, present: &ByteSet) -> bool {
-        self.bytes.0.iter().zip(&present.0).any(|(a, b)| a & b != 0)
+        self.bytes.intersects(present)
     }
 
     /// The set for a phrase list matched without regard to ASCII case (`@pm`): the rarest byte
@@ -123,66 +124,6 @@ impl RequiredBytes {
         RequiredBytes {
             bytes: set.bytes,
             few,
-        }
-    }
-}
-
-/// The bytes that occur in some values: a whole variable's, to rule out at once every rule
-/// whose required bytes none of its values holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ByteSet([u64; 4]);
-
-impl ByteSet {
-    fn contains(&self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    fn insert(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
-    }
-
-    /// The bytes for which `member` holds.
-    pub(crate) fn from_fn(member: impl Fn(u8) -> bool) -> ByteSet {
-        let mut set = ByteSet::default();
-        for b in (0..=255u8).filter(|&b| member(b)) {
-            set.insert(b);
-        }
-        set
-    }
-
-    /// The bytes of both sets.
-    pub(crate) fn union(mut self, other: &ByteSet) -> ByteSet {
-        for (a, b) in self.0.iter_mut().zip(other.0) {
-            *a |= b;
-        }
-        self
-    }
-
-    /// Whether the two sets have a byte in common.
-    pub(crate) fn intersects(&self, other: &ByteSet) -> bool {
-        self.0.iter().zip(other.0).any(|(a, b)| a & b != 0)
-    }
-
-    /// Whether `value` holds one of the set's bytes.
-    pub(crate) fn occurs_in(&self, value: &[u8]) -> bool {
-        value.iter().any(|&b| self.contains(b))
-    }
-
-    /// Adds the bytes of `value`.
-    pub(crate) fn add(&mut self, value: &[u8]) {
-        if value.len() < 512 {
-            for &b in value {
-                self.insert(b);
-            }
-            return;
-        }
-        // on a long value a table store per byte is cheaper than setting bits one by one
-        let mut seen = [false; 256];
-        for &b in value {
-            seen[usize::from(b)] = true;
-        }
-        for (i, &s) in seen.iter().enumerate() {
-            self.0[i >> 6] |= u64::from(s) << (i & 63);
         }
     }
 }

@@ -174,7 +174,7 @@ impl Transaction {
     fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
         let mut present = ByteSet::default();
         self.for_each_transformed(rule, target, chain, |_, value, bytes| match bytes {
-            Some(b) => present = present.union(b),
+            Some(b) => present = present.union(*b),
             None => present.add(value),
         });
         present
@@ -209,11 +209,10 @@ impl Transaction {
         if target.selector.is_none() {
             let values = self.phase_values_of(rule, target);
             for (v, bytes) in values.iter() {
-                match self.transformed_known(chain, &v.value, bytes) {
-                    Some(value) => f(self, &value, None),
-                    // (the chain leaves it as it is)
-                    None => f(self, &v.value, Some(bytes)),
-                }
+                let value = self.transformed_with(chain, &v.value, Some(bytes));
+                // the same buffer: the chain left the value as it is, and its bytes are known
+                let known = Arc::ptr_eq(&value, &v.value).then_some(bytes);
+                f(self, &value, known);
             }
             return;
         }
@@ -264,19 +263,5 @@ impl Transaction {
             && !target.count
             && fixed_during_phase(target.variable))
         .then(|| self.phase_values_of(rule, target))
-    }
-
-    /// `value` after `chain`, or `None` when `bytes` (the value's) holds none of the bytes
-    /// the chain acts on: the value is then its own result, with no cache lookup.
-    pub(crate) fn transformed_known(
-        &mut self,
-        chain: ChainId,
-        value: &Bytes,
-        bytes: &ByteSet,
-    ) -> Option<Bytes> {
-        match self.rules.chains.acted_on(chain) {
-            Some(a) if !a.intersects(bytes) => None,
-            _ => Some(self.transformed(chain, value)),
-        }
     }
 }

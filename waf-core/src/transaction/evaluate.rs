@@ -432,12 +432,7 @@ impl Transaction {
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
                     }
                 } else {
-                    let candidate = match bytes {
-                        Some(b) => self
-                            .transformed_known(chain, &v.value, b)
-                            .unwrap_or_else(|| v.value.clone()),
-                        None => self.transformed(chain, &v.value),
-                    };
+                    let candidate = self.transformed_with(chain, &v.value, bytes);
                     if slot != crate::matcher::NO_SLOT
                         && self.rules.grouped_matching
                         && !self.may_match(slot, target.variable, &candidate)

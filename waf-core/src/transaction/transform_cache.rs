@@ -10,6 +10,7 @@ use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
 use crate::matcher::{Candidates, Scan, LONG_VALUE};
+use crate::regex::ByteSet;
 use seclang_parser::names::TransformationName;
 use seclang_parser::names::VariableName;
 use std::collections::HashMap;
@@ -108,26 +109,36 @@ impl Transaction {
 
     /// `value` after the transformation chain `chain`, computed once per transaction.
     pub(crate) fn transformed(&mut self, chain: ChainId, value: &Bytes) -> Bytes {
+        self.transformed_with(chain, value, None)
+    }
+
+    /// [`Transaction::transformed`], given the value's bytes when the caller knows them.
+    pub(crate) fn transformed_with(
+        &mut self,
+        chain: ChainId,
+        value: &Bytes,
+        bytes: Option<&ByteSet>,
+    ) -> Bytes {
         let Some(step) = self.rules.chains.step(chain) else {
             debug_assert_eq!(chain, IDENTITY);
             return value.clone();
         };
-        // a short value with none of the bytes the chain acts on comes out as it went in: one
-        // scan of it costs less than the cache's lookup (and insert) per value and chain
-        if value.len() <= PLAIN_SCAN_MAX
-            && self
-                .rules
-                .chains
-                .acted_on(chain)
-                .is_some_and(|set| !set.occurs_in(value))
-        {
+        // a value with none of the bytes the chain acts on comes out as it went in: told by
+        // its known bytes, or for a short value by one scan, which costs less than the cache's
+        // lookup (and insert) per value and chain
+        let unchanged = match (self.rules.chains.acted_on(chain), bytes) {
+            (None, _) => false,
+            (Some(acted_on), Some(bytes)) => !acted_on.intersects(bytes),
+            (Some(acted_on), None) => value.len() <= PLAIN_SCAN_MAX && !acted_on.occurs_in(value),
+        };
+        if unchanged {
             return value.clone();
         }
         let key = (value.as_ptr() as usize, value.len(), chain);
         if let Some((_, out)) = self.transform_cache.map.get(&key) {
             return out.clone();
         }
-        let input = self.transformed(step.parent, value);
+        let input = self.transformed_with(step.parent, value, bytes);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
         // the next steps and the matcher find it under the same address; decoders are not even
