@@ -44,10 +44,7 @@ pub fn operator(text: &str) -> Box<dyn Operator> {
 
 fn compile_operator(op: &seclang_parser::Operator, dir: &Path) -> Box<dyn Operator> {
     let mut warnings = Vec::new();
-    let mut ctx = CompileContext {
-        rule_dir: dir,
-        warnings: &mut warnings,
-    };
+    let mut ctx = CompileContext::new(dir, &mut warnings);
     operators::compile(op, &mut ctx).expect("operator compiles")
 }
 

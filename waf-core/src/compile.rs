@@ -19,7 +19,10 @@ use std::sync::Arc;
 
 /// Builds a rule set from a configuration read by `seclang_parser::Loader`.
 pub fn compile(config: Config) -> Result<RuleSet, Errors> {
+    // the rules' patterns and phrase files, built on other threads while the rules are
+    let prebuilt = crate::prebuild::Prebuilt::new(prebuild_jobs(&config));
     let mut c = Compiler {
+        prebuilt: Some(&prebuilt),
         sources: &config.sources,
         current_dir: config.current_dir.clone(),
         engine: EngineConfig::default(),
@@ -32,11 +35,13 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         open_chain: None,
         unicode_map: None,
     };
-    for d in &config.directives {
-        c.directive(d);
-    }
-    c.close_chain();
-    c.apply_action_updates(&config.directives);
+    prebuilt.run(crate::parallel::threads(), || {
+        for d in &config.directives {
+            c.directive(d);
+        }
+        c.close_chain();
+        c.apply_action_updates(&config.directives);
+    });
     if !c.errors.is_empty() {
         return Err(Errors {
             sources: config.sources.clone(),
@@ -83,6 +88,40 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     Ok(set)
 }
 
+/// The rules' load-time `@rx`/`@rxGlobal` patterns and `@pmFromFile` phrase files, in file
+/// order, for [`crate::prebuild`].
+fn prebuild_jobs(config: &Config) -> impl Iterator<Item = crate::prebuild::Job<'_>> {
+    use crate::prebuild::Job;
+    use seclang_parser::names::OperatorName as N;
+    config.directives.iter().filter_map(|d| {
+        let DirectiveKind::Rule(r) = &d.kind else {
+            return None;
+        };
+        let (op, argument) = (&r.operator, r.operator.argument.raw.as_str());
+        match op.name {
+            N::Rx | N::RxGlobal if !op.argument.has_macros() && !argument.is_empty() => {
+                Some(Job::Pattern(argument))
+            }
+            N::PmFromFile => Some(Job::Phrases(
+                argument,
+                resource_dir(&config.sources, config.current_dir.as_deref(), d.span),
+            )),
+            _ => None,
+        }
+    })
+}
+
+/// Where a rule's relative file names are looked up: beside its file, or (rules given as
+/// text) the loader's directory, else the current one.
+fn resource_dir(sources: &SourceMap, current_dir: Option<&Path>, span: Span) -> std::path::PathBuf {
+    let path = sources.name(span.file);
+    if path.is_file() {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        current_dir.map_or_else(|| std::path::PathBuf::from("."), Path::to_path_buf)
+    }
+}
+
 /// Every rule of the phases, chain links included, in order.
 fn links(phases: &[Vec<Entry>; 6]) -> impl Iterator<Item = &Rule> {
     phases.iter().flatten().flat_map(|e| {
@@ -120,6 +159,8 @@ struct Compiler<'a> {
     /// The chain being built: its starter, and the span of the starter.
     open_chain: Option<(Rule, Span)>,
     unicode_map: Option<Arc<crate::transformations::UnicodeMap>>,
+    /// What the load builds on other threads meanwhile.
+    prebuilt: Option<&'a crate::prebuild::Prebuilt<'a>>,
 }
 
 impl Compiler<'_> {
@@ -200,17 +241,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// Where a rule's relative file names are looked up: beside its file, or (rules given as
-    /// text) the loader's directory, else the current one.
     fn resource_dir(&self, span: Span) -> std::path::PathBuf {
-        let path = self.sources.name(span.file);
-        if path.is_file() {
-            path.parent().unwrap_or(Path::new(".")).to_path_buf()
-        } else {
-            self.current_dir
-                .clone()
-                .unwrap_or_else(|| std::path::PathBuf::from("."))
-        }
+        resource_dir(self.sources, self.current_dir.as_deref(), span)
     }
 
     /// `SecUnicodeMapFile PATH CODE-PAGE`: the path as given, then beside the configuration
@@ -296,10 +328,8 @@ impl Compiler<'_> {
             None => None,
             Some(op) => {
                 let mut warnings = Vec::new();
-                let mut cx = CompileContext {
-                    rule_dir: &rule_dir,
-                    warnings: &mut warnings,
-                };
+                let mut cx = CompileContext::new(&rule_dir, &mut warnings);
+                cx.prebuilt = self.prebuilt;
                 match operators::compile(op, &mut cx) {
                     Ok(o) => {
                         for w in warnings {

@@ -185,10 +185,7 @@ fn secrules_language_operator_cases() {
             let outcome: Result<(), String> = (|| {
                 let op = operator(name, param)?;
                 let mut warnings = Vec::new();
-                let mut cx = CompileContext {
-                    rule_dir: &dir,
-                    warnings: &mut warnings,
-                };
+                let mut cx = CompileContext::new(&dir, &mut warnings);
                 let compiled: Box<dyn Operator> =
                     compile(&op, &mut cx).map_err(|e| format!("load error: {e}"))?;
                 let mut tx = Cx::default();

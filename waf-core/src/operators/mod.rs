@@ -78,6 +78,18 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
 pub struct CompileContext<'a> {
     pub rule_dir: &'a std::path::Path,
     pub warnings: &'a mut Vec<String>,
+    /// What the load builds on other threads meanwhile ([`crate::prebuild`]).
+    pub(crate) prebuilt: Option<&'a crate::prebuild::Prebuilt<'a>>,
+}
+
+impl<'a> CompileContext<'a> {
+    pub fn new(rule_dir: &'a std::path::Path, warnings: &'a mut Vec<String>) -> CompileContext<'a> {
+        CompileContext {
+            rule_dir,
+            warnings,
+            prebuilt: None,
+        }
+    }
 }
 
 /// Compiles an operator; an error is a load error (message only; the caller adds file:line:col).
@@ -91,7 +103,10 @@ pub fn compile(
         N::Rx => rx::compile_rx(arg, ctx)?,
         N::RxGlobal => rx::compile_rx_global(arg, ctx)?,
         N::Pm => Box::new(pm::Pm::from_param(&arg.raw)),
-        N::PmFromFile => Box::new(pm::Pm::from_files(&arg.raw, ctx)?),
+        N::PmFromFile => Box::new(match ctx.prebuilt {
+            Some(prebuilt) => prebuilt.phrases(&arg.raw, ctx.rule_dir)?,
+            None => pm::Pm::from_files(&arg.raw, ctx)?,
+        }),
         N::BeginsWith => Box::new(strings::BeginsWith(Param::new(arg))),
         N::EndsWith => Box::new(strings::EndsWith(Param::new(arg))),
         N::Contains => Box::new(strings::Contains(Param::new(arg))),
@@ -246,6 +261,7 @@ pub(crate) mod testing {
         let mut cx = CompileContext {
             rule_dir: dir,
             warnings: &mut warnings,
+            prebuilt: None,
         };
         compile(&r.operator, &mut cx)
     }

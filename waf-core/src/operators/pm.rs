@@ -55,7 +55,7 @@ struct Node {
 /// `@pm`/`@pmFromFile`: its phrase tree, shared with the other rules (and rule sets) that
 /// have the same phrases (CRS gives two rules each of `lfi-os-files.data` and
 /// `unix-shell.data`; a reload compiles them all again).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pm {
     tree: Arc<Acmp>,
 }
@@ -192,6 +192,12 @@ impl Pm {
     }
 
     /// `@pmFromFile` with its argument (file names).
+    /// Both have the one tree (built once).
+    #[cfg(test)]
+    pub(crate) fn same_tree(&self, other: &Pm) -> bool {
+        Arc::ptr_eq(&self.tree, &other.tree)
+    }
+
     pub(crate) fn from_files(param: &str, ctx: &mut CompileContext<'_>) -> Result<Pm, String> {
         let mut phrases = PhraseList::default();
         for name in param.split(' ').filter(|t| !t.is_empty()) {

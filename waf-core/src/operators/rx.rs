@@ -60,7 +60,11 @@ fn pattern(arg: &MacroString, name: &str, ctx: &mut CompileContext<'_>) -> Resul
     if arg.raw.is_empty() {
         return Ok(Pattern::Empty);
     }
-    match crate::regex::shared(&arg.raw) {
+    let compiled = match ctx.prebuilt {
+        Some(prebuilt) => prebuilt.pattern(&arg.raw),
+        None => crate::regex::shared(&arg.raw),
+    };
+    match compiled {
         Ok(re) => {
             if let Some(w) = re.warning() {
                 ctx.warnings.push(w);

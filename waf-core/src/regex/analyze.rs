@@ -119,11 +119,18 @@ fn rewrite(node: &mut Node, at_end: bool) {
 
 fn rewrite_seq(items: &mut Vec<Node>, at_end: bool) {
     let n = items.len();
-    for i in 0..n {
-        let child_at_end = at_end && items[i + 1..].iter().all(|x| first(x).trivial);
-        if !matches!(&items[i], Node::Repeat(r) if r.possessive) {
-            rewrite(&mut items[i], child_at_end);
-        } else if let Node::Repeat(r) = &mut items[i] {
+    // the items from `trivial_from` on only ever match the empty string (worked out before
+    // any is rewritten, as each item's test sees the ones after it unrewritten)
+    let trivial_from = if at_end {
+        n - items.iter().rev().take_while(|x| first(x).trivial).count()
+    } else {
+        n
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        let child_at_end = at_end && i + 1 >= trivial_from;
+        if !matches!(item, Node::Repeat(r) if r.possessive) {
+            rewrite(item, child_at_end);
+        } else if let Node::Repeat(r) = item {
             rewrite(&mut r.node, false);
         }
     }
@@ -528,6 +535,11 @@ mod tests {
         let (a, _) = rw(r"(a\s*+)\s");
         assert_eq!(a.fallback, Some("a possessive quantifier"));
         assert_eq!(rw(r"\s*+(?:\s*+;|x)").0.fallback, None);
+        // the end of a group is not the end of the pattern: `[ab]*+` keeps the `b` from `b`
+        let (a, _) = rw(r"(?:a(?:[ab]*+))b");
+        assert_eq!(a.fallback, Some("a possessive quantifier"));
+        let re = crate::regex::Regex::new(r"(?:a(?:[ab]*+))b").unwrap();
+        assert!(!re.is_match(b"aab") && !re.is_match(b"abb"));
     }
 
     #[test]

@@ -27,9 +27,16 @@ impl ByteSet {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);
     }
 
+    /// Inserts `a..=b` (nothing when `a > b`), a word at a time.
     pub(crate) fn insert_range(&mut self, a: u8, b: u8) {
-        for x in a..=b {
-            self.insert(x);
+        if a > b {
+            return;
+        }
+        let (first, last) = (usize::from(a >> 6), usize::from(b >> 6));
+        for w in first..=last {
+            let lo = if w == first { a & 63 } else { 0 };
+            let hi = if w == last { b & 63 } else { 63 };
+            self.0[w] |= (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
         }
     }
 
@@ -101,13 +108,11 @@ impl ByteSet {
 
     /// The set with ASCII letters in both cases.
     pub(crate) fn case_fold(self) -> ByteSet {
+        // `A`..`Z` are bits 1..=26 of the second word, `a`..`z` bits 33..=58
+        const LETTERS: u64 = (1 << 26) - 1;
         let mut r = self;
-        for b in b'a'..=b'z' {
-            if self.contains(b) || self.contains(b.to_ascii_uppercase()) {
-                r.insert(b);
-                r.insert(b.to_ascii_uppercase());
-            }
-        }
+        let either = ((self.0[1] >> 1) | (self.0[1] >> 33)) & LETTERS;
+        r.0[1] |= (either << 1) | (either << 33);
         r
     }
 
@@ -1508,6 +1513,27 @@ mod tests {
             proptest::prop_assert_eq!(members, from_ranges);
             for w in ranges.windows(2) {
                 proptest::prop_assert!(u16::from(w[0].1) + 1 < u16::from(w[1].0));
+            }
+        }
+
+        /// A range inserted a word at a time, and case folding by shifts, are the byte-by-byte
+        /// definitions.
+        #[test]
+        fn word_operations_are_the_bytewise_ones(
+            words in proptest::array::uniform4(proptest::prelude::any::<u64>()),
+            a in 0u8..=255, b in 0u8..=255,
+        ) {
+            let mut set = ByteSet(words);
+            set.insert_range(a, b);
+            for x in 0..=255u8 {
+                let inserted = a <= x && x <= b;
+                proptest::prop_assert_eq!(set.contains(x), ByteSet(words).contains(x) || inserted);
+            }
+            let folded = ByteSet(words).case_fold();
+            for x in 0..=255u8 {
+                let other = if x.is_ascii_alphabetic() { x ^ 0x20 } else { x };
+                let want = ByteSet(words).contains(x) || ByteSet(words).contains(other);
+                proptest::prop_assert_eq!(folded.contains(x), want, "{}", x);
             }
         }
     }
