@@ -37,6 +37,10 @@ pub(crate) struct Prebuilt<'p> {
 /// The part of a load's work that is neither: the rules themselves, about a twentieth on CRS.
 const OTHER_WORK: f64 = 0.05;
 
+/// Below this weight of jobs a load builds them itself: starting a thread costs more than
+/// a few small patterns (a server merging a location's handful of rules, the test suites).
+const MIN_SHARED_WEIGHT: usize = 2000;
+
 /// How much a job weighs, for sharing them out: a pattern's cost goes by its length; a
 /// phrase file costs about what a 1 KB pattern does (CRS's).
 fn weight(job: &Job<'_>) -> usize {
@@ -121,15 +125,15 @@ impl<'p> Prebuilt<'p> {
     /// leaves its share to the others; one that panics (a bug) leaves its job to the rule that
     /// has it, which builds it again and fails the same way where the panic is caught.
     pub(crate) fn run<T>(&self, threads: usize, load: impl FnOnce() -> T) -> T {
+        let total: usize = self.jobs.iter().map(weight).sum();
         let helpers = threads.min(self.jobs.len()).saturating_sub(1);
-        if helpers == 0 {
+        if helpers == 0 || total < MIN_SHARED_WEIGHT {
             return load();
         }
         // The loading thread builds the jobs it reaches before the helpers do: those of the
         // first files, while the helpers start further on, where the jobs left for it make
         // its share of all the work even with theirs.
         let share = (1.0 / (helpers + 1) as f64 - OTHER_WORK).max(0.0);
-        let total: usize = self.jobs.iter().map(weight).sum();
         let mut before = 0;
         let start = self
             .jobs
@@ -162,11 +166,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sekisho-prebuild-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("words.data"), "alpha\nbeta\n").unwrap();
+        // (one long enough for the helpers to be started)
+        let long = format!("prebuild-test-{}", "(?:ab|c)".repeat(300));
         let patterns = [
             "prebuild-test-(a|b)+",
             "(?i)prebuild-test-c",
             "prebuild-test-(",
             "prebuild-test-(a|b)+",
+            long.as_str(),
         ];
         let jobs = patterns.iter().map(|p| Job::Pattern(p)).chain([
             Job::Phrases("words.data", dir.clone()),
@@ -175,8 +182,9 @@ mod tests {
         let pre = Prebuilt::new(jobs);
         assert_eq!(
             (pre.jobs.len(), pre.patterns.len(), pre.phrases.len()),
-            (4, 3, 1)
+            (5, 4, 1)
         );
+        assert!(pre.jobs.iter().map(weight).sum::<usize>() >= MIN_SHARED_WEIGHT);
         let (got, pm) = pre.run(3, || {
             // the helpers work meanwhile
             (

@@ -30,7 +30,9 @@ pub struct Timing {
 pub struct EngineResult {
     pub version: String,
     pub rules: usize,
+    /// Each load's CPU time (the process's) and wall time.
     pub load_ms: Vec<f64>,
+    pub load_wall_ms: Vec<f64>,
     pub rss_before_kb: u64,
     pub rss_after_kb: u64,
     /// malloc'd bytes in use before and after the first load, and their growth after all the
@@ -55,9 +57,11 @@ impl EngineResult {
             match f[0] {
                 "engine" => r.version = f.get(1).unwrap_or(&"?").to_string(),
                 "rules" => r.rules = num(1) as usize,
-                "load_ms" => r
-                    .load_ms
-                    .extend(f.get(1).and_then(|s| s.parse::<f64>().ok())),
+                "load_ms" => {
+                    let ms = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok());
+                    r.load_ms.extend(ms(1));
+                    r.load_wall_ms.extend(ms(2));
+                }
                 "rss_kb" => {
                     r.rss_before_kb = num(1);
                     r.rss_after_kb = num(2);
@@ -99,9 +103,19 @@ impl EngineResult {
     }
 
     fn load_median_ms(&self) -> Option<f64> {
-        let mut v = self.load_ms.clone();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied()
+        median(&self.load_ms)
+    }
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+impl EngineResult {
+    fn load_wall_median_ms(&self) -> Option<f64> {
+        median(&self.load_wall_ms)
     }
 }
 
@@ -342,7 +356,9 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
         "engine".into(),
         "rule count".into(),
         "first load CPU ms".into(),
+        "wall ms".into(),
         "load CPU ms (median)".into(),
+        "wall ms".into(),
         "loads".into(),
         "RSS growth MB".into(),
         "heap MB".into(),
@@ -356,7 +372,12 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
                 label(e).to_string(),
                 r.rules.to_string(),
                 r.load_ms.first().map_or("-".into(), |m| format!("{m:.0}")),
+                r.load_wall_ms
+                    .first()
+                    .map_or("-".into(), |m| format!("{m:.0}")),
                 r.load_median_ms().map_or("-".into(), |m| format!("{m:.0}")),
+                r.load_wall_median_ms()
+                    .map_or("-".into(), |m| format!("{m:.0}")),
                 r.load_ms.len().to_string(),
                 if r.rss_after_kb > 0 {
                     format!(
@@ -378,7 +399,9 @@ pub fn render(results: &[RuleSetResults], examples: usize) -> String {
     out.push('\n');
     out.push_str(&table(&rows));
     out.push_str(
-        "first load: the first load in a fresh process. Later loads in the same process reuse \
+        "first load: the first load in a fresh process; CPU is the process's CPU time, every \
+         thread (Sekisho builds patterns on up to 4 threads; SEKISHO_LOAD_THREADS=1: one), \
+         wall the time it took. Later loads in the same process reuse \
          Sekisho's compiled @rx patterns (a process-wide cache, as a server reload does), so its \
          median is a reload's time; libmodsecurity has no such cache.\nheap MB: malloc'd bytes \
          held after the first load (glibc's mallinfo2; both engines allocate through malloc); \
@@ -499,7 +522,7 @@ mod tests {
 
     const WORKER: &str = "engine\tModSecurity v3.0.15 (Linux)\nrules\t845\nrss_kb\t1000\t32000\n\
         heap_kb\t700\t20000\nheap_end_kb\t25000\n\
-        load_ms\t150.5\nload_ms\t140.0\nload_ms\t160.0\n\
+        load_ms\t150.5\t90.5\nload_ms\t140.0\t80.0\nload_ms\t160.0\t70.0\n\
         verdict\tbenign\t0\t200\t\t0\tGET /\n\
         verdict\tbenign\t1\t403\t942100,949110,980170\t3\tGET /?q=1'\tor\n\
         time\tbenign\t2\t10\t5000\t9000\t6000\n";
@@ -509,6 +532,7 @@ mod tests {
         let r = EngineResult::parse(WORKER);
         assert_eq!(r.rules, 845);
         assert_eq!(r.load_median_ms(), Some(150.5));
+        assert_eq!(r.load_wall_median_ms(), Some(80.0));
         assert_eq!((r.rss_before_kb, r.rss_after_kb), (1000, 32000));
         assert_eq!(
             (r.heap_before_kb, r.heap_after_kb, r.heap_end_growth_kb),
