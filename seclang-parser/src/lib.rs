@@ -28,6 +28,7 @@ mod error;
 mod lexer;
 pub mod loader;
 pub mod names;
+pub mod parallel;
 mod parse;
 pub mod printer;
 mod span;

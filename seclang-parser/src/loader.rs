@@ -80,7 +80,7 @@ impl Loader {
     pub fn add_file(&mut self, path: &Path) -> &mut Loader {
         let id = self.sources.add(path);
         match std::fs::read(path) {
-            Ok(bytes) => self.read_source(id, path, &bytes, None),
+            Ok(bytes) => self.read_source(id, path, &bytes, None, None),
             Err(e) => self.errors.push(Error::new(
                 Span::new(id, 1, 1),
                 format!("cannot read file: {e}"),
@@ -96,7 +96,7 @@ impl Loader {
         let id = self.sources.add(name);
         let base = base_dir.map(|d| d.join(name));
         let origin = base.unwrap_or_else(|| PathBuf::from(name));
-        self.read_source(id, &origin, text.as_bytes(), None);
+        self.read_source(id, &origin, text.as_bytes(), None, None);
         self
     }
 
@@ -129,7 +129,15 @@ impl Loader {
         })
     }
 
-    fn read_source(&mut self, id: FileId, path: &Path, bytes: &[u8], include_span: Option<Span>) {
+    /// Reads one file's text (already `parsed` when it was prefetched).
+    fn read_source(
+        &mut self,
+        id: FileId,
+        path: &Path,
+        bytes: &[u8],
+        include_span: Option<Span>,
+        parsed: Option<crate::Parsed>,
+    ) {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if self.stack.contains(&canonical) || self.stack.len() >= MAX_INCLUDE_DEPTH {
             let mut chain: Vec<String> = self
@@ -164,16 +172,21 @@ impl Loader {
             }
         };
         self.stack.push(canonical);
-        let parsed = crate::parse_source(text, id);
+        let parsed = parsed.unwrap_or_else(|| crate::parse_source(text, id));
         self.errors.extend(parsed.errors);
         self.warnings.extend(parsed.warnings);
+        let mut included = self.prefetch(path, &parsed.directives).into_iter();
         for d in parsed.directives {
             self.directive_count += 1;
             match &d.kind {
                 DirectiveKind::Include {
                     path: pattern,
                     optional,
-                } => self.include(path, pattern, *optional, d.span),
+                } => {
+                    if let Some(files) = included.next() {
+                        self.include(pattern, *optional, d.span, files);
+                    }
+                }
                 DirectiveKind::DefaultAction(actions) => {
                     self.check_default_action_phase(actions, d.span);
                     self.directives.push(d);
@@ -236,8 +249,64 @@ impl Loader {
         }
     }
 
-    fn include(&mut self, from: &Path, pattern: &str, optional: bool, span: Span) {
-        let files = match expand(self.current_dir.as_deref(), from, pattern) {
+    /// For each `Include` among `directives` (of the file `from`), in order: the files it
+    /// names, each read and parsed, the parsing spread over the load's threads (CRS's rule
+    /// files are 2 MB of text; a connector includes each). A file is parsed even if its
+    /// `Include` will find it in an include cycle; nothing of it is kept then.
+    fn prefetch(&mut self, from: &Path, directives: &[crate::Directive]) -> Vec<Included> {
+        let expanded: Vec<Result<Vec<PathBuf>, String>> = directives
+            .iter()
+            .filter_map(|d| match &d.kind {
+                DirectiveKind::Include { path: pattern, .. } => {
+                    Some(expand(self.current_dir.as_deref(), from, pattern))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut included: Vec<Included> = expanded
+            .into_iter()
+            .map(|files| {
+                files.map(|files| {
+                    files
+                        .into_iter()
+                        .map(|path| Prefetched {
+                            id: self.sources.add(&path),
+                            read: std::fs::read(&path),
+                            path,
+                            parsed: None,
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let texts: Vec<(FileId, &str)> = included
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|p| {
+                let text = std::str::from_utf8(p.read.as_ref().ok()?).ok()?;
+                Some((p.id, text))
+            })
+            .collect();
+        let parse = |&(id, text): &(FileId, &str)| crate::parse_source(text, id);
+        // (a few small files: starting a thread costs more than parsing them)
+        let parsed = if texts.iter().map(|(_, t)| t.len()).sum::<usize>() >= 64 * 1024 {
+            crate::parallel::map(&texts, parse)
+        } else {
+            texts.iter().map(parse).collect()
+        };
+        let mut parsed = parsed.into_iter();
+        for p in included.iter_mut().flatten().flatten() {
+            let readable = matches!(&p.read, Ok(bytes) if std::str::from_utf8(bytes).is_ok());
+            if readable {
+                p.parsed = parsed.next();
+            }
+        }
+        included
+    }
+
+    fn include(&mut self, pattern: &str, optional: bool, span: Span, files: Included) {
+        let files = match files {
             Ok(files) => files,
             Err(message) => {
                 self.errors.push(Error::new(span, message, pattern));
@@ -255,19 +324,29 @@ impl Loader {
             return;
         }
         for file in files {
-            let id = self.sources.add(&file);
-            match std::fs::read(&file) {
-                Ok(bytes) => self.read_source(id, &file, &bytes, Some(span)),
+            match file.read {
+                Ok(bytes) => self.read_source(file.id, &file.path, &bytes, Some(span), file.parsed),
                 Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => self.errors.push(Error::new(
                     span,
-                    format!("cannot read '{}': {e}", file.display()),
+                    format!("cannot read '{}': {e}", file.path.display()),
                     pattern,
                 )),
             }
         }
     }
 }
+
+/// A file an `Include` names, read (and parsed) before the `Include` is reached.
+struct Prefetched {
+    id: FileId,
+    path: PathBuf,
+    read: std::io::Result<Vec<u8>>,
+    parsed: Option<crate::Parsed>,
+}
+
+/// What one `Include` names (or why its pattern is refused).
+type Included = Result<Vec<Prefetched>, String>;
 
 /// The files an include pattern names, sorted. A relative pattern is tried as given (against
 /// the current directory) and then against the including file's directory, in libmodsecurity's
@@ -307,5 +386,76 @@ fn expand(cwd: Option<&Path>, from: &Path, pattern: &str) -> Result<Vec<PathBuf>
     } else {
         // Not found anywhere: report the path relative to the including file.
         Ok(vec![candidates[candidates.len() - 1].clone()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Included files large enough to be parsed on several threads come out as if read one
+    /// after the other: directives in include order, each error at its own file and line.
+    #[test]
+    fn prefetched_files_keep_their_order_and_positions() {
+        let dir = std::env::temp_dir().join(format!("sekisho-prefetch-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rules")).unwrap();
+        // (each file ~30 KB of comments, so that together they pass the threshold)
+        let padding = "# padding\n".repeat(3000);
+        for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
+            let mut text = format!("{padding}SecMarker {name}\n");
+            if i == 2 {
+                text.push_str("SecNoSuchDirective x\n");
+            }
+            text.push_str(&format!("SecMarker {name}-end\n"));
+            std::fs::write(dir.join("rules").join(format!("{name}.conf")), text).unwrap();
+        }
+        std::fs::write(
+            dir.join("main.conf"),
+            "SecMarker first\nInclude rules/*.conf\nSecMarker last\n",
+        )
+        .unwrap();
+        let mut loader = Loader::new();
+        loader.add_file(&dir.join("main.conf"));
+        let errors = loader
+            .finish()
+            .expect_err("c.conf has an unknown directive");
+        assert_eq!(errors.errors.len(), 1);
+        let e = &errors.errors[0];
+        assert!(errors.sources.name(e.span.file).ends_with("rules/c.conf"));
+        assert_eq!(e.span.line, 3002);
+        std::fs::write(dir.join("rules/c.conf"), format!("{padding}SecMarker c\n")).unwrap();
+        let mut loader = Loader::new();
+        loader.add_file(&dir.join("main.conf"));
+        let config = loader.finish().unwrap();
+        let markers: Vec<String> = config
+            .directives
+            .iter()
+            .map(|d| match &d.kind {
+                DirectiveKind::Marker(m) => {
+                    let file = config.sources.name(d.span.file);
+                    format!(
+                        "{m}@{}:{}",
+                        file.file_name().unwrap().to_string_lossy(),
+                        d.span.line
+                    )
+                }
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(
+            markers,
+            [
+                "first@main.conf:1",
+                "a@a.conf:3001",
+                "a-end@a.conf:3002",
+                "b@b.conf:3001",
+                "b-end@b.conf:3002",
+                "c@c.conf:3001",
+                "d@d.conf:3001",
+                "d-end@d.conf:3002",
+                "last@main.conf:3",
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

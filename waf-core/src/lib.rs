@@ -45,7 +45,7 @@ mod exceptions;
 mod matcher;
 mod message;
 pub mod operators;
-mod parallel;
+use seclang_parser::parallel;
 pub mod persistent;
 mod prebuild;
 pub mod regex;

@@ -1,11 +1,12 @@
-//! Load-time work spread over the machine's cores: a rule set's regexes and automata are
-//! independent of each other, and building them is most of a load. Requests never use this.
+//! Load-time work spread over the machine's cores: a configuration's files parse
+//! independently of each other ([`crate::Loader`]), and a rule set's regexes and automata build
+//! independently (Sekisho's engine), which is most of a load. Requests never use this.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Threads a load uses: `SEKISHO_LOAD_THREADS` (1: the caller's alone), else the machine's
 /// cores, up to 4 (past that the sequential rest of a load dominates).
-pub(crate) fn threads() -> usize {
+pub fn threads() -> usize {
     std::env::var("SEKISHO_LOAD_THREADS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
@@ -15,7 +16,7 @@ pub(crate) fn threads() -> usize {
 
 /// Runs `work` on this thread and on up to `threads - 1` helpers started in `scope`; returns
 /// the helpers to join. A helper that cannot be started leaves its share to the others.
-pub(crate) fn spawn_helpers<'scope, F: Fn() + Send + Sync + 'scope>(
+pub fn spawn_helpers<'scope, F: Fn() + Send + Sync + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     helpers: usize,
     work: &'scope F,
@@ -34,7 +35,7 @@ pub(crate) fn spawn_helpers<'scope, F: Fn() + Send + Sync + 'scope>(
 
 /// `items.iter().map(f).collect()`, the items shared among [`threads`] threads. A panic in
 /// `f` is raised again here, as the sequential map would raise it.
-pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let helpers = threads().min(items.len()).saturating_sub(1);
     if helpers == 0 {
         return items.iter().map(f).collect();
