@@ -219,26 +219,35 @@ impl Transaction {
 
     /// The values the operator sees: the fully transformed value, or with `multiMatch` the
     /// original and every value a transformation changed.
-    fn transform(&self, rule: &Rule, input: &[u8]) -> Vec<(Vec<u8>, Stage)> {
+    ///
+    /// (`multiMatch` rules, CRS's 930100 and 942100 among them, run on every argument: the
+    /// original is shared, not copied, and each stage is copied once, at its length.)
+    fn transform(&self, rule: &Rule, input: &Bytes) -> Vec<(Bytes, Stage)> {
         let multi = rule.multi_match();
         let mut out = Vec::new();
         if multi {
-            out.push((input.to_vec(), Stage::Raw));
+            out.push((input.clone(), Stage::Raw));
         }
-        let mut current = input.to_vec();
-        let mut next = Vec::new();
+        if rule.transformations.is_empty() {
+            if !multi {
+                out.push((input.clone(), Stage::All));
+            }
+            return out;
+        }
+        let (mut current, mut next) = (Vec::new(), Vec::new());
         for (i, (name, f)) in rule.transformations.iter().enumerate() {
-            let changed = self.apply_transformation(*name, *f, &current, &mut next);
+            let from = if i == 0 { &input[..] } else { &current[..] };
+            let changed = self.apply_transformation(*name, *f, from, &mut next);
             // The output is always the new value; the "changed" flag (libmodsecurity's, not
             // always "output differs": t:cmdLine never sets it) only decides which values
             // multiMatch tests.
             std::mem::swap(&mut current, &mut next);
             if multi && changed {
-                out.push((current.clone(), Stage::One(i)));
+                out.push((Bytes::from(&current[..]), Stage::One(i)));
             }
         }
         if !multi {
-            out.push((current, Stage::All));
+            out.push((Bytes::from(current), Stage::All));
         }
         out
     }
@@ -427,7 +436,6 @@ impl Transaction {
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
                     for (candidate, stage) in self.transform(rule, &v.value) {
-                        let candidate = Bytes::from(candidate);
                         matched |=
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
                     }
