@@ -279,28 +279,19 @@ impl Loader {
                 })
             })
             .collect();
-        let texts: Vec<(FileId, &str)> = included
+        // (each file's text, or `None` for one that will be reported unreadable)
+        let texts: Vec<Option<(FileId, &str)>> = included
             .iter()
             .flatten()
             .flatten()
-            .filter_map(|p| {
-                let text = std::str::from_utf8(p.read.as_ref().ok()?).ok()?;
-                Some((p.id, text))
-            })
+            .map(|p| Some((p.id, std::str::from_utf8(p.read.as_ref().ok()?).ok()?)))
             .collect();
-        let parse = |&(id, text): &(FileId, &str)| crate::parse_source(text, id);
-        // (a few small files: starting a thread costs more than parsing them)
-        let parsed = if texts.iter().map(|(_, t)| t.len()).sum::<usize>() >= 64 * 1024 {
-            crate::parallel::map(&texts, parse)
-        } else {
-            texts.iter().map(parse).collect()
-        };
-        let mut parsed = parsed.into_iter();
-        for p in included.iter_mut().flatten().flatten() {
-            let readable = matches!(&p.read, Ok(bytes) if std::str::from_utf8(bytes).is_ok());
-            if readable {
-                p.parsed = parsed.next();
-            }
+        let size: usize = texts.iter().flatten().map(|(_, t)| t.len()).sum();
+        let parsed = crate::parallel::map(&texts, size >= 64 * 1024, |t| {
+            t.map(|(id, text)| crate::parse_source(text, id))
+        });
+        for (p, parsed) in included.iter_mut().flatten().flatten().zip(parsed) {
+            p.parsed = parsed;
         }
         included
     }

@@ -33,11 +33,12 @@ pub fn spawn_helpers<'scope, F: Fn() + Send + Sync + 'scope>(
         .collect()
 }
 
-/// `items.iter().map(f).collect()`, the items shared among [`threads`] threads. A panic in
-/// `f` is raised again here, as the sequential map would raise it.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// `items.iter().map(f).collect()`, the items shared among [`threads`] threads when `worth`
+/// it (the caller's judgement: for a few small items, starting a thread costs more than the
+/// work). A panic in `f` is raised again here, as the sequential map would raise it.
+pub fn map<T: Sync, R: Send>(items: &[T], worth: bool, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let helpers = threads().min(items.len()).saturating_sub(1);
-    if helpers == 0 {
+    if helpers == 0 || !worth {
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
@@ -73,7 +74,7 @@ mod tests {
     fn map_keeps_the_order() {
         let items: Vec<u64> = (0..500).collect();
         // uneven work, so that the threads finish out of order
-        let out = super::map(&items, |&i| {
+        let out = super::map(&items, true, |&i| {
             (0..(i % 7) * 1000).fold(i, |x, _| std::hint::black_box(x))
         });
         assert_eq!(out, items);

@@ -22,7 +22,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     // the rules' patterns and phrase files, built on other threads while the rules are
     let prebuilt = crate::prebuild::Prebuilt::new(prebuild_jobs(&config));
     let mut c = Compiler {
-        prebuilt: Some(&prebuilt),
+        prebuilt: &prebuilt,
         sources: &config.sources,
         current_dir: config.current_dir.clone(),
         engine: EngineConfig::default(),
@@ -160,7 +160,7 @@ struct Compiler<'a> {
     open_chain: Option<(Rule, Span)>,
     unicode_map: Option<Arc<crate::transformations::UnicodeMap>>,
     /// What the load builds on other threads meanwhile.
-    prebuilt: Option<&'a crate::prebuild::Prebuilt<'a>>,
+    prebuilt: &'a crate::prebuild::Prebuilt<'a>,
 }
 
 impl Compiler<'_> {
@@ -329,7 +329,7 @@ impl Compiler<'_> {
             Some(op) => {
                 let mut warnings = Vec::new();
                 let mut cx = CompileContext::new(&rule_dir, &mut warnings);
-                cx.prebuilt = self.prebuilt;
+                cx.prebuilt = Some(self.prebuilt);
                 match operators::compile(op, &mut cx) {
                     Ok(o) => {
                         for w in warnings {

@@ -279,8 +279,10 @@ impl Matcher {
                 (literals, owners)
             })
             .collect();
-        // (a tenth of a CRS load: the automata are built on all cores)
-        let automata = crate::parallel::map(&lists, |(literals, _)| {
+        // (a tenth of a CRS load: the automata are built on all cores; a few literals are not
+        // worth a thread)
+        let literal_count: usize = lists.iter().map(|(l, _)| l.len()).sum();
+        let automata = crate::parallel::map(&lists, literal_count >= 1000, |(literals, _)| {
             AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build(literals)

@@ -84,16 +84,7 @@ impl<'p> Prebuilt<'p> {
     /// [`Pm::from_files`]`(argument)` for a rule in `dir`, built at most once among the
     /// threads of this load.
     pub(crate) fn phrases(&self, argument: &str, dir: &Path) -> Result<Pm, String> {
-        let build = || {
-            Pm::from_files(
-                argument,
-                &mut CompileContext {
-                    rule_dir: dir,
-                    warnings: &mut Vec::new(),
-                    prebuilt: None,
-                },
-            )
-        };
+        let build = || Pm::from_files(argument, &mut CompileContext::new(dir, &mut Vec::new()));
         match self.phrases.get(&(argument, dir.to_path_buf())) {
             Some(cell) => cell.get_or_init(build).clone(),
             None => build(),

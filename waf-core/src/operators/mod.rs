@@ -258,12 +258,7 @@ pub(crate) mod testing {
             return Err("not a rule".into());
         };
         let mut warnings = Vec::new();
-        let mut cx = CompileContext {
-            rule_dir: dir,
-            warnings: &mut warnings,
-            prebuilt: None,
-        };
-        compile(&r.operator, &mut cx)
+        compile(&r.operator, &mut CompileContext::new(dir, &mut warnings))
     }
 
     pub(crate) fn eval(op: &dyn Operator, value: &[u8]) -> bool {

@@ -191,13 +191,13 @@ impl Pm {
         Pm::new(phrases)
     }
 
-    /// `@pmFromFile` with its argument (file names).
     /// Both have the one tree (built once).
     #[cfg(test)]
     pub(crate) fn same_tree(&self, other: &Pm) -> bool {
         Arc::ptr_eq(&self.tree, &other.tree)
     }
 
+    /// `@pmFromFile` with its argument (file names).
     pub(crate) fn from_files(param: &str, ctx: &mut CompileContext<'_>) -> Result<Pm, String> {
         let mut phrases = PhraseList::default();
         for name in param.split(' ').filter(|t| !t.is_empty()) {
