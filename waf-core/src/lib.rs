@@ -48,6 +48,7 @@ pub mod operators;
 use seclang_parser::parallel;
 pub mod persistent;
 mod prebuild;
+mod ragged;
 pub mod regex;
 mod rule;
 mod ruleset;

@@ -66,6 +66,14 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Literals (ASCII-lowercased) one of which every value the operator matches holds, ASCII
+    /// case aside: the grouped matcher ([`crate::matcher`]) searches for them together with
+    /// other rules' and runs the operator only on the values that hold one. `evaluate` must
+    /// then be false on any value that holds none of them.
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        None
+    }
+
     /// Bytes one of which every value the operator matches holds, when there is such a set of
     /// uncommon bytes: a rule none of whose values holds one is skipped (see
     /// `transaction::candidates`). `evaluate` must then be false on any value without them.

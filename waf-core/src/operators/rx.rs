@@ -163,6 +163,16 @@ impl Operator for Rx {
         self.static_regex()?.required_bytes()
     }
 
+    /// Not for a pattern on the backtracking fallback, nor one whose `^` needs PCRE's
+    /// end-of-subject re-check.
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        let re = self.static_regex()?;
+        if re.uses_fallback() || re.rechecks_line_start() {
+            return None;
+        }
+        re.required_literals().map(<[Vec<u8>]>::to_vec)
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let resolved = self.0.resolve(ctx);
         let re = match resolved {

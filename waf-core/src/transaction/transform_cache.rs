@@ -23,8 +23,15 @@ type Key = (usize, usize, ChainId);
 #[derive(Debug, Default)]
 pub(crate) struct TransformCache {
     map: HashMap<Key, (Bytes, Bytes), BuildHasherDefault<KeyHasher>>,
-    /// The grouped matcher's results: (transformed value, group) → patterns that match.
-    sets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
+    /// The grouped matcher's results: transformed value → for every group, the members whose
+    /// literals it holds ([`crate::matcher::Matcher::search_all`]);
+    all_groups: HashMap<(usize, usize), (Bytes, usize), BuildHasherDefault<KeyHasher>>,
+    /// The sets of every group's members `all_groups` gives the start of, end to end (one
+    /// allocation, not one per value).
+    sets: Vec<u64>,
+    /// and for a long value, (value, group and subset) → the subset's members whose literals it
+    /// holds.
+    subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
     scratch: Vec<u8>,
 }
 
@@ -80,9 +87,13 @@ impl TransformCache {
     /// Empties the cache and keeps it as the thread's spare.
     pub(crate) fn recycle(mut self) {
         self.map.clear();
+        self.all_groups.clear();
         self.sets.clear();
-        self.map.shrink_to(KEEP_CAPACITY);
         self.sets.shrink_to(KEEP_CAPACITY);
+        self.subsets.clear();
+        self.map.shrink_to(KEEP_CAPACITY);
+        self.all_groups.shrink_to(KEEP_CAPACITY);
+        self.subsets.shrink_to(KEEP_CAPACITY);
         self.scratch.clear();
         self.scratch.shrink_to(KEEP_CAPACITY);
         let _ = SPARE.try_with(|s| *s.borrow_mut() = Some(self));
@@ -176,44 +187,62 @@ impl Transaction {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
         let scan = self.rules.matcher.groups[group].scan_for(variable, member);
-        self.group_candidates(group, scan, candidate)
-            .contains(member)
+        crate::matcher::holds(self.group_candidates(group, scan, candidate), member)
     }
 
-    /// The members of `group` that `scan` of it finds may match `candidate` (the group's own
-    /// scan when the value is short), searched once per value, group and scan.
+    /// The members of `group` that `scan` of it finds may match `candidate` (as words:
+    /// [`crate::matcher::holds`]). A short value, or one no subset serves, is scanned for
+    /// every group's literals at once, once per value; a long value by a subset's automaton,
+    /// once per value, group and subset.
     pub(crate) fn group_candidates(
         &mut self,
         group: usize,
         scan: Scan,
         candidate: &Bytes,
-    ) -> &Candidates {
-        // a short value is scanned by the group's automaton whatever the variable: its result
-        // serves every member, and a subset's automaton is built only for long values
+    ) -> &[u64] {
+        // a short value is scanned for every group's literals whatever the variable: its
+        // result serves every member, and a subset's automaton is built only for long values
         let scan = if candidate.len() < LONG_VALUE {
             0
         } else {
             scan
         };
+        let rules = &self.rules;
+        let matcher = &rules.matcher;
+        // (in both maps the value is kept alive with its result, so its address cannot be
+        // reused meanwhile)
+        if scan == 0 {
+            let key = (candidate.as_ptr() as usize, candidate.len());
+            let cache = &mut self.transform_cache;
+            let (sets, scratch) = (&mut cache.sets, &mut cache.scratch);
+            let at = cache
+                .all_groups
+                .entry(key)
+                .or_insert_with(|| {
+                    let at = sets.len();
+                    matcher.search_all(candidate, sets, scratch);
+                    (candidate.clone(), at)
+                })
+                .1;
+            return matcher.groups[group].words_in(&cache.sets[at..]);
+        }
         // (groups number far fewer than 2^24, scans fewer than 2^8)
         let key = (
             candidate.as_ptr() as usize,
             candidate.len(),
             ((group as ChainId) << 8) | scan,
         );
-        let rules = &self.rules;
-        // the value is kept alive with its result, so its address cannot be reused meanwhile
-        &self
-            .transform_cache
-            .sets
+        self.transform_cache
+            .subsets
             .entry(key)
             .or_insert_with(|| {
                 (
                     candidate.clone(),
-                    rules.matcher.groups[group].search_by(scan, candidate),
+                    matcher.groups[group].search_subset(scan, candidate),
                 )
             })
             .1
+            .as_words()
     }
 }
 
@@ -275,13 +304,17 @@ mod tests {
         let v = Bytes::from(&b"value"[..]);
         c.map
             .insert((v.as_ptr() as usize, v.len(), 1), (v.clone(), v.clone()));
-        c.sets.insert(
-            (v.as_ptr() as usize, v.len(), 0),
+        c.subsets.insert(
+            (v.as_ptr() as usize, v.len(), 1),
             (v.clone(), Candidates::none(3)),
         );
+        c.all_groups
+            .insert((v.as_ptr() as usize, v.len()), (v.clone(), 0));
+        c.sets.push(1);
         c.recycle();
         let again = TransformCache::take();
-        assert!(again.map.is_empty() && again.sets.is_empty());
+        assert!(again.map.is_empty() && again.subsets.is_empty() && again.all_groups.is_empty());
+        assert!(again.sets.is_empty());
         // it is the same cache, with its room
         assert!(again.map.capacity() > 0);
         // and the spare is taken: the next one is new
