@@ -58,6 +58,11 @@ impl Collection {
         self.push(name, value, None);
     }
 
+    /// [`Collection::add_shared`], with the place of its value in the request.
+    pub fn add_shared_at(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
+        self.push(name, value, origin);
+    }
+
     fn push(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
         self.hashes.push(name_hash(&name));
         self.entries.push(Entry {
