@@ -3,7 +3,6 @@
 //! independently (Sekisho's engine), which is most of a load. Requests never use this.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 /// Threads a load uses: `SEKISHO_LOAD_THREADS` (1: the caller's alone), else the machine's
 /// cores, up to 4 (past that the sequential rest of a load dominates).
@@ -69,45 +68,6 @@ pub fn map<T: Sync, R: Send>(items: &[T], worth: bool, f: impl Fn(&T) -> R + Syn
     done.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Runs `a` on a helper thread while `b` runs on this one, and returns both results (`a` runs
-/// here too, after `b`, when the load is kept to one thread, when `worth` is false, or when no
-/// thread can be started). A panic in `a` is raised again here.
-pub fn join<A: Send, B>(
-    worth: bool,
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B,
-) -> (A, B) {
-    if !worth || threads() < 2 {
-        let b = b();
-        return (a(), b);
-    }
-    let task = Mutex::new(Some(a));
-    let out = Mutex::new(None);
-    let take_task = || task.lock().unwrap_or_else(PoisonError::into_inner).take();
-    std::thread::scope(|s| {
-        let run = || {
-            if let Some(a) = take_task() {
-                let r = a();
-                *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
-            }
-        };
-        let helper = std::thread::Builder::new()
-            .name("sekisho-load".into())
-            .stack_size(8 << 20)
-            .spawn_scoped(s, run);
-        let b = b();
-        if let Ok(h) = helper {
-            if let Err(panic) = h.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        let done = out.lock().unwrap_or_else(PoisonError::into_inner).take();
-        // (no helper: `a` is still there to run)
-        let a = done.or_else(|| take_task().map(|a| a()));
-        (a.expect("`a` ran on the helper or here"), b)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -118,17 +78,5 @@ mod tests {
             (0..(i % 7) * 1000).fold(i, |x, _| std::hint::black_box(x))
         });
         assert_eq!(out, items);
-    }
-
-    #[test]
-    fn join_returns_both_and_raises_a_helpers_panic() {
-        let here = std::thread::current().id();
-        let (a, b) = super::join(true, || 6 * 7, || "b");
-        assert_eq!((a, b), (42, "b"));
-        // not worth a thread: both here
-        let (a, _) = super::join(false, || std::thread::current().id(), || ());
-        assert_eq!(a, here);
-        let caught = std::panic::catch_unwind(|| super::join(true, || panic!("in a"), || 1));
-        assert!(caught.is_err());
     }
 }

@@ -53,13 +53,9 @@ impl Collection {
         self.push(name.into(), value.into(), origin);
     }
 
-    /// Appends an element whose name and value are already shared buffers (no copy).
-    pub fn add_shared(&mut self, name: Bytes, value: Bytes) {
-        self.push(name, value, None);
-    }
-
-    /// [`Collection::add_shared`], with the place of its value in the request.
-    pub fn add_shared_at(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
+    /// Appends an element whose name and value are already shared buffers (no copy), with
+    /// the place of its value in the request if it has one.
+    pub fn add_shared(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
         self.push(name, value, origin);
     }
 

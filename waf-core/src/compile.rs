@@ -63,32 +63,22 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
         r.transformation_chain
             .store(id, std::sync::atomic::Ordering::Relaxed);
     }
-    let plan = crate::matcher::Matcher::plan(links(&phases), &chains);
-    // The matcher's automaton is built on a helper thread while this one builds the patterns
-    // outside it.
-    //
+    let matcher = crate::matcher::Matcher::build(links(&phases), &chains);
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
     // prefilter finds its literals in a value, so it is built on that first search: most never
     // are on ordinary traffic, and each costs a few milliseconds once per process. So is one
     // with required bytes ([`crate::regex::RequiredBytes`]): it runs only on values that hold
-    // one of them. (Should the automaton fail to build, its rules are left to build their
-    // patterns on first use.)
-    let (matcher, ()) = crate::parallel::join(
-        plan.worth_a_thread(),
-        || plan.finish(),
-        || {
-            for r in links(&phases) {
-                let grouped = r.matcher_slot.load(std::sync::atomic::Ordering::Relaxed)
-                    != crate::matcher::NO_SLOT;
-                match r.operator.as_ref().and_then(|o| o.operator.static_regex()) {
-                    Some(re) if !grouped && re.required_bytes().is_none() => re.build_now(),
-                    _ => {}
-                }
-            }
-        },
-    );
+    // one of them.
+    for r in links(&phases) {
+        let grouped =
+            r.matcher_slot.load(std::sync::atomic::Ordering::Relaxed) != crate::matcher::NO_SLOT;
+        match r.operator.as_ref().and_then(|o| o.operator.static_regex()) {
+            Some(re) if !grouped && re.required_bytes().is_none() => re.build_now(),
+            _ => {}
+        }
+    }
     let mut warnings = warnings;
     warnings.extend(crate::audit::config_warnings(&engine));
     let mut set = RuleSet::new(engine, phases, exceptions, config.sources, warnings);

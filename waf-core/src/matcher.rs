@@ -256,49 +256,10 @@ pub(crate) struct Matcher {
     words: usize,
 }
 
-/// A rule set's groups worked out and each member's slot recorded in the rule
-/// ([`Matcher::plan`]): the matcher but for its automaton, which [`Plan::finish`] builds (a
-/// tenth of a CRS load, so the load does other work meanwhile).
-pub(crate) struct Plan<'r> {
-    matcher: Matcher,
-    /// The automaton's literals.
-    literals: Ragged<u8>,
-    /// The rules given a slot.
-    grouped: Vec<&'r Rule>,
-}
-
-impl Plan<'_> {
-    /// Whether building the automaton is worth a thread of its own: from 1,000 literals
-    /// (CRS 4.28: 4,100; the test suites load hundreds of rule sets of a few).
-    pub fn worth_a_thread(&self) -> bool {
-        self.literals.len() >= 1000
-    }
-
-    /// The matcher, with its automaton built. Should that fail (an automaton too large for
-    /// its state ids), there is no group, and every rule runs its own regex.
-    pub fn finish(self) -> Matcher {
-        // (the literals are lowercase, and so is the value searched: an automaton of both
-        // cases of each letter took twice the time to build)
-        let automaton = AhoCorasick::new(self.literals.iter());
-        match automaton {
-            Ok(automaton) => Matcher {
-                automaton: Some(automaton),
-                ..self.matcher
-            },
-            Err(_) => {
-                for rule in self.grouped {
-                    rule.matcher_slot.store(NO_SLOT, Ordering::Relaxed);
-                }
-                Matcher::default()
-            }
-        }
-    }
-}
-
 impl Matcher {
-    /// Works out the groups for these rules (chain links included) and records each member's
-    /// slot in the rule; the automaton is built by [`Plan::finish`].
-    pub fn plan<'r>(rules: impl Iterator<Item = &'r Rule>, chains: &ChainTable) -> Plan<'r> {
+    /// Builds the groups for these rules (chain links included) and records each member's
+    /// slot in the rule.
+    pub fn build<'r>(rules: impl Iterator<Item = &'r Rule>, chains: &ChainTable) -> Matcher {
         let mut by_chain: HashMap<ChainId, Vec<Member<'r>>> = HashMap::new();
         let mut order: Vec<ChainId> = Vec::new();
         for rule in rules {
@@ -350,21 +311,22 @@ impl Matcher {
             }
             first_word += by_chain[chain].len().div_ceil(64);
         }
-        let (mut literals_of_all, mut owners_of_all) = (Ragged::default(), Ragged::default());
-        for (l, o) in all_literals.iter().zip(&all_owners) {
-            literals_of_all.push(l);
-            owners_of_all.push(o);
-        }
+        // (the literals are lowercase, and so is the value searched: an automaton of both
+        // cases of each letter took twice the time to build)
+        let Ok(automaton) = AhoCorasick::new(&all_literals) else {
+            // (too large for its state ids: every rule runs its own operator)
+            return Matcher::default();
+        };
+        let mut owners_of_all = Ragged::default();
+        all_owners.iter().for_each(|o| owners_of_all.push(o));
         let mut groups = Vec::new();
         let mut first_word = 0;
-        let mut grouped = Vec::new();
         for (chain, (literals, owners)) in order.into_iter().zip(lists) {
             let members = &by_chain[&chain];
             let g = groups.len() as u64;
             for (m, (rule, _)) in members.iter().enumerate() {
                 rule.matcher_slot
                     .store((g << 32) | m as u64, Ordering::Relaxed);
-                grouped.push(*rule);
             }
             let subsets = subsets(members, literals.len());
             let (mut kept_literals, mut kept_owners) = (Ragged::default(), Ragged::default());
@@ -387,15 +349,11 @@ impl Matcher {
             });
             first_word += members.len().div_ceil(64);
         }
-        Plan {
-            matcher: Matcher {
-                groups,
-                automaton: None,
-                owners: owners_of_all,
-                words: first_word,
-            },
-            literals: literals_of_all,
-            grouped,
+        Matcher {
+            groups,
+            automaton: Some(automaton),
+            owners: owners_of_all,
+            words: first_word,
         }
     }
 

@@ -145,8 +145,7 @@ fn is_comment(line: &[u8]) -> bool {
 }
 
 impl Pm {
-    fn new(phrases: PhraseList) -> Pm {
-        let mut phrases = phrases;
+    fn new(mut phrases: PhraseList) -> Pm {
         phrases.shrink_to_fit();
         let phrases = Arc::new(phrases);
         let tree = TREES.get_or_insert(

@@ -361,7 +361,8 @@ impl Transaction {
     /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element: the name is
     /// written once and both share it and the value's buffer.
     fn record_matched_var(&mut self, name: Bytes, value: &Bytes) {
-        self.matched_vars.add_shared(name.clone(), value.clone());
+        self.matched_vars
+            .add_shared(name.clone(), value.clone(), None);
         self.matched_var = Some((name, value.clone()));
     }
 

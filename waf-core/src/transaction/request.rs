@@ -255,8 +255,8 @@ impl Transaction {
         } else {
             &mut self.args_post
         };
-        own.add_shared_at(name_bytes.clone(), value_bytes.clone(), origin);
-        self.args.add_shared_at(name_bytes, value_bytes, origin);
+        own.add_shared(name_bytes.clone(), value_bytes.clone(), origin);
+        self.args.add_shared(name_bytes, value_bytes, origin);
         self.args_combined_size += (name.len() + value.len()) as u64;
     }
 
