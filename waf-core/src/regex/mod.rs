@@ -18,7 +18,9 @@
 //!    pattern that runs on every value, else on its first search ([`Regex::build_now`]);
 //! 5. from the same HIR, [`required_bytes`] finds a few bytes one of which every match holds
 //!    (`;`, `|`, `<`...), when there are such: a value without any of them is answered "no
-//!    match" without a search (and a pattern no value has reached is never built).
+//!    match" without a search (and a pattern no value has reached is never built); and the
+//!    grouped matcher's literals come from it too (regex-syntax's prefixes and suffixes, or
+//!    [`factors`] inside the matches).
 //!
 //! Not here: macro expansion (`@rx %{tx.x}`), captures into `TX`, `@rxGlobal`'s bookkeeping
 //! (see `operators::rx`), and one union automaton over all rules (a later layer).
@@ -36,6 +38,7 @@
 
 mod analyze;
 mod emit;
+mod factors;
 mod hir;
 mod pcre;
 mod required_bytes;
@@ -233,8 +236,9 @@ type Literals = Vec<Vec<u8>>;
 
 /// The literals (ASCII-lowercased, sorted, distinct) one of which every match starts with, or
 /// one of which every match ends with (regex-syntax's prefix and suffix extraction; the set
-/// whose shortest literal is longer, the more selective); `None` when neither set is finite
-/// with literals of at least [`MIN_LITERAL`] bytes. The grouped matcher scans for them.
+/// whose shortest literal is longer, the more selective); when neither set is finite with
+/// literals of at least [`MIN_LITERAL`] bytes, literals one of which every match holds
+/// somewhere ([`factors`]); `None` without any. The grouped matcher scans for them.
 ///
 /// `lower` is the pattern's lowercased tree ([`hir::linear_hir_lowercased`]): the literals are
 /// searched without regard to case anyway, and a caseless `(?i)select` is `[sS][eE]...`, whose
@@ -259,7 +263,8 @@ fn required_literals(lower: &regex_syntax::hir::Hir) -> Option<Literals> {
     match (usable(ExtractKind::Prefix), usable(ExtractKind::Suffix)) {
         (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
         (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
-        (None, None) => None,
+        // literals inside the matches, when they have no common start or end
+        (None, None) => factors::required_factors(lower),
     }
 }
 
@@ -485,8 +490,8 @@ impl Regex {
     }
 
     /// On the linear engine, the literals (lowercased) one of which starts every match, or
-    /// one of which ends every match, when there is such a finite set of literals of two
-    /// bytes or more.
+    /// ends every match, or failing those occurs in every match, when there is such a finite
+    /// set of literals of two bytes or more.
     pub(crate) fn required_literals(&self) -> Option<&[Vec<u8>]> {
         self.literals.as_deref()
     }

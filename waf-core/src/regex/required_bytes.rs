@@ -21,7 +21,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// How often a byte turns up in ordinary request values, in rough units: a set whose
 /// bytes add up past [`MAX_WEIGHT`] passes most values and is not worth checking.
-fn weight(b: u8) -> u32 {
+pub(super) fn weight(b: u8) -> u32 {
     match b {
         b'a'..=b'z' | b' ' => 40,
         b'0'..=b'9' | b'A'..=b'Z' => 20,

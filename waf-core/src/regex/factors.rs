@@ -1,0 +1,331 @@
+//! Literals one of which every match of a pattern holds somewhere in it: the grouped matcher's
+//! prefilter for patterns whose matches have no common start or end.
+//!
+//! regex-syntax's extractor gives the literals every match starts (or ends) with; CRS has
+//! patterns where that set is not finite or holds a one-byte literal, because some branch
+//! starts with a class or an optional part (`\([\s]*[^\w]child_process`, 934100;
+//! `[\s(]load_file`, 942360), yet every branch has a literal of two bytes or more inside it.
+//! Without a set those patterns ran on every value.
+//!
+//! From the HIR: a literal is its own set; a concatenation's parts that match exactly a few
+//! strings are joined into their products (`[s]` `el` `[e]` `ct` → `select`: caseless letters
+//! are one-letter classes in the lowercased tree), and the concatenation takes the rarest set
+//! of any run of such parts or of any other part; an alternation takes the union of its
+//! branches' sets (each branch needs one); a repetition run at least once takes its body's.
+//! Zero-width assertions (`\b`, `^`) are skipped over. A set is "rarest" by a rough frequency
+//! of its literals ([`frequency`]). One-byte literals are not kept, even of uncommon bytes
+//! (`'`, `(`, `@`: 941170, 942190 would have sets with them): measured, the automaton's extra
+//! matches on ordinary values (every `(` of a cookie) cost the benign requests more than the
+//! patterns it kept off (1.4% more instructions; a 64 KB JSON body 1.9% fewer). Such patterns
+//! keep their required bytes ([`super::required_bytes`]).
+
+use super::required_bytes::weight;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// The most literals a set may hold (regex-syntax's extractor stops at about as many).
+const MAX_SET: usize = 250;
+
+/// The most bytes of a class taken as that many one-byte strings.
+const MAX_CLASS: usize = 8;
+
+/// What a part of a pattern contributes.
+struct Part {
+    /// One of these occurs in every match.
+    literals: Vec<Vec<u8>>,
+    /// Every match is one of them.
+    exact: bool,
+}
+
+/// Literals (as they are in `lower`, sorted, distinct) one of which occurs in every match of
+/// `lower`, the rarest such set found; `None` without a usable one.
+pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
+    let part = factor(lower)?;
+    let mut literals = usable(part.literals)?;
+    literals.sort();
+    literals.dedup();
+    // a literal holding another is found wherever that one is: only the other is searched
+    let all = literals.clone();
+    literals.retain(|l| {
+        !all.iter()
+            .any(|o| o.len() < l.len() && l.windows(o.len()).any(|w| w == &o[..]))
+    });
+    Some(literals)
+}
+
+/// How often a literal turns up in ordinary values, roughly: the product of its bytes'
+/// frequencies (letters and space about 0.4, digits 0.2, uncommon punctuation 0.03).
+fn frequency(literal: &[u8]) -> f64 {
+    literal
+        .iter()
+        .map(|&b| f64::from(weight(b)) / 100.0)
+        .product()
+}
+
+/// The set if a prefilter can use it: literals of two bytes or more, not too many.
+fn usable(literals: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
+    (!literals.is_empty() && literals.len() <= MAX_SET && literals.iter().all(|l| l.len() >= 2))
+        .then_some(literals)
+}
+
+/// A set's cost: its literals' frequencies, each counted as at least [`RARE_ENOUGH`].
+fn cost(literals: &[Vec<u8>]) -> f64 {
+    literals.iter().map(|l| frequency(l).max(RARE_ENOUGH)).sum()
+}
+
+/// A literal this rare is as good as a longer one: making it longer (a product with a class
+/// of six spaces) multiplies the literals for nothing.
+const RARE_ENOUGH: f64 = 1e-3;
+
+/// The rarer of two usable sets.
+fn rarer(best: Option<Vec<Vec<u8>>>, other: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
+    let Some(other) = usable(other) else {
+        return best;
+    };
+    match best {
+        Some(b) if cost(&b) <= cost(&other) => Some(b),
+        _ => Some(other),
+    }
+}
+
+fn exact(literals: Vec<Vec<u8>>) -> Option<Part> {
+    Some(Part {
+        literals,
+        exact: true,
+    })
+}
+
+/// Every concatenation of a literal of `a` with one of `b`, if there are few enough.
+fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len().saturating_mul(b.len()) > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut l = x.clone();
+            l.extend_from_slice(y);
+            out.push(l);
+        }
+    }
+    Some(out)
+}
+
+fn factor(hir: &Hir) -> Option<Part> {
+    match hir.kind() {
+        // zero-width: the empty string, which a product leaves as it is
+        HirKind::Empty | HirKind::Look(_) => exact(vec![Vec::new()]),
+        HirKind::Literal(l) => exact(vec![l.0.to_vec()]),
+        HirKind::Class(Class::Bytes(c)) => {
+            let count: usize = c.iter().map(|r| usize::from(r.end() - r.start()) + 1).sum();
+            (count <= MAX_CLASS).then(|| Part {
+                literals: c
+                    .iter()
+                    .flat_map(|r| (r.start()..=r.end()).map(|b| vec![b]))
+                    .collect(),
+                exact: true,
+            })
+        }
+        // not made by the linear engine's translation (bytes mode); no claim about it
+        HirKind::Class(Class::Unicode(_)) => None,
+        HirKind::Repetition(r) if r.max == Some(0) => exact(vec![Vec::new()]),
+        HirKind::Repetition(r) if r.min == 0 => None,
+        HirKind::Repetition(r) => {
+            let sub = factor(&r.sub)?;
+            Some(Part {
+                literals: sub.literals,
+                // (`x{1}` is `x`; more copies are not worth the products)
+                exact: sub.exact && r.min == 1 && r.max == Some(1),
+            })
+        }
+        HirKind::Capture(c) => factor(&c.sub),
+        HirKind::Alternation(branches) => {
+            let mut literals = Vec::new();
+            let mut all_exact = true;
+            for b in branches {
+                let part = factor(b)?;
+                all_exact &= part.exact;
+                literals.extend(part.literals);
+                if literals.len() > MAX_SET {
+                    return None;
+                }
+            }
+            Some(Part {
+                literals,
+                exact: all_exact,
+            })
+        }
+        HirKind::Concat(parts) => concat(parts),
+    }
+}
+
+/// A concatenation: runs of exact parts are joined into their products; the rarest usable set
+/// of a run or of another part stands for the whole (exact only when one run covers it all).
+fn concat(parts: &[Hir]) -> Option<Part> {
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+    let mut whole = true;
+    for p in parts {
+        match factor(p) {
+            // (`\b`, `^`: nothing to join)
+            Some(part) if part.exact && part.literals.iter().all(Vec::is_empty) => {}
+            Some(part) if part.exact => {
+                // joined while that makes a set rarer than either
+                let joined = run.as_deref().and_then(|r| {
+                    product(r, &part.literals)
+                        .filter(|j| cost(j) < cost(r) && cost(j) < cost(&part.literals))
+                });
+                match joined {
+                    Some(j) => run = Some(j),
+                    None => {
+                        whole = false;
+                        if let Some(r) = run.take() {
+                            best = rarer(best, r);
+                        }
+                        run = Some(part.literals);
+                    }
+                }
+            }
+            other => {
+                whole = false;
+                if let Some(r) = run.take() {
+                    best = rarer(best, r);
+                }
+                if let Some(part) = other {
+                    best = rarer(best, part.literals);
+                }
+            }
+        }
+    }
+    if whole {
+        return exact(run.unwrap_or_default());
+    }
+    if let Some(r) = run {
+        best = rarer(best, r);
+    }
+    best.map(|literals| Part {
+        literals,
+        exact: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factors(pattern: &str) -> Option<Vec<String>> {
+        let parsed = super::super::parse(pattern.as_bytes()).unwrap();
+        let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
+        required_factors(&lower).map(|ls| {
+            ls.iter()
+                .map(|l| String::from_utf8_lossy(l).to_string())
+                .collect()
+        })
+    }
+
+    fn strings(s: &[&str]) -> Option<Vec<String>> {
+        Some(s.iter().map(|x| x.to_string()).collect())
+    }
+
+    #[test]
+    fn sets_come_from_inside_the_pattern() {
+        // a class, then a word: the word
+        assert_eq!(
+            factors(r"[^a-z]child_process\("),
+            strings(&["child_process("])
+        );
+        // caseless letters are joined into words
+        assert_eq!(factors(r"(?i)\bselect\s+from"), strings(&["select"]));
+        // each branch gives one
+        assert_eq!(
+            factors(r#"["']\s*!=|\bexec\s+master\.|from\W+information_schema"#),
+            strings(&["!=", "information_schema", "master."])
+        );
+        // a literal holding another is left out
+        assert_eq!(factors(r"ab|cabd"), strings(&["ab"]));
+        // a product is made while it is rarer than its parts
+        assert_eq!(factors(r"[\s(]load_file"), strings(&["load_file"]));
+        // the rarest of a concatenation's parts
+        assert_eq!(factors(r"\w+ as\b\s*\w+\s*\bfrom"), strings(&["from"]));
+        // one-letter literals are too common
+        assert_eq!(factors(r"ab?c"), None);
+        assert_eq!(factors(r"x(?:ab|cd){1,3}y"), strings(&["ab", "cd"]));
+    }
+
+    #[test]
+    fn no_set_without_a_literal_in_every_branch() {
+        assert_eq!(factors(r"\w+"), None);
+        assert_eq!(factors(r"a|;"), None);
+        // a one-byte literal is too common, even a quote
+        assert_eq!(factors(r#"["'](?:\s*!)|\bexec\s+master\."#), None);
+        assert_eq!(factors(r"select|\d+"), None);
+        assert_eq!(factors(r"(?:select)?"), None);
+        assert_eq!(factors(r"^$"), None);
+    }
+
+    /// Pieces random patterns are made of.
+    const PIECES: &[&str] = &[
+        ";",
+        "ab",
+        "b",
+        "<",
+        "[;&]",
+        "[a-c]",
+        "\\s*",
+        "\\s+",
+        "\\b",
+        "^",
+        "$",
+        "(?:xy|;)",
+        "(?:;|<a)",
+        "(?:ab|ba)",
+        "b?",
+        "(?:;)+",
+        "(?:<a)*",
+        "(?i)ab",
+        "[^a]",
+        ".",
+        "\\w+",
+        "(?:&&|\\|\\|)",
+        "x{2,3}",
+        "(?:)",
+        "A",
+        "[A-C]",
+        "(?i)a;x",
+        "(a)(b)",
+    ];
+
+    proptest::proptest! {
+        /// Whatever the pattern, a value that holds none of the set's literals (ASCII case
+        /// aside, as the matcher searches) is one the pattern does not match.
+        #[test]
+        fn a_ruled_out_value_never_matches(
+            branches in proptest::collection::vec(
+                proptest::collection::vec(0..PIECES.len(), 1..6), 1..4),
+            hays in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(
+                    &b"ab;<&|xy AB\n"[..]), 0..14), 1..20),
+        ) {
+            let pattern = branches
+                .iter()
+                .map(|b| b.iter().map(|&i| PIECES[i]).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("|");
+            let parsed = super::super::parse(pattern.as_bytes()).unwrap();
+            let Ok(hir) = super::super::hir::linear_hir(&parsed.node) else { return Ok(()) };
+            let Ok(re) = super::super::build_linear(&hir) else { return Ok(()) };
+            let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
+            let Some(set) = required_factors(&lower) else { return Ok(()) };
+            for h in &hays {
+                let h_lower = h.to_ascii_lowercase();
+                let held = set
+                    .iter()
+                    .any(|l| h_lower.windows(l.len()).any(|w| w == &l[..]));
+                proptest::prop_assert!(
+                    held || !re.is_match(h),
+                    "{pattern} matches {:?} without any of {set:?}",
+                    h.escape_ascii().to_string()
+                );
+            }
+        }
+    }
+}
