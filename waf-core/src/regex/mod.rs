@@ -1036,4 +1036,92 @@ mod tests {
         // from 0, 1 and 2 (the boundary at 2), then from 3 and 4 (the one at 4).
         assert_eq!(global(r"\b", b"  ab"), v(&["", "", "", "", ""]));
     }
+
+    /// Pieces the prefilters' random patterns are made of: punctuation, letters, words,
+    /// optional and repeated parts, assertions, classes, caseless parts, groups.
+    const PIECES: &[&str] = &[
+        ";",
+        "a",
+        "ab",
+        "b",
+        "<",
+        "[;&]",
+        "[a-c]",
+        "\\s*",
+        "\\s+",
+        "\\b",
+        "^",
+        "$",
+        "(?:x|;)",
+        "(?:xy|;)",
+        "(?:;|<a)",
+        "(?:a|b)",
+        "(?:ab|ba)",
+        "b?",
+        ";?",
+        "(?:;)+",
+        "(?:<a)*",
+        "(?i)ab",
+        "[^a]",
+        ".",
+        "\\w+",
+        "(?:&&|\\|\\|)",
+        "x{2,3}",
+        "(?:;{0,2})",
+        "(?:)",
+        "A",
+        "[A-C]",
+        "(?i)a;x",
+        "(a)(b)",
+    ];
+
+    proptest::proptest! {
+        /// Whatever the pattern, a value a prefilter rules out is one the pattern does not
+        /// match: the required bytes (of the tree as it is, and of the lowercased tree the
+        /// engine uses), and the literals (prefixes, suffixes or factors), which the matcher
+        /// searches without regard to ASCII case.
+        #[test]
+        fn a_ruled_out_value_never_matches(
+            branches in proptest::collection::vec(
+                proptest::collection::vec(0..PIECES.len(), 1..6), 1..4),
+            hays in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(
+                    &b"ab;<&|xy AB\n"[..]), 0..14), 1..20),
+        ) {
+            let pattern = branches
+                .iter()
+                .map(|b| b.iter().map(|&i| PIECES[i]).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("|");
+            let parsed = parse(pattern.as_bytes()).unwrap();
+            let Ok(tree) = hir::linear_hir(&parsed.node) else { return Ok(()) };
+            let Ok(re) = build_linear(&tree) else { return Ok(()) };
+            let lower = hir::linear_hir_lowercased(&parsed.node).unwrap();
+            for set in [RequiredBytes::of(&tree), RequiredBytes::of_lowercased(&lower)]
+                .into_iter()
+                .flatten()
+            {
+                for h in &hays {
+                    proptest::prop_assert!(
+                        set.found_in(h) || !re.is_match(h),
+                        "{pattern} matches {:?} without any of {set:?}",
+                        h.escape_ascii().to_string()
+                    );
+                }
+            }
+            if let Some(literals) = required_literals(&lower) {
+                for h in &hays {
+                    let lower_h = h.to_ascii_lowercase();
+                    let held = literals
+                        .iter()
+                        .any(|l| lower_h.windows(l.len()).any(|w| w == &l[..]));
+                    proptest::prop_assert!(
+                        held || !re.is_match(h),
+                        "{pattern} matches {:?} without any of {literals:?}",
+                        h.escape_ascii().to_string()
+                    );
+                }
+            }
+        }
+    }
 }

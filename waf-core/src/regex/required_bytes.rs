@@ -275,40 +275,6 @@ mod tests {
         }
     }
 
-    /// Pieces random patterns are made of: punctuation, letters, optional and repeated parts,
-    /// assertions, classes, caseless parts.
-    const PIECES: &[&str] = &[
-        ";",
-        "a",
-        "b",
-        "<",
-        "[;&]",
-        "[a-c]",
-        "\\s*",
-        "\\s+",
-        "\\b",
-        "^",
-        "$",
-        "(?:x|;)",
-        "(?:;|<)",
-        "(?:a|b)",
-        "b?",
-        ";?",
-        "(?:;)+",
-        "(?:<a)*",
-        "(?i)ab",
-        "[^a]",
-        ".",
-        "\\w+",
-        "(?:&&|\\|\\|)",
-        "x{2,3}",
-        "(?:;{0,2})",
-        "(?:)",
-        "A",
-        "[A-C]",
-        "(?i)a;",
-    ];
-
     #[test]
     fn phrase_sets_take_each_phrase_s_rarest_byte_in_both_cases() {
         let set = |phrases: &[&str]| {
@@ -321,41 +287,5 @@ mod tests {
         assert_eq!(set(&["Q"]), None);
         assert_eq!(set(&[]), None);
         assert_eq!(set(&[""]), None);
-    }
-
-    proptest::proptest! {
-        /// Whatever the pattern, a value the set rules out is one the pattern does not match.
-        #[test]
-        fn a_ruled_out_value_never_matches(
-            branches in proptest::collection::vec(
-                proptest::collection::vec(0..PIECES.len(), 1..5), 1..4),
-            hays in proptest::collection::vec(
-                proptest::collection::vec(proptest::sample::select(
-                    &b"ab;<&|x AB\n"[..]), 0..12), 1..20),
-        ) {
-            let pattern = branches
-                .iter()
-                .map(|b| b.iter().map(|&i| PIECES[i]).collect::<String>())
-                .collect::<Vec<_>>()
-                .join("|");
-            let parsed = super::super::parse(pattern.as_bytes()).unwrap();
-            let Ok(hir) = super::super::hir::linear_hir(&parsed.node) else { return Ok(()) };
-            let Ok(re) = super::super::build_linear(&hir) else { return Ok(()) };
-            let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
-            // the set from the tree as it is, and the one the engine uses, from the
-            // lowercased tree
-            for set in [RequiredBytes::of(&hir), RequiredBytes::of_lowercased(&lower)]
-                .into_iter()
-                .flatten()
-            {
-                for h in &hays {
-                    proptest::prop_assert!(
-                        set.found_in(h) || !re.is_match(h),
-                        "{pattern} matches {:?} without any of {set:?}",
-                        h.escape_ascii().to_string()
-                    );
-                }
-            }
-        }
     }
 }
