@@ -211,4 +211,79 @@ mod tests {
         assert_eq!(c.get(b"W"), Some(&b"7"[..]));
         assert_eq!(c.len(), 3);
     }
+
+    /// What a collection is: a list of elements, names compared without regard to case.
+    #[derive(Default)]
+    struct Model(Vec<(Vec<u8>, Vec<u8>)>);
+
+    impl Model {
+        fn named(&self, name: &[u8]) -> Vec<Vec<u8>> {
+            self.0
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .collect()
+        }
+    }
+
+    proptest::proptest! {
+        /// Through additions of repeated names, sets, removals and clears of many elements,
+        /// every lookup by name gives what a plain list gives.
+        #[test]
+        fn lookups_by_name_agree_with_a_plain_list(
+            ops in proptest::collection::vec(
+                (0..10u8, 0..48usize, proptest::prelude::any::<bool>()), 0..300),
+        ) {
+            use proptest::prelude::*;
+            let name = |i: usize, upper: bool| -> Vec<u8> {
+                let n = format!("name{i}");
+                let n = if upper { n.to_uppercase() } else { n };
+                n.into_bytes()
+            };
+            let mut c = Collection::new();
+            let mut m = Model::default();
+            for (k, (op, i, upper)) in ops.iter().enumerate() {
+                let (n, v) = (name(*i, *upper), k.to_string().into_bytes());
+                match op {
+                    // mostly sets (TX), some additions (repeated names), few removals
+                    0..=5 => {
+                        c.set(&n, v.clone());
+                        match m.0.iter().position(|(x, _)| x.eq_ignore_ascii_case(&n)) {
+                            Some(p) => {
+                                m.0[p].1 = v;
+                                let mut seen = false;
+                                m.0.retain(|(x, _)| {
+                                    let same = x.eq_ignore_ascii_case(&n);
+                                    let keep = !same || !seen;
+                                    seen |= same;
+                                    keep
+                                });
+                            }
+                            None => m.0.push((n, v)),
+                        }
+                    }
+                    6..=7 => {
+                        c.add(&n, &v);
+                        m.0.push((n, v));
+                    }
+                    8 => {
+                        c.remove(&n);
+                        m.0.retain(|(x, _)| !x.eq_ignore_ascii_case(&n));
+                    }
+                    _ if *i == 0 => {
+                        c.clear();
+                        m.0.clear();
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(c.len(), m.0.len());
+            }
+            for i in 0..48 {
+                let n = name(i, i % 2 == 0);
+                let got: Vec<Vec<u8>> = c.named(&n).map(|e| e.value.to_vec()).collect();
+                prop_assert_eq!(&got, &m.named(&n));
+                prop_assert_eq!(c.get(&n).map(<[u8]>::to_vec), m.named(&n).first().cloned());
+            }
+        }
+    }
 }
