@@ -13,7 +13,7 @@
 //! of any run of such parts or of any other part; an alternation takes the union of its
 //! branches' sets (each branch needs one); a repetition run at least once takes its body's.
 //! Zero-width assertions (`\b`, `^`) are skipped over. A set is "rarest" by a rough frequency
-//! of its literals ([`frequency`]). One-byte literals are not kept, even of uncommon bytes
+//! of its literals ([`frequency`]), and refused past [`MAX_COST`]. One-byte literals are not kept, even of uncommon bytes
 //! (`'`, `(`, `@`: 941170, 942190 would have sets with them): measured, the automaton's extra
 //! matches on ordinary values (every `(` of a cookie) cost the benign requests more than the
 //! patterns it kept off (1.4% more instructions; a 64 KB JSON body 1.9% fewer). Such patterns
@@ -41,6 +41,9 @@ struct Part {
 pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
     let part = factor(lower)?;
     let mut literals = usable(part.literals)?;
+    if cost(&literals) > MAX_COST {
+        return None;
+    }
     literals.sort();
     literals.dedup();
     // a literal holding another is found wherever that one is: only the other is searched
@@ -71,6 +74,10 @@ fn usable(literals: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
 fn cost(literals: &[Vec<u8>]) -> f64 {
     literals.iter().map(|l| frequency(l).max(RARE_ENOUGH)).sum()
 }
+
+/// The most a whole set may cost: past it, its literals (`on`, `and`, `esc`) turn up in so
+/// many values that the automaton's extra matches cost more than the searches they save.
+const MAX_COST: f64 = 0.2;
 
 /// A literal this rare is as good as a longer one: making it longer (a product with a class
 /// of six spaces) multiplies the literals for nothing.
@@ -248,13 +255,15 @@ mod tests {
         assert_eq!(factors(r"\w+ as\b\s*\w+\s*\bfrom"), strings(&["from"]));
         // one-letter literals are too common
         assert_eq!(factors(r"ab?c"), None);
-        assert_eq!(factors(r"x(?:ab|cd){1,3}y"), strings(&["ab", "cd"]));
+        assert_eq!(factors(r"x(?:a;|c<){1,3}y"), strings(&["a;", "c<"]));
     }
 
     #[test]
     fn no_set_without_a_literal_in_every_branch() {
         assert_eq!(factors(r"\w+"), None);
         assert_eq!(factors(r"a|;"), None);
+        // words that turn up in most text
+        assert_eq!(factors(r"\W(?:and|or)\W"), None);
         // a one-byte literal is too common, even a quote
         assert_eq!(factors(r#"["'](?:\s*!)|\bexec\s+master\."#), None);
         assert_eq!(factors(r"select|\d+"), None);
