@@ -21,13 +21,11 @@
 //! with an automaton per group a value was scanned three to four times, by automata a request
 //! then had to bring into the processor's cache one after the other.
 //!
-//! What joins a group: a non-negated static `@rx` on the linear engine (not the backtracking
-//! fallback, and not a pattern whose `^` needs PCRE's end-of-subject re-check), or an `@pm`/
+//! What joins a group: in a rule without `multiMatch` (which tests several values per
+//! target), a non-negated static `@rx` on the linear engine (not the backtracking fallback,
+//! and not a pattern whose `^` needs PCRE's end-of-subject re-check), or an `@pm`/
 //! `@pmFromFile` of the request phases (see [`eligible`]). Everything else runs as it always
-//! did. A `multiMatch` rule tests a value as it was and after each transformation that changed
-//! it; it joins the group of its whole chain, and a scan's result says which members' literals
-//! a buffer holds whatever chain made it, so the rule is asked about the value after each
-//! prefix of its chain (the stages it tests are among those).
+//! did.
 //!
 //! (A multi-pattern lazy DFA over the whole patterns, `meta::Regex::new_many` with
 //! `MatchKind::All`, answers the same question exactly but was measured slower here: CRS's
@@ -338,11 +336,9 @@ impl Matcher {
                     kept_owners.push(own);
                 }
             }
-            // (a multiMatch member is also asked about the values before `t:lowercase`)
             let lowercase_values = chains
                 .step(chain)
-                .is_some_and(|s| s.name == TransformationName::Lowercase)
-                && !members.iter().any(|(rule, _)| rule.multi_match());
+                .is_some_and(|s| s.name == TransformationName::Lowercase);
             groups.push(Group {
                 members: members.len(),
                 first_word,
@@ -423,7 +419,7 @@ fn subsets(members: &[Member<'_>], group_literals: usize) -> Vec<Subset> {
 /// rule can join a group.
 fn eligible(rule: &Rule) -> Option<Vec<Vec<u8>>> {
     let op = rule.operator.as_ref()?;
-    if op.negated || op.argument.has_macros() {
+    if op.negated || rule.multi_match() || op.argument.has_macros() {
         return None;
     }
     // A phrase list (the only operator with literals besides a pattern) of the response

@@ -51,8 +51,6 @@ const PATTERNS: &[&str] = &[
     "[A-Z]{2}x",
     "F[O0]O",
     "(?i)(?:un|sel)(?:ion|ect)",
-    // multiMatch also tests the value before `t:urlDecodeUni,t:lowercase`, capitals and all
-    "(?i)%4f",
     // @pm: phrase lists whose rarest bytes rule out whole variables
     "@pm <script a/b",
     "@pm $x ../ evil",
@@ -76,7 +74,6 @@ const WORDS: &[&str] = &[
     "<script>",
     "1 or 2",
     "%41",
-    "%4F",
     "&lt;",
     " ",
     "%20",
@@ -254,26 +251,4 @@ fn rules_are_grouped() {
     // 3 is negated, 5 matches one byte: 1, 2 and 4 (every match of `a+b` ends with `ab`) are
     // prefiltered
     assert_eq!(rules.grouped_rules(), (3, 1));
-}
-
-/// A `multiMatch` rule also tests the value as it was: a capital `%4F` of a long URI that
-/// `t:urlDecodeUni` turns into `o` still matches `(?i)%4f`. The rule's group ends with
-/// `t:lowercase`, and its own scan of long `REQUEST_URI_RAW` values (it alone names the variable)
-/// must not take the values for lowercase.
-#[test]
-fn multi_match_sees_the_value_before_its_transformations() {
-    let text = "SecRuleEngine On\n\
-        SecRule REQUEST_URI_RAW \"@rx (?i)%4f\" \"id:1,phase:2,pass,log,msg:'m',multiMatch,t:none,t:urlDecodeUni,t:lowercase\"\n\
-        SecRule ARGS \"@pm alpha bravo charlie delta echo\" \"id:2,phase:2,pass,log,msg:'p',t:none,t:urlDecodeUni,t:lowercase\"\n";
-    let grouped = Arc::new(RuleSet::from_text("m.conf", text, None).unwrap());
-    assert_eq!(grouped.grouped_rules(), (2, 1));
-    let mut single = RuleSet::from_text("m.conf", text, None).unwrap();
-    single.set_grouped_matching(false);
-    let single = Arc::new(single);
-    for pad in [0, 1100] {
-        let (lines, _) = run(&grouped, "q=%4F", "c=1", "agent", pad);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(lines[0].contains("[id \"1\"]"), "{lines:?}");
-        assert_eq!((lines, 200), run(&single, "q=%4F", "c=1", "agent", pad));
-    }
 }

@@ -63,12 +63,10 @@ fn fixed_during_phase(v: V) -> bool {
     )
 }
 
-/// The per-phase results: `(group, scan, variable, chain)` → the group's members that may
-/// match one of the variable's values after `chain` (by that scan of the group:
-/// [`crate::matcher::Group::scan_for`]). The chain is the group's, or for a `multiMatch`
-/// member one of its prefixes.
+/// The per-phase results: `(group, scan, variable)` → the group's members that may match one
+/// of the variable's values (by that scan of the group: [`crate::matcher::Group::scan_for`]).
 pub(crate) type PhaseCandidates = std::collections::HashMap<
-    (usize, Scan, V, ChainId),
+    (usize, Scan, V),
     Candidates,
     std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
 >;
@@ -138,7 +136,7 @@ impl Transaction {
             let scan = tx.rules.matcher.groups[group].scan_for(t.variable, member);
             if t.selector.is_none() {
                 // all of a variable: the same for every rule of the group (and scan) this phase
-                let key = (group, scan, t.variable, chain);
+                let key = (group, scan, t.variable);
                 if !tx.phase_candidates.contains_key(&key) {
                     let union = tx.candidates_of(rule, t, group, scan, chain);
                     tx.phase_candidates.insert(key, union);
@@ -149,51 +147,6 @@ impl Transaction {
                 tx.candidates_of(rule, t, group, scan, chain)
                     .contains(member)
             }
-        })
-    }
-
-    /// Whether `test` holds for `chain` and, for a `multiMatch` rule, for every prefix of it
-    /// down to no transformation at all: such a rule tests a value as it was and after each
-    /// transformation that changed it, values which are all among those prefixes' results.
-    pub(crate) fn every_stage(
-        &mut self,
-        chain: ChainId,
-        multi_match: bool,
-        mut test: impl FnMut(&mut Self, ChainId) -> bool,
-    ) -> bool {
-        let mut chain = chain;
-        loop {
-            if !test(self, chain) {
-                return false;
-            }
-            match self.rules.chains.step(chain) {
-                Some(step) if multi_match => chain = step.parent,
-                _ => return true,
-            }
-        }
-    }
-
-    /// Whether the `multiMatch` rule at `slot` of the grouped matcher may match `value` (of
-    /// `variable`, with `bytes` when they are known) as it is or after some prefix of `chain`.
-    pub(crate) fn some_stage_may_match(
-        &mut self,
-        slot: u64,
-        variable: V,
-        chain: ChainId,
-        value: &Bytes,
-        bytes: Option<&ByteSet>,
-    ) -> bool {
-        // (most transformations leave most values as they are: a stage that is the same
-        // buffer as the one after it has the same answer)
-        let mut last = None;
-        !self.every_stage(chain, true, |tx, c| {
-            let stage = tx.transformed_with(c, value, bytes);
-            let at = Some((stage.as_ptr(), stage.len()));
-            if at == last {
-                return true;
-            }
-            last = at;
-            !tx.may_match(slot, variable, &stage)
         })
     }
 

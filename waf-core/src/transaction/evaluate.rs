@@ -391,13 +391,13 @@ impl Transaction {
             .transformation_chain
             .load(std::sync::atomic::Ordering::Relaxed);
         let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
-        let multi = rule.multi_match();
-        // (with multiMatch, the tests below hold for the values after each prefix of the chain)
-        if self.rules.grouped_matching && chain != crate::rule::UNASSIGNED && !op.negated {
+        if self.rules.grouped_matching
+            && chain != crate::rule::UNASSIGNED
+            && !rule.multi_match()
+            && !op.negated
+        {
             if let Some(required) = op.operator.required_bytes() {
-                if self.every_stage(chain, multi, |tx, c| {
-                    tx.no_value_has_bytes(rule, &targets, c, required)
-                }) {
+                if self.no_value_has_bytes(rule, &targets, chain, required) {
                     // no value of its variables has a byte every match needs
                     return self.no_match();
                 }
@@ -407,9 +407,7 @@ impl Transaction {
         if slot != crate::matcher::NO_SLOT
             && self.rules.grouped_matching
             && chain != crate::rule::UNASSIGNED
-            && self.every_stage(chain, multi, |tx, c| {
-                tx.no_candidate_value(rule, &targets, c, slot)
-            })
+            && self.no_candidate_value(rule, &targets, chain, slot)
         {
             // no value of its variables has one of its literals: the rule cannot match
             return self.no_match();
@@ -437,15 +435,7 @@ impl Transaction {
                 if self.excluded(rule, &exclusions, v) {
                     continue;
                 }
-                if multi || chain == crate::rule::UNASSIGNED {
-                    if slot != crate::matcher::NO_SLOT
-                        && self.rules.grouped_matching
-                        && chain != crate::rule::UNASSIGNED
-                        && !self.some_stage_may_match(slot, target.variable, chain, &v.value, bytes)
-                    {
-                        // no stage of the value holds one of its literals
-                        continue;
-                    }
+                if rule.multi_match() || chain == crate::rule::UNASSIGNED {
                     for (candidate, stage) in self.transform(rule, &v.value) {
                         matched |=
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
