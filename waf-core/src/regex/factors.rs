@@ -71,10 +71,13 @@ fn frequency(literal: &[u8]) -> f64 {
         .product()
 }
 
-/// The set if a prefilter can use it: literals of two bytes or more, not too many.
+/// The set if a prefilter can use it: literals of [`super::MIN_LITERAL`] bytes or more (as
+/// the extractor's), not too many.
 fn usable(literals: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
-    (!literals.is_empty() && literals.len() <= MAX_SET && literals.iter().all(|l| l.len() >= 2))
-        .then_some(literals)
+    (!literals.is_empty()
+        && literals.len() <= MAX_SET
+        && literals.iter().all(|l| l.len() >= super::MIN_LITERAL))
+    .then_some(literals)
 }
 
 /// A set's cost: its literals' frequencies, each counted as at least [`RARE_ENOUGH`].
