@@ -153,6 +153,8 @@ pub struct Transaction {
     pub(crate) phase_values: candidates::PhaseValues,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
+    /// The values a rule outside the transformation cache tests, per value (`multiMatch`).
+    pub(crate) scratch_stages: Vec<(crate::collection::Bytes, evaluate::Stage)>,
     /// What the audit record needs beyond the rest ([`crate::audit`]).
     pub(crate) audit: crate::audit::TransactionAudit,
 }
@@ -270,6 +272,7 @@ impl Transaction {
             phase_bytes: Default::default(),
             phase_values: Default::default(),
             scratch_values: Vec::new(),
+            scratch_stages: Vec::new(),
             audit: Default::default(),
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
