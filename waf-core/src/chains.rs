@@ -33,6 +33,10 @@ pub(crate) struct ChainTable {
     /// Per chain, the bytes its transformations act on ([`transformations::acted_on`]), when
     /// all of them have such a set: a value holding none comes out of the chain unchanged.
     acted_on: Vec<Option<ByteSet>>,
+    /// Per chain, [`transformations::flagged_by`] of its transformations, when all are known:
+    /// a value holding none comes out unchanged and no step raises its "changed" flag (what
+    /// `multiMatch` tests).
+    flagged_by: Vec<Option<ByteSet>>,
     index: HashMap<(ChainId, TransformationName), ChainId>,
 }
 
@@ -41,6 +45,7 @@ impl ChainTable {
         ChainTable {
             steps: vec![None],
             acted_on: vec![Some(ByteSet::default())],
+            flagged_by: vec![Some(ByteSet::default())],
             index: HashMap::new(),
         }
     }
@@ -57,6 +62,10 @@ impl ChainTable {
                         .zip(transformations::acted_on(name))
                         .map(|(a, b)| a.union(b));
                     self.acted_on.push(acted_on);
+                    let flagged_by = self.flagged_by[id as usize]
+                        .zip(transformations::flagged_by(name))
+                        .map(|(a, b)| a.union(b));
+                    self.flagged_by.push(flagged_by);
                     self.steps.push(Some(Step {
                         parent: id,
                         name,
@@ -73,6 +82,12 @@ impl ChainTable {
     /// The bytes the chain's transformations act on, when they are all known.
     pub fn acted_on(&self, id: ChainId) -> Option<&ByteSet> {
         self.acted_on.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// The bytes that may change a value in the chain or raise a step's "changed" flag, when
+    /// they are all known.
+    pub fn flagged_by(&self, id: ChainId) -> Option<&ByteSet> {
+        self.flagged_by.get(id as usize).and_then(Option::as_ref)
     }
 
     /// The last step of a chain; `None` for the identity.

@@ -9,6 +9,7 @@ use crate::collection::Bytes;
 use crate::exceptions::{self, StaticExceptions};
 use crate::message::{hex_if_needed, limit_to, RuleMessage};
 use crate::operators::OperatorContext;
+use crate::regex::ByteSet;
 use crate::rule::{CompiledSelector, Rule, Target};
 use crate::ruleset::Entry;
 use seclang_parser::MacroString;
@@ -193,8 +194,16 @@ impl Transaction {
     /// Whether an exclusion removes this value. As in libmodsecurity, a `/regex/` exclusion
     /// is tried on the element name of every target (`!REQUEST_COOKIES:/__utm/` also removes
     /// `REQUEST_COOKIES_NAMES:__utma`); a named one on the whole name (`ARGS:id`, compared
-    /// case-insensitively).
-    fn excluded(&self, rule: &Rule, exclusions: &[Target], v: &Value) -> bool {
+    /// case-insensitively). `check_removals`: whether a run-time removal may apply to the rule
+    /// at all ([`Transaction::runtime_removals_apply`]); CRS's 941010 sets one on most
+    /// requests, and without this each value of each rule compared its name with it.
+    fn excluded(
+        &self,
+        rule: &Rule,
+        exclusions: &[Target],
+        v: &Value,
+        check_removals: bool,
+    ) -> bool {
         for e in exclusions {
             let hit = match &e.selector {
                 Some(CompiledSelector::Regex(re, _)) => {
@@ -213,8 +222,7 @@ impl Transaction {
                 return true;
             }
         }
-        (!self.removed_targets_by_id.is_empty() || !self.removed_targets_by_tag.is_empty())
-            && self.target_removed_at_run_time_by(rule, |t| v.key_eq_ignore_case(t))
+        check_removals && self.target_removed_at_run_time_by(rule, |t| v.key_eq_ignore_case(t))
     }
 
     /// The values the operator sees: the fully transformed value, or with `multiMatch` the
@@ -222,11 +230,26 @@ impl Transaction {
     ///
     /// (`multiMatch` rules, CRS's 930100 and 942100 among them, run on every argument: the
     /// original is shared, not copied, and each stage is copied once, at its length.)
-    fn transform(&self, rule: &Rule, input: &Bytes, out: &mut Vec<(Bytes, Stage)>) {
+    fn transform(
+        &self,
+        rule: &Rule,
+        input: &Bytes,
+        bytes: Option<&ByteSet>,
+        out: &mut Vec<(Bytes, Stage)>,
+    ) {
         out.clear();
         let multi = rule.multi_match();
         if multi {
             out.push((input.clone(), Stage::Raw));
+            // the value's bytes are known (all of a fixed variable) and no step can act on
+            // them or raise its flag: the raw value is the only stage, told without a scan
+            let chain = rule
+                .transformation_chain
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let quiet = self.rules.chains.flagged_by(chain);
+            if bytes.zip(quiet).is_some_and(|(b, q)| !q.intersects(b)) {
+                return;
+            }
         }
         // `None` while every step so far left the input as it is: most values hold nothing a
         // decoder acts on, and those steps are neither run nor copied (for multiMatch, only a
@@ -444,12 +467,12 @@ impl Transaction {
                     Some(s) => (&s[i].0, Some(&s[i].1)),
                     None => (&values[i], None),
                 };
-                if self.excluded(rule, &exclusions, v) {
+                if self.excluded(rule, &exclusions, v, check_removals) {
                     continue;
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
                     let mut stages = std::mem::take(&mut self.scratch_stages);
-                    self.transform(rule, &v.value, &mut stages);
+                    self.transform(rule, &v.value, bytes, &mut stages);
                     for (candidate, stage) in stages.drain(..) {
                         matched |=
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);

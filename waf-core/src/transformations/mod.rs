@@ -215,6 +215,20 @@ pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet
         .then(|| crate::regex::ByteSet::from_fn(|b| !leaves_unchanged(name, &[b])))
 }
 
+/// The bytes whose presence may change a value or raise the transformation's "changed"
+/// flag: [`acted_on`] and, for `t:lowercase`/`t:uppercase`, the bytes 0x80-0xfe they flag (see
+/// [`reports_unchanged`]). A value holding none of them is one `reports_unchanged` clears.
+pub(crate) fn flagged_by(name: TransformationName) -> Option<crate::regex::ByteSet> {
+    use TransformationName as N;
+    let set = acted_on(name)?;
+    Some(match name {
+        N::Lowercase | N::Uppercase => set.union(crate::regex::ByteSet::from_fn(|b| {
+            (0x80..0xff).contains(&b)
+        })),
+        _ => set,
+    })
+}
+
 /// The byte at `i`, or 0 past the end: libmodsecurity's values are `std::string`s, whose
 /// `data()[len]` is a NUL, and several decoders read that terminator.
 #[inline]
@@ -303,12 +317,15 @@ mod tests {
         }
 
         /// A value `acted_on`'s set clears is one `leaves_unchanged` clears (which may clear
-        /// more: `12.34` for the path normalizations).
+        /// more: `12.34` for the path normalizations); one `flagged_by`'s set clears, one
+        /// `reports_unchanged` clears.
         #[test]
         fn acted_on_agrees_with_leaves_unchanged(input in short_value()) {
             for &name in TransformationName::ALL {
                 let by_set = acted_on(name).is_some_and(|s| !s.occurs_in(&input));
                 proptest::prop_assert!(!by_set || leaves_unchanged(name, &input), "{}", name);
+                let quiet = flagged_by(name).is_some_and(|s| !s.occurs_in(&input));
+                proptest::prop_assert!(!quiet || reports_unchanged(name, &input), "{}", name);
             }
         }
     }
