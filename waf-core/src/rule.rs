@@ -13,8 +13,9 @@ pub struct Target {
     pub variable: VariableName,
     pub selector: Option<CompiledSelector>,
     pub count: bool,
-    /// The target as written, without `!`/`&` (`ARGS:foo`), for exclusions by name.
-    pub full_name: String,
+    /// The target as written, without `!`/`&` (`ARGS:foo`), for exclusions by name; shared
+    /// with the value a count (`&TX:foo`) gives, which is named so.
+    pub full_name: Arc<str>,
 }
 
 /// A selector with its regex compiled.
@@ -45,10 +46,10 @@ impl Target {
                 Some(CompiledSelector::Regex(Arc::new(re), r.clone()))
             }
         };
-        let full_name = match &v.selector {
-            None => v.name.as_str().to_string(),
-            Some(Selector::Key(k)) => format!("{}:{}", v.name, k),
-            Some(Selector::Regex(r)) => format!("{}:/{}/", v.name, r),
+        let full_name: Arc<str> = match &v.selector {
+            None => v.name.as_str().into(),
+            Some(Selector::Key(k)) => format!("{}:{}", v.name, k).into(),
+            Some(Selector::Regex(r)) => format!("{}:/{}/", v.name, r).into(),
         };
         Ok(Target {
             variable: v.name,

@@ -6,6 +6,7 @@ use crate::collection::{Bytes, Collection};
 use crate::rule::{CompiledSelector, Rule, Target};
 use seclang_parser::names::VariableName as V;
 use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 use std::time::UNIX_EPOCH;
 
 /// One value of a target.
@@ -29,7 +30,7 @@ pub(crate) enum ValueName {
     /// A collection element: `ARGS:id` (the element is [`Value::element`]).
     Element(V),
     /// Anything else, spelt out (`&ARGS`, `XML:/a/b`).
-    Text(String),
+    Text(Arc<str>),
 }
 
 impl Value {
@@ -196,29 +197,31 @@ impl Transaction {
     /// Appends the values `target` has now. `rule` answers `RULE:*` and macro keys.
     pub(crate) fn resolve(&self, rule: &Rule, target: &Target, out: &mut Vec<Value>) {
         if target.count {
-            let mut tmp = Vec::new();
-            let plain = Target {
-                count: false,
-                ..target.clone()
-            };
-            self.resolve(rule, &plain, &mut tmp);
+            // counted, not gathered: CRS's 901 rules count a dozen `&TX:...` a request
+            let mut n = 0usize;
+            self.visit(rule, target, &mut |_| n += 1);
             out.push(Value {
-                name: ValueName::Text(target.full_name.clone()),
+                name: ValueName::Text(Arc::clone(&target.full_name)),
                 element: None,
-                value: tmp.len().to_string().into_bytes().into(),
+                value: count_text(n),
                 origin: Origin::None,
             });
             return;
         }
+        self.visit(rule, target, &mut |v| out.push(v));
+    }
+
+    /// Calls `f` with each value `target` (counted or not) has now.
+    fn visit(&self, rule: &Rule, target: &Target, f: &mut dyn FnMut(Value)) {
         let v = target.variable;
         if v == V::Rule {
-            return self.resolve_rule_collection(rule, target, out);
+            return self.resolve_rule_collection(rule, target, f);
         }
         if v == V::Xml {
-            return self.resolve_xml(target, out);
+            return self.resolve_xml(target, f);
         }
         if v == V::RemoteUser {
-            return self.resolve_remote_user(out);
+            return self.resolve_remote_user(f);
         }
         if let Some(base) = names_of(v) {
             if let Some(c) = self.collection(base) {
@@ -234,7 +237,7 @@ impl Transaction {
                             V::ResponseHeaders => (o, n),
                             _ => (o.saturating_sub(n + 1), n),
                         });
-                        out.push(Value {
+                        f(Value {
                             name: ValueName::Element(v),
                             element: Some(e.name.clone()),
                             value: e.name.clone(),
@@ -247,8 +250,8 @@ impl Transaction {
         }
         if v.is_collection() {
             let Some(c) = self.collection(v) else { return };
-            let push = |out: &mut Vec<Value>, e: &crate::collection::Entry| {
-                out.push(Value {
+            let mut push = |e: &crate::collection::Entry| {
+                f(Value {
                     name: ValueName::Element(v),
                     element: Some(e.name.clone()),
                     value: e.value.clone(),
@@ -258,20 +261,20 @@ impl Transaction {
             if let Some(CompiledSelector::Key(k, None)) = &target.selector {
                 // `TX:score`: found by the name's hash, not by a walk over the collection
                 for e in c.named(k) {
-                    push(out, e);
+                    push(e);
                 }
                 return;
             }
             for e in c {
                 if self.selected(target, &e.name) {
-                    push(out, e);
+                    push(e);
                 }
             }
             return;
         }
         // libmodsecurity's scalar ("anchored") variables always give one value, empty when
         // never set: `!@endsWith .pdf` on an unset REQUEST_BASENAME matches.
-        out.push(Value {
+        f(Value {
             name: ValueName::Scalar(v),
             element: None,
             value: self.scalar_value(v).unwrap_or_default(),
@@ -282,7 +285,7 @@ impl Transaction {
     /// `REMOTE_USER`, as libmodsecurity computes it when a rule asks: the user name of the
     /// first `Authorization: Basic` header (before the `:` of the decoded credentials), under
     /// the header's key and origin; no value at all without header, `Basic ` or `:`.
-    fn resolve_remote_user(&self, out: &mut Vec<Value>) {
+    fn resolve_remote_user(&self, f: &mut dyn FnMut(Value)) {
         let Some(header) = self
             .request_headers
             .iter()
@@ -300,7 +303,7 @@ impl Transaction {
         let Some(colon) = memchr::memchr(b':', &decoded) else {
             return;
         };
-        out.push(Value {
+        f(Value {
             name: ValueName::Element(V::RequestHeaders),
             element: Some(header.name.clone()),
             value: decoded[..colon].into(),
@@ -320,7 +323,7 @@ impl Transaction {
         }
     }
 
-    fn resolve_rule_collection(&self, _rule: &Rule, target: &Target, out: &mut Vec<Value>) {
+    fn resolve_rule_collection(&self, _rule: &Rule, target: &Target, f: &mut dyn FnMut(Value)) {
         let mut c = Collection::new();
         for k in ["id", "rev", "severity", "logdata", "msg"] {
             if let Some(v) = self.rule_value(k) {
@@ -329,7 +332,7 @@ impl Transaction {
         }
         for e in &c {
             if self.selected(target, &e.name) {
-                out.push(Value {
+                f(Value {
                     name: ValueName::Element(V::Rule),
                     element: Some(e.name.clone()),
                     value: e.value.clone(),
@@ -339,21 +342,32 @@ impl Transaction {
         }
     }
 
-    fn resolve_xml(&self, target: &Target, out: &mut Vec<Value>) {
+    fn resolve_xml(&self, target: &Target, f: &mut dyn FnMut(Value)) {
         let Some(doc) = &self.xml else { return };
         let xpath = match &target.selector {
             Some(CompiledSelector::Key(k, _)) => String::from_utf8_lossy(k).into_owned(),
             _ => return,
         };
         for value in crate::body::xml::select(doc, &xpath) {
-            out.push(Value {
-                name: ValueName::Text(format!("XML:{xpath}")),
+            f(Value {
+                name: ValueName::Text(format!("XML:{xpath}").into()),
                 element: None,
                 value: value.into(),
                 origin: Origin::None,
             });
         }
     }
+}
+
+/// A count's value: the small numbers CRS counts (`&TX:x` is 0 or 1) are shared, not written
+/// and allocated per rule.
+fn count_text(n: usize) -> Bytes {
+    static SMALL: OnceLock<Vec<Bytes>> = OnceLock::new();
+    let small = SMALL.get_or_init(|| (0..32).map(|i| i.to_string().as_bytes().into()).collect());
+    small
+        .get(n)
+        .cloned()
+        .unwrap_or_else(|| n.to_string().into_bytes().into())
 }
 
 /// The store name of a persistent collection.
@@ -364,5 +378,64 @@ pub(crate) fn persistent_name(v: V) -> &'static str {
         V::Session => "session",
         V::User => "user",
         _ => "resource",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{RuleSet, Transaction};
+    use std::sync::{Arc, Mutex};
+
+    /// The `msg` of each line the rules log for `GET <uri>` with these headers.
+    fn messages(rules: &str, uri: &str, headers: &[(&str, &str)]) -> Vec<String> {
+        let rules = format!("SecRuleEngine DetectionOnly\n{rules}");
+        let rules = Arc::new(RuleSet::from_text("r.conf", &rules, None).unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(rules);
+        tx.on_log(move |l| {
+            let msg = l.split("[msg \"").nth(1).and_then(|r| r.split('"').next());
+            sink.lock().unwrap().push(msg.unwrap_or("").to_string());
+        });
+        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
+        tx.process_uri(uri.as_bytes(), b"GET", b"1.1");
+        for (n, v) in headers {
+            tx.add_request_header(n.as_bytes(), v.as_bytes());
+        }
+        tx.process_request_headers();
+        tx.process_request_body();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    #[test]
+    fn counts_are_the_number_of_values_the_target_has() {
+        let rules = "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.a=1,setvar:tx.ab=2\"\n\
+            SecRule &ARGS \"@ge 0\" \"id:2,phase:2,pass,log,msg:'args %{MATCHED_VAR}'\"\n\
+            SecRule &ARGS:/^x/ \"@ge 0\" \"id:3,phase:2,pass,log,msg:'x %{MATCHED_VAR}'\"\n\
+            SecRule &TX:a \"@ge 0\" \"id:4,phase:2,pass,log,msg:'tx.a %{MATCHED_VAR}'\"\n\
+            SecRule &TX:/^a/ \"@ge 0\" \"id:5,phase:2,pass,log,msg:'tx./a/ %{MATCHED_VAR}'\"\n\
+            SecRule &TX:missing \"@ge 0\" \"id:6,phase:2,pass,log,msg:'missing %{MATCHED_VAR}'\"\n\
+            SecRule &REQUEST_HEADERS_NAMES \"@ge 0\" \"id:7,phase:2,pass,log,msg:'names %{MATCHED_VAR_NAME}=%{MATCHED_VAR}'\"\n\
+            SecRule &REQUEST_URI \"@ge 0\" \"id:8,phase:2,pass,log,msg:'uri %{MATCHED_VAR}'\"";
+        let many: String = (0..40).map(|i| format!("x{i}=1&")).collect();
+        for (query, args, x) in [("", 0, 0), ("y=1", 1, 0), ("x=1&x=2&y", 3, 2)] {
+            let got = messages(rules, &format!("/?{query}"), &[("Host", "h"), ("A", "b")]);
+            assert_eq!(
+                got,
+                [
+                    format!("args {args}"),
+                    format!("x {x}"),
+                    "tx.a 1".to_string(),
+                    "tx./a/ 2".to_string(),
+                    "missing 0".to_string(),
+                    "names REQUEST_HEADERS_NAMES=2".to_string(),
+                    "uri 1".to_string(),
+                ],
+                "{query}"
+            );
+        }
+        let got = messages(rules, &format!("/?{many}"), &[("Host", "h")]);
+        assert_eq!(got[..2], ["args 40", "x 40"]);
     }
 }
