@@ -70,15 +70,28 @@ impl Collection {
 
     /// Sets `name` to `value`: the first element of that name is replaced (others removed);
     /// appended when absent.
-    pub fn set(&mut self, name: &[u8], value: Vec<u8>) {
-        let value: Bytes = value.into();
+    pub fn set(&mut self, name: &[u8], value: impl Into<Bytes>) {
+        self.set_with(name, None, value.into());
+    }
+
+    /// [`Collection::set`] with the name as a shared buffer too: an element it appends
+    /// shares it.
+    pub fn set_shared(&mut self, name: &Bytes, value: Bytes) {
+        self.set_with(name, Some(name), value);
+    }
+
+    fn set_with(&mut self, name: &[u8], shared: Option<&Bytes>, value: Bytes) {
         let hash = name_hash(name);
         let (first, more) = {
             let mut found = self.positions(name, hash);
             (found.next(), found.next().is_some())
         };
         match first {
-            None => self.push(name.into(), value, None),
+            None => self.push(
+                shared.map_or_else(|| name.into(), Bytes::clone),
+                value,
+                None,
+            ),
             Some(first) => {
                 let e = &mut self.entries[first];
                 e.value = value;

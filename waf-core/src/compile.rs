@@ -661,10 +661,12 @@ fn classify(
                         .push(MatchAction::Skip(n.min(u32::MAX as u64) as u32));
                 }
             }
-            A::SkipAfter => ra.match_actions.push(MatchAction::SkipAfter(plain(a))),
+            A::SkipAfter => ra
+                .match_actions
+                .push(MatchAction::SkipAfter(plain(a).into())),
             A::SetVar => {
                 if let ActionArgument::SetVar(s) = &a.argument {
-                    ra.setvars.push(s.clone());
+                    ra.setvars.push(crate::rule::RuleSetVar::new(s.clone()));
                 }
             }
             A::Ctl => {

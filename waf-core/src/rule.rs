@@ -7,6 +7,28 @@ use seclang_parser::names::VariableName;
 use seclang_parser::{Ctl, MacroString, Selector, SetVar, VariableModifier};
 use std::sync::Arc;
 
+/// A `setvar`, with what it writes that is known at load time ready to share: CRS runs a
+/// few dozen a request, most of them a literal name and value (`tx.sql_injection_score=0`).
+#[derive(Debug, Clone)]
+pub struct RuleSetVar {
+    pub var: SetVar,
+    /// The element name, when it has no macro: the new element's name, not copied.
+    pub key: Option<crate::collection::Bytes>,
+    /// The value, when it has no macro.
+    pub value: Option<crate::collection::Bytes>,
+}
+
+impl RuleSetVar {
+    pub fn new(var: SetVar) -> RuleSetVar {
+        let shared = |m: &MacroString| m.literal_text().map(|t| t.as_bytes().into());
+        RuleSetVar {
+            key: shared(&var.key),
+            value: shared(&var.value),
+            var,
+        }
+    }
+}
+
 /// One target of a rule (`ARGS:foo`, `&TX:x`, `XML:/*`), ready to resolve.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -92,7 +114,7 @@ pub enum AllowKind {
 pub enum MatchAction {
     Status(u16),
     Skip(u32),
-    SkipAfter(String),
+    SkipAfter(Arc<str>),
     Ctl(Ctl),
     InitCol {
         collection: String,
@@ -128,7 +150,7 @@ pub struct RuleActions {
     pub log_last: Option<bool>,
     pub capture: bool,
     pub multi_match: bool,
-    pub setvars: Vec<SetVar>,
+    pub setvars: Vec<RuleSetVar>,
     pub match_actions: Vec<MatchAction>,
     pub xmlns: Vec<(String, String)>,
 }

@@ -3,13 +3,14 @@
 //! `initcol`...), the disruptive action (`deny`, `drop`, `redirect`, `allow`; `block` takes the
 //! default one), and the log line — libmodsecurity's `executeActionsAfterFullMatch` order.
 
+use super::variables::number_text;
 use super::{AllowState, BodyProcessor, Transaction};
-use crate::collection::Collection;
+use crate::collection::{Bytes, Collection};
 use crate::message::RuleMessage;
 use crate::persistent::Change;
-use crate::rule::{AllowKind, Disruptive, MatchAction, Rule};
+use crate::rule::{AllowKind, Disruptive, MatchAction, Rule, RuleSetVar};
 use seclang_parser::names::{CtlName, VariableName as V};
-use seclang_parser::{IdRange, SetVar, SetVarOperation};
+use seclang_parser::{IdRange, SetVarOperation};
 use std::borrow::Cow;
 
 /// A leading integer, as C++'s `stoi` reads it (0 when there is none).
@@ -76,26 +77,30 @@ impl Transaction {
         self.rules.store.apply(collection, &key, change);
     }
 
-    fn setvar(&mut self, s: &SetVar) {
-        // CRS runs a few dozen `setvar`s a request, mostly on `tx` with a literal name: no
-        // copy of the name, the collection's or the value beyond the one the collection keeps
-        let key: Cow<'_, [u8]> = match s.key.literal_text() {
-            Some(k) => Cow::Borrowed(k.as_bytes()),
+    fn setvar(&mut self, rs: &RuleSetVar) {
+        // CRS runs a few dozen `setvar`s a request, mostly on `tx` with a literal name and
+        // value: both are the rule's shared buffers, and nothing is copied or allocated
+        let s = &rs.var;
+        let key: Cow<'_, [u8]> = match &rs.key {
+            Some(k) => Cow::Borrowed(&k[..]),
             None => Cow::Owned(self.expand_macros(&s.key)),
         };
         let is_tx = s.collection.eq_ignore_ascii_case("tx");
         let value = match s.operation {
             SetVarOperation::Set | SetVarOperation::Add | SetVarOperation::Subtract => {
-                self.expand_macros(&s.value)
+                match &rs.value {
+                    Some(v) => v.clone(),
+                    None => self.expand_shared(&s.value),
+                }
             }
-            SetVarOperation::Create | SetVarOperation::Delete => Vec::new(),
+            SetVarOperation::Create | SetVarOperation::Delete => Bytes::default(),
         };
         let Some(collection) = self.setvar_collection(&s.collection, is_tx) else {
             return;
         };
         let new_value = match s.operation {
             SetVarOperation::Set => Some(value),
-            SetVarOperation::Create => Some(b"1".to_vec()),
+            SetVarOperation::Create => Some(number_text(1)),
             SetVarOperation::Delete => None,
             SetVarOperation::Add | SetVarOperation::Subtract => {
                 let pre = collection.get(&key).map_or(0, stoi);
@@ -105,23 +110,27 @@ impl Transaction {
                 } else {
                     pre.saturating_sub(by)
                 };
-                Some(n.to_string().into_bytes())
+                Some(number_text(n))
             }
+        };
+        let set = |c: &mut Collection, v: Bytes| match &rs.key {
+            Some(k) => c.set_shared(k, v),
+            None => c.set(&key, v),
         };
         if is_tx {
             match new_value {
-                Some(v) => collection.set(&key, v),
+                Some(v) => set(collection, v),
                 None => collection.remove(&key),
             }
             return;
         }
         match &new_value {
-            Some(v) => collection.set(&key, v.clone()),
+            Some(v) => set(collection, v.clone()),
             None => collection.remove(&key),
         }
         let key = key.into_owned();
         let change = match new_value {
-            Some(v) => Change::Set(key, v),
+            Some(v) => Change::Set(key, v.to_vec()),
             None => Change::Remove(key),
         };
         self.persist(&s.collection.to_ascii_lowercase(), change);
@@ -459,6 +468,55 @@ fn target_names(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `msg` the last rule logs after `setvars` ran in phase 1 (as one `SecAction`'s
+    /// actions, in order).
+    fn after_setvars(setvars: &str, msg: &str) -> String {
+        let rules = format!(
+            "SecRuleEngine DetectionOnly\n\
+             SecAction \"id:1,phase:1,pass,nolog,{setvars}\"\n\
+             SecAction \"id:2,phase:1,pass,log,msg:'{msg}'\""
+        );
+        let rules = std::sync::Arc::new(crate::RuleSet::from_text("r.conf", &rules, None).unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&log);
+        let mut tx = Transaction::new(rules);
+        tx.on_log(move |l| {
+            let m = l.split("[msg \"").nth(1).and_then(|r| r.split('"').next());
+            *sink.lock().unwrap() = m.unwrap_or("").to_string();
+        });
+        tx.process_connection("127.0.0.1", 1, "127.0.0.1", 80);
+        tx.process_uri(b"/?a=5", b"GET", b"1.1");
+        tx.process_request_headers();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    #[test]
+    fn setvar_operations() {
+        let cases = [
+            ("setvar:tx.a", "[%{tx.a}]", "[1]"),
+            ("setvar:tx.a=1,setvar:!tx.a", "[%{tx.a}]", "[]"),
+            ("setvar:tx.a=0", "%{tx.a}", "0"),
+            ("setvar:tx.a=x,setvar:tx.A=y", "%{tx.a}", "y"),
+            ("setvar:tx.a=+5", "%{tx.a}", "5"),
+            ("setvar:tx.a=2,setvar:tx.a=+5", "%{tx.a}", "7"),
+            ("setvar:tx.a=60,setvar:tx.a=+5", "%{tx.a}", "65"),
+            ("setvar:tx.a=3,setvar:tx.a=-5", "%{tx.a}", "-2"),
+            (
+                "setvar:tx.a=%{ARGS.a},setvar:tx.a=+%{tx.a}",
+                "%{tx.a}",
+                "10",
+            ),
+            ("setvar:tx.b=4,setvar:tx.a=x%{tx.b}y", "%{tx.a}", "x4y"),
+            ("setvar:tx.b=k,setvar:tx.a_%{tx.b}=1", "%{tx.a_k}", "1"),
+            ("setvar:tx.a=1,setvar:tx.a=+%{tx.missing}", "%{tx.a}", "1"),
+            ("setvar:ip.a=2,setvar:ip.a=+3", "%{ip.a}", "5"),
+        ];
+        for (setvars, msg, want) in cases {
+            assert_eq!(after_setvars(setvars, msg), want, "{setvars}");
+        }
+    }
 
     #[test]
     fn stoi_reads_a_leading_integer() {

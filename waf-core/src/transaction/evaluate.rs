@@ -78,7 +78,7 @@ impl Transaction {
         for entry in &rules.phases[usize::from(phase.min(5))] {
             if let Some(marker) = &self.marker {
                 if let Entry::Marker(name) = entry {
-                    if name == marker {
+                    if **name == **marker {
                         self.marker = None;
                     }
                 }

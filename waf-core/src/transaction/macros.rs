@@ -1,7 +1,7 @@
 //! `%{VARIABLE}` / `%{COLLECTION.key}` expansion at run time.
 
 use super::Transaction;
-use crate::collection::Collection;
+use crate::collection::{Bytes, Collection};
 use seclang_parser::names::VariableName as V;
 use seclang_parser::{MacroString, Segment};
 
@@ -24,6 +24,17 @@ impl Transaction {
             }
         }
         out
+    }
+
+    /// [`Transaction::expand_macros`] as a shared buffer: a text that is one macro and nothing
+    /// else (`%{tx.critical_anomaly_score}`) is the variable's own buffer, not a copy.
+    pub(crate) fn expand_shared(&self, m: &MacroString) -> Bytes {
+        if let [Segment::Macro { variable, key }] = &m.segments[..] {
+            return self
+                .macro_value(*variable, key.as_deref())
+                .unwrap_or_default();
+        }
+        self.expand_macros(m).into()
     }
 
     pub(crate) fn expand_to_string(&self, m: &MacroString) -> String {
@@ -53,9 +64,9 @@ impl Transaction {
         })
     }
 
-    fn macro_value(&self, v: V, key: Option<&str>) -> Option<Vec<u8>> {
+    fn macro_value(&self, v: V, key: Option<&str>) -> Option<Bytes> {
         if v == V::Rule {
-            return self.rule_value(key?);
+            return self.rule_value(key?).map(Bytes::from);
         }
         match key {
             Some(k) if v.is_collection() => {
@@ -66,11 +77,11 @@ impl Transaction {
                     return c
                         .iter()
                         .find(|e| re.is_match(&e.name))
-                        .map(|e| e.value.to_vec());
+                        .map(|e| e.value.clone());
                 }
-                c.get(k.as_bytes()).map(<[u8]>::to_vec)
+                c.named(k.as_bytes()).next().map(|e| e.value.clone())
             }
-            _ => self.scalar_value(v).map(|b| b.to_vec()),
+            _ => self.scalar_value(v),
         }
     }
 }

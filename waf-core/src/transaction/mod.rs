@@ -133,7 +133,7 @@ pub struct Transaction {
     pub(crate) removed_targets_by_id: Vec<(IdRange, String)>,
     pub(crate) removed_targets_by_tag: Vec<(String, String)>,
     pub(crate) skip_next: u32,
-    pub(crate) marker: Option<String>,
+    pub(crate) marker: Option<std::sync::Arc<str>>,
     pub(crate) allow: AllowState,
     pub(crate) intervention: Intervention,
     pub(crate) messages: Vec<RuleMessage>,

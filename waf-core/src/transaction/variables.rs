@@ -203,7 +203,7 @@ impl Transaction {
             out.push(Value {
                 name: ValueName::Text(Arc::clone(&target.full_name)),
                 element: None,
-                value: count_text(n),
+                value: number_text(i64::try_from(n).unwrap_or(i64::MAX)),
                 origin: Origin::None,
             });
             return;
@@ -359,15 +359,16 @@ impl Transaction {
     }
 }
 
-/// A count's value: the small numbers CRS counts (`&TX:x` is 0 or 1) are shared, not written
-/// and allocated per rule.
-fn count_text(n: usize) -> Bytes {
+/// A number as a value (a count, a `setvar` sum): the small numbers CRS counts and adds up
+/// (`&TX:x` is 0 or 1, an anomaly score a few points) are shared buffers, not written and
+/// allocated each time.
+pub(crate) fn number_text(n: i64) -> Bytes {
     static SMALL: OnceLock<Vec<Bytes>> = OnceLock::new();
-    let small = SMALL.get_or_init(|| (0..32).map(|i| i.to_string().as_bytes().into()).collect());
-    small
-        .get(n)
-        .cloned()
-        .unwrap_or_else(|| n.to_string().into_bytes().into())
+    let small = SMALL.get_or_init(|| (0..64).map(|i| i.to_string().as_bytes().into()).collect());
+    match usize::try_from(n).ok().and_then(|i| small.get(i)) {
+        Some(b) => b.clone(),
+        None => n.to_string().as_bytes().into(),
+    }
 }
 
 /// The store name of a persistent collection.
