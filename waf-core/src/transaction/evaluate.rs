@@ -307,16 +307,14 @@ impl Transaction {
             Stage::One(i) => {
                 let _ = write!(out, "t:{}", rule.transformations[i].0);
             }
-            Stage::All => out.push_str(&Self::transformation_path(rule)),
+            Stage::All => {
+                // `t:a,t:b`, written in place (this ran on every match of a logged rule)
+                for (i, (name, _)) in rule.transformations.iter().enumerate() {
+                    let comma = if i == 0 { "" } else { "," };
+                    let _ = write!(out, "{comma}t:{name}");
+                }
+            }
         }
-    }
-
-    fn transformation_path(rule: &Rule) -> String {
-        rule.transformations
-            .iter()
-            .map(|(n, _)| format!("t:{n}"))
-            .collect::<Vec<_>>()
-            .join(",")
     }
 
     /// Runs the operator on one (transformed) value; on a match, records it as libmodsecurity
@@ -361,36 +359,50 @@ impl Transaction {
             self.run_setvars(rule);
             return true;
         }
-        let key = v.key();
-        let param = if op.argument.has_macros() {
-            self.expand_to_string(&op.argument)
-        } else {
-            op.argument.raw.clone()
-        };
-        message.matched = match op.name.as_str() {
-            // libinjection's operators have their own match text
-            "DetectSQLi" => "detected SQLi using libinjection.".to_string(),
-            "DetectXSS" => "detected XSS using libinjection.".to_string(),
-            _ => format!(
-                "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
-                op.name,
-                limit_to(200, &param),
-                key,
-                limit_to(100, &hex_if_needed(&v.value)),
-            ),
-        };
+        // A chain starter's match text is never read: when its chain matches, the last link
+        // writes its own over it, and a chain that fails logs nothing (CRS's 920450 matches
+        // every header name, and its chain almost never).
+        let overwritten = rule.chains
+            && !rule.multi_match()
+            && rule.chain.as_ref().is_some_and(|c| c.operator.is_some());
+        if !overwritten {
+            message.matched = self.match_text(op, v);
+        }
         message.reference.push_str(pending);
         pending.clear();
         write_ranges(&mut message.reference, &ranges);
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
-        self.record_matched_var(key.as_bytes().into(), candidate);
+        self.record_matched_var(v.key_bytes(), candidate);
         self.run_setvars(rule);
         if rule.multi_match() {
             self.log_multi_match(rule, message);
         }
         true
+    }
+
+    /// libmodsecurity's text for a match (`Matched "Operator ...`).
+    fn match_text(&self, op: &crate::rule::RuleOperator, v: &Value) -> String {
+        match op.name.as_str() {
+            // libinjection's operators have their own match text
+            "DetectSQLi" => "detected SQLi using libinjection.".to_string(),
+            "DetectXSS" => "detected XSS using libinjection.".to_string(),
+            _ => {
+                let param = if op.argument.has_macros() {
+                    Cow::Owned(self.expand_to_string(&op.argument))
+                } else {
+                    Cow::Borrowed(op.argument.raw.as_str())
+                };
+                format!(
+                    "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
+                    op.name,
+                    limit_to(200, &param),
+                    v.key(),
+                    limit_to(100, &hex_if_needed(&v.value)),
+                )
+            }
+        }
     }
 
     /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element: the name is
@@ -575,6 +587,42 @@ mod tests {
                 "o0,6v35,6",
                 "o0,6v13,6t:lowercase,t:urlDecodeo0,6v22,8t:lowercase,t:urlDecode\
                  o0,6v35,6t:lowercase,t:urlDecode",
+            ]
+        );
+    }
+
+    /// The `Matched "Operator ...` texts of the log lines for `GET /?a=xa&b=yb`.
+    fn match_texts(rules: &str) -> Vec<String> {
+        let rules = Arc::new(RuleSet::from_text("r.conf", rules, None).unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(rules);
+        tx.on_log(move |l| {
+            let text = l.split("Matched ").nth(1).and_then(|r| r.split(" [file").next());
+            sink.lock().unwrap().push(text.unwrap_or("").to_string());
+        });
+        tx.process_connection("127.0.0.1", 1, "127.0.0.1", 80);
+        tx.process_uri(b"/?a=xa&b=yb", b"GET", b"1.1");
+        tx.process_request_headers();
+        tx.process_request_body();
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    #[test]
+    fn a_chain_logs_its_last_links_match_text() {
+        let got = match_texts(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS:a \"@rx x\" \"id:1,phase:2,pass,log,chain\"\n\
+             SecRule ARGS:b \"@rx y\" \"chain\"\n\
+             SecRule ARGS:a \"@rx a\" \"\"\n\
+             SecRule ARGS:b \"@rx b\" \"id:2,phase:2,pass,log\"",
+        );
+        assert_eq!(
+            got,
+            [
+                "\"Operator `Rx' with parameter `a' against variable `ARGS:a' (Value: `xa' )",
+                "\"Operator `Rx' with parameter `b' against variable `ARGS:b' (Value: `yb' )",
             ]
         );
     }
