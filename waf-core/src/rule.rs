@@ -46,7 +46,7 @@ pub enum CompiledSelector {
     /// Element name; compared case-insensitively. May hold macros (`TX:%{tx.x}`).
     Key(Vec<u8>, Option<MacroString>),
     /// `/regex/`, matched against element names.
-    Regex(Arc<crate::regex::Regex>, String),
+    Regex(Arc<SelectorRegex>, String),
 }
 
 impl Target {
@@ -63,8 +63,8 @@ impl Target {
                 Some(CompiledSelector::Key(k.as_bytes().to_vec(), m))
             }
             Some(Selector::Regex(r)) => {
-                let re =
-                    selector_regex(r).map_err(|e| format!("invalid selector regex /{r}/: {e}"))?;
+                let re = SelectorRegex::new(r)
+                    .map_err(|e| format!("invalid selector regex /{r}/: {e}"))?;
                 Some(CompiledSelector::Regex(Arc::new(re), r.clone()))
             }
         };
@@ -86,6 +86,52 @@ impl Target {
 /// (libmodsecurity compiles selector regexes with PCRE_CASELESS).
 pub fn selector_regex(pattern: &str) -> Result<crate::regex::Regex, String> {
     crate::regex::Regex::new(&format!("(?i){pattern}")).map_err(|e| e.to_string())
+}
+
+/// A `/regex/` selector, compiled ([`selector_regex`]), with a plain test for the patterns
+/// that are a name or a name's start (`/^header_name_920450_/`, `/MULTIPART_HEADERS_CONTENT_
+/// TYPES_*/`): CRS walks `TX` with those on every request, a regex run per element.
+#[derive(Debug)]
+pub struct SelectorRegex {
+    regex: crate::regex::Regex,
+    /// The literal every name that matches holds (ASCII letters, digits, `_`, `-`), and
+    /// whether at its start.
+    literal: Option<(Vec<u8>, bool)>,
+}
+
+impl SelectorRegex {
+    pub fn new(pattern: &str) -> Result<SelectorRegex, String> {
+        Ok(SelectorRegex {
+            regex: selector_regex(pattern)?,
+            literal: plain_literal(pattern),
+        })
+    }
+
+    /// Whether the pattern matches `name` (without regard to ASCII case).
+    pub fn is_match(&self, name: &[u8]) -> bool {
+        match &self.literal {
+            Some((lit, true)) => name
+                .get(..lit.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(lit)),
+            Some((lit, false)) => name.windows(lit.len()).any(|w| w.eq_ignore_ascii_case(lit)),
+            None => self.regex.is_match(name),
+        }
+    }
+}
+
+/// A pattern that says "holds this literal" (`name`, `^name`, and either followed by one more
+/// plain character and `*`, which may match nothing): the literal and whether it is anchored.
+fn plain_literal(pattern: &str) -> Option<(Vec<u8>, bool)> {
+    let (anchored, rest) = match pattern.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    let literal = match rest.as_bytes() {
+        [l @ .., c, b'*'] if plain(c) => l,
+        l => l,
+    };
+    (!literal.is_empty() && literal.iter().all(plain)).then(|| (literal.to_vec(), anchored))
 }
 
 /// The disruptive action of a rule.
@@ -267,5 +313,45 @@ impl Rule {
 
     pub fn multi_match(&self) -> bool {
         self.actions.multi_match || self.defaults.multi_match
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn plain_literals() {
+        assert_eq!(
+            plain_literal("^header_name_920450_"),
+            Some((b"header_name_920450_".to_vec(), true))
+        );
+        assert_eq!(
+            plain_literal("MULTIPART_HEADERS_CONTENT_TYPES_*"),
+            Some((b"MULTIPART_HEADERS_CONTENT_TYPES".to_vec(), false))
+        );
+        for not_plain in ["b*", "^", "", "a.b", "a$", "^a|b", "a+", "(a)", "a**", "[a]"] {
+            assert_eq!(plain_literal(not_plain), None, "{not_plain}");
+        }
+    }
+
+    proptest! {
+        /// The literal test answers as the regex does, whatever the name (ASCII case,
+        /// bytes that Unicode case folding relates to `k` and `s`, non-UTF-8).
+        #[test]
+        fn the_literal_test_is_the_regex(
+            anchored in any::<bool>(),
+            lit in "[a-zA-Z0-9_ks-]{1,4}",
+            star in proptest::option::of("[a-z_]"),
+            name in proptest::collection::vec(
+                proptest::sample::select(&b"aAbBkKsS_-09\xe2\x84\xaa\xc5\xbf\xff "[..]), 0..10),
+        ) {
+            let pattern = format!("{}{lit}{}", if anchored { "^" } else { "" },
+                star.map(|c| format!("{c}*")).unwrap_or_default());
+            let s = SelectorRegex::new(&pattern).unwrap();
+            prop_assert!(s.literal.is_some(), "{}", pattern);
+            prop_assert_eq!(s.is_match(&name), s.regex.is_match(&name), "{} {:?}", pattern, name);
+        }
     }
 }

@@ -598,7 +598,10 @@ mod tests {
         let sink = Arc::clone(&log);
         let mut tx = Transaction::new(rules);
         tx.on_log(move |l| {
-            let text = l.split("Matched ").nth(1).and_then(|r| r.split(" [file").next());
+            let text = l
+                .split("Matched ")
+                .nth(1)
+                .and_then(|r| r.split(" [file").next());
             sink.lock().unwrap().push(text.unwrap_or("").to_string());
         });
         tx.process_connection("127.0.0.1", 1, "127.0.0.1", 80);

@@ -73,7 +73,7 @@ impl Transaction {
                 let c: &Collection = self.collection(v)?;
                 // `%{ARGS:/^name$/}`: the first element whose name matches
                 if k.len() > 2 && k.starts_with('/') && k.ends_with('/') {
-                    let re = crate::rule::selector_regex(&k[1..k.len() - 1]).ok()?;
+                    let re = crate::rule::SelectorRegex::new(&k[1..k.len() - 1]).ok()?;
                     return c
                         .iter()
                         .find(|e| re.is_match(&e.name))
