@@ -331,7 +331,9 @@ mod tests {
             plain_literal("MULTIPART_HEADERS_CONTENT_TYPES_*"),
             Some((b"MULTIPART_HEADERS_CONTENT_TYPES".to_vec(), false))
         );
-        for not_plain in ["b*", "^", "", "a.b", "a$", "^a|b", "a+", "(a)", "a**", "[a]"] {
+        for not_plain in [
+            "b*", "^", "", "a.b", "a$", "^a|b", "a+", "(a)", "a**", "[a]",
+        ] {
             assert_eq!(plain_literal(not_plain), None, "{not_plain}");
         }
     }

@@ -468,28 +468,20 @@ fn target_names(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::test_log;
 
     /// The `msg` the last rule logs after `setvars` ran in phase 1 (as one `SecAction`'s
-    /// actions, in order).
+    /// actions, in order), for `GET /?a=5`.
     fn after_setvars(setvars: &str, msg: &str) -> String {
         let rules = format!(
             "SecRuleEngine DetectionOnly\n\
              SecAction \"id:1,phase:1,pass,nolog,{setvars}\"\n\
              SecAction \"id:2,phase:1,pass,log,msg:'{msg}'\""
         );
-        let rules = std::sync::Arc::new(crate::RuleSet::from_text("r.conf", &rules, None).unwrap());
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = std::sync::Arc::clone(&log);
-        let mut tx = Transaction::new(rules);
-        tx.on_log(move |l| {
-            let m = l.split("[msg \"").nth(1).and_then(|r| r.split('"').next());
-            *sink.lock().unwrap() = m.unwrap_or("").to_string();
-        });
-        tx.process_connection("127.0.0.1", 1, "127.0.0.1", 80);
-        tx.process_uri(b"/?a=5", b"GET", b"1.1");
-        tx.process_request_headers();
-        let out = log.lock().unwrap().clone();
-        out
+        let lines = test_log::lines(&rules, test_log::get("/?a=5", &[]));
+        lines
+            .last()
+            .map_or(String::new(), |l| test_log::field(l, "msg"))
     }
 
     #[test]

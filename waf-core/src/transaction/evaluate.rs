@@ -524,34 +524,12 @@ impl Transaction {
 
 #[cfg(test)]
 mod tests {
-    use crate::{RuleSet, Transaction};
-    use std::sync::{Arc, Mutex};
+    use crate::transaction::test_log;
 
     /// The `[ref "..."]` of each log line for a GET request (HTTP/1.1) with these headers.
     fn refs(rules: &str, uri: &str, headers: &[(&str, &str)]) -> Vec<String> {
-        let rules = RuleSet::from_text("t.conf", rules, None).unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let mut tx = Transaction::new(Arc::new(rules));
-        tx.on_log(move |l| {
-            let r = l
-                .split("[ref \"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            sink.lock().unwrap().push(r.to_string());
-        });
-        tx.process_connection("10.1.2.3", 5555, "10.9.9.9", 8080);
-        tx.process_uri(uri.as_bytes(), b"GET", b"1.1");
-        for (k, v) in headers {
-            tx.add_request_header(k.as_bytes(), v.as_bytes());
-        }
-        tx.process_request_headers();
-        tx.process_request_body();
-        let out = log.lock().unwrap().clone();
-        out
+        let lines = test_log::lines(rules, test_log::get(uri, headers));
+        lines.iter().map(|l| test_log::field(l, "ref")).collect()
     }
 
     // Expected values: libmodsecurity 3.0.15's output for the same rules and request
@@ -593,23 +571,12 @@ mod tests {
 
     /// The `Matched "Operator ...` texts of the log lines for `GET /?a=xa&b=yb`.
     fn match_texts(rules: &str) -> Vec<String> {
-        let rules = Arc::new(RuleSet::from_text("r.conf", rules, None).unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let mut tx = Transaction::new(rules);
-        tx.on_log(move |l| {
-            let text = l
-                .split("Matched ")
-                .nth(1)
-                .and_then(|r| r.split(" [file").next());
-            sink.lock().unwrap().push(text.unwrap_or("").to_string());
-        });
-        tx.process_connection("127.0.0.1", 1, "127.0.0.1", 80);
-        tx.process_uri(b"/?a=xa&b=yb", b"GET", b"1.1");
-        tx.process_request_headers();
-        tx.process_request_body();
-        let out = log.lock().unwrap().clone();
-        out
+        let lines = test_log::lines(rules, test_log::get("/?a=xa&b=yb", &[]));
+        let text = |l: &String| {
+            let rest = l.split("Matched ").nth(1).unwrap_or("");
+            rest.split(" [file").next().unwrap_or("").to_string()
+        };
+        lines.iter().map(text).collect()
     }
 
     #[test]
@@ -674,8 +641,8 @@ mod tests {
 
 #[cfg(test)]
 mod log_fields {
-    use crate::{RuleSet, Transaction};
-    use std::sync::{Arc, Mutex};
+    use crate::transaction::test_log;
+    use crate::Transaction;
 
     /// A log line's (id, msg, ref).
     pub type Fields = (String, String, String);
@@ -687,26 +654,10 @@ mod log_fields {
     /// (id, msg, ref) of each log line `request` writes through `rules`, on a transaction from
     /// 127.0.0.1:12345 to 127.0.0.1:80.
     pub fn logged(rules: &str, request: impl FnOnce(&mut Transaction)) -> Vec<Fields> {
-        let rules = Arc::new(RuleSet::from_text("r.conf", rules, None).unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let mut tx = Transaction::new(rules);
-        tx.on_log(move |l| {
-            let field = |name: &str| {
-                l.split(&format!("[{name} \""))
-                    .nth(1)
-                    .and_then(|r| r.split('"').next())
-                    .unwrap_or("")
-                    .to_string()
-            };
-            sink.lock()
-                .unwrap()
-                .push((field("id"), field("msg"), field("ref")));
-        });
-        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
-        request(&mut tx);
-        let out = log.lock().unwrap().clone();
-        out
+        let field = test_log::field;
+        let lines = test_log::lines(rules, request);
+        let fields = |l: &String| (field(l, "id"), field(l, "msg"), field(l, "ref"));
+        lines.iter().map(fields).collect()
     }
 }
 

@@ -366,3 +366,49 @@ impl Transaction {
         }
     }
 }
+
+/// Test support: the log lines rules write for a request.
+#[cfg(test)]
+pub(crate) mod test_log {
+    use super::Transaction;
+    use crate::RuleSet;
+    use std::sync::{Arc, Mutex};
+
+    /// The log lines `rules` write while `request` drives a transaction (after its
+    /// connection, 127.0.0.1:12345 to 127.0.0.1:80).
+    pub fn lines(rules: &str, request: impl FnOnce(&mut Transaction)) -> Vec<String> {
+        let rules = Arc::new(RuleSet::from_text("t.conf", rules, None).unwrap());
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let mut tx = Transaction::new(rules);
+        tx.on_log(move |l| sink.lock().unwrap().push(l.to_string()));
+        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
+        request(&mut tx);
+        let out = log.lock().unwrap().clone();
+        out
+    }
+
+    /// A `GET` (HTTP/1.1) of `uri` with these headers, through phase 2.
+    pub fn get<'a>(
+        uri: &'a str,
+        headers: &'a [(&'a str, &'a str)],
+    ) -> impl FnOnce(&mut Transaction) + 'a {
+        move |tx| {
+            tx.process_uri(uri.as_bytes(), b"GET", b"1.1");
+            for (k, v) in headers {
+                tx.add_request_header(k.as_bytes(), v.as_bytes());
+            }
+            tx.process_request_headers();
+            tx.process_request_body();
+        }
+    }
+
+    /// A log line's `[name "..."]`; empty when it has none.
+    pub fn field(line: &str, name: &str) -> String {
+        line.split(&format!("[{name} \""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string()
+    }
+}

@@ -384,29 +384,13 @@ pub(crate) fn persistent_name(v: V) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use crate::{RuleSet, Transaction};
-    use std::sync::{Arc, Mutex};
+    use crate::transaction::test_log;
 
     /// The `msg` of each line the rules log for `GET <uri>` with these headers.
     fn messages(rules: &str, uri: &str, headers: &[(&str, &str)]) -> Vec<String> {
         let rules = format!("SecRuleEngine DetectionOnly\n{rules}");
-        let rules = Arc::new(RuleSet::from_text("r.conf", &rules, None).unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let mut tx = Transaction::new(rules);
-        tx.on_log(move |l| {
-            let msg = l.split("[msg \"").nth(1).and_then(|r| r.split('"').next());
-            sink.lock().unwrap().push(msg.unwrap_or("").to_string());
-        });
-        tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
-        tx.process_uri(uri.as_bytes(), b"GET", b"1.1");
-        for (n, v) in headers {
-            tx.add_request_header(n.as_bytes(), v.as_bytes());
-        }
-        tx.process_request_headers();
-        tx.process_request_body();
-        let out = log.lock().unwrap().clone();
-        out
+        let lines = test_log::lines(&rules, test_log::get(uri, headers));
+        lines.iter().map(|l| test_log::field(l, "msg")).collect()
     }
 
     #[test]
