@@ -60,7 +60,19 @@ impl Collection {
     }
 
     fn push(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
-        self.hashes.push(name_hash(&name));
+        let hash = name_hash(&name);
+        self.push_hashed(name, hash, value, origin);
+    }
+
+    /// [`Collection::push`] of a name whose [`name_hash`] is known.
+    fn push_hashed(
+        &mut self,
+        name: Bytes,
+        hash: u64,
+        value: Bytes,
+        origin: Option<(usize, usize)>,
+    ) {
+        self.hashes.push(hash);
         self.entries.push(Entry {
             name,
             value,
@@ -87,8 +99,9 @@ impl Collection {
             (found.next(), found.next().is_some())
         };
         match first {
-            None => self.push(
+            None => self.push_hashed(
                 shared.map_or_else(|| name.into(), Bytes::clone),
+                hash,
                 value,
                 None,
             ),

@@ -69,7 +69,9 @@ impl Value {
                     Err(_) => String::from_utf8_lossy(&key).as_bytes().into(),
                 }
             }
-            _ => self.key().as_bytes().into(),
+            // (a count's name is the target's, shared; a scalar's a static one's)
+            ValueName::Text(t) => Arc::clone(t).into(),
+            ValueName::Scalar(v) => scalar_name(*v),
         }
     }
 
@@ -359,6 +361,26 @@ impl Transaction {
     }
 }
 
+/// A scalar variable's name as shared bytes (`MATCHED_VAR_NAME` of `REQUEST_URI`...), made
+/// once per process.
+fn scalar_name(v: V) -> Bytes {
+    static NAMES: OnceLock<Vec<Bytes>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut names = vec![Bytes::default(); V::ALL.len()];
+        for &n in V::ALL {
+            if let Some(slot) = names.get_mut(n as usize) {
+                *slot = n.as_str().as_bytes().into();
+            }
+        }
+        names
+    });
+    names
+        .get(v as usize)
+        .filter(|n| !n.is_empty())
+        .cloned()
+        .unwrap_or_else(|| v.as_str().as_bytes().into())
+}
+
 /// A number as a value (a count, a `setvar` sum): the small numbers CRS counts and adds up
 /// (`&TX:x` is 0 or 1, an anomaly score a few points) are shared buffers, not written and
 /// allocated each time.
@@ -391,6 +413,13 @@ mod tests {
         let rules = format!("SecRuleEngine DetectionOnly\n{rules}");
         let lines = test_log::lines(&rules, test_log::get(uri, headers));
         lines.iter().map(|l| test_log::field(l, "msg")).collect()
+    }
+
+    #[test]
+    fn scalar_names_are_the_variables_names() {
+        for &v in super::V::ALL {
+            assert_eq!(&super::scalar_name(v)[..], v.as_str().as_bytes(), "{v:?}");
+        }
     }
 
     #[test]
