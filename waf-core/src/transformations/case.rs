@@ -11,7 +11,12 @@
 fn map_case(input: &[u8], out: &mut Vec<u8>, map: fn(&u8) -> u8) -> bool {
     out.clear();
     out.extend(input.iter().map(map));
-    out != input || input.iter().any(|&c| (0x80..0xff).contains(&c))
+    out != input || input.iter().any(|&c| flagged_though_copied(c))
+}
+
+/// The bytes that raise the "changed" flag although they are copied as they are.
+pub(super) fn flagged_though_copied(c: u8) -> bool {
+    (0x80..0xff).contains(&c)
 }
 
 pub(super) fn lowercase(input: &[u8], out: &mut Vec<u8>) -> bool {

@@ -159,7 +159,6 @@ fn none_of(input: &[u8], hit: impl Fn(u8) -> bool) -> bool {
 /// cache then skips the call and the copy.
 pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
     use TransformationName as N;
-    let none = |input: &[u8], hit: fn(u8) -> bool| none_of(input, hit);
     match name {
         N::UrlDecode | N::UrlDecodeUni => memchr::memchr2(b'%', b'+', input).is_none(),
         N::JsDecode | N::CssDecode | N::EscapeSeqDecode => memchr::memchr(b'\\', input).is_none(),
@@ -168,13 +167,13 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         // a comment starts with `/*`
         N::ReplaceComments => memchr::memchr(b'*', input).is_none(),
         N::SqlHexDecode => memchr::memchr2(b'x', b'X', input).is_none(),
-        N::Lowercase => none(input, |b| b.is_ascii_uppercase()),
-        N::Uppercase => none(input, |b| b.is_ascii_lowercase()),
+        N::Lowercase => none_of(input, |b| b.is_ascii_uppercase()),
+        N::Uppercase => none_of(input, |b| b.is_ascii_lowercase()),
         // (a NUL before the end is dropped)
-        N::Utf8ToUnicode => none(input, |b| b == 0 || b >= 0x80),
-        N::RemoveWhitespace => none(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
-        N::CompressWhitespace => none(input, is_space),
-        N::CmdLine => none(input, |b| {
+        N::Utf8ToUnicode => none_of(input, |b| b == 0 || b >= 0x80),
+        N::RemoveWhitespace => none_of(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
+        N::CompressWhitespace => none_of(input, is_space),
+        N::CmdLine => none_of(input, |b| {
             b.is_ascii_uppercase()
                 || matches!(
                     b,
@@ -184,9 +183,9 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         // without a separator only the end is a segment's end, where a `.` or `..` goes
         // (`"lt.."` becomes `""`): a dotted name or a price (`json.items.price`, `12.34`) is
         // left as it is
-        N::NormalizePath => none(input, |b| b == b'/') && input.last() != Some(&b'.'),
+        N::NormalizePath => none_of(input, |b| b == b'/') && input.last() != Some(&b'.'),
         N::NormalizePathWin => {
-            none(input, |b| b == b'/' || b == b'\\') && input.last() != Some(&b'.')
+            none_of(input, |b| b == b'/' || b == b'\\') && input.last() != Some(&b'.')
         }
         _ => false,
     }
@@ -200,7 +199,7 @@ pub(crate) fn reports_unchanged(name: TransformationName, input: &[u8]) -> bool 
     use TransformationName as N;
     leaves_unchanged(name, input)
         && match name {
-            N::Lowercase | N::Uppercase => none_of(input, |b| (0x80..0xff).contains(&b)),
+            N::Lowercase | N::Uppercase => none_of(input, case::flagged_though_copied),
             _ => true,
         }
 }
@@ -211,22 +210,22 @@ pub(crate) fn reports_unchanged(name: TransformationName, input: &[u8]) -> bool 
 /// it says nothing of the empty value when it knows no set), so a value the set clears is one
 /// `leaves_unchanged` clears.
 pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet> {
-    leaves_unchanged(name, b"")
-        .then(|| crate::regex::ByteSet::from_fn(|b| !leaves_unchanged(name, &[b])))
+    clearing_set(|input| leaves_unchanged(name, input))
 }
 
 /// The bytes whose presence may change a value or raise the transformation's "changed"
-/// flag: [`acted_on`] and, for `t:lowercase`/`t:uppercase`, the bytes 0x80-0xfe they flag (see
-/// [`reports_unchanged`]). A value holding none of them is one `reports_unchanged` clears.
+/// flag: read off [`reports_unchanged`] as [`acted_on`] is off `leaves_unchanged` (for
+/// `t:lowercase`/`t:uppercase`, the capitals and the bytes 0x80-0xfe they flag). A value
+/// holding none of them is one `reports_unchanged` clears.
 pub(crate) fn flagged_by(name: TransformationName) -> Option<crate::regex::ByteSet> {
-    use TransformationName as N;
-    let set = acted_on(name)?;
-    Some(match name {
-        N::Lowercase | N::Uppercase => set.union(crate::regex::ByteSet::from_fn(|b| {
-            (0x80..0xff).contains(&b)
-        })),
-        _ => set,
-    })
+    clearing_set(|input| reports_unchanged(name, input))
+}
+
+/// The bytes one of which `test` needs in a value to say no: when `test` is "no byte of some
+/// set" (possibly with more conditions, which only make it say no more often), a value holding
+/// none of them passes it. `None` when `test` refuses even the empty value.
+fn clearing_set(test: impl Fn(&[u8]) -> bool) -> Option<crate::regex::ByteSet> {
+    test(b"").then(|| crate::regex::ByteSet::from_fn(|b| !test(&[b])))
 }
 
 /// The byte at `i`, or 0 past the end: libmodsecurity's values are `std::string`s, whose
@@ -311,7 +310,10 @@ mod tests {
                 if leaves_unchanged(name, &input) {
                     let (out, changed) = run(f, &input);
                     proptest::prop_assert_eq!(out, input.clone(), "{}", name);
-                    proptest::prop_assert!(!changed || !reports_unchanged(name, &input), "{} says it changed {:?}", name, input);
+                    proptest::prop_assert!(
+                        !changed || !reports_unchanged(name, &input),
+                        "{} says it changed {:?}", name, input
+                    );
                 }
             }
         }
