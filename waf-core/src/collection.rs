@@ -7,6 +7,10 @@
 /// take their values by reference count, not by copy.
 pub type Bytes = std::sync::Arc<[u8]>;
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::OnceLock;
+
 /// One element of a collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -19,13 +23,113 @@ pub struct Entry {
 }
 
 /// An ordered multimap with case-insensitive names.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Collection {
     entries: Vec<Entry>,
-    /// [`name_hash`] of each entry's name, in entry order: a lookup by name (`TX:score`, which
-    /// CRS does dozens of times a request over a `TX` of ~100 elements) compares these words
-    /// and only confirms the names that hash alike.
+    /// [`name_hash`] of each entry's name, in entry order: a lookup by name in a small
+    /// collection compares these words and only confirms the names that hash alike.
     hashes: Vec<u64>,
+    /// A large collection's positions by name hash, made at its first lookup by name (CRS
+    /// reads or sets a `TX:x` ~400 times a request in a `TX` of 50-70 elements, each time
+    /// walking every hash) and kept from then on; dropped by a removal, to be made again.
+    /// `ARGS` of a large body, never looked up by name, never has one.
+    index: OnceLock<Index>,
+}
+
+/// Entries by [`name_hash`]: the first and last position of each hash, and from each
+/// position the next one of the same hash.
+///
+/// A request can choose names (`ARGS`, header names copied into `TX` by CRS's 920450) that
+/// hash alike: names of one hash share a list, walked as the whole collection was before;
+/// hashes that fall in one bucket of the map cost its probe, 16 slots a step.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    ends: HashMap<u64, (u32, u32), BuildHasherDefault<crate::word_hash::KeyHasher>>,
+    next: Vec<u32>,
+}
+
+/// End of an [`Index`] list.
+const NONE: u32 = u32::MAX;
+
+/// A collection this large gets an [`Index`] when it is looked up by name.
+const INDEXED: usize = 16;
+
+impl Index {
+    fn of(hashes: &[u64]) -> Index {
+        let mut index = Index {
+            ends: HashMap::with_capacity_and_hasher(hashes.len(), Default::default()),
+            next: Vec::with_capacity(hashes.len()),
+        };
+        for &h in hashes {
+            index.push(h);
+        }
+        index
+    }
+
+    /// Links the next position, of an entry with this hash.
+    fn push(&mut self, hash: u64) {
+        let at = self.next.len() as u32;
+        self.next.push(NONE);
+        match self.ends.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let last = &mut e.get_mut().1;
+                self.next[*last as usize] = at;
+                *last = at;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((at, at));
+            }
+        }
+    }
+}
+
+/// Collections are equal when their elements are (an index is how one is looked up).
+impl PartialEq for Collection {
+    fn eq(&self, other: &Collection) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for Collection {}
+
+/// The positions of the elements of a name, in order ([`Collection::positions`]).
+struct Positions<'a> {
+    collection: &'a Collection,
+    name: &'a [u8],
+    hash: u64,
+    /// With an index, the next position of the hash's list ([`NONE`] at its end); without,
+    /// the next position to compare.
+    at: usize,
+    index: Option<&'a Index>,
+}
+
+impl Iterator for Positions<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        let c = self.collection;
+        match self.index {
+            Some(index) => {
+                while self.at != NONE as usize {
+                    let i = self.at;
+                    self.at = index.next[i] as usize;
+                    if c.entries[i].name.eq_ignore_ascii_case(self.name) {
+                        return Some(i);
+                    }
+                }
+            }
+            None => {
+                while self.at < c.hashes.len() {
+                    let i = self.at;
+                    self.at += 1;
+                    if c.hashes[i] == self.hash && c.entries[i].name.eq_ignore_ascii_case(self.name)
+                    {
+                        return Some(i);
+                    }
+                }
+            }
+        }
+        None
+    }
 }
 
 /// FNV-1a over the ASCII-lowercased name.
@@ -73,6 +177,9 @@ impl Collection {
         origin: Option<(usize, usize)>,
     ) {
         self.hashes.push(hash);
+        if let Some(index) = self.index.get_mut() {
+            index.push(hash);
+        }
         self.entries.push(Entry {
             name,
             value,
@@ -83,17 +190,17 @@ impl Collection {
     /// Sets `name` to `value`: the first element of that name is replaced (others removed);
     /// appended when absent.
     pub fn set(&mut self, name: &[u8], value: impl Into<Bytes>) {
-        self.set_with(name, None, value.into());
+        self.set_with(name, name_hash(name), None, value.into());
     }
 
-    /// [`Collection::set`] with the name as a shared buffer too: an element it appends
-    /// shares it.
-    pub fn set_shared(&mut self, name: &Bytes, value: Bytes) {
-        self.set_with(name, Some(name), value);
+    /// [`Collection::set`] with the name as a shared buffer too, whose [`name_hash`] is
+    /// known: an element it appends shares it.
+    pub fn set_shared(&mut self, name: &Bytes, hash: u64, value: Bytes) {
+        self.set_with(name, hash, Some(name), value);
     }
 
-    fn set_with(&mut self, name: &[u8], shared: Option<&Bytes>, value: Bytes) {
-        let hash = name_hash(name);
+    fn set_with(&mut self, name: &[u8], hash: u64, shared: Option<&Bytes>, value: Bytes) {
+        debug_assert_eq!(hash, name_hash(name));
         let (first, more) = {
             let mut found = self.positions(name, hash);
             (found.next(), found.next().is_some())
@@ -124,18 +231,37 @@ impl Collection {
     }
 
     /// The positions of the elements named `name` (whose [`name_hash`] is `hash`).
-    fn positions<'a>(&'a self, name: &'a [u8], hash: u64) -> impl Iterator<Item = usize> + 'a {
-        self.hashes
-            .iter()
-            .enumerate()
-            .filter(move |&(i, &h)| h == hash && self.entries[i].name.eq_ignore_ascii_case(name))
-            .map(|(i, _)| i)
+    fn positions<'a>(&'a self, name: &'a [u8], hash: u64) -> Positions<'a> {
+        let index = if self.entries.len() > INDEXED {
+            Some(self.index.get_or_init(|| Index::of(&self.hashes)))
+        } else {
+            None
+        };
+        let at = match index {
+            Some(index) => index.ends.get(&hash).map_or(NONE, |&(first, _)| first) as usize,
+            None => 0,
+        };
+        Positions {
+            collection: self,
+            name,
+            hash,
+            at,
+            index,
+        }
     }
 
     /// The elements named `name`, in order.
     pub fn named<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.positions(name, name_hash(name))
-            .map(|i| &self.entries[i])
+        self.named_by_hash(name, name_hash(name))
+    }
+
+    /// [`Collection::named`] of a name whose [`name_hash`] is known.
+    pub fn named_by_hash<'a>(
+        &'a self,
+        name: &'a [u8],
+        hash: u64,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.positions(name, hash).map(|i| &self.entries[i])
     }
 
     /// The first value of `name`.
@@ -146,6 +272,7 @@ impl Collection {
 
     /// Keeps the elements for which `keep` holds.
     fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        let before = self.entries.len();
         let mut i = 0;
         self.entries.retain(|e| {
             let k = keep(e);
@@ -156,6 +283,10 @@ impl Collection {
             }
             k
         });
+        if self.entries.len() != before {
+            // positions moved: the index is made again at the next lookup
+            self.index = OnceLock::new();
+        }
     }
 
     pub fn contains(&self, name: &[u8]) -> bool {
@@ -170,6 +301,7 @@ impl Collection {
     pub fn clear(&mut self) {
         self.entries.clear();
         self.hashes.clear();
+        self.index = OnceLock::new();
     }
 
     pub fn len(&self) -> usize {
@@ -300,7 +432,12 @@ mod tests {
                         c.clear();
                         m.0.clear();
                     }
-                    _ => {}
+                    // a lookup along the way (a large collection makes its index here, then
+                    // keeps it through what follows)
+                    _ => {
+                        let got: Vec<Vec<u8>> = c.named(&n).map(|e| e.value.to_vec()).collect();
+                        prop_assert_eq!(&got, &m.named(&n));
+                    }
                 }
                 prop_assert_eq!(c.len(), m.0.len());
             }

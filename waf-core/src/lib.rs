@@ -56,6 +56,7 @@ mod shared_cache;
 mod time;
 mod transaction;
 pub mod transformations;
+mod word_hash;
 
 pub use collection::{Collection, Entry as CollectionEntry};
 pub use compile::compile;

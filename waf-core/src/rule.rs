@@ -12,8 +12,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct RuleSetVar {
     pub var: SetVar,
-    /// The element name, when it has no macro: the new element's name, not copied.
-    pub key: Option<crate::collection::Bytes>,
+    /// The element name, when it has no macro: the new element's name, not copied; and its
+    /// [`crate::collection::name_hash`].
+    pub key: Option<(crate::collection::Bytes, u64)>,
     /// The value, when it has no macro.
     pub value: Option<crate::collection::Bytes>,
 }
@@ -22,7 +23,10 @@ impl RuleSetVar {
     pub fn new(var: SetVar) -> RuleSetVar {
         let shared = |m: &MacroString| m.literal_text().map(|t| t.as_bytes().into());
         RuleSetVar {
-            key: shared(&var.key),
+            key: shared(&var.key).map(|k: crate::collection::Bytes| {
+                let hash = crate::collection::name_hash(&k);
+                (k, hash)
+            }),
             value: shared(&var.value),
             var,
         }
@@ -43,8 +47,10 @@ pub struct Target {
 /// A selector with its regex compiled.
 #[derive(Debug, Clone)]
 pub enum CompiledSelector {
-    /// Element name; compared case-insensitively. May hold macros (`TX:%{tx.x}`).
-    Key(Vec<u8>, Option<MacroString>),
+    /// Element name; compared case-insensitively. May hold macros (`TX:%{tx.x}`). With the
+    /// name's [`crate::collection::name_hash`], worked out once (`TX:x` is looked up hundreds
+    /// of times a request).
+    Key(Vec<u8>, u64, Option<MacroString>),
     /// `/regex/`, matched against element names.
     Regex(Arc<SelectorRegex>, String),
 }
@@ -60,7 +66,8 @@ impl Target {
                 } else {
                     None
                 };
-                Some(CompiledSelector::Key(k.as_bytes().to_vec(), m))
+                let hash = crate::collection::name_hash(k.as_bytes());
+                Some(CompiledSelector::Key(k.as_bytes().to_vec(), hash, m))
             }
             Some(Selector::Regex(r)) => {
                 let re = SelectorRegex::new(r)

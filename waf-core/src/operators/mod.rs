@@ -39,13 +39,20 @@ pub mod verify;
 
 use seclang_parser::names::OperatorName;
 use seclang_parser::MacroString;
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// What an operator needs from the transaction while it runs.
 pub trait OperatorContext {
     /// The text of an argument with `%{...}` macros expanded (only called for arguments with macros).
     fn expand(&mut self, argument: &seclang_parser::MacroString) -> Vec<u8>;
+    /// [`OperatorContext::expand`] as a shared buffer, which a text that is one macro alone
+    /// may give without a copy.
+    fn expand_shared(
+        &mut self,
+        argument: &seclang_parser::MacroString,
+    ) -> crate::collection::Bytes {
+        self.expand(argument).into()
+    }
     /// Whether the rule has the `capture` action.
     fn capturing(&self) -> bool;
     /// Stores capture `index` (TX:0..TX:9) — call only when `capturing()`.
@@ -178,10 +185,27 @@ impl Param {
         }
     }
 
-    pub(crate) fn get<'a>(&'a self, ctx: &mut dyn OperatorContext) -> Cow<'a, [u8]> {
+    pub(crate) fn get<'a>(&'a self, ctx: &mut dyn OperatorContext) -> ParamValue<'a> {
         match self {
-            Param::Static(v) => Cow::Borrowed(v),
-            Param::Dynamic(m) => Cow::Owned(ctx.expand(m)),
+            Param::Static(v) => ParamValue::Static(v),
+            Param::Dynamic(m) => ParamValue::Expanded(ctx.expand_shared(m)),
+        }
+    }
+}
+
+/// A [`Param`]'s text at run time: the rule's own, or the expansion of its macros (for one
+/// macro alone, `@within %{tx.restricted_headers_basic}`, the variable's buffer, not a copy).
+pub(crate) enum ParamValue<'a> {
+    Static(&'a [u8]),
+    Expanded(crate::collection::Bytes),
+}
+
+impl std::ops::Deref for ParamValue<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ParamValue::Static(v) => v,
+            ParamValue::Expanded(v) => v,
         }
     }
 }

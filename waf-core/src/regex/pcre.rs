@@ -91,8 +91,23 @@ impl ByteSet {
     /// [`super::RequiredBytes::meets`]).
     pub(crate) fn add(&mut self, value: &[u8]) {
         if value.len() < 512 {
-            for &b in value {
+            // four sets, one per byte of each group of four, merged at the end: a byte's bit
+            // is set in memory, and consecutive bytes in one word waited on each other (1.4x
+            // the time on cookie-like values)
+            let mut sets = [[0u64; 4]; 4];
+            let mut groups = value.chunks_exact(4);
+            for group in &mut groups {
+                for (set, &b) in sets.iter_mut().zip(group) {
+                    set[usize::from(b >> 6)] |= 1 << (b & 63);
+                }
+            }
+            for &b in groups.remainder() {
                 self.insert(b);
+            }
+            for set in &sets {
+                for (w, s) in self.0.iter_mut().zip(set) {
+                    *w |= s;
+                }
             }
             return;
         }
@@ -1514,6 +1529,22 @@ mod tests {
             for w in ranges.windows(2) {
                 proptest::prop_assert!(u16::from(w[0].1) + 1 < u16::from(w[1].0));
             }
+        }
+
+        /// A value's bytes added at once (short values four sets at a time, long ones through
+        /// a table) are the bytes inserted one by one.
+        #[test]
+        fn added_bytes_are_the_inserted_ones(
+            words in proptest::array::uniform4(proptest::prelude::any::<u64>()),
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700),
+        ) {
+            let mut added = ByteSet(words);
+            added.add(&value);
+            let mut inserted = ByteSet(words);
+            for &b in &value {
+                inserted.insert(b);
+            }
+            proptest::prop_assert_eq!(added.0, inserted.0);
         }
 
         /// A range inserted a word at a time, and case folding by shifts, are the byte-by-byte

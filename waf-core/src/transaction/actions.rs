@@ -52,8 +52,12 @@ fn id_ranges(text: &str) -> Vec<IdRange> {
 impl Transaction {
     /// The `setvar`s of a rule (defaults first): run once per matching value.
     pub(crate) fn run_setvars(&mut self, rule: &Rule) {
-        let defaults = std::sync::Arc::clone(&rule.defaults);
-        for s in defaults.setvars.iter().chain(rule.actions.setvars.iter()) {
+        for s in rule
+            .defaults
+            .setvars
+            .iter()
+            .chain(rule.actions.setvars.iter())
+        {
             self.setvar(s);
         }
     }
@@ -82,7 +86,7 @@ impl Transaction {
         // value: both are the rule's shared buffers, and nothing is copied or allocated
         let s = &rs.var;
         let key: Cow<'_, [u8]> = match &rs.key {
-            Some(k) => Cow::Borrowed(&k[..]),
+            Some((k, _)) => Cow::Borrowed(&k[..]),
             None => Cow::Owned(self.expand_macros(&s.key)),
         };
         let is_tx = s.collection.eq_ignore_ascii_case("tx");
@@ -103,7 +107,11 @@ impl Transaction {
             SetVarOperation::Create => Some(number_text(1)),
             SetVarOperation::Delete => None,
             SetVarOperation::Add | SetVarOperation::Subtract => {
-                let pre = collection.get(&key).map_or(0, stoi);
+                let pre = match &rs.key {
+                    Some((k, hash)) => collection.named_by_hash(k, *hash).next(),
+                    None => collection.named(&key).next(),
+                };
+                let pre = pre.map_or(0, |e| stoi(&e.value));
                 let by = stoi(&value);
                 let n = if s.operation == SetVarOperation::Add {
                     pre.saturating_add(by)
@@ -114,7 +122,7 @@ impl Transaction {
             }
         };
         let set = |c: &mut Collection, v: Bytes| match &rs.key {
-            Some(k) => c.set_shared(k, v),
+            Some((k, hash)) => c.set_shared(k, *hash, v),
             None => c.set(&key, v),
         };
         if is_tx {
@@ -153,7 +161,7 @@ impl Transaction {
 
     /// After the rule (and its chain) matched: everything but `setvar`, then the log line.
     pub(crate) fn after_full_match(&mut self, rule: &Rule, message: &mut RuleMessage) {
-        let defaults = std::sync::Arc::clone(&rule.defaults);
+        let defaults = &rule.defaults;
         // CRS's bookkeeping rules (`pass,nolog`) match on every request: no text for them
         let needed = self.message_needed();
         if needed {
@@ -242,8 +250,7 @@ impl Transaction {
             message.severity = Some(s);
         }
         message.tags = link.all_tags().map(|t| self.expand_to_string(t)).collect();
-        let starter = self.current_rule.clone();
-        let starter = starter.as_deref().unwrap_or(link);
+        let starter = self.current_rule().unwrap_or(link);
         self.fill_rule_fields(starter, message, true);
         message.disruptive = false;
         self.multi_match_lines.push(message.clone());
@@ -297,7 +304,7 @@ impl Transaction {
     /// or the default one through `block`) interrupts. A `pass,nolog` rule (CRS's paranoia
     /// level skips, its score bookkeeping) matches on every request and writes nothing.
     pub(crate) fn message_needed(&self) -> bool {
-        let Some(r) = &self.current_rule else {
+        let Some(r) = self.current_rule() else {
             return true;
         };
         if r.is_logged_as(self.rules.noauditlog_hides_rule) {

@@ -68,7 +68,7 @@ fn fixed_during_phase(v: V) -> bool {
 pub(crate) type PhaseCandidates = std::collections::HashMap<
     (usize, Scan, V),
     Candidates,
-    std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
+    std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
 >;
 
 /// The per-phase bytes of whole variables: `(chain, variable)` → the bytes that occur in some
@@ -76,7 +76,7 @@ pub(crate) type PhaseCandidates = std::collections::HashMap<
 pub(crate) type PhaseBytes = std::collections::HashMap<
     (crate::chains::ChainId, V),
     ByteSet,
-    std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
+    std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
 >;
 
 /// The per-phase values of whole fixed variables (`ARGS`, not `ARGS:id`), each with the bytes
@@ -85,7 +85,7 @@ pub(crate) type PhaseBytes = std::collections::HashMap<
 pub(crate) type PhaseValues = std::collections::HashMap<
     V,
     Arc<[(Value, ByteSet)]>,
-    std::hash::BuildHasherDefault<super::transform_cache::KeyHasher>,
+    std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
 >;
 
 impl Transaction {

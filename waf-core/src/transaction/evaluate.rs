@@ -14,7 +14,6 @@ use crate::rule::{CompiledSelector, Rule, Target};
 use crate::ruleset::Entry;
 use seclang_parser::MacroString;
 use std::borrow::Cow;
-use std::fmt::Write;
 use std::sync::Arc;
 
 /// What an operator sees of the transaction while it runs.
@@ -41,12 +40,20 @@ impl OperatorContext for OperatorCx<'_> {
         self.tx.expand_macros(argument)
     }
 
+    fn expand_shared(&mut self, argument: &MacroString) -> Bytes {
+        self.tx.expand_shared(argument)
+    }
+
     fn capturing(&self) -> bool {
         self.capture
     }
 
     fn capture(&mut self, index: usize, value: &[u8]) {
-        self.tx.tx.set(index.to_string().as_bytes(), value.to_vec());
+        // TX:0..TX:9 (`capture` is on most CRS rules that match a request's header names)
+        match index {
+            0..=9 => self.tx.tx.set(&[b'0' + index as u8], value),
+            _ => self.tx.tx.set(index.to_string().as_bytes(), value),
+        }
     }
 
     fn match_range(&mut self, start: usize, len: usize) {
@@ -54,11 +61,38 @@ impl OperatorContext for OperatorCx<'_> {
     }
 }
 
+/// The most matched names a transaction keeps ([`Transaction::matched_name`]): a request of
+/// 10,000 arguments that all match would otherwise keep a name for each.
+const MATCHED_NAMES_KEPT: usize = 256;
+
 /// Appends libmodsecurity's `o<start>,<len>` for each range (`Operator::logOffset`).
 fn write_ranges(out: &mut String, ranges: &[(usize, usize)]) {
-    for (start, len) in ranges {
-        let _ = write!(out, "o{start},{len}");
+    for &(start, len) in ranges {
+        write_pair(out, 'o', start, len);
     }
+}
+
+/// `<tag><a>,<b>`, without the formatting machinery (a logged rule writes one per match,
+/// CRS's 920450 one per header name).
+fn write_pair(out: &mut String, tag: char, a: usize, b: usize) {
+    out.push(tag);
+    write_decimal(out, a);
+    out.push(',');
+    write_decimal(out, b);
+}
+
+fn write_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 impl Transaction {
@@ -75,7 +109,8 @@ impl Transaction {
         self.phase_bytes.clear();
         self.phase_values.clear();
         let rules = Arc::clone(&self.rules);
-        for entry in &rules.phases[usize::from(phase.min(5))] {
+        let phase = usize::from(phase.min(5));
+        for (index, entry) in rules.phases[phase].iter().enumerate() {
             if let Some(marker) = &self.marker {
                 if let Entry::Marker(name) = entry {
                     if **name == **marker {
@@ -95,15 +130,24 @@ impl Transaction {
             if self.removed(rule) {
                 continue;
             }
-            self.current_rule = Some(Arc::clone(rule));
+            self.current_rule_at = Some((phase, index));
             let mut message = RuleMessage::default();
             self.evaluate_rule(rule, &mut message);
             // a chain that did not match in full writes no line (see `log_multi_match`)
             self.multi_match_lines.clear();
-            self.current_rule = None;
+            self.current_rule_at = None;
             if self.intervention.disruptive {
                 break;
             }
+        }
+    }
+
+    /// The rule (chain starter) being evaluated, if any.
+    pub(crate) fn current_rule(&self) -> Option<&Rule> {
+        let (phase, index) = self.current_rule_at?;
+        match self.rules.phases[phase].get(index)? {
+            Entry::Rule(rule) => Some(rule),
+            Entry::Marker(_) => None,
         }
     }
 
@@ -144,7 +188,7 @@ impl Transaction {
             }) => (Cow::Borrowed(&t[..]), Cow::Borrowed(&x[..])),
             Some(_) => (Cow::Borrowed(own.0), Cow::Borrowed(own.1)),
             None => {
-                let chain_id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+                let chain_id = self.current_rule().map_or(rule.id, |r| r.id);
                 let updates = exceptions::updates(
                     &self.rules.exceptions,
                     rule,
@@ -163,7 +207,7 @@ impl Transaction {
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
     fn runtime_removals_apply(&self, rule: &Rule) -> bool {
-        let id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+        let id = self.current_rule().map_or(rule.id, |r| r.id);
         self.removed_targets_by_id
             .iter()
             .any(|(r, _)| r.contains(id))
@@ -176,7 +220,7 @@ impl Transaction {
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
     /// which `is_name` holds.
     fn target_removed_at_run_time_by(&self, rule: &Rule, is_name: impl Fn(&str) -> bool) -> bool {
-        let id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+        let id = self.current_rule().map_or(rule.id, |r| r.id);
         self.removed_targets_by_id
             .iter()
             .any(|(r, t)| r.contains(id) && is_name(t))
@@ -209,7 +253,7 @@ impl Transaction {
                 Some(CompiledSelector::Regex(re, _)) => {
                     v.element.as_ref().is_some_and(|el| re.is_match(el))
                 }
-                Some(CompiledSelector::Key(_, Some(m))) => {
+                Some(CompiledSelector::Key(_, _, Some(m))) => {
                     v.key_eq_ignore_case(&format!("{}:{}", e.variable, self.expand_to_string(m)))
                 }
                 // a value of another variable cannot have this name: no text compared
@@ -230,12 +274,16 @@ impl Transaction {
     ///
     /// (`multiMatch` rules, CRS's 930100 and 942100 among them, run on every argument: the
     /// original is shared, not copied, and each stage is copied once, at its length.)
+    ///
+    /// `steps`: the buffers the steps write into, one after the other (the transaction's own,
+    /// kept from value to value).
     fn transform(
         &self,
         rule: &Rule,
         input: &Bytes,
         bytes: Option<&ByteSet>,
         out: &mut Vec<(Bytes, Stage)>,
+        steps: &mut [Vec<u8>; 2],
     ) {
         out.clear();
         let multi = rule.multi_match();
@@ -251,13 +299,18 @@ impl Transaction {
                 return;
             }
         }
-        // `None` while every step so far left the input as it is: most values hold nothing a
-        // decoder acts on, and those steps are neither run nor copied (for multiMatch, only a
-        // step whose "changed" flag is known to stay down: `reports_unchanged`)
-        let mut current: Option<Vec<u8>> = None;
-        let mut next = Vec::new();
+        // `transformed` is false while every step so far left the input as it is: most values
+        // hold nothing a decoder acts on, and those steps are neither run nor copied (for
+        // multiMatch, only a step whose "changed" flag is known to stay down:
+        // `reports_unchanged`). Once one ran, `current` holds the value.
+        let [current, next] = steps;
+        let mut transformed = false;
         for (i, (name, f)) in rule.transformations.iter().enumerate() {
-            let from = current.as_deref().unwrap_or(&input[..]);
+            let from = if transformed {
+                &current[..]
+            } else {
+                &input[..]
+            };
             let skip = if multi {
                 crate::transformations::reports_unchanged(*name, from)
             } else {
@@ -266,23 +319,22 @@ impl Transaction {
             if skip {
                 continue;
             }
-            let changed = self.apply_transformation(*name, *f, from, &mut next);
+            let changed = self.apply_transformation(*name, *f, from, next);
             // The output is always the new value; the "changed" flag (libmodsecurity's, not
             // always "output differs": t:cmdLine never sets it) only decides which values
             // multiMatch tests.
-            let now = match &mut current {
-                Some(c) => {
-                    std::mem::swap(c, &mut next);
-                    c
-                }
-                None => current.insert(std::mem::take(&mut next)),
-            };
+            std::mem::swap(current, next);
+            transformed = true;
             if multi && changed {
-                out.push((Bytes::from(&now[..]), Stage::One(i)));
+                out.push((Bytes::from(&current[..]), Stage::One(i)));
             }
         }
         if !multi {
-            let all = current.map_or_else(|| input.clone(), Bytes::from);
+            let all = if transformed {
+                Bytes::from(&current[..])
+            } else {
+                input.clone()
+            };
             out.push((all, Stage::All));
         }
     }
@@ -293,25 +345,24 @@ impl Transaction {
     fn write_reference(&self, out: &mut String, rule: &Rule, origin: Origin, stage: Stage) {
         match origin {
             Origin::None => {}
-            Origin::One(offset, len) => {
-                let _ = write!(out, "v{offset},{len}");
-            }
+            Origin::One(offset, len) => write_pair(out, 'v', offset, len),
             Origin::Scalar(v) => {
-                for (offset, len) in &self.scalar_origins[v as usize] {
-                    let _ = write!(out, "v{offset},{len}");
+                for &(offset, len) in &self.scalar_origins[v as usize] {
+                    write_pair(out, 'v', offset, len);
                 }
             }
         }
         match stage {
             Stage::Raw => {}
             Stage::One(i) => {
-                let _ = write!(out, "t:{}", rule.transformations[i].0);
+                out.push_str("t:");
+                out.push_str(rule.transformations[i].0.as_str());
             }
             Stage::All => {
                 // `t:a,t:b`, written in place (this ran on every match of a logged rule)
                 for (i, (name, _)) in rule.transformations.iter().enumerate() {
-                    let comma = if i == 0 { "" } else { "," };
-                    let _ = write!(out, "{comma}t:{name}");
+                    out.push_str(if i == 0 { "t:" } else { ",t:" });
+                    out.push_str(name.as_str());
                 }
             }
         }
@@ -355,7 +406,7 @@ impl Transaction {
         if !self.message_needed() && !rule.multi_match() {
             // nothing will print this match: only what rules can read of it is kept
             pending.clear();
-            self.record_matched_var(v.key_bytes(), candidate);
+            self.record_matched_var(v, candidate);
             self.run_setvars(rule);
             return true;
         }
@@ -374,7 +425,7 @@ impl Transaction {
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
-        self.record_matched_var(v.key_bytes(), candidate);
+        self.record_matched_var(v, candidate);
         self.run_setvars(rule);
         if rule.multi_match() {
             self.log_multi_match(rule, message);
@@ -405,9 +456,32 @@ impl Transaction {
         }
     }
 
-    /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element: the name is
-    /// written once and both share it and the value's buffer.
-    fn record_matched_var(&mut self, name: Bytes, value: &Bytes) {
+    /// A matching value's `MATCHED_VAR_NAME` (`ARGS:id`), as a shared buffer. A collection
+    /// element's is kept for the rest of the transaction: CRS's paranoia-level checks match
+    /// `TX:detection_paranoia_level` dozens of times a request, and each built it anew.
+    fn matched_name(&mut self, v: &Value) -> Bytes {
+        let (ValueName::Element(variable), Some(element)) = (&v.name, &v.element) else {
+            return v.key_bytes();
+        };
+        // the element's buffer is kept with its name: the address cannot serve another
+        // element while the entry lives
+        let key = (*variable, element.as_ptr() as usize, element.len());
+        if let Some((_, name)) = self.matched_names.get(&key) {
+            return Bytes::clone(name);
+        }
+        let name = v.key_bytes();
+        if self.matched_names.len() < MATCHED_NAMES_KEPT {
+            self.matched_names
+                .insert(key, (Bytes::clone(element), Bytes::clone(&name)));
+        }
+        name
+    }
+
+    /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element for a match of
+    /// `v` (as the operator saw it: `value`): the name is written once and both share it and
+    /// the value's buffer.
+    fn record_matched_var(&mut self, v: &Value, value: &Bytes) {
+        let name = self.matched_name(v);
         self.matched_vars
             .add_shared(name.clone(), value.clone(), None);
         self.matched_var = Some((name, value.clone()));
@@ -423,7 +497,7 @@ impl Transaction {
     /// Evaluates one rule (and its chain); returns whether it matched.
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
-        let id = self.current_rule.as_ref().map_or(rule.id, |r| r.id);
+        let id = self.current_rule().map_or(rule.id, |r| r.id);
         if id != 0 && self.removed_ids.iter().any(|r| r.contains(id)) {
             return true;
         }
@@ -484,7 +558,9 @@ impl Transaction {
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
                     let mut stages = std::mem::take(&mut self.scratch_stages);
-                    self.transform(rule, &v.value, bytes, &mut stages);
+                    let mut steps = std::mem::take(&mut self.scratch_steps);
+                    self.transform(rule, &v.value, bytes, &mut stages, &mut steps);
+                    self.scratch_steps = steps;
                     for (candidate, stage) in stages.drain(..) {
                         matched |=
                             self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
@@ -570,6 +646,44 @@ mod tests {
     }
 
     /// The `Matched "Operator ...` texts of the log lines for `GET /?a=xa&b=yb`.
+    /// `MATCHED_VAR_NAME` of elements matched more than once, by several rules, and under
+    /// two variables that share the element's buffer (a header and its name).
+    #[test]
+    fn matched_names_follow_each_match() {
+        let lines = test_log::lines(
+            "SecRuleEngine DetectionOnly\n\
+             SecAction \"id:1,phase:1,pass,nolog,setvar:tx.level=1\"\n\
+             SecRule REQUEST_HEADERS:X-A \"@rx .\" \"id:2,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule REQUEST_HEADERS_NAMES \"@rx ^X-A$\" \"id:3,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule TX:LEVEL \"@eq 1\" \"id:4,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule TX:level \"@eq 1\" \"id:5,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule REQUEST_HEADERS \"@rx .\" \"id:6,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule REQUEST_HEADERS_NAMES \"@rx ^X-\" \"id:7,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}'\"",
+            test_log::get("/", &[("X-A", "1"), ("X-B", "2")]),
+        );
+        let msgs: Vec<String> = lines.iter().map(|l| test_log::field(l, "msg")).collect();
+        assert_eq!(
+            msgs,
+            [
+                "REQUEST_HEADERS:X-A",
+                "REQUEST_HEADERS_NAMES:X-A",
+                "TX:level",
+                "TX:level",
+                "REQUEST_HEADERS:X-B",
+                "REQUEST_HEADERS_NAMES:X-B",
+            ]
+        );
+    }
+
+    #[test]
+    fn pairs_are_written_as_format_writes_them() {
+        for (a, b) in [(0, 0), (9, 10), (99, 100), (12_345, 7), (usize::MAX, 1)] {
+            let mut out = String::from("x");
+            super::write_pair(&mut out, 'o', a, b);
+            assert_eq!(out, format!("xo{a},{b}"));
+        }
+    }
+
     fn match_texts(rules: &str) -> Vec<String> {
         let lines = test_log::lines(rules, test_log::get("/?a=xa&b=yb", &[]));
         let text = |l: &String| {

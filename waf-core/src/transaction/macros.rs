@@ -51,7 +51,7 @@ impl Transaction {
 
     /// `RULE.id`, `RULE.msg`...: metadata of the rule being evaluated (a chain's starter).
     pub(crate) fn rule_value(&self, key: &str) -> Option<Vec<u8>> {
-        let rule = self.current_rule.clone()?;
+        let rule = self.current_rule()?;
         let k = key.to_ascii_lowercase();
         Some(match k.as_str() {
             "id" => rule.id.to_string().into_bytes(),

@@ -11,10 +11,11 @@ use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
 use crate::matcher::{Candidates, Scan, LONG_VALUE};
 use crate::regex::ByteSet;
+use crate::word_hash::KeyHasher;
 use seclang_parser::names::TransformationName;
 use seclang_parser::names::VariableName;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 /// (buffer address, length, chain).
 type Key = (usize, usize, ChainId);
@@ -33,31 +34,6 @@ pub(crate) struct TransformCache {
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
     scratch: Vec<u8>,
-}
-
-/// A multiply-rotate hasher for the three machine words of a [`Key`] (the default SipHash
-/// costs more than the lookups it serves).
-#[derive(Debug, Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
 }
 
 /// The longest value [`Transaction::transformed`] scans for the bytes of its chain before it

@@ -260,9 +260,9 @@ impl Transaction {
                     origin: Origin::of(e.origin),
                 })
             };
-            if let Some(CompiledSelector::Key(k, None)) = &target.selector {
+            if let Some(CompiledSelector::Key(k, hash, None)) = &target.selector {
                 // `TX:score`: found by the name's hash, not by a walk over the collection
-                for e in c.named(k) {
+                for e in c.named_by_hash(k, *hash) {
                     push(e);
                 }
                 return;
@@ -317,8 +317,8 @@ impl Transaction {
     pub(crate) fn selected(&self, target: &Target, name: &[u8]) -> bool {
         match &target.selector {
             None => true,
-            Some(CompiledSelector::Key(k, None)) => name.eq_ignore_ascii_case(k),
-            Some(CompiledSelector::Key(_, Some(m))) => {
+            Some(CompiledSelector::Key(k, _, None)) => name.eq_ignore_ascii_case(k),
+            Some(CompiledSelector::Key(_, _, Some(m))) => {
                 name.eq_ignore_ascii_case(&self.expand_macros(m))
             }
             Some(CompiledSelector::Regex(re, _)) => re.is_match(name),
@@ -347,7 +347,7 @@ impl Transaction {
     fn resolve_xml(&self, target: &Target, f: &mut dyn FnMut(Value)) {
         let Some(doc) = &self.xml else { return };
         let xpath = match &target.selector {
-            Some(CompiledSelector::Key(k, _)) => String::from_utf8_lossy(k).into_owned(),
+            Some(CompiledSelector::Key(k, ..)) => String::from_utf8_lossy(k).into_owned(),
             _ => return,
         };
         for value in crate::body::xml::select(doc, &xpath) {

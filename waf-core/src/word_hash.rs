@@ -1,0 +1,31 @@
+//! A hasher for the engine's own hash tables, whose keys are a few machine words: a cache's
+//! `(pointer, length, chain)`, a collection's name hashes ([`crate::collection`]). SipHash cost
+//! more than the lookups it served. (Names a request chooses can be made to fall in one
+//! bucket; the collection's index says what that costs.)
+
+use std::hash::Hasher;
+
+/// A multiply-rotate hasher for keys of a few machine words (the default SipHash costs more
+/// than the lookups it serves).
+#[derive(Debug, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+}
