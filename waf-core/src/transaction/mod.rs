@@ -211,15 +211,19 @@ pub(crate) type MatchedNames = std::collections::HashMap<
     std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
 >;
 
-/// The hash tables a transaction fills as it goes (the per-phase tables of [`candidates`],
-/// the matched names), emptied when it ends and kept for the thread's next transaction: grown
-/// anew on every request, they were rehashed step after step each time.
+/// The tables a transaction fills as it goes (the per-phase tables of [`candidates`], the
+/// matched names, the scalars and their origins), emptied when it ends and kept for the
+/// thread's next transaction: grown anew on every request, the hash tables were rehashed step
+/// after step each time, and the scalars' two vectors (a few KB each) were large enough that
+/// glibc's allocator first merged every small block freed since the last request.
 #[derive(Default)]
 struct SpareTables {
     candidates: candidates::PhaseCandidates,
     bytes: candidates::PhaseBytes,
     values: candidates::PhaseValues,
     matched_names: MatchedNames,
+    scalars: Vec<Option<crate::collection::Bytes>>,
+    scalar_origins: Vec<Vec<(usize, usize)>>,
 }
 
 /// Entries a kept table may keep room for (a request with thousands of values grows them
@@ -234,11 +238,14 @@ thread_local! {
 impl SpareTables {
     /// Empty tables, the thread's spare ones when there are.
     fn take() -> SpareTables {
-        SPARE_TABLES
+        let mut t = SPARE_TABLES
             .try_with(|s| s.borrow_mut().take())
             .ok()
             .flatten()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        t.scalars.resize(VariableName::ALL.len(), None);
+        t.scalar_origins.resize(VariableName::ALL.len(), Vec::new());
+        t
     }
 
     /// Empties the tables and keeps them as the thread's spare.
@@ -251,6 +258,11 @@ impl SpareTables {
         self.values.shrink_to(SPARE_TABLE_CAPACITY);
         self.matched_names.clear();
         self.matched_names.shrink_to(SPARE_TABLE_CAPACITY);
+        self.scalars.iter_mut().for_each(|s| *s = None);
+        for origins in &mut self.scalar_origins {
+            origins.clear();
+            origins.shrink_to(SPARE_TABLE_CAPACITY);
+        }
         let _ = SPARE_TABLES.try_with(|s| *s.borrow_mut() = Some(self));
     }
 }
@@ -263,6 +275,8 @@ impl Drop for Transaction {
             bytes: std::mem::take(&mut self.phase_bytes),
             values: std::mem::take(&mut self.phase_values),
             matched_names: std::mem::take(&mut self.matched_names),
+            scalars: std::mem::take(&mut self.scalars),
+            scalar_origins: std::mem::take(&mut self.scalar_origins),
         }
         .recycle();
     }
@@ -286,8 +300,8 @@ impl Transaction {
             hostname: None,
             uri_raw: Vec::new(),
             path_decoded: Vec::new(),
-            scalars: vec![None; VariableName::ALL.len()],
-            scalar_origins: vec![Vec::new(); VariableName::ALL.len()],
+            scalars: tables.scalars,
+            scalar_origins: tables.scalar_origins,
             var_offset: 0,
             args: Collection::new(),
             args_get: Collection::new(),
@@ -480,5 +494,38 @@ pub(crate) mod test_log {
             .and_then(|r| r.split('"').next())
             .unwrap_or("")
             .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_log;
+
+    /// A transaction's tables and scalars are kept for the thread's next one (`SpareTables`):
+    /// emptied, so that nothing of a request shows in the next.
+    #[test]
+    fn a_transaction_sees_nothing_of_the_one_before() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+             SecRule REQUEST_URI \"@rx secret\" \"id:1,phase:1,pass,log,setvar:tx.seen=1\"\n\
+             SecRule REQUEST_HEADERS:X-A \"@rx .\" \"id:2,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule QUERY_STRING \"@rx ^$\" \"id:3,phase:2,pass,log\"\n\
+             SecRule ARGS \"@rx secret\" \"id:4,phase:2,pass,log\"";
+        let first = test_log::lines(rules, test_log::get("/secret?a=secret", &[("X-A", "1")]));
+        let ids = |lines: &[String]| -> Vec<String> {
+            lines.iter().map(|l| test_log::field(l, "id")).collect()
+        };
+        assert_eq!(ids(&first), ["1", "2", "4"]);
+        // (the same thread: the first's tables are the second's, emptied)
+        let second = test_log::lines(rules, test_log::get("/", &[]));
+        assert_eq!(ids(&second), ["3"]);
+        // as on a thread that never ran a transaction
+        let fresh = std::thread::spawn(move || test_log::lines(rules, test_log::get("/", &[])))
+            .join()
+            .unwrap();
+        let refs = |lines: &[String]| -> Vec<String> {
+            lines.iter().map(|l| test_log::field(l, "ref")).collect()
+        };
+        assert_eq!(refs(&second), refs(&fresh));
+        assert!(second.iter().all(|l| !l.contains("secret")), "{second:?}");
     }
 }
