@@ -18,6 +18,7 @@ mod candidates;
 mod evaluate;
 mod macros;
 mod request;
+mod spare;
 mod transform_cache;
 mod variables;
 
@@ -212,10 +213,8 @@ pub(crate) type MatchedNames = std::collections::HashMap<
 >;
 
 /// The tables a transaction fills as it goes (the per-phase tables of [`candidates`], the
-/// matched names, the scalars and their origins), emptied when it ends and kept for the
-/// thread's next transaction: grown anew on every request, the hash tables were rehashed step
-/// after step each time, and the scalars' two vectors (a few KB each) were large enough that
-/// glibc's allocator first merged every small block freed since the last request.
+/// matched names, the scalars and their origins), kept for the thread's next transaction
+/// ([`spare`]).
 #[derive(Default)]
 struct SpareTables {
     candidates: candidates::PhaseCandidates,
@@ -226,8 +225,7 @@ struct SpareTables {
     scalar_origins: Vec<Vec<(usize, usize)>>,
 }
 
-/// Entries a kept table may keep room for (a request with thousands of values grows them
-/// past it; a thread does not hold on to that).
+/// Entries a kept table may keep room for.
 const SPARE_TABLE_CAPACITY: usize = 1024;
 
 thread_local! {
@@ -238,11 +236,7 @@ thread_local! {
 impl SpareTables {
     /// Empty tables, the thread's spare ones when there are.
     fn take() -> SpareTables {
-        let mut t = SPARE_TABLES
-            .try_with(|s| s.borrow_mut().take())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let mut t = spare::take(&SPARE_TABLES);
         t.scalars.resize(VariableName::ALL.len(), None);
         t.scalar_origins.resize(VariableName::ALL.len(), Vec::new());
         t
@@ -250,20 +244,16 @@ impl SpareTables {
 
     /// Empties the tables and keeps them as the thread's spare.
     fn recycle(mut self) {
-        self.candidates.clear();
-        self.candidates.shrink_to(SPARE_TABLE_CAPACITY);
-        self.bytes.clear();
-        self.bytes.shrink_to(SPARE_TABLE_CAPACITY);
-        self.values.clear();
-        self.values.shrink_to(SPARE_TABLE_CAPACITY);
-        self.matched_names.clear();
-        self.matched_names.shrink_to(SPARE_TABLE_CAPACITY);
+        use spare::Empty;
+        self.candidates.empty(SPARE_TABLE_CAPACITY);
+        self.bytes.empty(SPARE_TABLE_CAPACITY);
+        self.values.empty(SPARE_TABLE_CAPACITY);
+        self.matched_names.empty(SPARE_TABLE_CAPACITY);
         self.scalars.iter_mut().for_each(|s| *s = None);
         for origins in &mut self.scalar_origins {
-            origins.clear();
-            origins.shrink_to(SPARE_TABLE_CAPACITY);
+            origins.empty(SPARE_TABLE_CAPACITY);
         }
-        let _ = SPARE_TABLES.try_with(|s| *s.borrow_mut() = Some(self));
+        spare::keep(&SPARE_TABLES, self);
     }
 }
 

@@ -77,28 +77,19 @@ thread_local! {
 impl TransformCache {
     /// An empty cache, the thread's spare one when there is one.
     pub(crate) fn take() -> TransformCache {
-        SPARE
-            .try_with(|s| s.borrow_mut().take())
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        super::spare::take(&SPARE)
     }
 
     /// Empties the cache and keeps it as the thread's spare.
     pub(crate) fn recycle(mut self) {
-        self.map.clear();
-        self.all_groups.clear();
-        self.by_text.clear();
-        self.by_text.shrink_to(KEEP_CAPACITY);
-        self.sets.clear();
-        self.sets.shrink_to(KEEP_CAPACITY);
-        self.subsets.clear();
-        self.map.shrink_to(KEEP_CAPACITY);
-        self.all_groups.shrink_to(KEEP_CAPACITY);
-        self.subsets.shrink_to(KEEP_CAPACITY);
-        self.scratch.clear();
-        self.scratch.shrink_to(KEEP_CAPACITY);
-        let _ = SPARE.try_with(|s| *s.borrow_mut() = Some(self));
+        use super::spare::Empty;
+        self.map.empty(KEEP_CAPACITY);
+        self.all_groups.empty(KEEP_CAPACITY);
+        self.by_text.empty(KEEP_CAPACITY);
+        self.sets.empty(KEEP_CAPACITY);
+        self.subsets.empty(KEEP_CAPACITY);
+        self.scratch.empty(KEEP_CAPACITY);
+        super::spare::keep(&SPARE, self);
     }
 }
 
