@@ -645,7 +645,6 @@ mod tests {
         );
     }
 
-    /// The `Matched "Operator ...` texts of the log lines for `GET /?a=xa&b=yb`.
     /// `MATCHED_VAR_NAME` of elements matched more than once, by several rules, and under
     /// two variables that share the element's buffer (a header and its name).
     #[test]
@@ -684,6 +683,7 @@ mod tests {
         }
     }
 
+    /// The `Matched "Operator ...` texts of the log lines for `GET /?a=xa&b=yb`.
     fn match_texts(rules: &str) -> Vec<String> {
         let lines = test_log::lines(rules, test_log::get("/?a=xa&b=yb", &[]));
         let text = |l: &String| {
