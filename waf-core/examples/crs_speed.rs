@@ -30,12 +30,17 @@ fn main() {
     if std::env::var_os("SEKISHO_NO_GROUPED_MATCHER").is_some() {
         rules.set_grouped_matching(false);
     }
+    // SEKISHO_NO_STATIC_DECISIONS=1: every rule is evaluated (for comparison)
+    if std::env::var_os("SEKISHO_NO_STATIC_DECISIONS").is_some() {
+        rules.set_static_decisions(false);
+    }
     let rules = Arc::new(rules);
     eprintln!(
-        "loaded {} rules in {:?}; grouped matcher: {:?} (rules, groups)",
+        "loaded {} rules in {:?}; grouped matcher: {:?} (rules, groups); decided at load: {}",
         rules.rule_count(),
         t.elapsed(),
-        rules.grouped_rules()
+        rules.grouped_rules(),
+        rules.decided_rules()
     );
     if rounds == 0 {
         // Load only: exit without dropping, so a heap profiler's last snapshot is the loaded set.

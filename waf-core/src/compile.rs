@@ -85,7 +85,25 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     set.unicode_map = unicode_map;
     set.chains = chains;
     set.matcher = matcher;
-    Ok(set)
+    // the decisions are worked out by running rules, on a transaction of the finished set
+    let sources = set.sources.clone();
+    let set = Arc::new(set);
+    let plan = crate::plan::work_out(&set);
+    match Arc::try_unwrap(set) {
+        Ok(mut set) => {
+            set.plan = plan;
+            Ok(set)
+        }
+        // (the plan's transaction is gone by now: nothing else holds the set)
+        Err(_) => Err(Errors {
+            sources,
+            errors: vec![Error {
+                span: Span::default(),
+                message: "internal error: the rule set is still in use after its plan".into(),
+                snippet: String::new(),
+            }],
+        }),
+    }
 }
 
 /// The rules' load-time `@rx`/`@rxGlobal` patterns and `@pmFromFile` phrase files, in file

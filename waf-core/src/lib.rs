@@ -47,6 +47,7 @@ mod message;
 pub mod operators;
 use seclang_parser::parallel;
 pub mod persistent;
+mod plan;
 mod prebuild;
 mod ragged;
 pub mod regex;

@@ -52,6 +52,10 @@ pub struct RuleSet {
     /// Whether transactions consult [`Self::matcher`] (on by default; off evaluates every
     /// rule's regex on its own, for testing the two against each other).
     pub(crate) grouped_matching: bool,
+    /// What the rules decide before any request ([`crate::plan`]).
+    pub(crate) plan: crate::plan::Plan,
+    /// Whether transactions follow [`Self::plan`] (on by default).
+    pub(crate) static_decisions: bool,
     /// Whether `noauditlog` (as the last of `log`/`nolog`/`auditlog`/`noauditlog`) keeps a
     /// match out of the error log, as in libmodsecurity v3 (the default), or only `nolog`
     /// does, as in ModSecurity v2 and as CRS's regression tests expect (CRS 980170).
@@ -78,6 +82,8 @@ impl RuleSet {
             chains: crate::chains::ChainTable::new(),
             matcher: Default::default(),
             grouped_matching: true,
+            plan: Default::default(),
+            static_decisions: true,
             noauditlog_hides_rule: true,
             warnings,
         }
@@ -113,6 +119,18 @@ impl RuleSet {
     /// of a phase); verdicts and logs are the same either way, only speed differs.
     pub fn set_grouped_matching(&mut self, on: bool) {
         self.grouped_matching = on;
+    }
+
+    /// Turns the load-time decisions off (or back on): off, every rule is evaluated, CRS's
+    /// paranoia-level checks and defaults included ([`crate::plan`]); verdicts and logs are
+    /// the same either way.
+    pub fn set_static_decisions(&mut self, on: bool) {
+        self.static_decisions = on;
+    }
+
+    /// How many rules the load-time decisions spare transactions from evaluating.
+    pub fn decided_rules(&self) -> usize {
+        self.plan.decided()
     }
 
     /// `false`: only `nolog` keeps a match out of the error log (ModSecurity v2, and what CRS's

@@ -36,7 +36,7 @@ fn stoi(b: &[u8]) -> i64 {
 }
 
 /// `942100 942101-942110,942200`
-fn id_ranges(text: &str) -> Vec<IdRange> {
+pub(crate) fn id_ranges(text: &str) -> Vec<IdRange> {
     text.split([' ', ',', '\t'])
         .filter(|p| !p.is_empty())
         .filter_map(|p| match p.split_once('-') {

@@ -9,6 +9,7 @@ use crate::collection::Bytes;
 use crate::exceptions::{self, StaticExceptions};
 use crate::message::{hex_if_needed, limit_to, RuleMessage};
 use crate::operators::OperatorContext;
+use crate::plan::Decision;
 use crate::regex::ByteSet;
 use crate::rule::{CompiledSelector, Rule, Target};
 use crate::ruleset::Entry;
@@ -110,7 +111,15 @@ impl Transaction {
         self.phase_values.clear();
         let rules = Arc::clone(&self.rules);
         let phase = usize::from(phase.min(5));
-        for (index, entry) in rules.phases[phase].iter().enumerate() {
+        let decisions = match self.follow_plan(phase) {
+            true => &rules.plan.decisions[phase][..],
+            false => &[],
+        };
+        let entries = &rules.phases[phase];
+        let mut index = 0;
+        while let Some(entry) = entries.get(index) {
+            let at = index;
+            index += 1;
             if let Some(marker) = &self.marker {
                 if let Entry::Marker(name) = entry {
                     if **name == **marker {
@@ -130,16 +139,68 @@ impl Transaction {
             if self.removed(rule) {
                 continue;
             }
-            self.current_rule_at = Some((phase, index));
-            let mut message = RuleMessage::default();
-            self.evaluate_rule(rule, &mut message);
-            // a chain that did not match in full writes no line (see `log_multi_match`)
-            self.multi_match_lines.clear();
-            self.current_rule_at = None;
+            match decisions.get(at) {
+                Some(Decision::Run) | None => {
+                    self.current_rule_at = Some((phase, at));
+                    let mut message = RuleMessage::default();
+                    self.evaluate_rule(rule, &mut message);
+                    // a chain that did not match in full writes no line (see `log_multi_match`)
+                    self.multi_match_lines.clear();
+                    self.current_rule_at = None;
+                }
+                // decided at load: what its evaluation would leave, unless a `ctl` removed it
+                Some(_) if self.removed_by_id(rule.id) => {}
+                Some(Decision::Miss) => {
+                    self.no_match();
+                }
+                Some(Decision::Hit { matched, jump_past }) => {
+                    for (name, value) in &rules.plan.matched[*matched as usize] {
+                        self.matched_vars
+                            .add_shared(name.clone(), value.clone(), None);
+                        self.matched_var = Some((name.clone(), value.clone()));
+                    }
+                    if let Some(m) = jump_past {
+                        index = *m as usize + 1;
+                    }
+                }
+            }
             if self.intervention.disruptive {
                 break;
             }
         }
+    }
+
+    /// `ctl:ruleRemoveById` names this rule (a chain starter's id).
+    fn removed_by_id(&self, id: u64) -> bool {
+        id != 0 && self.removed_ids.iter().any(|r| r.contains(id))
+    }
+
+    /// Whether this run of a phase follows the rule set's [`crate::plan::Plan`], which holds
+    /// for phases run once each, in order, from an empty `TX`; phase 1 then starts from the
+    /// plan's `TX`.
+    fn follow_plan(&mut self, phase: usize) -> bool {
+        let phase = phase as u8;
+        let follows = self.rules.static_decisions
+            && match phase {
+                1 => {
+                    self.planned_through == 0
+                        && self.tx.is_empty()
+                        && self.marker.is_none()
+                        && self.skip_next == 0
+                }
+                _ => self.planned_through >= 1 && phase > self.planned_through,
+            };
+        if !follows {
+            self.planned_through = 0;
+            return false;
+        }
+        if phase == 1 {
+            if let Some(tx) = &self.rules.plan.snapshot {
+                self.tx = tx.clone();
+            }
+        }
+        self.planned_through = phase;
+        true
     }
 
     /// The rule (chain starter) being evaluated, if any.
@@ -488,7 +549,7 @@ impl Transaction {
     }
 
     /// A rule that did not match leaves no `MATCHED_VAR`/`MATCHED_VARS`; returns `false`.
-    fn no_match(&mut self) -> bool {
+    pub(crate) fn no_match(&mut self) -> bool {
         self.matched_var = None;
         self.matched_vars.clear();
         false
@@ -497,8 +558,7 @@ impl Transaction {
     /// Evaluates one rule (and its chain); returns whether it matched.
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
-        let id = self.current_rule().map_or(rule.id, |r| r.id);
-        if id != 0 && self.removed_ids.iter().any(|r| r.contains(id)) {
+        if self.removed_by_id(self.current_rule().map_or(rule.id, |r| r.id)) {
             return true;
         }
         let Some(op) = &rule.operator else {

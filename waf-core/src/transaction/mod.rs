@@ -13,6 +13,7 @@
 //! `candidates` (grouped rules skipped by whole variables).
 
 mod actions;
+pub(crate) use actions::id_ranges;
 mod body;
 mod candidates;
 mod evaluate;
@@ -138,6 +139,9 @@ pub struct Transaction {
     pub(crate) removed_targets_by_tag: Vec<(String, String)>,
     pub(crate) skip_next: u32,
     pub(crate) marker: Option<std::sync::Arc<str>>,
+    /// The last phase run with the rule set's [`crate::plan::Plan`] (0: not in use): the plan
+    /// holds for phases run once each, in order, from an empty `TX`.
+    pub(crate) planned_through: u8,
     pub(crate) allow: AllowState,
     pub(crate) intervention: Intervention,
     pub(crate) messages: Vec<RuleMessage>,
@@ -330,6 +334,7 @@ impl Transaction {
             removed_targets_by_tag: Vec::new(),
             skip_next: 0,
             marker: None,
+            planned_through: 0,
             allow: AllowState::None,
             intervention: Intervention {
                 status: 200,

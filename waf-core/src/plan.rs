@@ -1,0 +1,552 @@
+//! What a rule set decides before any request. Rules that read nothing but `TX` values no
+//! request can change have the same outcome on every transaction: CRS's paranoia-level
+//! checks (`TX:DETECTION_PARANOIA_LEVEL "@lt 2"`, 76 of ~310 rules a request at PL1), its
+//! defaults (`&TX:x "@eq 0"` then `setvar`), its `SecAction` of zeroed scores. They are run
+//! once, at load, on an empty transaction, and a transaction then skips them:
+//!
+//! - a rule that cannot match is not evaluated ([`Decision::Miss`]);
+//! - one that matches and only jumps (`skipAfter`) jumps at once ([`Decision::Hit`]);
+//! - the phase 1 rules that only set `TX` values, before any rule that could see or change
+//!   `TX` runs, are folded: their `TX` is the transaction's first state ([`Plan::snapshot`]).
+//!
+//! A `TX` value is *known* at a rule when every write to it that can have happened by then is
+//! itself known; a write by a rule whose outcome depends on the request, one that may or may
+//! not have run (after a `skipAfter`/`skip` that may jump, a rule that may interrupt, in a
+//! phase that may not run), or with a value from the request makes it unknown from there on.
+//! A decided rule's traces are kept too: a miss empties `MATCHED_VAR*` as evaluation would,
+//! a match adds what it matched (CRS's chains read `MATCHED_VARS`, which gathers the matches
+//! of consecutive matching rules). Nothing is decided for a rule a transaction can remove
+//! (`ctl:ruleRemove*`, by id, tag or message), and a transaction uses the plan only when it
+//! starts phase 1 with an empty `TX` and runs the phases once each, in order
+//! (`Transaction::planned_through`). `RuleSet::set_static_decisions(false)` turns it off.
+
+use crate::collection::Collection;
+use crate::message::RuleMessage;
+use crate::rule::{CompiledSelector, Disruptive, MatchAction, Rule, Target};
+use crate::ruleset::{Entry, RuleSet};
+use crate::transaction::Transaction;
+use seclang_parser::names::{CtlName, VariableName};
+use seclang_parser::{IdRange, MacroString, Segment, SetVarOperation};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// What a transaction does at one entry of a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Evaluate the rule (or pass the marker).
+    Run,
+    /// The rule does not match: as after any miss, `MATCHED_VAR*` are emptied.
+    Miss,
+    /// The rule matches and leaves nothing behind but what it matched
+    /// ([`Plan::matched`]`[matched]`, added to `MATCHED_VARS` as its evaluation would) and
+    /// its `TX` values (in [`Plan::snapshot`]); with `jump_past`, the index of the marker its
+    /// `skipAfter` goes to.
+    Hit {
+        matched: u32,
+        jump_past: Option<u32>,
+    },
+}
+
+/// One `MATCHED_VARS` element: name and value.
+pub(crate) type MatchedVar = (crate::collection::Bytes, crate::collection::Bytes);
+
+/// The decisions of a rule set ([`work_out`]).
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    /// `TX` after the folded phase 1 rules; `None` when none was folded.
+    pub(crate) snapshot: Option<Collection>,
+    /// Per phase, one decision per entry; empty: evaluate every rule.
+    pub(crate) decisions: [Vec<Decision>; 6],
+    /// What each [`Decision::Hit`] rule matched.
+    pub(crate) matched: Vec<Vec<MatchedVar>>,
+}
+
+impl Plan {
+    /// How many rules are decided (not evaluated).
+    pub(crate) fn decided(&self) -> usize {
+        self.decisions
+            .iter()
+            .flatten()
+            .filter(|d| **d != Decision::Run)
+            .count()
+    }
+}
+
+/// Works out the plan of a complete rule set.
+pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
+    let mut plan = Plan::default();
+    if set.phases[0].iter().any(|e| matches!(e, Entry::Rule(_))) {
+        return plan;
+    }
+    // what the rules passed so far may remove from the rest of the transaction
+    let mut removable = Removable::default();
+    let mut sim = Transaction::new(Arc::clone(set));
+    let mut known = Known::default();
+    for phase in 1..=5usize {
+        let entries = &set.phases[phase];
+        let mut decisions = vec![Decision::Run; entries.len()];
+        // entries before this index may be jumped over by a rule that may or may not match
+        let mut region_end = 0usize;
+        // phase 1, while no rule that runs could see or change TX: matches fold into the snapshot
+        let mut folding = phase == 1;
+        let mut written = Vec::new();
+        let mut i = 0;
+        while i < entries.len() {
+            let Entry::Rule(rule) = &entries[i] else {
+                i += 1;
+                continue;
+            };
+            let at = i;
+            i += 1;
+            let conditional = at < region_end || known.after_interruption;
+            let statics = rule.static_exceptions.get();
+            if statics.is_some_and(|s| s.removed) {
+                continue;
+            }
+            let targets = statics.map(|s| match &s.targets {
+                Some((t, x)) => (&t[..], &x[..]),
+                None => (&rule.targets[..], &rule.exclusions[..]),
+            });
+            let decidable = targets.is_some_and(|(t, x)| known.decidable(rule, t, x))
+                && !removable.covers(&removable.targets, rule);
+            // a rule a transaction may remove decides what it does when it runs, no more
+            let may_vanish = removable.covers(&removable.rules, rule);
+            if !decidable {
+                if conditional || !tx_inert(rule) {
+                    folding = false;
+                }
+                known.impure(rule, &mut written);
+                removable.add(rule);
+                region_end = region_end.max(known.region(rule, entries, at));
+                continue;
+            }
+            if conditional {
+                folding = false;
+            }
+            // what this rule alone matched
+            sim.no_match();
+            sim.current_rule_at = Some((phase, at));
+            let hit = sim.evaluate_rule(rule, &mut RuleMessage::default());
+            sim.current_rule_at = None;
+            let marker = sim.marker.take();
+            sim.skip_next = 0;
+            if !hit {
+                decisions[at] = Decision::Miss;
+                continue;
+            }
+            let jump = marker.as_ref().and_then(|m| marker_after(entries, at, m));
+            if marker.is_some() && jump.is_none() {
+                // the jump goes past the phase's end, into the next phases: evaluated as it is
+                known.give_up = true;
+                folding = false;
+                region_end = entries.len();
+                removable.add(rule);
+                continue;
+            }
+            let quiet = leaves_nothing(rule);
+            let values_known = all_setvars(rule).all(|s| known.value_known(&s.var.value));
+            let writes = all_setvars(rule).next().is_some();
+            if quiet && values_known && (!writes || (folding && !may_vanish)) {
+                let records = sim
+                    .matched_vars
+                    .iter()
+                    .map(|e| (e.name.clone(), e.value.clone()))
+                    .collect();
+                plan.matched.push(records);
+                decisions[at] = Decision::Hit {
+                    matched: (plan.matched.len() - 1) as u32,
+                    jump_past: jump.map(|m| m as u32),
+                };
+                if writes {
+                    plan.snapshot = Some(sim.tx.clone());
+                }
+            } else {
+                folding = false;
+                removable.add(rule);
+            }
+            for s in all_setvars(rule).filter(|s| is_tx(&s.var.collection)) {
+                if s.key.is_none() {
+                    known.unknown_prefix(&s.var.key);
+                    continue;
+                }
+                let key = s.var.key.raw.to_ascii_lowercase();
+                let stays_known = values_known
+                    && !conditional
+                    && !may_vanish
+                    && match s.var.operation {
+                        SetVarOperation::Add | SetVarOperation::Subtract => known.is_known(&key),
+                        _ => true,
+                    };
+                known.write(key.clone(), stays_known);
+                written.push(key);
+            }
+            if !quiet && rule_may_interrupt(rule) {
+                known.after_interruption = true;
+            }
+            if let Some(m) = jump {
+                if at < region_end || may_vanish {
+                    // the rule may not run, or another jump may land between here and the
+                    // marker: those rules may run
+                    region_end = region_end.max(m);
+                } else {
+                    i = m + 1;
+                }
+            }
+        }
+        if (2..=4).contains(&phase) {
+            // the phase may not run at all (no body, no response)
+            for key in written {
+                known.write(key, false);
+            }
+        }
+        plan.decisions[phase] = decisions;
+        if known.give_up {
+            break;
+        }
+    }
+    plan
+}
+
+/// The first marker of that name after `at`.
+fn marker_after(entries: &[Entry], at: usize, name: &str) -> Option<usize> {
+    entries
+        .iter()
+        .enumerate()
+        .skip(at + 1)
+        .find(|(_, e)| matches!(e, Entry::Marker(m) if **m == *name))
+        .map(|(i, _)| i)
+}
+
+/// The rule and its chain's links.
+fn links(rule: &Rule) -> impl Iterator<Item = &Rule> {
+    std::iter::successors(Some(rule), |r| r.chain.as_deref())
+}
+
+/// The `setvar`s of a rule and its links, defaults first.
+fn all_setvars(rule: &Rule) -> impl Iterator<Item = &crate::rule::RuleSetVar> {
+    links(rule).flat_map(|r| r.defaults.setvars.iter().chain(r.actions.setvars.iter()))
+}
+
+/// The match actions of a rule and its links, defaults first.
+fn all_match_actions(rule: &Rule) -> impl Iterator<Item = &MatchAction> {
+    links(rule).flat_map(|r| {
+        r.defaults
+            .match_actions
+            .iter()
+            .chain(r.actions.match_actions.iter())
+    })
+}
+
+fn is_tx(collection: &str) -> bool {
+    collection.eq_ignore_ascii_case("tx")
+}
+
+fn reads_tx(m: &MacroString) -> bool {
+    m.segments.iter().any(|s| {
+        matches!(
+            s,
+            Segment::Macro {
+                variable: VariableName::Tx,
+                ..
+            }
+        )
+    })
+}
+
+/// Whether the rule's disruptive action (its own, or the default one through `block`) does
+/// more than `pass`.
+fn disrupts(rule: &Rule) -> bool {
+    let acts = |d: &Option<Disruptive>| !matches!(d, None | Some(Disruptive::Pass));
+    acts(&rule.actions.disruptive) || (rule.has_block() && acts(&rule.defaults.disruptive))
+}
+
+/// A match that leaves nothing but its `setvar`s and jump: not logged, no severity, no
+/// disruptive action, no other action.
+fn leaves_nothing(rule: &Rule) -> bool {
+    let logged = rule.is_logged_as(true) || rule.is_logged_as(false);
+    !logged
+        && rule.severity().is_none()
+        && !disrupts(rule)
+        && all_match_actions(rule).all(|a| {
+            // (`auditlog` and the ignored actions do nothing when run)
+            matches!(
+                a,
+                MatchAction::SkipAfter(_) | MatchAction::AuditLog(_) | MatchAction::Ignored(_)
+            )
+        })
+        && all_setvars(rule).all(|s| is_tx(&s.var.collection) && s.key.is_some())
+}
+
+/// Whether a match of the rule may end the phase's evaluation (a disruptive action, `allow`,
+/// `ctl:ruleEngine`): what follows may not run.
+fn rule_may_interrupt(rule: &Rule) -> bool {
+    disrupts(rule)
+        || all_match_actions(rule)
+            .any(|a| matches!(a, MatchAction::Ctl(c) if c.name == CtlName::RuleEngine))
+}
+
+/// Whether a rule that runs neither reads nor writes `TX` (nor jumps, nor interrupts): the
+/// phase 1 rules folded into the snapshot may be moved before it.
+fn tx_inert(rule: &Rule) -> bool {
+    let target_reads = |t: &Target| {
+        t.variable == VariableName::Tx
+            || matches!(&t.selector, Some(CompiledSelector::Key(_, _, Some(_))))
+    };
+    let action_reads = |a: &MatchAction| match a {
+        MatchAction::Skip(_) | MatchAction::SkipAfter(_) => true,
+        MatchAction::Ctl(c) => c.value.contains("%{") || c.name == CtlName::RuleEngine,
+        MatchAction::InitCol { key: m, .. }
+        | MatchAction::SetSid(m)
+        | MatchAction::SetUid(m)
+        | MatchAction::SetRsc(m)
+        | MatchAction::SetEnv(m)
+        | MatchAction::ExpireVar(m) => reads_tx(m) || m.raw.to_ascii_lowercase().contains("tx."),
+        MatchAction::Status(_) | MatchAction::AuditLog(_) | MatchAction::Ignored(_) => false,
+    };
+    !rule_may_interrupt(rule)
+        && links(rule).all(|r| {
+            !r.capture()
+                && !r.targets.iter().chain(&r.exclusions).any(target_reads)
+                && !r.operator.as_ref().is_some_and(|o| reads_tx(&o.argument))
+                && ![&r.actions, &*r.defaults].iter().any(|a| {
+                    a.msg.as_ref().is_some_and(reads_tx)
+                        || a.logdata.as_ref().is_some_and(reads_tx)
+                        || a.tags.iter().any(reads_tx)
+                        || a.setvars.iter().any(|s| {
+                            is_tx(&s.var.collection) || reads_tx(&s.var.key) || reads_tx(&s.var.value)
+                        })
+                        || a.match_actions.iter().any(action_reads)
+                        || matches!(&a.disruptive, Some(Disruptive::Redirect(m) | Disruptive::Proxy(m)) if reads_tx(m))
+                })
+        })
+}
+
+/// What the abstract state says of `TX` names (lowercase).
+#[derive(Default)]
+struct Known {
+    unknown: HashSet<String>,
+    /// Names that start with one of these are unknown (`setvar:'tx.header_name_%{tx.0}=...'`).
+    unknown_prefixes: Vec<String>,
+    /// Names of digits (`capture`'s `TX:0`..`TX:9`).
+    numbers_unknown: bool,
+    /// A rule that may interrupt has been passed: any later write may not happen.
+    after_interruption: bool,
+    /// A jump may carry into the next phase: nothing more is decided.
+    give_up: bool,
+}
+
+impl Known {
+    fn is_known(&self, key: &str) -> bool {
+        let number = !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit());
+        let unknown = self.unknown.contains(key)
+            || self
+                .unknown_prefixes
+                .iter()
+                .any(|p| key.starts_with(p.as_str()))
+            || (self.numbers_unknown && number);
+        !unknown
+    }
+
+    fn write(&mut self, key: String, known: bool) {
+        if known {
+            self.unknown.remove(&key);
+        } else {
+            self.unknown.insert(key);
+        }
+    }
+
+    /// Whether a macro text expands to the same on every transaction (literals and known
+    /// `TX` values).
+    fn value_known(&self, m: &MacroString) -> bool {
+        m.segments.iter().all(|s| match s {
+            Segment::Literal(_) => true,
+            Segment::Macro {
+                variable: VariableName::Tx,
+                key: Some(k),
+            } => self.is_known(&k.to_ascii_lowercase()),
+            Segment::Macro { .. } => false,
+        })
+    }
+
+    /// Whether the rule's outcome is the same on every transaction that reaches it: no chain,
+    /// only known `TX:name` targets, no capture, an operator with no other input.
+    fn decidable(&self, rule: &Rule, targets: &[Target], exclusions: &[Target]) -> bool {
+        const PURE: &[&str] = &[
+            "Eq",
+            "Ge",
+            "Gt",
+            "Le",
+            "Lt",
+            "Rx",
+            "StrEq",
+            "Within",
+            "Contains",
+            "ContainsWord",
+            "BeginsWith",
+            "EndsWith",
+            "Pm",
+            "StrMatch",
+            "UnconditionalMatch",
+            "NoMatch",
+        ];
+        let known_target = |t: &Target| match &t.selector {
+            Some(CompiledSelector::Key(name, _, None)) if t.variable == VariableName::Tx => {
+                std::str::from_utf8(name).is_ok_and(|n| self.is_known(&n.to_ascii_lowercase()))
+            }
+            _ => false,
+        };
+        !rule.chains
+            && rule.chain.is_none()
+            // run at load on a transaction of its own: nothing outside it may change
+            // (persistent collections, the environment), and no `skip`, whose count the
+            // plan does not follow
+            && all_match_actions(rule).all(|a| {
+                matches!(
+                    a,
+                    MatchAction::SkipAfter(_)
+                        | MatchAction::AuditLog(_)
+                        | MatchAction::Ignored(_)
+                        | MatchAction::Status(_)
+                        | MatchAction::Ctl(_)
+                )
+            })
+            && all_setvars(rule).all(|s| is_tx(&s.var.collection))
+            && !rule.capture()
+            && !rule.multi_match()
+            && exclusions.is_empty()
+            && targets.iter().all(known_target)
+            && match &rule.operator {
+                None => targets.is_empty(),
+                Some(op) => {
+                    !targets.is_empty()
+                        && PURE.contains(&op.name.as_str())
+                        && self.value_known(&op.argument)
+                }
+            }
+    }
+
+    /// A rule whose outcome is not known: what it may write becomes unknown.
+    fn impure(&mut self, rule: &Rule, written: &mut Vec<String>) {
+        for s in all_setvars(rule).filter(|s| is_tx(&s.var.collection)) {
+            match &s.key {
+                Some(_) => {
+                    let key = s.var.key.raw.to_ascii_lowercase();
+                    written.push(key.clone());
+                    self.write(key, false);
+                }
+                None => self.unknown_prefix(&s.var.key),
+            }
+        }
+        for a in all_match_actions(rule) {
+            if let MatchAction::ExpireVar(m) = a {
+                let text = m.raw.to_ascii_lowercase();
+                if let Some(rest) = text.strip_prefix("tx.") {
+                    let name = rest.split('=').next().unwrap_or("").trim();
+                    match name.find("%{") {
+                        Some(p) => self.unknown_prefixes.push(name[..p].to_string()),
+                        None => self.write(name.to_string(), false),
+                    }
+                }
+            }
+        }
+        if links(rule).any(Rule::capture) {
+            self.numbers_unknown = true;
+        }
+        if rule_may_interrupt(rule) {
+            self.after_interruption = true;
+        }
+    }
+
+    /// A `setvar` whose name holds a macro: every name that starts with its literal start.
+    fn unknown_prefix(&mut self, key: &MacroString) {
+        let prefix = match key.segments.first() {
+            Some(Segment::Literal(l)) => l.to_ascii_lowercase(),
+            _ => String::new(),
+        };
+        self.unknown_prefixes.push(prefix);
+    }
+
+    /// Where the region the rule may jump over ends (its `skipAfter` marker, or `skip:N`
+    /// entries on); 0 when it does not jump. A jump that may leave the phase ends the plan.
+    fn region(&mut self, rule: &Rule, entries: &[Entry], at: usize) -> usize {
+        let mut end = 0;
+        for a in all_match_actions(rule) {
+            match a {
+                MatchAction::SkipAfter(m) => match marker_after(entries, at, m) {
+                    Some(i) => end = end.max(i),
+                    None => {
+                        self.give_up = true;
+                        end = entries.len();
+                    }
+                },
+                MatchAction::Skip(n) => {
+                    let to = at + 1 + *n as usize;
+                    if to >= entries.len() {
+                        self.give_up = true;
+                    }
+                    end = end.max(to.min(entries.len()));
+                }
+                _ => {}
+            }
+        }
+        end
+    }
+}
+
+/// The rules a transaction may remove (`ctl:ruleRemoveById/ByTag/ByMsg`), or remove targets
+/// of (their `ruleRemoveTarget*` forms), given the rules passed so far: CRS's 905100 removes
+/// every rule tagged `OWASP_CRS` on Apache's internal requests, its sampling rule on the
+/// requests it leaves out.
+#[derive(Default)]
+struct Removable {
+    rules: Removals,
+    targets: Removals,
+}
+
+#[derive(Default)]
+struct Removals {
+    ids: Vec<IdRange>,
+    tags: Vec<String>,
+    /// A `ByMsg` form: any rule with a `msg`.
+    by_msg: bool,
+    /// A removal with a macro: any rule.
+    any: bool,
+}
+
+impl Removable {
+    /// The removals a rule that may run may make.
+    fn add(&mut self, rule: &Rule) {
+        for a in all_match_actions(rule) {
+            let MatchAction::Ctl(c) = a else { continue };
+            let value = c.value.split(';').next().unwrap_or("").trim();
+            let (to, by) = match c.name {
+                CtlName::RuleRemoveById => (&mut self.rules, 0),
+                CtlName::RuleRemoveByTag => (&mut self.rules, 1),
+                CtlName::RuleRemoveByMsg => (&mut self.rules, 2),
+                CtlName::RuleRemoveTargetById => (&mut self.targets, 0),
+                CtlName::RuleRemoveTargetByTag => (&mut self.targets, 1),
+                CtlName::RuleRemoveTargetByMsg => (&mut self.targets, 2),
+                _ => continue,
+            };
+            to.any |= value.contains("%{");
+            match by {
+                0 => {
+                    let ids = crate::transaction::id_ranges(value);
+                    to.any |= ids.is_empty();
+                    to.ids.extend(ids);
+                }
+                1 => to.tags.push(value.to_string()),
+                _ => to.by_msg = true,
+            }
+        }
+    }
+
+    fn covers(&self, removals: &Removals, rule: &Rule) -> bool {
+        removals.any
+            || (rule.id != 0 && removals.ids.iter().any(|r| r.contains(rule.id)))
+            || (removals.by_msg && rule.msg().is_some())
+            || rule.all_tags().any(|t| {
+                t.has_macros() || removals.tags.iter().any(|x| x.eq_ignore_ascii_case(&t.raw))
+            })
+    }
+}
