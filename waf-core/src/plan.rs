@@ -111,25 +111,38 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 && !removable.covers(&removable.targets, rule);
             // a rule a transaction may remove decides what it does when it runs, no more
             let may_vanish = removable.covers(&removable.rules, rule);
-            if !decidable {
-                if conditional || !tx_inert(rule) {
-                    folding = false;
+            // what this rule alone matched (of a chain, its starter: a miss is the chain's)
+            let outcome = decidable.then(|| {
+                sim.no_match();
+                sim.current_rule_at = Some((phase, at));
+                sim.starter_only = true;
+                let hit = sim.evaluate_rule(rule, &mut RuleMessage::default());
+                sim.starter_only = false;
+                sim.current_rule_at = None;
+                // (what a transaction may remove is followed in `removable`)
+                sim.removed_ids.clear();
+                sim.removed_tags.clear();
+                sim.removed_targets_by_id.clear();
+                sim.removed_targets_by_tag.clear();
+                sim.skip_next = 0;
+                (hit, sim.marker.take())
+            });
+            let (hit, marker) = match outcome {
+                Some((hit, marker)) if !(hit && rule.chains) => (hit, marker),
+                _ => {
+                    // depends on the request (or on a chain's links)
+                    if conditional || !tx_inert(rule) {
+                        folding = false;
+                    }
+                    known.impure(rule, &mut written);
+                    removable.add(rule);
+                    region_end = region_end.max(known.region(rule, entries, at));
+                    continue;
                 }
-                known.impure(rule, &mut written);
-                removable.add(rule);
-                region_end = region_end.max(known.region(rule, entries, at));
-                continue;
-            }
+            };
             if conditional {
                 folding = false;
             }
-            // what this rule alone matched
-            sim.no_match();
-            sim.current_rule_at = Some((phase, at));
-            let hit = sim.evaluate_rule(rule, &mut RuleMessage::default());
-            sim.current_rule_at = None;
-            let marker = sim.marker.take();
-            sim.skip_next = 0;
             if !hit {
                 decisions[at] = Decision::Miss;
                 continue;
@@ -368,8 +381,9 @@ impl Known {
         })
     }
 
-    /// Whether the rule's outcome is the same on every transaction that reaches it: no chain,
-    /// only known `TX:name` targets, no capture, an operator with no other input.
+    /// Whether the rule's outcome (a chain's: its starter's) is the same on every transaction
+    /// that reaches it: only known `TX:name` targets, no capture, an operator with no other
+    /// input.
     fn decidable(&self, rule: &Rule, targets: &[Target], exclusions: &[Target]) -> bool {
         const PURE: &[&str] = &[
             "Eq",
@@ -395,22 +409,19 @@ impl Known {
             }
             _ => false,
         };
-        !rule.chains
-            && rule.chain.is_none()
-            // run at load on a transaction of its own: nothing outside it may change
-            // (persistent collections, the environment), and no `skip`, whose count the
-            // plan does not follow
-            && all_match_actions(rule).all(|a| {
-                matches!(
-                    a,
-                    MatchAction::SkipAfter(_)
-                        | MatchAction::AuditLog(_)
-                        | MatchAction::Ignored(_)
-                        | MatchAction::Status(_)
-                        | MatchAction::Ctl(_)
-                )
-            })
-            && all_setvars(rule).all(|s| is_tx(&s.var.collection))
+        // run at load on a transaction of its own: nothing outside it may change
+        // (persistent collections, the environment), and no `skip`, whose count the plan
+        // does not follow
+        all_match_actions(rule).all(|a| {
+            matches!(
+                a,
+                MatchAction::SkipAfter(_)
+                    | MatchAction::AuditLog(_)
+                    | MatchAction::Ignored(_)
+                    | MatchAction::Status(_)
+                    | MatchAction::Ctl(_)
+            )
+        }) && all_setvars(rule).all(|s| is_tx(&s.var.collection))
             && !rule.capture()
             && !rule.multi_match()
             && exclusions.is_empty()

@@ -21,6 +21,13 @@ enum Spec {
         n: u8,
         then: Then,
     },
+    /// A chain whose starter is a `TxTest` and whose link depends on the request.
+    TxChain {
+        key: usize,
+        n: u8,
+        pattern: usize,
+        then: Then,
+    },
     /// `SecRule &TX:key "@eq 0"` (a default).
     Default {
         key: usize,
@@ -88,6 +95,8 @@ fn spec() -> impl Strategy<Value = Spec> {
     prop_oneof![
         5 => (0..KEYS.len(), 0..OPS.len(), 0u8..3, then())
             .prop_map(|(key, op, n, then)| Spec::TxTest { key, op, n, then }),
+        2 => (0..KEYS.len(), 0u8..3, 0..PATTERNS.len(), then())
+            .prop_map(|(key, n, pattern, then)| Spec::TxChain { key, n, pattern, then }),
         2 => (0..KEYS.len(), 0u8..3).prop_map(|(key, n)| Spec::Default { key, n }),
         2 => (0..KEYS.len(), 0u8..3, any::<bool>())
             .prop_map(|(key, n, add)| Spec::Action { key, n, add }),
@@ -145,6 +154,18 @@ fn rules_text(specs: &[(Spec, u8)]) -> String {
                     actions(id, *phase, then)
                 )
             }
+            Spec::TxChain {
+                key,
+                n,
+                pattern,
+                then,
+            } => format!(
+                "SecRule TX:{} \"@ge {n}\" \"{},chain\"\n\
+                 SecRule ARGS:q \"@rx {}\" \"setvar:tx.b=+1\"",
+                KEYS[*key],
+                actions(id, *phase, then),
+                PATTERNS[*pattern]
+            ),
             Spec::Default { key, n } => format!(
                 "SecRule &TX:{k} \"@eq 0\" \"id:{id},phase:{phase},pass,nolog,setvar:tx.{k}={n}\"",
                 k = KEYS[*key]

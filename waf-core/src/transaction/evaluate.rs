@@ -646,6 +646,9 @@ impl Transaction {
             return self.no_match();
         }
         if rule.chains {
+            if self.starter_only {
+                return true;
+            }
             // a `chain` with no rule after it never matches (libmodsecurity: "Rule is marked
             // as chained but there isn't a subsequent rule")
             match &rule.chain {

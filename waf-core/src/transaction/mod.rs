@@ -142,6 +142,8 @@ pub struct Transaction {
     /// The last phase run with the rule set's [`crate::plan::Plan`] (0: not in use): the plan
     /// holds for phases run once each, in order, from an empty `TX`.
     pub(crate) planned_through: u8,
+    /// Working out the plan: a chain's starter is evaluated alone (`true`: it matched).
+    pub(crate) starter_only: bool,
     pub(crate) allow: AllowState,
     pub(crate) intervention: Intervention,
     pub(crate) messages: Vec<RuleMessage>,
@@ -335,6 +337,7 @@ impl Transaction {
             skip_next: 0,
             marker: None,
             planned_through: 0,
+            starter_only: false,
             allow: AllowState::None,
             intervention: Intervention {
                 status: 200,
