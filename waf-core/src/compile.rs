@@ -59,6 +59,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     crate::exceptions::work_out_all(&exceptions, &phases);
     let mut chains = crate::chains::ChainTable::new();
     for r in links(&phases) {
+        r.set_tag_bloom();
         let id = chains.intern(&r.transformations);
         r.transformation_chain
             .store(id, std::sync::atomic::Ordering::Relaxed);
@@ -406,6 +407,7 @@ impl Compiler<'_> {
             chains: meta.chain,
             chained_child: false,
             static_exceptions: std::sync::OnceLock::new(),
+            tag_bloom: u64::MAX.into(),
         };
         Some((rule, meta))
     }

@@ -252,6 +252,15 @@ pub struct Rule {
     /// The configuration's exceptions for this rule, once the rule set is complete (unset
     /// when they depend on a macro): [`crate::exceptions`].
     pub static_exceptions: std::sync::OnceLock<crate::exceptions::StaticExceptions>,
+    /// [`tag_bit`] of each of its tags (all bits for a tag with a macro), once the rule set is
+    /// complete: CRS's 941010 removes a target from the rules of one tag, and each rule after
+    /// it compared its ~9 tags with that one.
+    pub tag_bloom: std::sync::atomic::AtomicU64,
+}
+
+/// A tag's bit in [`Rule::tag_bloom`].
+pub fn tag_bit(tag: &str) -> u64 {
+    1 << (crate::collection::name_hash(tag.as_bytes()) % 64)
 }
 
 /// The operator with what the log message needs.
@@ -292,6 +301,21 @@ impl Rule {
             self.actions.disruptive,
             Some(ref d) if *d != Disruptive::Pass
         )
+    }
+
+    /// Works out [`Self::tag_bloom`].
+    pub(crate) fn set_tag_bloom(&self) {
+        let bloom = self.all_tags().fold(0, |b, t| match t.literal_text() {
+            Some(text) => b | tag_bit(text),
+            None => u64::MAX,
+        });
+        self.tag_bloom
+            .store(bloom, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the rule may have the tag whose [`tag_bit`] this is (`false`: it has not).
+    pub fn may_have_tag(&self, bit: u64) -> bool {
+        self.tag_bloom.load(std::sync::atomic::Ordering::Relaxed) & bit != 0
     }
 
     /// Tags (defaults first, as libmodsecurity lists them).
@@ -343,6 +367,24 @@ mod tests {
         ] {
             assert_eq!(plain_literal(not_plain), None, "{not_plain}");
         }
+    }
+
+    /// A rule's tag bloom never rules out a tag it has (its defaults' included, after
+    /// `SecRuleUpdateActionById`), and a tag with a macro lets every tag through.
+    #[test]
+    fn tag_blooms_keep_every_tag() {
+        let text = "SecDefaultAction \"phase:2,log,pass,tag:'from-default'\"\n\
+            SecRule ARGS \"@rx a\" \"id:1,phase:2,tag:'attack-xss',tag:'xss-perf-disable'\"\n\
+            SecRule ARGS \"@rx b\" \"id:2,phase:2,tag:'%{tx.t}'\"\n\
+            SecRuleUpdateActionById 1 \"tag:'added'\"";
+        let set = crate::RuleSet::from_text("t.conf", text, None).unwrap();
+        let rules: Vec<&Rule> = set.rules(2).collect();
+        for tag in ["from-default", "attack-xss", "xss-perf-disable", "added"] {
+            assert!(rules[0].may_have_tag(tag_bit(tag)), "{tag}");
+        }
+        let others = (0..64).filter(|i| !rules[0].may_have_tag(tag_bit(&format!("t{i}"))));
+        assert!(others.count() > 32, "most other tags are ruled out");
+        assert_eq!(rules[1].tag_bloom.load(std::sync::atomic::Ordering::Relaxed), u64::MAX);
     }
 
     proptest! {

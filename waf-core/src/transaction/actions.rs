@@ -438,7 +438,9 @@ impl Transaction {
                 self.force_request_body_variable = value.eq_ignore_ascii_case("on")
             }
             CtlName::RuleRemoveById => self.removed_ids.extend(id_ranges(value)),
-            CtlName::RuleRemoveByTag => self.removed_tags.push(value.to_string()),
+            CtlName::RuleRemoveByTag => self
+                .removed_tags
+                .push((value.to_string(), crate::rule::tag_bit(value))),
             CtlName::RuleRemoveTargetById => {
                 let ids = value.split(';').next().unwrap_or("");
                 for r in id_ranges(ids) {
@@ -449,8 +451,9 @@ impl Transaction {
             }
             CtlName::RuleRemoveTargetByTag => {
                 let tag = value.split(';').next().unwrap_or("").to_string();
+                let bit = crate::rule::tag_bit(&tag);
                 for t in target_names(value) {
-                    self.removed_targets_by_tag.push((tag.clone(), t));
+                    self.removed_targets_by_tag.push((tag.clone(), t, bit));
                 }
             }
             CtlName::AuditEngine => self.audit.ctl_engine(value),

@@ -223,7 +223,11 @@ impl Transaction {
                 || rule.msg().map(|m| self.expand_to_string(m)),
             ),
         };
-        by_config || self.removed_tags.iter().any(|tag| self.has_tag(rule, tag))
+        by_config
+            || self
+                .removed_tags
+                .iter()
+                .any(|(tag, bit)| rule.may_have_tag(*bit) && self.has_tag(rule, tag))
     }
 
     fn has_tag(&self, rule: &Rule, tag: &str) -> bool {
@@ -275,7 +279,7 @@ impl Transaction {
             || self
                 .removed_targets_by_tag
                 .iter()
-                .any(|(tag, _)| self.has_tag(rule, tag))
+                .any(|(tag, _, bit)| rule.may_have_tag(*bit) && self.has_tag(rule, tag))
     }
 
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
@@ -285,10 +289,9 @@ impl Transaction {
         self.removed_targets_by_id
             .iter()
             .any(|(r, t)| r.contains(id) && is_name(t))
-            || self
-                .removed_targets_by_tag
-                .iter()
-                .any(|(tag, t)| is_name(t) && self.has_tag(rule, tag))
+            || self.removed_targets_by_tag.iter().any(|(tag, t, bit)| {
+                is_name(t) && rule.may_have_tag(*bit) && self.has_tag(rule, tag)
+            })
     }
 
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming `name`.

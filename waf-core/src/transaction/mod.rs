@@ -134,9 +134,11 @@ pub struct Transaction {
     /// `ctl:forceRequestBodyVariable=On`.
     pub(crate) force_request_body_variable: bool,
     pub(crate) removed_ids: Vec<IdRange>,
-    pub(crate) removed_tags: Vec<String>,
+    /// `ctl:ruleRemoveByTag`: the tag and its [`crate::rule::tag_bit`].
+    pub(crate) removed_tags: Vec<(String, u64)>,
     pub(crate) removed_targets_by_id: Vec<(IdRange, String)>,
-    pub(crate) removed_targets_by_tag: Vec<(String, String)>,
+    /// `ctl:ruleRemoveTargetByTag`: tag, target, and the tag's [`crate::rule::tag_bit`].
+    pub(crate) removed_targets_by_tag: Vec<(String, String, u64)>,
     pub(crate) skip_next: u32,
     pub(crate) marker: Option<std::sync::Arc<str>>,
     /// The last phase run with the rule set's [`crate::plan::Plan`] (0: not in use): the plan
