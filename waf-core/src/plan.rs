@@ -5,7 +5,8 @@
 //! once, at load, on an empty transaction, and a transaction then skips them:
 //!
 //! - a rule that cannot match is not evaluated ([`Decision::Miss`]);
-//! - one that matches and only jumps (`skipAfter`) jumps at once ([`Decision::Hit`]);
+//! - one that matches and only sets `TX` values and jumps (`skipAfter`) does that at once
+//!   ([`Decision::Hit`]);
 //! - the phase 1 rules that only set `TX` values, before any rule that could see or change
 //!   `TX` runs, are folded: their `TX` is the transaction's first state ([`Plan::snapshot`]).
 //!
@@ -39,11 +40,13 @@ pub(crate) enum Decision {
     Miss,
     /// The rule matches and leaves nothing behind but what it matched
     /// ([`Plan::matched`]`[matched]`, added to `MATCHED_VARS` as its evaluation would) and
-    /// its `TX` values (in [`Plan::snapshot`]); with `jump_past`, the index of the marker its
-    /// `skipAfter` goes to.
+    /// its `TX` values: in [`Plan::snapshot`], or with `setvars`, set as its evaluation
+    /// would, after each value it matched (CRS's 949052 adds a score the request made); with
+    /// `jump_past`, the index of the marker its `skipAfter` goes to.
     Hit {
         matched: u32,
         jump_past: Option<u32>,
+        setvars: bool,
     },
 }
 
@@ -159,7 +162,8 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
             let quiet = leaves_nothing(rule);
             let values_known = all_setvars(rule).all(|s| known.value_known(&s.var.value));
             let writes = all_setvars(rule).next().is_some();
-            if quiet && values_known && (!writes || (folding && !may_vanish)) {
+            let folds = writes && folding && !may_vanish && values_known;
+            if quiet {
                 let records = sim
                     .matched_vars
                     .iter()
@@ -169,9 +173,13 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 decisions[at] = Decision::Hit {
                     matched: (plan.matched.len() - 1) as u32,
                     jump_past: jump.map(|m| m as u32),
+                    setvars: writes && !folds,
                 };
-                if writes {
+                if folds {
                     plan.snapshot = Some(sim.tx.clone());
+                } else if writes {
+                    // it sets TX when it runs: what follows cannot be moved before it
+                    folding = false;
                 }
             } else {
                 folding = false;

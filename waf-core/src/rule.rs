@@ -384,7 +384,12 @@ mod tests {
         }
         let others = (0..64).filter(|i| !rules[0].may_have_tag(tag_bit(&format!("t{i}"))));
         assert!(others.count() > 32, "most other tags are ruled out");
-        assert_eq!(rules[1].tag_bloom.load(std::sync::atomic::Ordering::Relaxed), u64::MAX);
+        assert_eq!(
+            rules[1]
+                .tag_bloom
+                .load(std::sync::atomic::Ordering::Relaxed),
+            u64::MAX
+        );
     }
 
     proptest! {

@@ -153,11 +153,29 @@ impl Transaction {
                 Some(Decision::Miss) => {
                     self.no_match();
                 }
-                Some(Decision::Hit { matched, jump_past }) => {
+                Some(Decision::Hit {
+                    matched,
+                    jump_past,
+                    setvars,
+                }) => {
+                    if *setvars {
+                        self.current_rule_at = Some((phase, at));
+                    }
                     for (name, value) in &rules.plan.matched[*matched as usize] {
                         self.matched_vars
                             .add_shared(name.clone(), value.clone(), None);
                         self.matched_var = Some((name.clone(), value.clone()));
+                        // (as evaluation does: once per value matched, `MATCHED_VAR` its own)
+                        if *setvars {
+                            self.run_setvars(rule);
+                        }
+                    }
+                    if *setvars {
+                        if rule.operator.is_none() {
+                            // a `SecAction` matches no value
+                            self.run_setvars(rule);
+                        }
+                        self.current_rule_at = None;
                     }
                     if let Some(m) = jump_past {
                         index = *m as usize + 1;
