@@ -313,3 +313,17 @@ fn a_phase_run_twice_is_evaluated() {
     let lines = log.lock().unwrap().clone();
     assert_eq!(lines.len(), 2, "{lines:?}");
 }
+
+/// A target added by `SecRuleUpdateTargetById` counts: a rule that reads `TX` that way keeps
+/// the later defaults from being folded before it.
+#[test]
+fn updated_targets_count() {
+    let text = "SecRuleEngine On\n\
+        SecRule ARGS:q \"@rx .\" \"id:1,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+        SecAction \"id:2,phase:1,pass,nolog,setvar:tx.y=1\"\n\
+        SecRuleUpdateTargetById 1 \"TX:y\"";
+    let [planned, every] = both(text, "x");
+    assert_eq!(planned, every);
+    assert_eq!(every.0.len(), 1, "{:?}", every.0);
+    assert!(every.0[0].contains("[msg \"ARGS:q\"]"), "{:?}", every.0);
+}
