@@ -11,7 +11,8 @@
 //! - [`body`]: request body processors (URLENCODED, MULTIPART, JSON, XML).
 //! - [`compile()`]: configuration → [`RuleSet`] (defaults, chains, markers, exceptions); the
 //!   configuration's exceptions are worked out per rule once (`exceptions`), and `@rx` rules
-//!   that share a transformation chain get one literal prefilter (`matcher`).
+//!   that share a transformation chain get one literal prefilter (`matcher`); rules that read
+//!   only `TX` values no request can change are decided at load (`plan`).
 //! - [`Transaction`]: one request/response through the phases; [`Intervention`]s and
 //!   [`RuleMessage`] log lines in libmodsecurity's format.
 //!
