@@ -112,9 +112,9 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 None => (&rule.targets[..], &rule.exclusions[..]),
             });
             let decidable = targets.is_some_and(|(t, x)| known.decidable(rule, t, x))
-                && !removable.covers(&removable.targets, rule);
+                && !removable.targets.covers(rule);
             // a rule a transaction may remove decides what it does when it runs, no more
-            let may_vanish = removable.covers(&removable.rules, rule);
+            let may_vanish = removable.rules.covers(rule);
             // what this rule alone matched (of a chain, its starter: a miss is the chain's)
             let outcome = decidable.then(|| {
                 sim.no_match();
@@ -186,22 +186,15 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 folding = false;
                 removable.add(rule);
             }
-            for s in all_setvars(rule).filter(|s| is_tx(&s.var.collection)) {
-                if s.key.is_none() {
-                    known.unknown_prefix(&s.var.key);
-                    continue;
-                }
-                let key = s.var.key.raw.to_ascii_lowercase();
-                let stays_known = values_known
-                    && !conditional
-                    && !may_vanish
+            let certain = values_known && !conditional && !may_vanish;
+            known.write_setvars(rule, &mut written, |known, s, key| {
+                certain
                     && match s.var.operation {
-                        SetVarOperation::Add | SetVarOperation::Subtract => known.is_known(&key),
+                        // (a sum stays known when what it adds to is)
+                        SetVarOperation::Add | SetVarOperation::Subtract => known.is_known(key),
                         _ => true,
-                    };
-                known.write(key.clone(), stays_known);
-                written.push(key);
-            }
+                    }
+            });
             if !quiet && rule_may_interrupt(rule) {
                 known.after_interruption = true;
             }
@@ -455,16 +448,7 @@ impl Known {
 
     /// A rule whose outcome is not known: what it may write becomes unknown.
     fn impure(&mut self, rule: &Rule, written: &mut Vec<String>) {
-        for s in all_setvars(rule).filter(|s| is_tx(&s.var.collection)) {
-            match &s.key {
-                Some(_) => {
-                    let key = s.var.key.raw.to_ascii_lowercase();
-                    written.push(key.clone());
-                    self.write(key, false);
-                }
-                None => self.unknown_prefix(&s.var.key),
-            }
-        }
+        self.write_setvars(rule, written, |_, _, _| false);
         for a in all_match_actions(rule) {
             if let MatchAction::ExpireVar(m) = a {
                 let text = m.raw.to_ascii_lowercase();
@@ -482,6 +466,27 @@ impl Known {
         }
         if rule_may_interrupt(rule) {
             self.after_interruption = true;
+        }
+    }
+
+    /// The rule's `TX` `setvar`s: a literal name is written (and noted in `written`), known
+    /// when `stays_known` says so of it beforehand; a name with a macro makes every name that
+    /// starts like it unknown.
+    fn write_setvars(
+        &mut self,
+        rule: &Rule,
+        written: &mut Vec<String>,
+        stays_known: impl Fn(&Known, &crate::rule::RuleSetVar, &str) -> bool,
+    ) {
+        for s in all_setvars(rule).filter(|s| is_tx(&s.var.collection)) {
+            if s.key.is_none() {
+                self.unknown_prefix(&s.var.key);
+                continue;
+            }
+            let key = s.var.key.raw.to_ascii_lowercase();
+            let known = stays_known(self, s, &key);
+            self.write(key.clone(), known);
+            written.push(key);
         }
     }
 
@@ -541,6 +546,13 @@ struct Removals {
     any: bool,
 }
 
+/// What a `ctl` removal names rules by.
+enum By {
+    Id,
+    Tag,
+    Msg,
+}
+
 impl Removable {
     /// The removals a rule that may run may make.
     fn add(&mut self, rule: &Rule) {
@@ -548,33 +560,37 @@ impl Removable {
             let MatchAction::Ctl(c) = a else { continue };
             let value = c.value.split(';').next().unwrap_or("").trim();
             let (to, by) = match c.name {
-                CtlName::RuleRemoveById => (&mut self.rules, 0),
-                CtlName::RuleRemoveByTag => (&mut self.rules, 1),
-                CtlName::RuleRemoveByMsg => (&mut self.rules, 2),
-                CtlName::RuleRemoveTargetById => (&mut self.targets, 0),
-                CtlName::RuleRemoveTargetByTag => (&mut self.targets, 1),
-                CtlName::RuleRemoveTargetByMsg => (&mut self.targets, 2),
+                CtlName::RuleRemoveById => (&mut self.rules, By::Id),
+                CtlName::RuleRemoveByTag => (&mut self.rules, By::Tag),
+                CtlName::RuleRemoveByMsg => (&mut self.rules, By::Msg),
+                CtlName::RuleRemoveTargetById => (&mut self.targets, By::Id),
+                CtlName::RuleRemoveTargetByTag => (&mut self.targets, By::Tag),
+                CtlName::RuleRemoveTargetByMsg => (&mut self.targets, By::Msg),
                 _ => continue,
             };
             to.any |= value.contains("%{");
             match by {
-                0 => {
+                By::Id => {
                     let ids = crate::transaction::id_ranges(value);
                     to.any |= ids.is_empty();
                     to.ids.extend(ids);
                 }
-                1 => to.tags.push(value.to_string()),
-                _ => to.by_msg = true,
+                By::Tag => to.tags.push(value.to_string()),
+                By::Msg => to.by_msg = true,
             }
         }
     }
+}
 
-    fn covers(&self, removals: &Removals, rule: &Rule) -> bool {
-        removals.any
-            || (rule.id != 0 && removals.ids.iter().any(|r| r.contains(rule.id)))
-            || (removals.by_msg && rule.msg().is_some())
-            || rule.all_tags().any(|t| {
-                t.has_macros() || removals.tags.iter().any(|x| x.eq_ignore_ascii_case(&t.raw))
-            })
+impl Removals {
+    /// Whether these removals may name the rule (a tag is compared without regard to case,
+    /// and a tag with a macro may be any).
+    fn covers(&self, rule: &Rule) -> bool {
+        self.any
+            || (rule.id != 0 && self.ids.iter().any(|r| r.contains(rule.id)))
+            || (self.by_msg && rule.msg().is_some())
+            || rule
+                .all_tags()
+                .any(|t| t.has_macros() || self.tags.iter().any(|x| x.eq_ignore_ascii_case(&t.raw)))
     }
 }

@@ -245,11 +245,17 @@ impl Transaction {
             || self
                 .removed_tags
                 .iter()
-                .any(|(tag, bit)| rule.may_have_tag(*bit) && self.has_tag(rule, tag))
+                .any(|(tag, bit)| self.has_removed_tag(rule, tag, *bit))
     }
 
     fn has_tag(&self, rule: &Rule, tag: &str) -> bool {
         rule.all_tags().any(|t| self.expands_to(t, tag))
+    }
+
+    /// [`Self::has_tag`] for a `ctl` removal's tag, whose [`crate::rule::tag_bit`] is kept
+    /// with it: the rule's tag bloom answers most rules without a comparison.
+    fn has_removed_tag(&self, rule: &Rule, tag: &str, bit: u64) -> bool {
+        rule.may_have_tag(bit) && self.has_tag(rule, tag)
     }
 
     fn has_msg(&self, rule: &Rule, msg: &str) -> bool {
@@ -297,7 +303,7 @@ impl Transaction {
             || self
                 .removed_targets_by_tag
                 .iter()
-                .any(|(tag, _, bit)| rule.may_have_tag(*bit) && self.has_tag(rule, tag))
+                .any(|(tag, _, bit)| self.has_removed_tag(rule, tag, *bit))
     }
 
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
@@ -307,9 +313,10 @@ impl Transaction {
         self.removed_targets_by_id
             .iter()
             .any(|(r, t)| r.contains(id) && is_name(t))
-            || self.removed_targets_by_tag.iter().any(|(tag, t, bit)| {
-                is_name(t) && rule.may_have_tag(*bit) && self.has_tag(rule, tag)
-            })
+            || self
+                .removed_targets_by_tag
+                .iter()
+                .any(|(tag, t, bit)| is_name(t) && self.has_removed_tag(rule, tag, *bit))
     }
 
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming `name`.
