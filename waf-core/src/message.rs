@@ -36,6 +36,41 @@ pub struct RuleMessage {
     pub client_ip: String,
 }
 
+impl RuleMessage {
+    /// Makes the message what [`RuleMessage::default`] makes, keeping its strings' room.
+    pub(crate) fn empty(&mut self) {
+        let RuleMessage {
+            rule_id,
+            phase,
+            file,
+            line,
+            rev,
+            ver,
+            maturity,
+            accuracy,
+            msg,
+            data,
+            severity,
+            tags,
+            matched,
+            reference,
+            disruptive,
+            server_ip,
+            uri,
+            unique_id,
+            client_ip,
+        } = self;
+        (*rule_id, *phase, *line, *maturity, *accuracy) = (0, 0, 0, 0, 0);
+        (*severity, *disruptive) = (None, false);
+        for s in [
+            file, rev, ver, msg, data, matched, reference, server_ip, uri, unique_id, client_ip,
+        ] {
+            s.clear();
+        }
+        tags.clear();
+    }
+}
+
 /// libmodsecurity truncates long fields to a limit and marks the cut.
 pub(crate) fn limit_to(limit: usize, s: &str) -> String {
     if s.len() <= limit {
@@ -117,5 +152,40 @@ impl RuleMessage {
         let _ = write!(m, " [unique_id \"{}\"]", self.unique_id);
         let _ = write!(m, " [ref \"{}\"]", self.reference);
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleMessage;
+
+    /// An emptied message is a new one (the engine reuses one from rule to rule).
+    #[test]
+    fn an_emptied_message_is_a_default_one() {
+        let s = |t: &str| t.to_string();
+        let mut m = RuleMessage {
+            rule_id: 942100,
+            phase: 2,
+            file: s("f.conf"),
+            line: 7,
+            rev: s("1"),
+            ver: s("OWASP_CRS/4.28.0"),
+            maturity: 9,
+            accuracy: 9,
+            msg: s("msg"),
+            data: s("data"),
+            severity: Some(2),
+            tags: vec![s("a"), s("b")],
+            matched: s("Matched"),
+            reference: s("o0,3"),
+            disruptive: true,
+            server_ip: s("10.0.0.1"),
+            uri: s("/"),
+            unique_id: s("id"),
+            client_ip: s("127.0.0.1"),
+        };
+        m.empty();
+        assert_eq!(m, RuleMessage::default());
+        assert!(m.msg.capacity() > 0, "the room is kept");
     }
 }

@@ -137,11 +137,13 @@ impl Transaction {
             if t.selector.is_none() {
                 // all of a variable: the same for every rule of the group (and scan) this phase
                 let key = (group, scan, t.variable);
-                if !tx.phase_candidates.contains_key(&key) {
-                    let union = tx.candidates_of(rule, t, group, scan, chain);
-                    tx.phase_candidates.insert(key, union);
+                if let Some(union) = tx.phase_candidates.get(&key) {
+                    return union.contains(member);
                 }
-                tx.phase_candidates[&key].contains(member)
+                let union = tx.candidates_of(rule, t, group, scan, chain);
+                let may = union.contains(member);
+                tx.phase_candidates.insert(key, union);
+                may
             } else {
                 // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
                 tx.candidates_of(rule, t, group, scan, chain)

@@ -142,8 +142,10 @@ impl Transaction {
             match decisions.get(at) {
                 Some(Decision::Run) | None => {
                     self.current_rule_at = Some((phase, at));
-                    let mut message = RuleMessage::default();
+                    let mut message = self.scratch_message.take().unwrap_or_default();
                     self.evaluate_rule(rule, &mut message);
+                    message.empty();
+                    self.scratch_message = Some(message);
                     // a chain that did not match in full writes no line (see `log_multi_match`)
                     self.multi_match_lines.clear();
                     self.current_rule_at = None;
