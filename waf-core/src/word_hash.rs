@@ -1,6 +1,6 @@
 //! A hasher for the engine's own hash tables, whose keys are a few machine words: a cache's
-//! `(pointer, length, chain)`, a collection's name hashes ([`crate::collection`]). SipHash cost
-//! more than the lookups it served. (Names a request chooses can be made to fall in one
+//! `(pointer, length, chain)`, a collection's name hashes ([`crate::collection`]); and for the
+//! load's tables of the rules' literals. SipHash cost more than the lookups it served. (Names a request chooses can be made to fall in one
 //! bucket; the collection's index says what that costs.)
 
 use std::hash::Hasher;
@@ -14,9 +14,19 @@ impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
+    /// Eight bytes at a time (the load's literal tables hash thousands of phrases).
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(b));
         }
     }
     fn write_u64(&mut self, n: u64) {
