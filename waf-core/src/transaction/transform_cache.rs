@@ -14,6 +14,7 @@ use crate::regex::ByteSet;
 use crate::word_hash::KeyHasher;
 use seclang_parser::names::TransformationName;
 use seclang_parser::names::VariableName;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
@@ -33,8 +34,10 @@ pub(crate) struct TransformCache {
     /// have one result; 4 in 10 of the bytes a page view scanned had capitals.
     by_text: HashMap<(u64, usize), (Bytes, usize), BuildHasherDefault<KeyHasher>>,
     /// The sets of every group's members `all_groups` gives the start of, end to end (one
-    /// allocation, not one per value).
+    /// allocation, not one per value), each once;
     sets: Vec<u64>,
+    /// where each set of `sets` starts, by a hash of its words.
+    distinct_sets: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
     /// and for a long value, (value, group and subset) → the subset's members whose literals it
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
@@ -57,6 +60,14 @@ fn case_blind_hash(value: &[u8]) -> u64 {
     let mut last = [0u8; 8];
     last[..words.remainder().len()].copy_from_slice(words.remainder());
     h.write_u64(u64::from_le_bytes(last) | FOLD);
+    h.finish()
+}
+
+/// A hash of a set's words.
+fn words_hash(words: &[u64]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = KeyHasher::default();
+    words.iter().for_each(|&w| h.write_u64(w));
     h.finish()
 }
 
@@ -87,9 +98,34 @@ impl TransformCache {
         self.all_groups.empty(KEEP_CAPACITY);
         self.by_text.empty(KEEP_CAPACITY);
         self.sets.empty(KEEP_CAPACITY);
+        self.distinct_sets.empty(KEEP_CAPACITY);
         self.subsets.empty(KEEP_CAPACITY);
         self.scratch.empty(KEEP_CAPACITY);
         super::spare::keep(&SPARE, self);
+    }
+}
+
+impl TransformCache {
+    /// Where the set just appended to `sets` at `at` is kept: there, or in a large request at
+    /// an earlier equal one (the new one is then dropped): 1 MB of JSON kept 29 MB of sets, a
+    /// few hundred of them distinct. (A small request does not repay the hashing.)
+    fn shared_set(&mut self, at: usize) -> usize {
+        if at < KEEP_CAPACITY {
+            return at;
+        }
+        let set = &self.sets[at..];
+        match self.distinct_sets.entry(words_hash(set)) {
+            Entry::Occupied(e) if self.sets[*e.get()..][..set.len()] == *set => {
+                let first = *e.get();
+                self.sets.truncate(at);
+                first
+            }
+            Entry::Occupied(_) => at,
+            Entry::Vacant(e) => {
+                e.insert(at);
+                at
+            }
+        }
     }
 }
 
@@ -148,6 +184,13 @@ impl Transaction {
         // the next steps and the matcher find it under the same address; decoders are not even
         // run on a value with nothing to decode
         let result = if crate::transformations::leaves_unchanged(step.name, &input) {
+            if input.len() <= PLAIN_SCAN_MAX && self.transform_cache.map.len() >= KEEP_CAPACITY {
+                // in a large request, telling it again costs about what a look in the cache
+                // does: a JSON order of many short values (`.` in every name, for
+                // `t:normalizePath`) kept an entry for most of them, two in three of the
+                // cache's entries (and 1 MB of JSON took 200 MB)
+                return input;
+            }
             input
         } else {
             let mut out = std::mem::take(&mut self.transform_cache.scratch);
@@ -218,6 +261,7 @@ impl Transaction {
                     let at = scanned.unwrap_or_else(|| {
                         let at = cache.sets.len();
                         matcher.search_all(candidate, &mut cache.sets, &mut cache.scratch);
+                        let at = cache.shared_set(at);
                         cache
                             .by_text
                             .entry(text)
@@ -337,6 +381,68 @@ mod tests {
             // and again, from the cache
             prop_assert_eq!(&tx.transformed(id, &input)[..], &expected[..]);
         }
+    }
+
+    /// Past [`KEEP_CAPACITY`] entries, a short value a step leaves as it is gets no entry of
+    /// its own, and comes out the same as before.
+    #[test]
+    fn a_large_cache_keeps_no_short_unchanged_values() {
+        let text = "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:normalizePath,t:lowercase\"";
+        let rules = Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
+        let Entry::Rule(rule) = &rules.phases[2][0] else {
+            unreachable!()
+        };
+        let chain = rule
+            .transformation_chain
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        // values `t:normalizePath` changes, each with an entry per step
+        let changed: Vec<Bytes> = (0..KEEP_CAPACITY)
+            .map(|i| Bytes::from(format!("a/./B{i}").as_bytes()))
+            .collect();
+        for (i, v) in changed.iter().enumerate() {
+            assert_eq!(&tx.transformed(chain, v)[..], format!("a/b{i}").as_bytes());
+        }
+        let full = tx.transform_cache.map.len();
+        assert!(full >= KEEP_CAPACITY);
+        // a `.` it acts on, but nothing to change: the same buffer, no new entry
+        let plain = Bytes::from(&b"v1.2"[..]);
+        for _ in 0..2 {
+            let out = tx.transformed(chain, &plain);
+            assert!(Arc::ptr_eq(&out, &plain));
+        }
+        assert_eq!(tx.transform_cache.map.len(), full);
+        // one it changes still gets its entry
+        let upper = Bytes::from(&b"V1.2"[..]);
+        assert_eq!(&tx.transformed(chain, &upper)[..], b"v1.2");
+        assert!(tx.transform_cache.map.len() > full);
+    }
+
+    /// Past [`KEEP_CAPACITY`] words, an appended set equal to one kept earlier is dropped for
+    /// it; another is kept where it is.
+    #[test]
+    fn a_large_cache_keeps_each_set_once() {
+        let mut c = TransformCache::default();
+        let append = |c: &mut TransformCache, set: [u64; 3]| {
+            let at = c.sets.len();
+            c.sets.extend(set);
+            let kept = c.shared_set(at);
+            assert_eq!(c.sets[kept..kept + 3], set);
+            kept
+        };
+        // small: every set kept
+        let first = append(&mut c, [1, 0, 0]);
+        assert_ne!(append(&mut c, [1, 0, 0]), first);
+        while c.sets.len() < KEEP_CAPACITY {
+            append(&mut c, [0, 0, 0]);
+        }
+        let a = append(&mut c, [0, 2, 0]);
+        let b = append(&mut c, [0, 0, 3]);
+        let len = c.sets.len();
+        assert_eq!(append(&mut c, [0, 2, 0]), a);
+        assert_eq!(append(&mut c, [0, 0, 3]), b);
+        assert_eq!(c.sets.len(), len, "the copies are dropped");
+        assert_eq!(append(&mut c, [4, 0, 0]), len);
     }
 
     #[test]
