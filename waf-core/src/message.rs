@@ -36,41 +36,6 @@ pub struct RuleMessage {
     pub client_ip: String,
 }
 
-impl RuleMessage {
-    /// Makes the message what [`RuleMessage::default`] makes, keeping its strings' room.
-    pub(crate) fn empty(&mut self) {
-        let RuleMessage {
-            rule_id,
-            phase,
-            file,
-            line,
-            rev,
-            ver,
-            maturity,
-            accuracy,
-            msg,
-            data,
-            severity,
-            tags,
-            matched,
-            reference,
-            disruptive,
-            server_ip,
-            uri,
-            unique_id,
-            client_ip,
-        } = self;
-        (*rule_id, *phase, *line, *maturity, *accuracy) = (0, 0, 0, 0, 0);
-        (*severity, *disruptive) = (None, false);
-        for s in [
-            file, rev, ver, msg, data, matched, reference, server_ip, uri, unique_id, client_ip,
-        ] {
-            s.clear();
-        }
-        tags.clear();
-    }
-}
-
 /// libmodsecurity truncates long fields to a limit and marks the cut.
 pub(crate) fn limit_to(limit: usize, s: &str) -> String {
     if s.len() <= limit {
@@ -113,6 +78,39 @@ pub(crate) fn hex_if_needed(b: &[u8]) -> String {
 }
 
 impl RuleMessage {
+    /// Makes the message what [`RuleMessage::default`] makes, keeping its strings' room.
+    pub(crate) fn empty(&mut self) {
+        let RuleMessage {
+            rule_id,
+            phase,
+            file,
+            line,
+            rev,
+            ver,
+            maturity,
+            accuracy,
+            msg,
+            data,
+            severity,
+            tags,
+            matched,
+            reference,
+            disruptive,
+            server_ip,
+            uri,
+            unique_id,
+            client_ip,
+        } = self;
+        (*rule_id, *phase, *line, *maturity, *accuracy) = (0, 0, 0, 0, 0);
+        (*severity, *disruptive) = (None, false);
+        for s in [
+            file, rev, ver, msg, data, matched, reference, server_ip, uri, unique_id, client_ip,
+        ] {
+            s.clear();
+        }
+        tags.clear();
+    }
+
     /// The log line. `code`: the status for an `Access denied` line (`None` prints `%d`, which
     /// the intervention replaces with the status). `client`: prefix `[client IP] ` (the
     /// intervention's log has it, the log callback's lines do not).

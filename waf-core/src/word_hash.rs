@@ -1,7 +1,8 @@
 //! A hasher for the engine's own hash tables, whose keys are a few machine words: a cache's
 //! `(pointer, length, chain)`, a collection's name hashes ([`crate::collection`]); and for the
-//! load's tables of the rules' literals. SipHash cost more than the lookups it served. (Names a request chooses can be made to fall in one
-//! bucket; the collection's index says what that costs.)
+//! load's tables of the rules' literals. SipHash cost more than the lookups it served. (Names
+//! a request chooses can be made to fall in one bucket; the collection's index says what that
+//! costs.)
 
 use std::hash::Hasher;
 
@@ -10,24 +11,32 @@ use std::hash::Hasher;
 #[derive(Debug, Default)]
 pub(crate) struct KeyHasher(u64);
 
+impl KeyHasher {
+    /// `bytes` as little-endian words, the last one padded with zeros, each with the bits of
+    /// `set` set (0: as they are; 0x20 in each byte: ASCII case aside).
+    pub(crate) fn write_words(&mut self, bytes: &[u8], set: u64) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.write_u64(u64::from_le_bytes(b) | set);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(b) | set);
+        }
+    }
+}
+
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         self.0
     }
     /// Eight bytes at a time (the load's literal tables hash thousands of phrases).
     fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.write_u64(u64::from_le_bytes(b));
-        }
+        self.write_words(bytes, 0);
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);

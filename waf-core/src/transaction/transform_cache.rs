@@ -49,17 +49,8 @@ pub(crate) struct TransformCache {
 /// hash is compared before its result is used).
 fn case_blind_hash(value: &[u8]) -> u64 {
     use std::hash::Hasher;
-    const FOLD: u64 = 0x2020_2020_2020_2020;
     let mut h = KeyHasher::default();
-    let mut words = value.chunks_exact(8);
-    for w in &mut words {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        h.write_u64(u64::from_le_bytes(b) | FOLD);
-    }
-    let mut last = [0u8; 8];
-    last[..words.remainder().len()].copy_from_slice(words.remainder());
-    h.write_u64(u64::from_le_bytes(last) | FOLD);
+    h.write_words(value, 0x2020_2020_2020_2020);
     h.finish()
 }
 
