@@ -21,12 +21,16 @@
 //! **Example.** `SecRule ARGS "@validateByteRange 1-255" "id:1,phase:2,deny"`
 
 use super::{Operator, OperatorContext};
+use crate::regex::RequiredBytes;
 use seclang_parser::Operator as AstOperator;
+use std::sync::LazyLock;
 
 /// `@validateByteRange`: the allowed bytes.
 #[derive(Debug)]
 pub struct ValidateByteRange {
     allowed: [bool; 256],
+    /// The bytes out of range: a value without one is never reported.
+    outside: RequiredBytes,
 }
 
 /// `std::stoi`: `None` where it throws.
@@ -81,11 +85,19 @@ impl ValidateByteRange {
                 }
             }
         }
-        Ok(ValidateByteRange { allowed })
+        let outside: Vec<u8> = (0..=255u8).filter(|&b| !allowed[usize::from(b)]).collect();
+        Ok(ValidateByteRange {
+            allowed,
+            outside: RequiredBytes::of_bytes(&outside),
+        })
     }
 }
 
 impl Operator for ValidateByteRange {
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        Some(&self.outside)
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         // libmodsecurity reports every byte out of range
         let mut hit = false;
@@ -104,6 +116,12 @@ impl Operator for ValidateByteRange {
 pub struct ValidateUrlEncoding;
 
 impl Operator for ValidateUrlEncoding {
+    /// A `%`: only an escape can be a bad one.
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        static PERCENT: LazyLock<RequiredBytes> = LazyLock::new(|| RequiredBytes::of_bytes(b"%"));
+        Some(&PERCENT)
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         // the range reported: from the bad `%`, the value's whole length (as libmodsecurity)
         let mut i = 0;
@@ -177,7 +195,18 @@ fn utf8_char_len(s: &[u8]) -> Option<usize> {
 }
 
 impl Operator for ValidateUtf8Encoding {
+    /// A byte past ASCII: every ASCII byte is a character of its own.
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        static NON_ASCII: LazyLock<RequiredBytes> =
+            LazyLock::new(|| RequiredBytes::of_bytes(&(0x80..=0xffu8).collect::<Vec<u8>>()));
+        Some(&NON_ASCII)
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        if value.is_ascii() {
+            // (checked a word at a time)
+            return false;
+        }
         let mut i = 0;
         while i < value.len() {
             match utf8_char_len(&value[i..]) {
@@ -238,6 +267,32 @@ mod tests {
             b"\xf0\x80\x80\x80",
         ] {
             assert!(eval(&*o, bad), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A value the operators report holds one of their required bytes (the rules skip
+        /// whole variables without one).
+        #[test]
+        fn a_reported_value_holds_a_required_byte(
+            value in proptest::collection::vec(proptest::sample::select(
+                &b"abz%0f\x00\x7f\x80\xbf\xc3\xe4\xed\xf0\xf5\xff"[..]), 0..12),
+        ) {
+            for text in [
+                "@validateByteRange 97-105",
+                "@validateByteRange 1-255",
+                "@validateByteRange 0-255",
+                "@validateUrlEncoding",
+                "@validateUtf8Encoding",
+            ] {
+                let o = op(text);
+                let required = o.required_bytes().unwrap();
+                proptest::prop_assert!(
+                    !eval(&*o, &value) || required.found_in(&value),
+                    "{text} reports {:?}",
+                    value.escape_ascii().to_string()
+                );
+            }
         }
     }
 }

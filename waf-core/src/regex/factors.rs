@@ -16,17 +16,21 @@
 //! Zero-width assertions (`\b`, `^`) are skipped over. A set is "rarest" by a rough frequency
 //! of its literals ([`frequency`]), and refused past [`MAX_COST`].
 //!
-//! One-byte literals are not kept, even of uncommon bytes (`'`, `(`, `@`: 941170 and 942190
-//! would have sets with them): measured, the automaton's extra matches on ordinary values
-//! (every `(` of a cookie) cost the benign requests more than the patterns it kept off (1.4%
-//! more instructions; a 64 KB JSON body 1.9% fewer). Such patterns keep their required bytes
-//! ([`super::required_bytes`]). The sets are not free on attacks either: a rule they bring
-//! into a group still runs its regex on a value that holds its literal, after the automaton
-//! has scanned the value (CRS's regression inputs: 0.7% more instructions, with the
-//! `t:normalizePath` shortcut that came with them; the benign set 0.2% fewer, a 64 KB JSON
-//! body 3.4% fewer).
+//! One-byte literals are not kept in such a set, even of uncommon bytes (`'`, `(`, `@`: 941170
+//! and 942190 would have sets with them): measured, the automaton's extra matches on ordinary
+//! values (every `(` of a cookie) cost the benign requests more than the patterns it kept off
+//! (1.4% more instructions; a 64 KB JSON body 1.9% fewer). Such patterns keep their required
+//! bytes ([`super::required_bytes`]). A pattern with no set at all may still get a set of
+//! "escape" bytes and literals ([`escape_factors`]): every match holds one of the bytes or,
+//! having none, one of the literals (942190: a quote, or `information_schema`...).
+//!
+//! The sets are not free on attacks: a rule they bring into a group still runs its regex on a
+//! value that holds its literal, after the automaton has scanned the value (CRS's regression
+//! inputs: 0.7% more instructions, with the `t:normalizePath` shortcut that came with them;
+//! the benign set 0.2% fewer, a 64 KB JSON body 3.4% fewer).
 
-use super::required_bytes::weight;
+use super::pcre::ByteSet;
+use super::required_bytes::{weight, MAX_WEIGHT};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// The most literals a set may hold (regex-syntax's extractor stops at about as many).
@@ -46,20 +50,120 @@ struct Part {
 /// Literals (as they are in `lower`, sorted, distinct) one of which occurs in every match of
 /// `lower`, the rarest such set found; `None` without a usable one.
 pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
-    let part = factor(lower)?;
-    let mut literals = usable(part.literals)?;
-    if cost(&literals) > MAX_COST {
+    let literals = restricted(lower, &ByteSet::EMPTY)?;
+    (!literals.is_empty() && cost(&literals) <= MAX_COST).then(|| minimal(literals))
+}
+
+/// Like [`required_factors`], for a pattern none of whose sets is usable because it is full
+/// of optional punctuation: a set of "escape" bytes, each as a literal of its own, and
+/// literals one of which every match *without* an escape byte holds. A match holds an escape
+/// byte, or it is a match of the pattern with every escape byte taken out of it, whose factors
+/// it then holds. 942190 starts a branch with a quote, the others with words. (CRS's command
+/// patterns, 932230 and its kin, allow quotes, `\`, `$` and `[` between the letters of each
+/// command; with those out they are hundreds of short words, too many and too common to be
+/// worth a search.)
+///
+/// The escapes: every uncommon punctuation byte the pattern names (`;`, quotes, `\`, `$`...,
+/// not `/`, `%` or `=`, whose one-byte matches would cost the automaton more on ordinary
+/// values than the patterns save), then each one whose removal still leaves a set and makes
+/// the whole one rarer is given back. (With `/`, `%`, `=` and `,` among the candidates, CRS
+/// 4.28's benign requests cost 1.2% more instructions than without.)
+pub(super) fn escape_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
+    // first with every uncommon byte out: giving bytes back only lets more strings match, so
+    // without a good set now there will be none (932230's kin stop here; their tries were 4%
+    // of the load's instructions)
+    let uncommon = ByteSet::from_fn(uncommon);
+    if !restricted(lower, &uncommon).is_some_and(|l| cost(&l) <= MAX_COST) {
         return None;
     }
+    let mut named = ByteSet::EMPTY;
+    punctuation(lower, &mut named);
+    let mut candidates: Vec<u8> = (0..=255u8).filter(|&b| named.contains(b)).collect();
+    candidates.sort_by_key(|&b| std::cmp::Reverse(weight(b)));
+    let total = |escape: &ByteSet, literals: &[Vec<u8>]| {
+        f64::from(weight_of(escape)) / 100.0 + cost(literals)
+    };
+    let mut escape = named;
+    let mut literals = restricted(lower, &escape)?;
+    for b in candidates {
+        let mut fewer = escape;
+        fewer.remove(b);
+        if let Some(l) = restricted(lower, &fewer) {
+            if total(&fewer, &l) < total(&escape, &literals) {
+                (escape, literals) = (fewer, l);
+            }
+        }
+    }
+    // (no literal left: every match holds an escape byte, and the pattern's required bytes
+    // (`super::required_bytes`) already keep it off the values without one, at no cost to the
+    // others; as 1-byte literals they would cost the automaton a match at each)
+    if literals.is_empty()
+        || escape == ByteSet::EMPTY
+        || weight_of(&escape) > MAX_WEIGHT
+        || cost(&literals) > MAX_COST
+    {
+        return None;
+    }
+    literals.extend((0..=255u8).filter(|&b| escape.contains(b)).map(|b| vec![b]));
+    Some(minimal(literals))
+}
+
+/// A byte that may be an escape: uncommon punctuation.
+fn uncommon(b: u8) -> bool {
+    !b.is_ascii_alphanumeric() && weight(b) <= 3
+}
+
+/// The bytes' weights ([`weight`]) added up.
+fn weight_of(bytes: &ByteSet) -> u32 {
+    (0..=255u8).filter(|&b| bytes.contains(b)).map(weight).sum()
+}
+
+/// The factors of `lower` with the `escape` bytes taken out of it: `Some(empty)` when nothing
+/// is left of it (every match holds an escape byte).
+fn restricted(lower: &Hir, escape: &ByteSet) -> Option<Vec<Vec<u8>>> {
+    let part = factor(lower, escape)?;
+    if part.is_dead() {
+        return Some(Vec::new());
+    }
+    usable(part.literals)
+}
+
+/// Sorted, distinct, and without a literal that holds another (found wherever that one is:
+/// only the other is searched).
+fn minimal(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     literals.sort();
     literals.dedup();
-    // a literal holding another is found wherever that one is: only the other is searched
     let all = literals.clone();
     literals.retain(|l| {
         !all.iter()
             .any(|o| o.len() < l.len() && l.windows(o.len()).any(|w| w == &o[..]))
     });
-    Some(literals)
+    literals
+}
+
+/// Adds the uncommon punctuation `hir` names in its literals and small classes: the
+/// candidate escapes.
+fn punctuation(hir: &Hir, into: &mut ByteSet) {
+    let mut add = |b: u8| {
+        if uncommon(b) {
+            into.insert(b);
+        }
+    };
+    match hir.kind() {
+        HirKind::Literal(l) => l.0.iter().for_each(|&b| add(b)),
+        HirKind::Class(Class::Bytes(c)) => {
+            let count: usize = c.iter().map(|r| usize::from(r.end() - r.start()) + 1).sum();
+            if count <= MAX_CLASS {
+                c.iter().flat_map(|r| r.start()..=r.end()).for_each(add);
+            }
+        }
+        HirKind::Repetition(r) => punctuation(&r.sub, into),
+        HirKind::Capture(c) => punctuation(&c.sub, into),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            parts.iter().for_each(|p| punctuation(p, into))
+        }
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(Class::Unicode(_)) => {}
+    }
 }
 
 /// How often a literal turns up in ordinary values, roughly: the product of its bytes'
@@ -104,6 +208,20 @@ fn rarer(best: Option<Vec<Vec<u8>>>, other: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>
     }
 }
 
+impl Part {
+    /// A part no string matches (every one of its matches would hold an escape byte).
+    fn dead() -> Part {
+        Part {
+            literals: Vec::new(),
+            exact: true,
+        }
+    }
+
+    fn is_dead(&self) -> bool {
+        self.exact && self.literals.is_empty()
+    }
+}
+
 fn exact(literals: Vec<Vec<u8>>) -> Option<Part> {
     Some(Part {
         literals,
@@ -127,39 +245,56 @@ fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
-fn factor(hir: &Hir) -> Option<Part> {
+fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
     match hir.kind() {
         // zero-width: the empty string, which a product leaves as it is
         HirKind::Empty | HirKind::Look(_) => exact(vec![Vec::new()]),
+        HirKind::Literal(l) if l.0.iter().any(|&b| escape.contains(b)) => Some(Part::dead()),
         HirKind::Literal(l) => exact(vec![l.0.to_vec()]),
         HirKind::Class(Class::Bytes(c)) => {
+            // (a class this large keeps more than MAX_CLASS bytes whatever the escapes)
             let count: usize = c.iter().map(|r| usize::from(r.end() - r.start()) + 1).sum();
-            (count <= MAX_CLASS).then(|| Part {
-                literals: c
-                    .iter()
-                    .flat_map(|r| (r.start()..=r.end()).map(|b| vec![b]))
-                    .collect(),
+            if count > MAX_CLASS + 32 {
+                return None;
+            }
+            let literals: Vec<Vec<u8>> = c
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .filter(|&b| !escape.contains(b))
+                .map(|b| vec![b])
+                .collect();
+            (literals.len() <= MAX_CLASS).then_some(Part {
+                literals,
                 exact: true,
             })
         }
         // not made by the linear engine's translation (bytes mode); no claim about it
         HirKind::Class(Class::Unicode(_)) => None,
         HirKind::Repetition(r) if r.max == Some(0) => exact(vec![Vec::new()]),
-        HirKind::Repetition(r) if r.min == 0 => None,
+        // an optional part that cannot match is not there at all (the escapes' junk)
+        HirKind::Repetition(r) if r.min == 0 => (escape != &ByteSet::EMPTY
+            && factor(&r.sub, escape).is_some_and(|p| p.is_dead()))
+        .then(|| Part {
+            literals: vec![Vec::new()],
+            exact: true,
+        }),
         HirKind::Repetition(r) => {
-            let sub = factor(&r.sub)?;
+            let sub = factor(&r.sub, escape)?;
+            if sub.is_dead() {
+                return Some(sub);
+            }
             Some(Part {
                 literals: sub.literals,
                 // (`x{1}` is `x`; more copies are not worth the products)
                 exact: sub.exact && r.min == 1 && r.max == Some(1),
             })
         }
-        HirKind::Capture(c) => factor(&c.sub),
+        HirKind::Capture(c) => factor(&c.sub, escape),
         HirKind::Alternation(branches) => {
             let mut literals = Vec::new();
             let mut all_exact = true;
             for b in branches {
-                let part = factor(b)?;
+                let part = factor(b, escape)?;
                 all_exact &= part.exact;
                 literals.extend(part.literals);
                 if literals.len() > MAX_SET {
@@ -171,18 +306,20 @@ fn factor(hir: &Hir) -> Option<Part> {
                 exact: all_exact,
             })
         }
-        HirKind::Concat(parts) => concat(parts),
+        HirKind::Concat(parts) => concat(parts, escape),
     }
 }
 
 /// A concatenation: runs of exact parts are joined into their products; the rarest usable set
 /// of a run or of another part stands for the whole (exact only when one run covers it all).
-fn concat(parts: &[Hir]) -> Option<Part> {
+/// A part that cannot match makes the whole unable to.
+fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
     let mut best: Option<Vec<Vec<u8>>> = None;
     let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
     let mut whole = true;
     for p in parts {
-        match factor(p) {
+        match factor(p, escape) {
+            Some(part) if part.is_dead() => return Some(part),
             // (`\b`, `^`: nothing to join)
             Some(part) if part.exact && part.literals.iter().all(Vec::is_empty) => {}
             Some(part) if part.exact => {
@@ -229,14 +366,19 @@ fn concat(parts: &[Hir]) -> Option<Part> {
 mod tests {
     use super::*;
 
-    fn factors(pattern: &str) -> Option<Vec<String>> {
+    /// The set `find` gives `pattern`'s lowercased tree, as text.
+    fn set_of(pattern: &str, find: fn(&Hir) -> Option<Vec<Vec<u8>>>) -> Option<Vec<String>> {
         let parsed = super::super::parse(pattern.as_bytes()).unwrap();
         let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
-        required_factors(&lower).map(|ls| {
+        find(&lower).map(|ls| {
             ls.iter()
                 .map(|l| String::from_utf8_lossy(l).to_string())
                 .collect()
         })
+    }
+
+    fn factors(pattern: &str) -> Option<Vec<String>> {
+        set_of(pattern, required_factors)
     }
 
     fn strings(s: &[&str]) -> Option<Vec<String>> {
@@ -266,6 +408,34 @@ mod tests {
         // one-letter literals are too common
         assert_eq!(factors(r"ab?c"), None);
         assert_eq!(factors(r"x(?:a;|c<){1,3}y"), strings(&["a;", "c<"]));
+    }
+
+    fn escapes(pattern: &str) -> Option<Vec<String>> {
+        set_of(pattern, escape_factors)
+    }
+
+    #[test]
+    fn optional_punctuation_becomes_escape_bytes() {
+        // junk between the letters of a word: the junk's bytes, or the word
+        assert_eq!(
+            escapes(r#"b["'\\]*u["'\\]*s["'\\]*y"#),
+            strings(&["\"", "'", "\\", "busy"])
+        );
+        // an optional part that needs an escape byte is left out
+        assert_eq!(escapes(r"sel(?:;x)?ect"), strings(&[";", "select"]));
+        // a branch made of escapes alone is left out whole (here by its quotes: the `!` after
+        // them is given back first, and then neither quote can be)
+        assert_eq!(
+            escapes(r#"["']\s*!|\bexec master"#),
+            strings(&["\"", "'", "exec master"])
+        );
+        // only uncommon punctuation is taken out (not `%`, `/`, `-`...)
+        assert_eq!(escapes(r"se%?lect"), None);
+        // no words without them: left to the pattern's required bytes
+        assert_eq!(escapes(r"[;|]\w+"), None);
+        // nothing to take out
+        assert_eq!(escapes(r"\w+"), None);
+        assert_eq!(escapes(r"a|b"), None);
     }
 
     #[test]

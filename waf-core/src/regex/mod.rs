@@ -264,7 +264,7 @@ fn required_literals(lower: &regex_syntax::hir::Hir) -> Option<Literals> {
         (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
         (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
         // literals inside the matches, when they have no common start or end
-        (None, None) => factors::required_factors(lower),
+        (None, None) => factors::required_factors(lower).or_else(|| factors::escape_factors(lower)),
     }
 }
 
@@ -1073,6 +1073,9 @@ mod tests {
         "[A-C]",
         "(?i)a;x",
         "(a)(b)",
+        // optional punctuation between letters ([`factors::escape_factors`])
+        "[;<]*",
+        "(?:<b)?",
     ];
 
     proptest::proptest! {

@@ -40,6 +40,10 @@ impl ByteSet {
         }
     }
 
+    pub(crate) fn remove(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] &= !(1 << (b & 63));
+    }
+
     pub(crate) fn contains(&self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }

@@ -35,7 +35,7 @@ pub(super) fn weight(b: u8) -> u32 {
 }
 
 /// The most a useful set may weigh: a handful of punctuation bytes, not a letter.
-const MAX_WEIGHT: u32 = 30;
+pub(super) const MAX_WEIGHT: u32 = 30;
 
 /// A set of bytes, one of which every match holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,13 @@ impl RequiredBytes {
             }
         }
         (set.weight > 0).then(|| RequiredBytes::from_set(set))
+    }
+
+    /// The set of exactly `bytes` (an operator's own knowledge of what its matches need).
+    pub(crate) fn of_bytes(bytes: &[u8]) -> RequiredBytes {
+        let mut set = Set::empty();
+        bytes.iter().for_each(|&b| set.insert(b));
+        RequiredBytes::from_set(set)
     }
 
     /// The set for `hir`, if it has one light enough to be worth checking.

@@ -72,6 +72,15 @@ impl Operator for DetectSqli {
 }
 
 impl Operator for DetectXss {
+    /// A `<` or an `=`: libinjection flags a tag, a comment or a doctype (after a `<`) or an
+    /// attribute's value (after an `=`), and nothing else ([`xss::detect`]). A benign
+    /// request's arguments seldom hold either, and the rule then skips them all at once.
+    fn required_bytes(&self) -> Option<&crate::regex::RequiredBytes> {
+        static XSS_BYTES: std::sync::LazyLock<crate::regex::RequiredBytes> =
+            std::sync::LazyLock::new(|| crate::regex::RequiredBytes::of_bytes(xss::REQUIRED));
+        Some(&XSS_BYTES)
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         if !is_xss(value) {
             return false;

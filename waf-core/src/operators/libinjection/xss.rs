@@ -365,8 +365,17 @@ fn is_xss_from(s: &[u8], start: Start) -> bool {
     false
 }
 
+/// The bytes one of which every value [`detect`] flags holds. Whatever state the tokenizer
+/// starts in, a tag name, a comment or a doctype is only ever read after a `<`, and an
+/// attribute's value after an attribute name only after an `=` (a value the tokenizer starts
+/// in is one no attribute name came before, which is never flagged).
+pub(super) const REQUIRED: &[u8] = b"<=";
+
 /// libinjection's `libinjection_xss`.
 pub fn detect(s: &[u8]) -> bool {
+    if memchr::memchr2(REQUIRED[0], REQUIRED[1], s).is_none() {
+        return false;
+    }
     [
         Start::Data,
         Start::ValueNoQuote,
@@ -376,4 +385,86 @@ pub fn detect(s: &[u8]) -> bool {
     ]
     .into_iter()
     .any(|start| is_xss_from(s, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pieces of markup: every one a flagged value needs but `<` and `=`.
+    const PIECES: &[&str] = &[
+        " ",
+        "\t",
+        "\n",
+        "/",
+        ">",
+        "'",
+        "\"",
+        "`",
+        "!",
+        "?",
+        "%",
+        "-",
+        "&",
+        ";",
+        ":",
+        "\0",
+        "onload",
+        "onerror",
+        "style",
+        "src",
+        "href",
+        "formaction",
+        "xlink:href",
+        "script",
+        "iframe",
+        "!DOCTYPE",
+        "--",
+        "[if",
+        "javascript:",
+        "vbscript:",
+        "data:",
+        "alert(1)",
+        "x",
+        "ON",
+    ];
+
+    const STARTS: [Start; 5] = [
+        Start::Data,
+        Start::ValueNoQuote,
+        Start::ValueSingleQuote,
+        Start::ValueDoubleQuote,
+        Start::ValueBackQuote,
+    ];
+
+    #[test]
+    fn the_pieces_make_xss_with_a_lt_or_an_eq() {
+        // (so the property below is about values the tokenizer would flag otherwise)
+        for v in [
+            "x onload=alert(1)",
+            "<script>",
+            "' onerror='x",
+            "<!DOCTYPE html>",
+        ] {
+            assert!(detect(v.as_bytes()), "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Without `<` and `=`, no start state flags anything ([`REQUIRED`]; the shortcut in
+        /// [`detect`] skips the tokenizer, which is run here).
+        #[test]
+        fn nothing_is_flagged_without_a_lt_or_an_eq(
+            pieces in proptest::collection::vec(0..PIECES.len(), 0..24),
+        ) {
+            let value: Vec<u8> = pieces.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            for start in STARTS {
+                proptest::prop_assert!(
+                    !is_xss_from(&value, start),
+                    "{:?} flagged from {start:?}",
+                    value.escape_ascii().to_string()
+                );
+            }
+        }
+    }
 }
