@@ -173,13 +173,7 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         N::Utf8ToUnicode => none_of(input, |b| b == 0 || b >= 0x80),
         N::RemoveWhitespace => none_of(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
         N::CompressWhitespace => none_of(input, is_space),
-        N::CmdLine => none_of(input, |b| {
-            b.is_ascii_uppercase()
-                || matches!(
-                    b,
-                    b'"' | b'\'' | b'\\' | b'^' | b' ' | b',' | b';' | b'\t' | b'\r' | b'\n'
-                )
-        }),
+        N::CmdLine => cmd_line::leaves_unchanged(input),
         // without a separator only the end is a segment's end, where a `.` or `..` goes
         // (`"lt.."` becomes `""`): a dotted name or a price (`json.items.price`, `12.34`) is
         // left as it is
@@ -210,7 +204,17 @@ pub(crate) fn reports_unchanged(name: TransformationName, input: &[u8]) -> bool 
 /// it says nothing of the empty value when it knows no set), so a value the set clears is one
 /// `leaves_unchanged` clears.
 pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet> {
-    clearing_set(|input| leaves_unchanged(name, input))
+    clearing_set(|input| leaves_unchanged(name, input)).map(|s| s.union(acted_on_in_pairs(name)))
+}
+
+/// Bytes a transformation leaves alone by themselves but not next to others, which reading
+/// the set off single bytes would miss: `t:cmdLine` keeps a lone space, not two of them, nor
+/// one before `/` or `(`.
+fn acted_on_in_pairs(name: TransformationName) -> crate::regex::ByteSet {
+    match name {
+        TransformationName::CmdLine => crate::regex::ByteSet::from_fn(|b| b == b' '),
+        _ => crate::regex::ByteSet::EMPTY,
+    }
 }
 
 /// The bytes whose presence may change a value or raise the transformation's "changed"
@@ -218,7 +222,7 @@ pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet
 /// `t:lowercase`/`t:uppercase`, the capitals and the bytes 0x80-0xfe they flag). A value
 /// holding none of them is one `reports_unchanged` clears.
 pub(crate) fn flagged_by(name: TransformationName) -> Option<crate::regex::ByteSet> {
-    clearing_set(|input| reports_unchanged(name, input))
+    clearing_set(|input| reports_unchanged(name, input)).map(|s| s.union(acted_on_in_pairs(name)))
 }
 
 /// The bytes one of which `test` needs in a value to say no: when `test` is "no byte of some
