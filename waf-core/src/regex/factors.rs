@@ -31,7 +31,7 @@
 
 use super::pcre::ByteSet;
 use super::required_bytes::{weight, MAX_WEIGHT};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, ClassBytes, Hir, HirKind};
 
 /// The most literals a set may hold (regex-syntax's extractor stops at about as many).
 const MAX_SET: usize = 250;
@@ -151,19 +151,23 @@ fn punctuation(hir: &Hir, into: &mut ByteSet) {
     };
     match hir.kind() {
         HirKind::Literal(l) => l.0.iter().for_each(|&b| add(b)),
-        HirKind::Class(Class::Bytes(c)) => {
-            let count: usize = c.iter().map(|r| usize::from(r.end() - r.start()) + 1).sum();
-            if count <= MAX_CLASS {
-                c.iter().flat_map(|r| r.start()..=r.end()).for_each(add);
-            }
+        HirKind::Class(Class::Bytes(c)) if class_set(c).len() <= MAX_CLASS => {
+            c.iter().flat_map(|r| r.start()..=r.end()).for_each(add);
         }
         HirKind::Repetition(r) => punctuation(&r.sub, into),
         HirKind::Capture(c) => punctuation(&c.sub, into),
         HirKind::Concat(parts) | HirKind::Alternation(parts) => {
             parts.iter().for_each(|p| punctuation(p, into))
         }
-        HirKind::Empty | HirKind::Look(_) | HirKind::Class(Class::Unicode(_)) => {}
+        HirKind::Empty | HirKind::Look(_) | HirKind::Class(_) => {}
     }
+}
+
+/// The bytes of a class, a range at a time.
+fn class_set(c: &ClassBytes) -> ByteSet {
+    let mut set = ByteSet::EMPTY;
+    c.iter().for_each(|r| set.insert_range(r.start(), r.end()));
+    set
 }
 
 /// How often a literal turns up in ordinary values, roughly: the product of its bytes'
@@ -252,9 +256,7 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
         HirKind::Literal(l) if l.0.iter().any(|&b| escape.contains(b)) => Some(Part::dead()),
         HirKind::Literal(l) => exact(vec![l.0.to_vec()]),
         HirKind::Class(Class::Bytes(c)) => {
-            // (a class this large keeps more than MAX_CLASS bytes whatever the escapes)
-            let count: usize = c.iter().map(|r| usize::from(r.end() - r.start()) + 1).sum();
-            if count > MAX_CLASS + 32 {
+            if class_set(c).intersect_not(escape).len() > MAX_CLASS {
                 return None;
             }
             let literals: Vec<Vec<u8>> = c

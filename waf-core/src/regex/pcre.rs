@@ -44,6 +44,11 @@ impl ByteSet {
         self.0[usize::from(b >> 6)] &= !(1 << (b & 63));
     }
 
+    /// How many bytes the set holds.
+    pub(crate) fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     pub(crate) fn contains(&self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }

@@ -204,7 +204,7 @@ pub(crate) fn reports_unchanged(name: TransformationName, input: &[u8]) -> bool 
 /// it says nothing of the empty value when it knows no set), so a value the set clears is one
 /// `leaves_unchanged` clears.
 pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet> {
-    clearing_set(|input| leaves_unchanged(name, input)).map(|s| s.union(acted_on_in_pairs(name)))
+    clearing_set(name, |input| leaves_unchanged(name, input))
 }
 
 /// Bytes a transformation leaves alone by themselves but not next to others, which reading
@@ -222,14 +222,19 @@ fn acted_on_in_pairs(name: TransformationName) -> crate::regex::ByteSet {
 /// `t:lowercase`/`t:uppercase`, the capitals and the bytes 0x80-0xfe they flag). A value
 /// holding none of them is one `reports_unchanged` clears.
 pub(crate) fn flagged_by(name: TransformationName) -> Option<crate::regex::ByteSet> {
-    clearing_set(|input| reports_unchanged(name, input)).map(|s| s.union(acted_on_in_pairs(name)))
+    clearing_set(name, |input| reports_unchanged(name, input))
 }
 
-/// The bytes one of which `test` needs in a value to say no: when `test` is "no byte of some
-/// set" (possibly with more conditions, which only make it say no more often), a value holding
-/// none of them passes it. `None` when `test` refuses even the empty value.
-fn clearing_set(test: impl Fn(&[u8]) -> bool) -> Option<crate::regex::ByteSet> {
-    test(b"").then(|| crate::regex::ByteSet::from_fn(|b| !test(&[b])))
+/// The bytes one of which `test` (`name`'s) needs in a value to say no: when `test` is "no
+/// byte of some set" (possibly with more conditions, which only make it say no more often), a
+/// value holding none of them passes it; read off single bytes, with the ones `name` acts on
+/// only next to others ([`acted_on_in_pairs`]). `None` when `test` refuses even the empty value.
+fn clearing_set(
+    name: TransformationName,
+    test: impl Fn(&[u8]) -> bool,
+) -> Option<crate::regex::ByteSet> {
+    test(b"")
+        .then(|| crate::regex::ByteSet::from_fn(|b| !test(&[b])).union(acted_on_in_pairs(name)))
 }
 
 /// The byte at `i`, or 0 past the end: libmodsecurity's values are `std::string`s, whose
