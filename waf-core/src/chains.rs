@@ -58,13 +58,14 @@ impl ChainTable {
                 Some(&next) => next,
                 None => {
                     let next = self.steps.len() as ChainId;
+                    let (step_acted_on, step_flagged_by) = transformations::known_sets(name);
                     let acted_on = self.acted_on[id as usize]
-                        .zip(transformations::acted_on(name))
-                        .map(|(a, b)| a.union(b));
+                        .zip(step_acted_on)
+                        .map(|(a, b)| a.union(*b));
                     self.acted_on.push(acted_on);
                     let flagged_by = self.flagged_by[id as usize]
-                        .zip(transformations::flagged_by(name))
-                        .map(|(a, b)| a.union(b));
+                        .zip(step_flagged_by)
+                        .map(|(a, b)| a.union(*b));
                     self.flagged_by.push(flagged_by);
                     self.steps.push(Some(Step {
                         parent: id,

@@ -36,6 +36,31 @@ pub(crate) enum Stage {
     All,
 }
 
+/// A value the operator sees: a shared buffer (the value itself, a cached transformation), or
+/// a transformation's output in a step buffer, copied only when a match keeps it
+/// (`MATCHED_VAR`).
+#[derive(Clone, Copy)]
+pub(crate) enum Seen<'a> {
+    Shared(&'a Bytes),
+    Scratch(&'a [u8]),
+}
+
+impl Seen<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Seen::Shared(b) => b,
+            Seen::Scratch(b) => b,
+        }
+    }
+
+    fn shared(&self) -> Bytes {
+        match self {
+            Seen::Shared(b) => Bytes::clone(b),
+            Seen::Scratch(b) => Bytes::from(*b),
+        }
+    }
+}
+
 impl OperatorContext for OperatorCx<'_> {
     fn expand(&mut self, argument: &MacroString) -> Vec<u8> {
         self.tx.expand_macros(argument)
@@ -360,26 +385,31 @@ impl Transaction {
         check_removals && self.target_removed_at_run_time_by(rule, |t| v.key_eq_ignore_case(t))
     }
 
-    /// The values the operator sees: the fully transformed value, or with `multiMatch` the
-    /// original and every value a transformation changed.
+    /// Runs the operator on the values it sees of `input` (`v`'s value): the fully transformed
+    /// value, or with `multiMatch` the original and every value a transformation changed, in
+    /// that order; whether one matched.
     ///
-    /// (`multiMatch` rules, CRS's 930100 and 942100 among them, run on every argument: the
-    /// original is shared, not copied, and each stage is copied once, at its length.)
-    ///
-    /// `steps`: the buffers the steps write into, one after the other (the transaction's own,
-    /// kept from value to value).
-    fn transform(
-        &self,
+    /// (`multiMatch` rules, CRS's 930110 and 942100 among them, run on every argument: the
+    /// original is shared, not copied, and each stage is tested in the step buffers as it comes
+    /// out of its step, copied only when a match keeps it. The operator cannot change what a
+    /// transformation gives, so testing each stage before the next one is computed is what
+    /// libmodsecurity's "all stages, then each" comes to.)
+    #[allow(clippy::too_many_arguments)]
+    fn try_stages(
+        &mut self,
         rule: &Rule,
-        input: &Bytes,
+        op: &crate::rule::RuleOperator,
+        v: &Value,
         bytes: Option<&ByteSet>,
-        out: &mut Vec<(Bytes, Stage)>,
-        steps: &mut [Vec<u8>; 2],
-    ) {
-        out.clear();
+        message: &mut RuleMessage,
+        pending: &mut String,
+    ) -> bool {
+        let input = &v.value;
         let multi = rule.multi_match();
+        let mut matched = false;
         if multi {
-            out.push((input.clone(), Stage::Raw));
+            let raw = Seen::Shared(input);
+            matched |= self.try_value(rule, op, v, raw, Stage::Raw, message, pending);
             // the value's bytes are known (all of a fixed variable) and no step can act on
             // them or raise its flag: the raw value is the only stage, told without a scan
             let chain = rule
@@ -387,14 +417,16 @@ impl Transaction {
                 .load(std::sync::atomic::Ordering::Relaxed);
             let quiet = self.rules.chains.flagged_by(chain);
             if bytes.zip(quiet).is_some_and(|(b, q)| !q.intersects(b)) {
-                return;
+                return matched;
             }
         }
+        // (the transaction's own step buffers, kept from value to value)
+        let mut steps = std::mem::take(&mut self.scratch_steps);
         // `transformed` is false while every step so far left the input as it is: most values
         // hold nothing a decoder acts on, and those steps are neither run nor copied (for
         // multiMatch, only a step whose "changed" flag is known to stay down:
         // `reports_unchanged`). Once one ran, `current` holds the value.
-        let [current, next] = steps;
+        let [current, next] = &mut steps;
         let mut transformed = false;
         for (i, (name, f)) in rule.transformations.iter().enumerate() {
             let from = if transformed {
@@ -402,11 +434,20 @@ impl Transaction {
             } else {
                 &input[..]
             };
-            let skip = if multi {
-                crate::transformations::reports_unchanged(*name, from)
-            } else {
-                crate::transformations::leaves_unchanged(*name, from)
-            };
+            // the raw value's bytes, when known, tell most steps without a scan (a value of
+            // words and spaces, for 934100's `t:urlDecodeUni,t:jsDecode,t:removeWhitespace`)
+            let (acted_on, flagged_by) = crate::transformations::known_sets(*name);
+            let quiet_set = if multi { flagged_by } else { acted_on };
+            let told = bytes
+                .filter(|_| !transformed)
+                .zip(quiet_set)
+                .is_some_and(|(b, q)| !q.intersects(b));
+            let skip = told
+                || if multi {
+                    crate::transformations::reports_unchanged(*name, from)
+                } else {
+                    crate::transformations::leaves_unchanged(*name, from)
+                };
             if skip {
                 continue;
             }
@@ -417,17 +458,20 @@ impl Transaction {
             std::mem::swap(current, next);
             transformed = true;
             if multi && changed {
-                out.push((Bytes::from(&current[..]), Stage::One(i)));
+                let stage = Seen::Scratch(&current[..]);
+                matched |= self.try_value(rule, op, v, stage, Stage::One(i), message, pending);
             }
         }
         if !multi {
             let all = if transformed {
-                Bytes::from(&current[..])
+                Seen::Scratch(&current[..])
             } else {
-                input.clone()
+                Seen::Shared(input)
             };
-            out.push((all, Stage::All));
+            matched |= self.try_value(rule, op, v, all, Stage::All, message, pending);
         }
+        self.scratch_steps = steps;
+        matched
     }
 
     /// A match's part of `[ref]` after the operator's ranges: where the value came from
@@ -467,7 +511,7 @@ impl Transaction {
         rule: &Rule,
         op: &crate::rule::RuleOperator,
         v: &Value,
-        candidate: &Bytes,
+        candidate: Seen,
         stage: Stage,
         message: &mut RuleMessage,
         pending: &mut String,
@@ -480,7 +524,7 @@ impl Transaction {
                 capture,
                 ranges: &mut ranges,
             };
-            op.operator.evaluate(&mut cx, candidate)
+            op.operator.evaluate(&mut cx, candidate.bytes())
         } != op.negated;
         if !hit {
             // libmodsecurity appends an operator's ranges as it reports them, match or not
@@ -497,7 +541,7 @@ impl Transaction {
         if !self.message_needed() && !rule.multi_match() {
             // nothing will print this match: only what rules can read of it is kept
             pending.clear();
-            self.record_matched_var(v, candidate);
+            self.record_matched_var(v, candidate.shared());
             self.run_setvars(rule);
             return true;
         }
@@ -516,7 +560,7 @@ impl Transaction {
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
-        self.record_matched_var(v, candidate);
+        self.record_matched_var(v, candidate.shared());
         self.run_setvars(rule);
         if rule.multi_match() {
             self.log_multi_match(rule, message);
@@ -571,11 +615,11 @@ impl Transaction {
     /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element for a match of
     /// `v` (as the operator saw it: `value`): the name is written once and both share it and
     /// the value's buffer.
-    fn record_matched_var(&mut self, v: &Value, value: &Bytes) {
+    fn record_matched_var(&mut self, v: &Value, value: Bytes) {
         let name = self.matched_name(v);
         self.matched_vars
             .add_shared(name.clone(), value.clone(), None);
-        self.matched_var = Some((name, value.clone()));
+        self.matched_var = Some((name, value));
     }
 
     /// A rule that did not match leaves no `MATCHED_VAR`/`MATCHED_VARS`; returns `false`.
@@ -647,15 +691,7 @@ impl Transaction {
                     continue;
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
-                    let mut stages = std::mem::take(&mut self.scratch_stages);
-                    let mut steps = std::mem::take(&mut self.scratch_steps);
-                    self.transform(rule, &v.value, bytes, &mut stages, &mut steps);
-                    self.scratch_steps = steps;
-                    for (candidate, stage) in stages.drain(..) {
-                        matched |=
-                            self.try_value(rule, op, v, &candidate, stage, message, &mut pending);
-                    }
-                    self.scratch_stages = stages;
+                    matched |= self.try_stages(rule, op, v, bytes, message, &mut pending);
                 } else {
                     let candidate = self.transformed_with(chain, &v.value, bytes);
                     if slot != crate::matcher::NO_SLOT
@@ -665,8 +701,8 @@ impl Transaction {
                         // the rule's regex does not match: nothing to record
                         continue;
                     }
-                    matched |=
-                        self.try_value(rule, op, v, &candidate, Stage::All, message, &mut pending);
+                    let seen = Seen::Shared(&candidate);
+                    matched |= self.try_value(rule, op, v, seen, Stage::All, message, &mut pending);
                 }
             }
         }

@@ -171,8 +171,6 @@ pub struct Transaction {
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
     /// rules do not match: making and dropping an empty one each was ~2% of a small request).
     pub(crate) scratch_message: Option<Box<RuleMessage>>,
-    /// The values a rule outside the transformation cache tests, per value (`multiMatch`).
-    pub(crate) scratch_stages: Vec<(crate::collection::Bytes, evaluate::Stage)>,
     /// The buffers the steps of a chain write into outside the transformation cache
     /// (`multiMatch`), kept from value to value.
     pub(crate) scratch_steps: [Vec<u8>; 2],
@@ -359,7 +357,6 @@ impl Transaction {
             phase_values: tables.values,
             scratch_values: Vec::new(),
             scratch_message: None,
-            scratch_stages: Vec::new(),
             scratch_steps: Default::default(),
             audit: Default::default(),
         };

@@ -174,6 +174,9 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         N::RemoveWhitespace => none_of(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
         N::CompressWhitespace => none_of(input, is_space),
         N::CmdLine => cmd_line::leaves_unchanged(input),
+        // not a set of bytes but the shape of the value (its length), so it says no to the
+        // empty value and no set is read off it (`clearing_set`)
+        N::Base64Decode => base64::rejects(input),
         // without a separator only the end is a segment's end, where a `.` or `..` goes
         // (`"lt.."` becomes `""`): a dotted name or a price (`json.items.price`, `12.34`) is
         // left as it is
@@ -205,6 +208,28 @@ pub(crate) fn reports_unchanged(name: TransformationName, input: &[u8]) -> bool 
 /// `leaves_unchanged` clears.
 pub(crate) fn acted_on(name: TransformationName) -> Option<crate::regex::ByteSet> {
     clearing_set(name, |input| leaves_unchanged(name, input))
+}
+
+/// [`acted_on`] and [`flagged_by`] of `name`, read off once per process (each is 256 calls of
+/// its test): what the evaluation asks per step, to skip one without a scan when the value's
+/// bytes are known.
+pub(crate) fn known_sets(
+    name: TransformationName,
+) -> (
+    Option<&'static crate::regex::ByteSet>,
+    Option<&'static crate::regex::ByteSet>,
+) {
+    type Sets = (Option<crate::regex::ByteSet>, Option<crate::regex::ByteSet>);
+    static SETS: std::sync::OnceLock<Vec<Sets>> = std::sync::OnceLock::new();
+    let sets = SETS.get_or_init(|| {
+        let mut sets = vec![(None, None); TransformationName::ALL.len()];
+        for &n in TransformationName::ALL {
+            sets[n as usize] = (acted_on(n), flagged_by(n));
+        }
+        sets
+    });
+    let (acted, flagged) = &sets[name as usize];
+    (acted.as_ref(), flagged.as_ref())
 }
 
 /// Bytes a transformation leaves alone by themselves but not next to others, which reading
