@@ -90,6 +90,16 @@ pub(super) fn replace_comments(input: &[u8], out: &mut Vec<u8>) -> bool {
     changed
 }
 
+/// Whether [`remove_comments_char`] gives `input` back as it is: no `#`, `--`, `/*` or `*/`
+/// (`<!--` and `-->` hold a `--`). A lone `-` or `*` stays (`HD-00001`, a JSON order's SKU).
+pub(super) fn remove_comments_char_leaves_unchanged(input: &[u8]) -> bool {
+    memchr::memchr3_iter(b'#', b'-', b'*', input).all(|i| match input[i] {
+        b'-' => input.get(i + 1) != Some(&b'-'),
+        b'*' => input.get(i + 1) != Some(&b'/') && (i == 0 || input[i - 1] != b'/'),
+        _ => false,
+    })
+}
+
 pub(super) fn remove_comments_char(input: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     out.reserve(input.len());
@@ -120,6 +130,16 @@ mod tests {
     use super::*;
 
     use super::super::run;
+
+    #[test]
+    fn remove_comments_char_keeps_lone_dashes_and_stars() {
+        for kept in [&b"HD-00001"[..], b"a*b", b"-a-", b"*", b""] {
+            assert!(remove_comments_char_leaves_unchanged(kept), "{kept:?}");
+        }
+        for cut in [&b"a--b"[..], b"#", b"/*", b"x*/", b"<!--", b"-->"] {
+            assert!(!remove_comments_char_leaves_unchanged(cut), "{cut:?}");
+        }
+    }
 
     #[test]
     fn remove_comments_copies_the_byte_after_a_comment_blindly() {

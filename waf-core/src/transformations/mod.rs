@@ -174,6 +174,7 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         N::RemoveWhitespace => none_of(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
         N::CompressWhitespace => none_of(input, is_space),
         N::CmdLine => cmd_line::leaves_unchanged(input),
+        N::RemoveCommentsChar => comments::remove_comments_char_leaves_unchanged(input),
         // not a set of bytes but the shape of the value (its length), so it says no to the
         // empty value and no set is read off it (`clearing_set`)
         N::Base64Decode => base64::rejects(input),
@@ -234,10 +235,14 @@ pub(crate) fn known_sets(
 
 /// Bytes a transformation leaves alone by themselves but not next to others, which reading
 /// the set off single bytes would miss: `t:cmdLine` keeps a lone space, not two of them, nor
-/// one before `/` or `(`.
+/// one before `/` or `(`; `t:removeCommentsChar` a lone `-` or `*`.
 fn acted_on_in_pairs(name: TransformationName) -> crate::regex::ByteSet {
     match name {
         TransformationName::CmdLine => crate::regex::ByteSet::from_fn(|b| b == b' '),
+        // `--`, `/*`, `*/`
+        TransformationName::RemoveCommentsChar => {
+            crate::regex::ByteSet::from_fn(|b| b == b'-' || b == b'*')
+        }
         _ => crate::regex::ByteSet::EMPTY,
     }
 }
@@ -329,7 +334,7 @@ mod tests {
     fn short_value() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
         proptest::collection::vec(
             proptest::sample::select(
-                &b"aZ09 \t\n\x0b\x0c\r%+\\&;#xX/.*\"'^,()\x00\x7f\x80\xa0\xc2\xe9\xff"[..],
+                &b"aZ09 \t\n\x0b\x0c\r%+\\&;#xX/.*\"'^,()-<>!=\x00\x7f\x80\xa0\xc2\xe9\xff"[..],
             ),
             0..12,
         )
