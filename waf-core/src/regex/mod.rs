@@ -149,6 +149,9 @@ pub(crate) fn syntax_config() -> syntax::Config {
 /// estimate under 30,000; [`NFA_SIZE_LIMIT`] is reached around a million.
 const BUILD_AT_LOAD_ESTIMATE: usize = 100_000;
 
+/// Above this [`nfa_estimate`] a pattern with one-byte literals is built at load ([`linear`]).
+const RUNS_SOON_ESTIMATE: usize = 10_000;
+
 /// The linear engine's cell for a parsed pattern, and the pattern's [`required_literals`].
 ///
 /// The pattern's HIR is built here ([`hir`]: syntax errors are load errors, and the grouped
@@ -172,7 +175,16 @@ fn linear(node: &pcre::Node) -> Result<LinearParts, LinearError> {
     // traffic seldom does (`;`, `<`, `$`...): built on its first search, like a grouped one.
     // (a lowercased letter stands for a class of two: the estimate is scaled back up)
     let estimate = nfa_estimate(&lower).saturating_mul(3);
-    if (literals.is_none() && bytes.is_none()) || estimate > BUILD_AT_LOAD_ESTIMATE {
+    // A large pattern whose set has one-byte literals (escape bytes: a quote, `=`, `;`...)
+    // runs on the first value holding one, most likely in the first requests: built at load
+    // too, before a server forks its workers (the command patterns, 932230 and its kin, took
+    // 5M instructions each to build on their first search; the smaller ones, 942190's kin, are
+    // left to their first search, as load time goes).
+    let runs_soon = estimate > RUNS_SOON_ESTIMATE
+        && literals
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|l| l.len() == 1));
+    if (literals.is_none() && bytes.is_none()) || runs_soon || estimate > BUILD_AT_LOAD_ESTIMATE {
         let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
         let _ = cell.set(Linear::Built(build_linear(&hir)?));
     }

@@ -40,10 +40,6 @@ impl ByteSet {
         }
     }
 
-    pub(crate) fn remove(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] &= !(1 << (b & 63));
-    }
-
     /// How many bytes the set holds.
     pub(crate) fn len(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()

@@ -39,6 +39,22 @@ fn strtol_low_byte(digits: &[u8], radix: u32) -> u8 {
     value as u8
 }
 
+/// Whether [`html_entity_decode`] gives `input` back as it is: no `&` before a `#` or a
+/// name's start (a form body's `&field=`, a URL's `&page=2`, are copied). A `&#` is taken as
+/// a change without looking further.
+pub(super) fn leaves_unchanged(input: &[u8]) -> bool {
+    memchr::memchr_iter(b'&', input).all(|i| {
+        let rest = &input[i + 1..];
+        match rest.first() {
+            None => true,
+            Some(b'#') => false,
+            Some(_) => !NAMED.iter().any(|(name, _)| {
+                rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name)
+            }),
+        }
+    })
+}
+
 pub(super) fn html_entity_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     out.clear();
     out.reserve(input.len());
@@ -114,6 +130,28 @@ mod tests {
 
     fn run(input: &[u8]) -> (Vec<u8>, bool) {
         super::super::run(html_entity_decode, input)
+    }
+
+    #[test]
+    fn ampersands_before_no_entity_are_left_as_they_are() {
+        for kept in [&b"a=1&b=2&field_1=x"[..], b"&", b"x&y", b"&apos;", b"& lt"] {
+            assert!(leaves_unchanged(kept), "{kept:?}");
+        }
+        for decoded in [&b"&lt"[..], b"a&AMP;b", b"&#65", b"&nbspx", b"&quot"] {
+            assert!(!leaves_unchanged(decoded), "{decoded:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A value said to come out unchanged does, flag down.
+        #[test]
+        fn leaves_unchanged_is_never_wrong(input in proptest::collection::vec(
+            proptest::sample::select(&b"&#;xXlLtgampquonbs09 "[..]), 0..16)
+        ) {
+            if leaves_unchanged(&input) {
+                proptest::prop_assert_eq!(run(&input), (input.clone(), false));
+            }
+        }
     }
 
     #[test]

@@ -162,7 +162,7 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
     match name {
         N::UrlDecode | N::UrlDecodeUni => memchr::memchr2(b'%', b'+', input).is_none(),
         N::JsDecode | N::CssDecode | N::EscapeSeqDecode => memchr::memchr(b'\\', input).is_none(),
-        N::HtmlEntityDecode => memchr::memchr(b'&', input).is_none(),
+        N::HtmlEntityDecode => html_entity_decode::leaves_unchanged(input),
         N::RemoveNulls | N::ReplaceNulls => memchr::memchr(0, input).is_none(),
         // a comment starts with `/*`
         N::ReplaceComments => memchr::memchr(b'*', input).is_none(),
@@ -235,10 +235,13 @@ pub(crate) fn known_sets(
 
 /// Bytes a transformation leaves alone by themselves but not next to others, which reading
 /// the set off single bytes would miss: `t:cmdLine` keeps a lone space, not two of them, nor
-/// one before `/` or `(`; `t:removeCommentsChar` a lone `-` or `*`.
+/// one before `/` or `(`; `t:removeCommentsChar` a lone `-` or `*`; `t:htmlEntityDecode` a
+/// lone `&`.
 fn acted_on_in_pairs(name: TransformationName) -> crate::regex::ByteSet {
     match name {
         TransformationName::CmdLine => crate::regex::ByteSet::from_fn(|b| b == b' '),
+        // `&` before a name or `#`
+        TransformationName::HtmlEntityDecode => crate::regex::ByteSet::from_fn(|b| b == b'&'),
         // `--`, `/*`, `*/`
         TransformationName::RemoveCommentsChar => {
             crate::regex::ByteSet::from_fn(|b| b == b'-' || b == b'*')
