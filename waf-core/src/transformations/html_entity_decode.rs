@@ -23,6 +23,14 @@ const NAMED: [(&[u8], u8); 5] = [
     (b"nbsp", NBSP),
 ];
 
+/// The byte of the named entity `text` starts with (ignoring case), if one does.
+fn named_at(text: &[u8]) -> Option<u8> {
+    NAMED
+        .iter()
+        .find(|(name, _)| text.len() >= name.len() && text[..name.len()].eq_ignore_ascii_case(name))
+        .map(|&(_, byte)| byte)
+}
+
 /// `(unsigned char) strtol(digits, NULL, radix)`, with `strtol`'s saturation at `LONG_MAX`.
 fn strtol_low_byte(digits: &[u8], radix: u32) -> u8 {
     let mut value: i64 = 0;
@@ -48,9 +56,7 @@ pub(super) fn leaves_unchanged(input: &[u8]) -> bool {
         match rest.first() {
             None => true,
             Some(b'#') => false,
-            Some(_) => !NAMED.iter().any(|(name, _)| {
-                rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name)
-            }),
+            Some(_) => named_at(rest).is_none(),
         }
     })
 }
@@ -99,12 +105,8 @@ pub(super) fn html_entity_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
                     j += 1;
                 }
                 if j > k {
-                    let token = &input[k..j];
-                    let named = NAMED.iter().find(|(name, _)| {
-                        token.len() >= name.len() && token[..name.len()].eq_ignore_ascii_case(name)
-                    });
-                    match named {
-                        Some(&(_, byte)) => {
+                    match named_at(&input[k..j]) {
+                        Some(byte) => {
                             out.push(byte);
                             i = if j < len && input[j] == b';' {
                                 j + 1

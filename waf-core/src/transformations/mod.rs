@@ -126,7 +126,7 @@ fn is_octal(c: u8) -> bool {
 
 /// `isspace` in the "C" locale: space, `\t`, `\n`, `\v`, `\f`, `\r` (not NBSP).
 #[inline]
-fn is_space(c: u8) -> bool {
+const fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t'..=b'\r')
 }
 
@@ -171,7 +171,7 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
         N::Uppercase => none_of(input, |b| b.is_ascii_lowercase()),
         // (a NUL before the end is dropped)
         N::Utf8ToUnicode => none_of(input, |b| b == 0 || b >= 0x80),
-        N::RemoveWhitespace => none_of(input, |b| is_space(b) || b == 0xa0 || b == 0xc2),
+        N::RemoveWhitespace => none_of(input, whitespace::removes),
         N::CompressWhitespace => none_of(input, is_space),
         N::CmdLine => cmd_line::leaves_unchanged(input),
         N::RemoveCommentsChar => comments::remove_comments_char_leaves_unchanged(input),
