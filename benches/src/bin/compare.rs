@@ -10,14 +10,17 @@
 //!
 //! Each engine runs each rule set in a worker process of its own (this binary again, with
 //! `--worker`), so loading memory is measured per engine and Debian's 3.0.9 and the wheel's
-//! 3.0.15 never share a process. Engines or rule sets that are not installed are skipped with a
+//! 3.0.15 never share a process. A rule set's workers run side by side in alternating turns
+//! of a hundred requests, one at a time ([`sekisho_benches::compare::turns`]), so the engines'
+//! medians come from the same minutes of a shared machine. Engines or rule sets that are not installed are skipped with a
 //! note. Exit status: 0 when every worker ran, 1 when one failed, 2 on a usage error.
 
 use sekisho_benches::compare::report::{render, EngineResult, RuleSetResults};
+use sekisho_benches::compare::turns::{run_in_turns, Turns, Worker};
 use sekisho_benches::compare::workloads::Size;
 use sekisho_benches::compare::{config, libs, worker};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 const USAGE: &str = "usage: compare [--quick] [--rules crs4-pl1,crs4-pl2,crs3] \
@@ -36,6 +39,7 @@ struct Args {
     worker: Option<String>,
     lib: Option<PathBuf>,
     conf: Option<PathBuf>,
+    turns: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -53,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
         worker: None,
         lib: None,
         conf: None,
+        turns: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
             "--worker" => a.worker = Some(val()?),
             "--lib" => a.lib = Some(val()?.into()),
             "--conf" => a.conf = Some(val()?.into()),
+            "--turns" => a.turns = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -112,6 +118,7 @@ fn main() {
             size,
             loads: if args.quick { 3 } else { 5 },
             only: &args.workloads,
+            turns: Turns { on: args.turns },
         };
         if let Err(e) = worker::run(&job) {
             eprintln!("compare worker {engine}: {e}");
@@ -166,13 +173,24 @@ fn drive(args: &Args, crs4: Option<&Path>) -> i32 {
             name: name.clone(),
             engines: Vec::new(),
         };
+        eprintln!(
+            "compare: {name} on {} (at {:.0} s)",
+            engines
+                .iter()
+                .map(|(e, _)| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            started.elapsed().as_secs_f64()
+        );
+        let mut workers = Vec::new();
+        let mut spawned = Vec::new();
         for (e, lib) in &engines {
-            eprintln!(
-                "compare: {name} on {e} (at {:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
             let mut cmd = Command::new(&exe);
-            cmd.arg("--worker").arg(e).arg("--conf").arg(&conf);
+            cmd.arg("--worker")
+                .arg(e)
+                .arg("--conf")
+                .arg(&conf)
+                .arg("--turns");
             if let Some(l) = lib {
                 cmd.arg("--lib").arg(l);
             }
@@ -187,29 +205,48 @@ fn drive(args: &Args, crs4: Option<&Path>) -> i32 {
             }
             // The wheel's library finds its own dependencies through RPATH; nothing preloaded.
             cmd.env_remove("LD_PRELOAD");
-            let out = cmd.stderr(Stdio::piped()).stdout(Stdio::piped()).output();
-            let mut r = match &out {
-                Ok(o) => EngineResult::parse(&String::from_utf8_lossy(&o.stdout)),
-                Err(_) => EngineResult::default(),
-            };
-            match out {
-                Ok(o) if o.status.success() => {}
-                Ok(o) => {
-                    let err = String::from_utf8_lossy(&o.stderr);
-                    let last = err
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("");
-                    r.error = Some(format!("{} {last}", o.status));
-                    eprintln!("compare: {name} on {e} failed ({}):\n{err}", o.status);
-                    failed = true;
+            match Worker::spawn(cmd) {
+                Ok(w) => {
+                    workers.push(w);
+                    spawned.push(Ok(()));
+                }
+                Err(err) => spawned.push(Err(err.to_string())),
+            }
+        }
+        run_in_turns(&mut workers);
+        let mut finished = workers.into_iter().map(Worker::finish);
+        for ((e, lib), spawn) in engines.iter().zip(spawned) {
+            let r = match spawn.and_then(|()| finished.next().ok_or("no worker".into())) {
+                Ok(done) => {
+                    let mut r = EngineResult::parse(&done.stdout);
+                    match done.status {
+                        Ok(status) if status.success() => {}
+                        Ok(status) => {
+                            let last = done
+                                .stderr
+                                .lines()
+                                .rev()
+                                .find(|l| !l.trim().is_empty())
+                                .unwrap_or("");
+                            r.error = Some(format!("{status} {last}"));
+                            eprintln!("compare: {name} on {e} failed ({status}):\n{}", done.stderr);
+                            failed = true;
+                        }
+                        Err(err) => {
+                            r.error = Some(err.to_string());
+                            failed = true;
+                        }
+                    }
+                    r
                 }
                 Err(err) => {
-                    r.error = Some(err.to_string());
                     failed = true;
+                    EngineResult {
+                        error: Some(err),
+                        ..EngineResult::default()
+                    }
                 }
-            }
+            };
             let lib = lib
                 .as_ref()
                 .map_or("in process".into(), |l| l.display().to_string());

@@ -9,6 +9,7 @@
 //! | [`sekisho`] | Sekisho through its Rust API |
 //! | [`libs`] | where the libraries are |
 //! | [`worker`] | one engine × one rule set in its own process |
+//! | [`turns`] | the workers of a rule set run in alternating turns, so both see the same load on the machine |
 //! | [`report`] | the driver's table |
 
 pub mod benign;
@@ -18,6 +19,7 @@ pub mod libs;
 pub mod modsec;
 pub mod report;
 pub mod sekisho;
+pub mod turns;
 pub mod worker;
 pub mod workloads;
 pub mod worst;

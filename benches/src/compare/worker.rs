@@ -17,6 +17,7 @@
 use super::engine::{Engine, Sink};
 use super::modsec::ModSec;
 use super::sekisho::Sekisho;
+use super::turns::{Turns, TURN_REQUESTS};
 use super::workloads::{self, Size};
 use std::io::Write;
 use std::path::Path;
@@ -109,6 +110,8 @@ pub struct Job<'a> {
     pub loads: usize,
     /// Only the workloads whose name starts with one of these (all when empty).
     pub only: &'a [String],
+    /// Stop before each step for the driver's go ([`super::turns`]).
+    pub turns: Turns,
 }
 
 /// `(median, p90, mean)` of nanosecond samples.
@@ -164,6 +167,7 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
         }
     };
 
+    job.turns.wait(&mut out)?;
     let (before, heap_before) = (rss_kb(), heap_kb());
     let (count, cpu, wall) = timed_load(engine.as_mut(), job.conf)?;
     let (after, heap_after) = (rss_kb(), heap_kb());
@@ -172,6 +176,7 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
     writeln!(out, "heap_kb\t{heap_before}\t{heap_after}").ok();
     writeln!(out, "load_ms\t{cpu:.3}\t{wall:.3}").ok();
     for _ in 1..job.loads {
+        job.turns.wait(&mut out)?;
         let (_, cpu, wall) = timed_load(engine.as_mut(), job.conf)?;
         engine.unload_all_but_first();
         writeln!(out, "load_ms\t{cpu:.3}\t{wall:.3}").ok();
@@ -182,6 +187,7 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
         |name: &str| job.only.is_empty() || job.only.iter().any(|o| name.starts_with(o.as_str()));
     for w in workloads::all(job.size, job.crs4, &selected) {
         // One untimed pass collects the verdicts (and warms the caches).
+        job.turns.wait(&mut out)?;
         for (i, p) in w.requests.iter().enumerate() {
             let mut sink = Sink::collecting();
             let status = engine.run(p, &mut sink);
@@ -198,11 +204,14 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
         }
         let mut samples = Vec::with_capacity(w.rounds * w.requests.len());
         for _ in 0..w.rounds {
-            for p in &w.requests {
-                let mut sink = Sink::default();
-                let t = thread_cpu_ns();
-                engine.run(p, &mut sink);
-                samples.push(thread_cpu_ns().saturating_sub(t));
+            for turn in w.requests.chunks(TURN_REQUESTS) {
+                job.turns.wait(&mut out)?;
+                for p in turn {
+                    let mut sink = Sink::default();
+                    let t = thread_cpu_ns();
+                    engine.run(p, &mut sink);
+                    samples.push(thread_cpu_ns().saturating_sub(t));
+                }
             }
         }
         // SEKISHO_COMPARE_PER_REQUEST=1: each request's median too (which requests cost most).
