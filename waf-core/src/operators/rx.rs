@@ -184,6 +184,14 @@ impl Operator for Rx {
             },
         };
         let capturing = ctx.capturing();
+        if re.matches_whole_subject() {
+            // (no search: group 0 is the whole value, and there is no other group)
+            if capturing {
+                ctx.capture(0, value);
+            }
+            ctx.match_range(0, value.len());
+            return true;
+        }
         // the cheap test decides; the groups are only looked for on a match, for `capture` and
         // `[ref]`'s ranges
         if !re.is_match(value) {
@@ -262,6 +270,26 @@ mod tests {
 
     fn s(v: &[(usize, &str)]) -> Vec<(usize, String)> {
         v.iter().map(|(k, x)| (*k, x.to_string())).collect()
+    }
+
+    /// `^.*$` and its like skip the search: what they capture and where is what the search of
+    /// the same pattern in other words gives (PCRE's `.` takes line breaks too).
+    #[test]
+    fn whole_subject_patterns_capture_what_a_search_would() {
+        for value in [&b""[..], b"abc", b"a\nb", b"a\n", b"\n\n", b"\r\nx-a"] {
+            for (short, long) in [
+                ("@rx ^.*$", "@rx ^(?:.*)$"),
+                ("@rx ^.*", "@rx ^(?:.*)"),
+                ("@rx .*$", "@rx (?:.*)$"),
+                ("@rx .*", "@rx (?:.*)"),
+            ] {
+                assert_eq!(tx(short, value), tx(long, value), "{short} on {value:?}");
+                assert_eq!(
+                    tx(short, value).1,
+                    s(&[(0, &String::from_utf8_lossy(value))])
+                );
+            }
+        }
     }
 
     #[test]
