@@ -65,6 +65,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
             .store(id, std::sync::atomic::Ordering::Relaxed);
     }
     let matcher = crate::matcher::Matcher::build(links(&phases), &chains);
+    let phase_keys = crate::transaction::number_phase_keys(links(&phases), &matcher);
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
@@ -86,6 +87,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     set.unicode_map = unicode_map;
     set.chains = chains;
     set.matcher = matcher;
+    set.phase_keys = phase_keys;
     // the decisions are worked out by running rules, on a transaction of the finished set
     let sources = set.sources.clone();
     let set = Arc::new(set);

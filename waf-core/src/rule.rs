@@ -42,6 +42,44 @@ pub struct Target {
     /// The target as written, without `!`/`&` (`ARGS:foo`), for exclusions by name; shared
     /// with the value a count (`&TX:foo`) gives, which is named so.
     pub full_name: Arc<str>,
+    /// Its entries in a transaction's per-phase tables, given at load.
+    pub(crate) phase_keys: PhaseKeys,
+}
+
+/// A target's entries in a transaction's per-phase tables (`crate::transaction`'s candidates):
+/// the bytes of the whole variable after the rule's chain, and its group's candidates among
+/// the variable's values. Numbered at load, once the chains and the matcher are known, so that
+/// a rule asks an array, not a hash table (CRS's rules name five to nine variables each, and
+/// most are answered "no match" by these tables alone). [`NO_KEY`] for a target that is not a
+/// whole fixed variable, or was made after the load (a `SecRuleUpdateTargetById` target).
+/// Copied with the target: a copy stays in the same rule (exceptions work on the rule's own
+/// lists), for which the entries were numbered.
+#[derive(Debug)]
+pub(crate) struct PhaseKeys {
+    pub bytes: std::sync::atomic::AtomicU32,
+    pub candidates: std::sync::atomic::AtomicU32,
+}
+
+/// [`PhaseKeys`] of a target without an entry.
+pub(crate) const NO_KEY: u32 = u32::MAX;
+
+impl Default for PhaseKeys {
+    fn default() -> PhaseKeys {
+        PhaseKeys {
+            bytes: NO_KEY.into(),
+            candidates: NO_KEY.into(),
+        }
+    }
+}
+
+impl Clone for PhaseKeys {
+    fn clone(&self) -> PhaseKeys {
+        use std::sync::atomic::Ordering::Relaxed;
+        PhaseKeys {
+            bytes: self.bytes.load(Relaxed).into(),
+            candidates: self.candidates.load(Relaxed).into(),
+        }
+    }
 }
 
 /// A selector with its regex compiled.
@@ -85,6 +123,7 @@ impl Target {
             selector,
             count: v.modifier == VariableModifier::Count,
             full_name,
+            phase_keys: PhaseKeys::default(),
         })
     }
 }

@@ -49,6 +49,8 @@ pub struct RuleSet {
     pub(crate) chains: crate::chains::ChainTable,
     /// The grouped `@rx` automata ([`crate::matcher`]).
     pub(crate) matcher: crate::matcher::Matcher,
+    /// How many entries the targets' [`crate::rule::PhaseKeys`] number: bytes, candidates.
+    pub(crate) phase_keys: (u32, u32),
     /// Whether transactions consult [`Self::matcher`] (on by default; off evaluates every
     /// rule's regex on its own, for testing the two against each other).
     pub(crate) grouped_matching: bool,
@@ -81,6 +83,7 @@ impl RuleSet {
             unicode_map: None,
             chains: crate::chains::ChainTable::new(),
             matcher: Default::default(),
+            phase_keys: (0, 0),
             grouped_matching: true,
             plan: Default::default(),
             static_decisions: true,

@@ -28,8 +28,9 @@ use crate::chains::ChainId;
 use crate::collection::Bytes;
 use crate::matcher::{Candidates, Scan};
 use crate::regex::{ByteSet, RequiredBytes};
-use crate::rule::{Rule, Target};
+use crate::rule::{Rule, Target, NO_KEY};
 use seclang_parser::names::VariableName as V;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// Variables set before a phase starts and left alone by every action.
@@ -88,6 +89,96 @@ pub(crate) type PhaseValues = std::collections::HashMap<
     std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
 >;
 
+/// The per-phase tables of the numbered targets ([`crate::rule::PhaseKeys`]): the same
+/// answers as [`PhaseBytes`] and [`PhaseCandidates`], found by index. An entry holds for the
+/// phase of its generation; a phase starts a new one, so nothing is cleared, and the tables of
+/// an ended transaction serve the next (generations go on from where they were).
+#[derive(Debug, Default)]
+pub(crate) struct PhaseTables {
+    generation: u32,
+    bytes: Vec<(u32, ByteSet)>,
+    candidates: Vec<(u32, Option<Candidates>)>,
+}
+
+impl PhaseTables {
+    /// A new phase, for a rule set of `bytes` and `candidates` entries.
+    pub(crate) fn next_phase(&mut self, (bytes, candidates): (u32, u32)) {
+        if self.generation == u32::MAX {
+            self.generation = 0;
+            self.bytes.iter_mut().for_each(|e| e.0 = 0);
+            self.candidates.iter_mut().for_each(|e| e.0 = 0);
+        }
+        self.generation += 1;
+        self.bytes.resize(bytes as usize, (0, ByteSet::EMPTY));
+        self.candidates
+            .resize_with(candidates as usize, || (0, None));
+    }
+
+    fn bytes(&self, key: u32) -> Option<ByteSet> {
+        let (generation, bytes) = self.bytes.get(key as usize)?;
+        (*generation == self.generation).then_some(*bytes)
+    }
+
+    fn set_bytes(&mut self, key: u32, bytes: ByteSet) {
+        if let Some(e) = self.bytes.get_mut(key as usize) {
+            *e = (self.generation, bytes);
+        }
+    }
+
+    fn candidates(&self, key: u32) -> Option<&Candidates> {
+        match self.candidates.get(key as usize)? {
+            (generation, Some(c)) if *generation == self.generation => Some(c),
+            _ => None,
+        }
+    }
+
+    fn set_candidates(&mut self, key: u32, candidates: Candidates) {
+        if let Some(e) = self.candidates.get_mut(key as usize) {
+            *e = (self.generation, Some(candidates));
+        }
+    }
+}
+
+/// Numbers the targets' entries in the per-phase tables ([`crate::rule::PhaseKeys`]) of these
+/// rules (chain links included), their own targets and those their static exceptions give
+/// them: one bytes entry per (chain, variable), one candidates entry per (group, scan,
+/// variable), for the whole fixed variables. Returns how many of each.
+pub(crate) fn number_phase_keys<'r>(
+    rules: impl Iterator<Item = &'r Rule>,
+    matcher: &crate::matcher::Matcher,
+) -> (u32, u32) {
+    use std::collections::HashMap;
+    let mut bytes: HashMap<(ChainId, V), u32> = HashMap::new();
+    let mut candidates: HashMap<(usize, Scan, V), u32> = HashMap::new();
+    for rule in rules {
+        let chain = rule.transformation_chain.load(Relaxed);
+        let slot = rule.matcher_slot.load(Relaxed);
+        let excepted = match rule.static_exceptions.get() {
+            Some(crate::exceptions::StaticExceptions {
+                targets: Some((t, _)),
+                ..
+            }) => &t[..],
+            _ => &[],
+        };
+        for t in rule.targets.iter().chain(excepted) {
+            if t.selector.is_some() || t.count || !fixed_during_phase(t.variable) {
+                continue;
+            }
+            let next = bytes.len() as u32;
+            let key = *bytes.entry((chain, t.variable)).or_insert(next);
+            t.phase_keys.bytes.store(key, Relaxed);
+            if slot != crate::matcher::NO_SLOT {
+                let (group, member) = ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
+                let scan = matcher.groups[group].scan_for(t.variable, member);
+                let next = candidates.len() as u32;
+                let key = *candidates.entry((group, scan, t.variable)).or_insert(next);
+                t.phase_keys.candidates.store(key, Relaxed);
+            }
+        }
+    }
+    (bytes.len() as u32, candidates.len() as u32)
+}
+
 impl Transaction {
     /// Whether no value of `targets` (after `chain`) holds one of `required`, the bytes one of
     /// which every match of the rule's regex holds: then the rule cannot match, and is answered
@@ -103,7 +194,17 @@ impl Transaction {
         required: &RequiredBytes,
     ) -> bool {
         self.no_target_may_match(targets, |tx, t| {
-            let present = if t.selector.is_none() {
+            let key = t.phase_keys.bytes.load(Relaxed);
+            let present = if key != NO_KEY {
+                match tx.phase_tables.bytes(key) {
+                    Some(b) => b,
+                    None => {
+                        let b = tx.bytes_of(rule, t, chain);
+                        tx.phase_tables.set_bytes(key, b);
+                        b
+                    }
+                }
+            } else if t.selector.is_none() {
                 let key = (chain, t.variable);
                 match tx.phase_bytes.get(&key) {
                     Some(b) => *b,
@@ -133,8 +234,19 @@ impl Transaction {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
         self.no_target_may_match(targets, |tx, t| {
+            let key = t.phase_keys.candidates.load(Relaxed);
+            if key != NO_KEY {
+                if let Some(union) = tx.phase_tables.candidates(key) {
+                    return union.contains(member);
+                }
+            }
             let scan = tx.rules.matcher.groups[group].scan_for(t.variable, member);
-            if t.selector.is_none() {
+            if key != NO_KEY {
+                let union = tx.candidates_of(rule, t, group, scan, chain);
+                let may = union.contains(member);
+                tx.phase_tables.set_candidates(key, union);
+                may
+            } else if t.selector.is_none() {
                 // all of a variable: the same for every rule of the group (and scan) this phase
                 let key = (group, scan, t.variable);
                 if let Some(union) = tx.phase_candidates.get(&key) {

@@ -134,6 +134,7 @@ impl Transaction {
         self.phase_candidates.clear();
         self.phase_bytes.clear();
         self.phase_values.clear();
+        self.phase_tables.next_phase(self.rules.phase_keys);
         let rules = Arc::clone(&self.rules);
         let phase = usize::from(phase.min(5));
         let decisions = match self.follow_plan(phase) {

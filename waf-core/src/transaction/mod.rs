@@ -16,6 +16,7 @@ mod actions;
 pub(crate) use actions::id_ranges;
 mod body;
 mod candidates;
+pub(crate) use candidates::number_phase_keys;
 mod evaluate;
 mod macros;
 mod request;
@@ -164,6 +165,8 @@ pub struct Transaction {
     pub(crate) phase_candidates: candidates::PhaseCandidates,
     /// The bytes of whole variables, for the phase running ([`candidates`]).
     pub(crate) phase_bytes: candidates::PhaseBytes,
+    /// Both, for the targets numbered at load ([`crate::rule::PhaseKeys`]).
+    pub(crate) phase_tables: candidates::PhaseTables,
     /// The values of whole fixed variables, with their bytes, for the phase running.
     pub(crate) phase_values: candidates::PhaseValues,
     /// The values of the rule being evaluated (kept to reuse the allocation).
@@ -227,6 +230,7 @@ pub(crate) type MatchedNames = std::collections::HashMap<
 #[derive(Default)]
 struct SpareTables {
     candidates: candidates::PhaseCandidates,
+    tables: candidates::PhaseTables,
     bytes: candidates::PhaseBytes,
     values: candidates::PhaseValues,
     matched_names: MatchedNames,
@@ -271,6 +275,7 @@ impl Drop for Transaction {
         std::mem::take(&mut self.transform_cache).recycle();
         SpareTables {
             candidates: std::mem::take(&mut self.phase_candidates),
+            tables: std::mem::take(&mut self.phase_tables),
             bytes: std::mem::take(&mut self.phase_bytes),
             values: std::mem::take(&mut self.phase_values),
             matched_names: std::mem::take(&mut self.matched_names),
@@ -353,6 +358,7 @@ impl Transaction {
             log_sink: None,
             transform_cache: transform_cache::TransformCache::take(),
             phase_candidates: tables.candidates,
+            phase_tables: tables.tables,
             phase_bytes: tables.bytes,
             phase_values: tables.values,
             scratch_values: Vec::new(),
