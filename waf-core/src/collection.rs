@@ -299,6 +299,10 @@ impl Collection {
     }
 
     pub fn clear(&mut self) {
+        if self.entries.is_empty() && self.index.get().is_none() {
+            // (`MATCHED_VARS` of each rule that did not match: most are empty already)
+            return;
+        }
         self.entries.clear();
         self.hashes.clear();
         self.index = OnceLock::new();

@@ -324,6 +324,10 @@ impl Transaction {
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
     fn runtime_removals_apply(&self, rule: &Rule) -> bool {
+        if self.removed_targets_by_id.is_empty() && self.removed_targets_by_tag.is_empty() {
+            // (most transactions have none: no chain starter to look up)
+            return false;
+        }
         let id = self.current_rule().map_or(rule.id, |r| r.id);
         self.removed_targets_by_id
             .iter()
@@ -633,7 +637,9 @@ impl Transaction {
     /// Evaluates one rule (and its chain); returns whether it matched.
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
-        if self.removed_by_id(self.current_rule().map_or(rule.id, |r| r.id)) {
+        if !self.removed_ids.is_empty()
+            && self.removed_by_id(self.current_rule().map_or(rule.id, |r| r.id))
+        {
             return true;
         }
         let Some(op) = &rule.operator else {
