@@ -426,13 +426,13 @@ impl Regex {
         })
     }
 
-    /// The pattern as given (invalid UTF-8 replaced).
     /// Whether every subject matches, the match being all of it: `^.*$` and its like, with
     /// PCRE's `DOTALL` (CRS 920450 captures each header name so, a dozen times a request).
     pub fn matches_whole_subject(&self) -> bool {
         matches!(&*self.source, b"^.*$" | b"^.*" | b".*$" | b".*")
     }
 
+    /// The pattern as given (invalid UTF-8 replaced).
     pub fn pattern(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.source)
     }

@@ -379,3 +379,46 @@ impl Transaction {
         .then(|| self.phase_values_of(rule, target))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(b: u8) -> ByteSet {
+        let mut s = ByteSet::EMPTY;
+        s.insert(b);
+        s
+    }
+
+    /// An entry answers in its own phase only: not in the next, not in a later transaction
+    /// that gets the tables, not after the generations wrap round.
+    #[test]
+    fn entries_hold_for_their_phase() {
+        let mut t = PhaseTables::default();
+        t.next_phase((2, 1));
+        assert_eq!(t.bytes(0), None);
+        t.set_bytes(0, set(b'a'));
+        t.set_candidates(0, Candidates::none(3));
+        assert_eq!(t.bytes(0), Some(set(b'a')));
+        assert!(t.candidates(0).is_some());
+        assert_eq!(t.bytes(1), None);
+        // (keys past the rule set's count are never kept)
+        t.set_bytes(5, set(b'b'));
+        assert_eq!(t.bytes(5), None);
+        t.next_phase((2, 1));
+        assert_eq!(t.bytes(0), None);
+        assert!(t.candidates(0).is_none());
+        // the generations wrap: entries of the last one before do not come back
+        t.set_bytes(1, set(b'c'));
+        t.generation = u32::MAX;
+        t.bytes[0] = (1, set(b'd'));
+        t.next_phase((2, 1));
+        assert_eq!(t.generation, 1);
+        assert_eq!(t.bytes(0), None);
+        assert_eq!(t.bytes(1), None);
+        // a smaller rule set's transaction
+        t.next_phase((1, 0));
+        assert_eq!(t.bytes(1), None);
+        assert!(t.candidates(0).is_none());
+    }
+}

@@ -368,6 +368,8 @@ impl Transaction {
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
         t.set_scalar(VariableName::UniqueId, id.as_bytes());
+        // (the spare tables' entries are an ended transaction's: out of date from here on)
+        t.phase_tables.next_phase(t.rules.phase_keys);
         t
     }
 
