@@ -51,9 +51,10 @@ pub struct Target {
 /// the variable's values. Numbered at load, once the chains and the matcher are known, so that
 /// a rule asks an array, not a hash table (CRS's rules name five to nine variables each, and
 /// most are answered "no match" by these tables alone). [`NO_KEY`] for a target that is not a
-/// whole fixed variable, or was made after the load (a `SecRuleUpdateTargetById` target).
-/// Copied with the target: a copy stays in the same rule (exceptions work on the rule's own
-/// lists), for which the entries were numbered.
+/// whole fixed variable, or that an exception depending on a macro gives the rule at each
+/// evaluation (its values are then asked each time). Copied with the target: a copy stays in
+/// the same rule (exceptions work on the rule's own lists), for which the entries were
+/// numbered; the targets `SecRuleUpdateTargetBy*` adds at load are numbered in the rule's list.
 #[derive(Debug)]
 pub(crate) struct PhaseKeys {
     pub bytes: std::sync::atomic::AtomicU32,

@@ -64,22 +64,6 @@ fn fixed_during_phase(v: V) -> bool {
     )
 }
 
-/// The per-phase results: `(group, scan, variable)` → the group's members that may match one
-/// of the variable's values (by that scan of the group: [`crate::matcher::Group::scan_for`]).
-pub(crate) type PhaseCandidates = std::collections::HashMap<
-    (usize, Scan, V),
-    Candidates,
-    std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
->;
-
-/// The per-phase bytes of whole variables: `(chain, variable)` → the bytes that occur in some
-/// value of the variable after the chain.
-pub(crate) type PhaseBytes = std::collections::HashMap<
-    (crate::chains::ChainId, V),
-    ByteSet,
-    std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
->;
-
 /// The per-phase values of whole fixed variables (`ARGS`, not `ARGS:id`), each with the bytes
 /// it holds: resolved once per phase, not once per chain and rule; and a value holding none
 /// of the bytes a chain acts on is its own transformed value, whose bytes are then known.
@@ -89,8 +73,10 @@ pub(crate) type PhaseValues = std::collections::HashMap<
     std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
 >;
 
-/// The per-phase tables of the numbered targets ([`crate::rule::PhaseKeys`]): the same
-/// answers as [`PhaseBytes`] and [`PhaseCandidates`], found by index. An entry holds for the
+/// The per-phase results for the numbered targets ([`crate::rule::PhaseKeys`]): for a
+/// `(chain, variable)`, the bytes that occur in some value of the variable after the chain;
+/// for a `(group, scan, variable)`, the group's members that may match one of its values (by
+/// that scan of the group: [`crate::matcher::Group::scan_for`]). An entry holds for the
 /// phase of its generation; a phase starts a new one, so nothing is cleared, and the tables of
 /// an ended transaction serve the next (generations go on from where they were).
 #[derive(Debug, Default)]
@@ -204,17 +190,9 @@ impl Transaction {
                         b
                     }
                 }
-            } else if t.selector.is_none() {
-                let key = (chain, t.variable);
-                match tx.phase_bytes.get(&key) {
-                    Some(b) => *b,
-                    None => {
-                        let b = tx.bytes_of(rule, t, chain);
-                        tx.phase_bytes.insert(key, b);
-                        b
-                    }
-                }
             } else {
+                // `REQUEST_HEADERS:Referer`, or a target an exception that depends on a macro
+                // gave the rule at this evaluation: its own values, asked each time
                 tx.bytes_of(rule, t, chain)
             };
             required.meets(&present)
@@ -246,18 +224,8 @@ impl Transaction {
                 let may = union.contains(member);
                 tx.phase_tables.set_candidates(key, union);
                 may
-            } else if t.selector.is_none() {
-                // all of a variable: the same for every rule of the group (and scan) this phase
-                let key = (group, scan, t.variable);
-                if let Some(union) = tx.phase_candidates.get(&key) {
-                    return union.contains(member);
-                }
-                let union = tx.candidates_of(rule, t, group, scan, chain);
-                let may = union.contains(member);
-                tx.phase_candidates.insert(key, union);
-                may
             } else {
-                // `REQUEST_HEADERS:Referer`: only the selected values, not the whole variable
+                // (as for the bytes above)
                 tx.candidates_of(rule, t, group, scan, chain)
                     .contains(member)
             }

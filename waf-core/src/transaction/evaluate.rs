@@ -131,8 +131,6 @@ impl Transaction {
         }
         self.allow = AllowState::None;
         // the request's variables may have grown since the last phase
-        self.phase_candidates.clear();
-        self.phase_bytes.clear();
         self.phase_values.clear();
         self.phase_tables.next_phase(self.rules.phase_keys);
         let rules = Arc::clone(&self.rules);
@@ -779,6 +777,23 @@ mod tests {
                  o0,6v35,6t:lowercase,t:urlDecode",
             ]
         );
+    }
+
+    /// A target an exception gives a rule at each evaluation (its tag holds a macro) has no
+    /// number in the per-phase tables: its values are asked each time, for the grouped
+    /// matcher's candidates and for the bytes alike.
+    #[test]
+    fn targets_added_at_each_evaluation_are_asked() {
+        let lines = test_log::lines(
+            "SecRuleEngine DetectionOnly\n\
+             SecAction \"id:1,phase:1,pass,nolog,setvar:tx.t=xss\"\n\
+             SecRule ARGS \"@rx evil\" \"id:2,phase:2,pass,log,tag:'%{tx.t}',msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule ARGS \"@rx [<>]\" \"id:3,phase:2,pass,log,tag:'%{tx.t}',msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRuleUpdateTargetByTag \"xss\" \"REQUEST_HEADERS\"",
+            test_log::get("/", &[("X-A", "evil <b>")]),
+        );
+        let msgs: Vec<String> = lines.iter().map(|l| test_log::field(l, "msg")).collect();
+        assert_eq!(msgs, ["REQUEST_HEADERS:X-A", "REQUEST_HEADERS:X-A"]);
     }
 
     /// `MATCHED_VAR_NAME` of elements matched more than once, by several rules, and under

@@ -161,11 +161,8 @@ pub struct Transaction {
     pub(crate) current_rule_at: Option<(usize, usize)>,
     log_sink: Option<LogSink>,
     pub(crate) transform_cache: transform_cache::TransformCache,
-    /// Grouped-matcher candidates of whole variables, for the phase running ([`candidates`]).
-    pub(crate) phase_candidates: candidates::PhaseCandidates,
-    /// The bytes of whole variables, for the phase running ([`candidates`]).
-    pub(crate) phase_bytes: candidates::PhaseBytes,
-    /// Both, for the targets numbered at load ([`crate::rule::PhaseKeys`]).
+    /// Grouped-matcher candidates and bytes of whole variables, for the phase running, by
+    /// the numbers of the targets ([`candidates`], [`crate::rule::PhaseKeys`]).
     pub(crate) phase_tables: candidates::PhaseTables,
     /// The values of whole fixed variables, with their bytes, for the phase running.
     pub(crate) phase_values: candidates::PhaseValues,
@@ -229,9 +226,7 @@ pub(crate) type MatchedNames = std::collections::HashMap<
 /// ([`spare`]).
 #[derive(Default)]
 struct SpareTables {
-    candidates: candidates::PhaseCandidates,
     tables: candidates::PhaseTables,
-    bytes: candidates::PhaseBytes,
     values: candidates::PhaseValues,
     matched_names: MatchedNames,
     scalars: Vec<Option<crate::collection::Bytes>>,
@@ -258,8 +253,6 @@ impl SpareTables {
     /// Empties the tables and keeps them as the thread's spare.
     fn recycle(mut self) {
         use spare::Empty;
-        self.candidates.empty(SPARE_TABLE_CAPACITY);
-        self.bytes.empty(SPARE_TABLE_CAPACITY);
         self.values.empty(SPARE_TABLE_CAPACITY);
         self.matched_names.empty(SPARE_TABLE_CAPACITY);
         self.scalars.iter_mut().for_each(|s| *s = None);
@@ -274,9 +267,7 @@ impl Drop for Transaction {
     fn drop(&mut self) {
         std::mem::take(&mut self.transform_cache).recycle();
         SpareTables {
-            candidates: std::mem::take(&mut self.phase_candidates),
             tables: std::mem::take(&mut self.phase_tables),
-            bytes: std::mem::take(&mut self.phase_bytes),
             values: std::mem::take(&mut self.phase_values),
             matched_names: std::mem::take(&mut self.matched_names),
             scalars: std::mem::take(&mut self.scalars),
@@ -357,9 +348,7 @@ impl Transaction {
             current_rule_at: None,
             log_sink: None,
             transform_cache: transform_cache::TransformCache::take(),
-            phase_candidates: tables.candidates,
             phase_tables: tables.tables,
-            phase_bytes: tables.bytes,
             phase_values: tables.values,
             scratch_values: Vec::new(),
             scratch_message: None,
