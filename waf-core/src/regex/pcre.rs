@@ -116,13 +116,20 @@ impl ByteSet {
             }
             return;
         }
-        // on a long value a table store per byte is cheaper than setting bits one by one
-        let mut seen = [false; 256];
-        for &b in value {
-            seen[usize::from(b)] = true;
-        }
-        for (i, &s) in seen.iter().enumerate() {
-            self.0[i >> 6] |= u64::from(s) << (i & 63);
+        // on a long value a table store per byte is cheaper than setting bits one by one; a
+        // binary one (an upload's body) holds every byte within a few kilobytes, and the rest
+        // of it can add nothing
+        for chunk in value.chunks(4096) {
+            let mut seen = [false; 256];
+            for &b in chunk {
+                seen[usize::from(b)] = true;
+            }
+            for (i, &s) in seen.iter().enumerate() {
+                self.0[i >> 6] |= u64::from(s) << (i & 63);
+            }
+            if self.0 == [u64::MAX; 4] {
+                return;
+            }
         }
     }
 
@@ -1537,11 +1544,24 @@ mod tests {
         }
 
         /// A value's bytes added at once (short values four sets at a time, long ones through
-        /// a table) are the bytes inserted one by one.
+        /// a table, a chunk at a time until every byte is in) are the bytes inserted one by
+        /// one.
         #[test]
         fn added_bytes_are_the_inserted_ones(
             words in proptest::array::uniform4(proptest::prelude::any::<u64>()),
-            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700),
+            value in proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700),
+                // several chunks, every byte in the first
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 4000..13000),
+                // several chunks, a new byte in the last
+                proptest::strategy::Strategy::prop_map(
+                    proptest::collection::vec(0u8..100, 4000..13000),
+                    |mut v| {
+                        v.push(255);
+                        v
+                    },
+                ),
+            ],
         ) {
             let mut added = ByteSet(words);
             added.add(&value);
