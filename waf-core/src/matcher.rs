@@ -31,10 +31,13 @@
 //! `MatchKind::All`, answers the same question exactly but was measured slower here: CRS's
 //! attack inputs keep it determinizing new states, 3× the time of the rule-by-rule run.)
 
+mod literal_scan;
+
 use crate::chains::{ChainId, ChainTable};
 use crate::ragged::Ragged;
 use crate::rule::Rule;
 use aho_corasick::AhoCorasick;
+use literal_scan::LiteralScan;
 use seclang_parser::names::{TransformationName, VariableName as V};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,27 +61,29 @@ pub(crate) struct Group {
     /// rules of CRS's group without transformations, 4 name `REQUEST_BODY` (a 60 KB upload's
     /// body was half the bytes the groups scanned on the benign set), 50 `RESPONSE_BODY`, 22
     /// `ARGS`; a long value is scanned for the literals of the rules that may ask about it.
+    /// The last may be the whole group.
     subsets: Vec<Subset>,
-    /// With subsets: the group's literals (a subset's automaton is built from them on its
-    /// first use), and the members each lets through.
+    /// The group's literals (a subset's scan is built from them on its first use), and the
+    /// members each lets through.
     literals: Ragged<u8>,
     owners: Ragged<u32>,
-    /// The chain ends with `t:lowercase`: its values have no upper-case letter, so a subset's
-    /// (lowercased) literals are searched case-sensitively, which lets Aho-Corasick use its
-    /// SIMD searchers.
+    /// The chain ends with `t:lowercase`: its values have no upper-case letter, and need no
+    /// lowercase copy before a subset's (lowercase) literals are searched.
     lowercase_values: bool,
 }
 
-/// Some members of a group and the variables only they name, with an automaton of their
-/// literals alone, built on its first use.
+/// Some members of a group and the variables only they name, with a scan of their literals
+/// alone, built on its first use. The last subset of a group may be the whole group, for
+/// every variable: a long value is then not searched for every group's literals, whose
+/// automaton found a match every few bytes of a binary upload, and reads each byte (the
+/// overlapping search has no prefilter) where a scan of one group's skips most of them.
 #[derive(Debug)]
 struct Subset {
+    /// Empty for the whole group's.
     variables: Vec<V>,
     /// Group member numbers, sorted.
     members: Vec<u32>,
-    /// The automaton of their literals, and for each literal, the (group) members it lets
-    /// through.
-    automaton: OnceLock<Option<(AhoCorasick, Vec<Vec<u32>>)>>,
+    scan: OnceLock<Option<LiteralScan>>,
 }
 
 /// A group's literals, and for each the members it lets through.
@@ -152,6 +157,13 @@ impl Candidates {
         self.words_mut()[member / 64] |= 1 << (member % 64);
     }
 
+    /// Inserts `member`; whether it was not in the set.
+    fn insert_new(&mut self, member: usize) -> bool {
+        let new = !self.contains(member);
+        self.insert(member);
+        new
+    }
+
     /// Adds the members in `words` (a set of the same group's, [`Candidates::as_words`]).
     pub fn add(&mut self, words: &[u64]) {
         for (a, b) in self.words_mut().iter_mut().zip(words) {
@@ -171,22 +183,31 @@ impl Group {
         self.members
     }
 
-    /// The scan that serves `member` on the values of `variable`: a subset's when the
+    /// The scan that serves `member` on the long values of `variable`: a subset's when the
     /// variable is one of the subset's and the member one of its members (a rule whose targets
-    /// an exception changed at run time may name a variable its group did not expect of it).
+    /// an exception changed at run time may name a variable its group did not expect of it),
+    /// else the whole group's when it has one ([`subsets`]), else 0: the scan of every group's
+    /// literals.
     pub fn scan_for(&self, variable: V, member: usize) -> Scan {
-        self.subsets
+        let member = member as u32;
+        // (the whole group's subset, when there is one, is the last, and serves every member
+        // on every variable)
+        let whole = self.subsets.last().is_some_and(|s| s.variables.is_empty());
+        let naming = &self.subsets[..self.subsets.len() - usize::from(whole)];
+        let otherwise = if whole { self.subsets.len() } else { 0 };
+        naming
             .iter()
             .position(|s| {
-                s.variables.contains(&variable) && s.members.binary_search(&(member as u32)).is_ok()
+                s.variables.contains(&variable) && s.members.binary_search(&member).is_ok()
             })
-            .map_or(0, |i| i as Scan + 1)
+            .map_or(otherwise, |i| i + 1) as Scan
     }
 
-    /// The members whose literals occur in `value`, by subset `scan` (not 0:
-    /// [`Group::scan_for`]); a subset's members that the subset does not search for are in
-    /// the set (all members for a scan the group does not have).
-    pub fn search_subset(&self, scan: Scan, value: &[u8]) -> Candidates {
+    /// The members whose literals occur in `value` (ASCII case aside), by subset `scan` (not
+    /// 0: [`Group::scan_for`]); a subset's members that the subset does not search for are in
+    /// the set (all members for a scan the group does not have). `scratch` holds the value's
+    /// lowercase when it has capitals.
+    pub fn search_subset(&self, scan: Scan, value: &[u8], scratch: &mut Vec<u8>) -> Candidates {
         let Some(subset) = (scan as usize)
             .checked_sub(1)
             .and_then(|i| self.subsets.get(i))
@@ -196,9 +217,9 @@ impl Group {
             return all;
         };
         let built = subset
-            .automaton
+            .scan
             .get_or_init(|| self.build_subset(&subset.members));
-        let Some((automaton, owners)) = built else {
+        let Some(literals) = built else {
             // (not built: it holds fewer literals than the whole automaton, which was; say
             // "maybe")
             let mut all = Candidates::none(self.members);
@@ -207,18 +228,18 @@ impl Group {
             }
             return all;
         };
+        let value = if self.lowercase_values {
+            value
+        } else {
+            lowercase(value, scratch)
+        };
         let mut set = Candidates::none(self.members);
-        for m in automaton.find_overlapping_iter(value) {
-            for &member in &owners[m.pattern().as_usize()] {
-                set.insert(member as usize);
-            }
-        }
+        literals.search(value, &mut set);
         set
     }
 
-    /// The automaton of the literals of `members` (sorted), and each literal's owners among
-    /// them.
-    fn build_subset(&self, members: &[u32]) -> Option<(AhoCorasick, Vec<Vec<u32>>)> {
+    /// The scan of the literals of `members` (sorted), with each literal's owners among them.
+    fn build_subset(&self, members: &[u32]) -> Option<LiteralScan> {
         let mut literals = Vec::new();
         let mut owners = Vec::new();
         for (literal, own) in self.literals.iter().zip(self.owners.iter()) {
@@ -228,15 +249,11 @@ impl Group {
                 .filter(|m| members.binary_search(m).is_ok())
                 .collect();
             if !own.is_empty() {
-                literals.push(literal);
+                literals.push(literal.to_vec());
                 owners.push(own);
             }
         }
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(!self.lowercase_values)
-            .build(&literals)
-            .ok()?;
-        Some((automaton, owners))
+        LiteralScan::new(literals, owners)
     }
 
     /// The group's part of a set of every group's members ([`Matcher::search_all`]).
@@ -333,13 +350,11 @@ impl Matcher {
                 rule.matcher_slot
                     .store((g << 32) | m as u64, Ordering::Relaxed);
             }
-            let subsets = subsets(members, literals.len());
+            let subsets = subsets(members, &literals);
             let (mut kept_literals, mut kept_owners) = (Ragged::default(), Ragged::default());
-            if !subsets.is_empty() {
-                for (l, own) in literals.iter().zip(&owners) {
-                    kept_literals.push(l);
-                    kept_owners.push(own);
-                }
+            for (l, own) in literals.iter().zip(&owners) {
+                kept_literals.push(l);
+                kept_owners.push(own);
             }
             let lowercase_values = chains
                 .step(chain)
@@ -370,13 +385,7 @@ impl Matcher {
         sets.resize(start + self.words, 0);
         let set = &mut sets[start..];
         if let Some(automaton) = &self.automaton {
-            let value = if value.iter().any(u8::is_ascii_uppercase) {
-                scratch.clear();
-                scratch.extend(value.iter().map(u8::to_ascii_lowercase));
-                &scratch[..]
-            } else {
-                value
-            };
+            let value = lowercase(value, scratch);
             for m in automaton.find_overlapping_iter(value) {
                 for &bit in self.owners.get(m.pattern().as_usize()) {
                     set[bit as usize / 64] |= 1 << (bit % 64);
@@ -386,10 +395,25 @@ impl Matcher {
     }
 }
 
-/// The subsets of a group's members (`group_literals` distinct literals in all) worth a scan
-/// of their own: the members that name a variable (the same members may name several), when
-/// they hold at most half the group's literals.
-fn subsets(members: &[Member<'_>], group_literals: usize) -> Vec<Subset> {
+/// `value`, or its lowercase in `scratch` when it has capitals.
+fn lowercase<'a>(value: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if value.iter().any(u8::is_ascii_uppercase) {
+        scratch.clear();
+        scratch.extend(value.iter().map(u8::to_ascii_lowercase));
+        scratch
+    } else {
+        value
+    }
+}
+
+/// The subsets of a group's members (with `literals`, distinct, in all) worth a scan of their
+/// own: the members that name a variable (the same members may name several), when they hold
+/// at most half the group's literals; then the whole group, when its scan has Teddy's SIMD
+/// search (with thousands of literals, it reads every byte through its automaton as the
+/// scan of every group's literals does, which serves every group at once, and it cost a
+/// build of 80 M instructions in each process).
+fn subsets(members: &[Member<'_>], literals: &[&[u8]]) -> Vec<Subset> {
+    let group_literals = literals.len();
     let mut naming: HashMap<V, Vec<u32>> = HashMap::new();
     for (m, (rule, _)) in members.iter().enumerate() {
         for t in &rule.targets {
@@ -407,14 +431,21 @@ fn subsets(members: &[Member<'_>], group_literals: usize) -> Vec<Subset> {
     for (list, mut variables) in by_members {
         // (literals two members share counted twice: a bound, cheap to work out)
         let held: usize = list.iter().map(|&m| members[m as usize].1.len()).sum();
-        if held * 2 > group_literals || subsets.len() == MAX_SUBSETS {
+        if held * 2 > group_literals || subsets.len() + 1 == MAX_SUBSETS {
             continue;
         }
         variables.sort_unstable();
         subsets.push(Subset {
             variables,
             members: list,
-            automaton: OnceLock::new(),
+            scan: OnceLock::new(),
+        });
+    }
+    if literal_scan::prefilters(literals) {
+        subsets.push(Subset {
+            variables: Vec::new(),
+            members: (0..members.len() as u32).collect(),
+            scan: OnceLock::new(),
         });
     }
     subsets
@@ -483,19 +514,43 @@ mod tests {
         let group = &rules.matcher.groups[0];
         let uri = group.scan_for(V::RequestUri, m[&3]);
         assert_ne!(uri, 0);
-        // the members that name ARGS hold most of the literals: the group's own scan
-        assert_eq!(group.scan_for(V::Args, m[&1]), 0);
-        // a member the subset does not know of is served by the group's scan
-        assert_eq!(group.scan_for(V::RequestUri, m[&1]), 0);
+        // the members that name ARGS hold most of the literals: the whole group's scan
+        let whole = group.scan_for(V::Args, m[&1]);
+        assert_ne!(whole, uri);
+        // a member the subset does not know of is served by the whole group's scan
+        assert_eq!(group.scan_for(V::RequestUri, m[&1]), whole);
         let value = b"/alphax/kilo=1";
         let mut all = Vec::new();
         rules.matcher.search_all(value, &mut all, &mut Vec::new());
         let all = group.words_in(&all);
         assert!(holds(all, m[&1]) && holds(all, m[&3]));
-        let by_subset = group.search_subset(uri, value);
+        let scratch = &mut Vec::new();
+        let by_subset = group.search_subset(uri, value, scratch);
         assert!(by_subset.contains(m[&3]));
         assert!(!by_subset.contains(m[&1]));
-        assert!(!group.search_subset(uri, b"/alphax").contains(m[&3]));
+        assert!(!group
+            .search_subset(uri, b"/alphax", scratch)
+            .contains(m[&3]));
+        let by_group = group.search_subset(whole, b"/ALPHAX/FoxtrotY", scratch);
+        assert!(by_group.contains(m[&1]) && by_group.contains(m[&2]));
+        assert!(!by_group.contains(m[&3]));
+    }
+
+    /// A group whose literals have more starts than Teddy takes has no scan of its own for long
+    /// values: the scan of every group's serves them, as it serves short ones.
+    #[test]
+    fn only_a_group_teddy_takes_has_a_scan_of_its_own() {
+        for (words, own_scan) in [(60, true), (70, false)] {
+            // (distinct starts of three bytes)
+            let words: Vec<String> = (0..words).map(|i| format!("w{i:02}x")).collect();
+            let text = format!(
+                "SecRule ARGS \"@pm {}\" \"id:1,phase:2,pass,t:none\"\n",
+                words.join(" ")
+            );
+            let rules = RuleSet::from_text("t.conf", &text, None).unwrap();
+            let scan = rules.matcher.groups[0].scan_for(V::Args, 0);
+            assert_eq!(scan != 0, own_scan, "{} words", words.len());
+        }
     }
 
     proptest::proptest! {

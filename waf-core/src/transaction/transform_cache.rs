@@ -213,7 +213,12 @@ impl Transaction {
     ) -> bool {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
-        let scan = self.rules.matcher.groups[group].scan_for(variable, member);
+        // (a short value is scanned for every group's literals whatever the scan)
+        let scan = if candidate.len() < LONG_VALUE {
+            0
+        } else {
+            self.rules.matcher.groups[group].scan_for(variable, member)
+        };
         crate::matcher::holds(self.group_candidates(group, scan, candidate), member)
     }
 
@@ -271,13 +276,15 @@ impl Transaction {
             candidate.len(),
             ((group as ChainId) << 8) | scan,
         );
-        self.transform_cache
+        let cache = &mut self.transform_cache;
+        let scratch = &mut cache.scratch;
+        cache
             .subsets
             .entry(key)
             .or_insert_with(|| {
                 (
                     candidate.clone(),
-                    matcher.groups[group].search_subset(scan, candidate),
+                    matcher.groups[group].search_subset(scan, candidate, scratch),
                 )
             })
             .1
