@@ -134,6 +134,9 @@ pub struct Transaction {
     pub(crate) request_body_access: Option<bool>,
     /// `ctl:forceRequestBodyVariable=On`.
     pub(crate) force_request_body_variable: bool,
+    /// `FULL_REQUEST` is set: the request body was processed ([`Transaction::full_request_text`]
+    /// builds its text when a rule asks).
+    pub(crate) full_request: bool,
     pub(crate) removed_ids: Vec<IdRange>,
     /// `ctl:ruleRemoveByTag`: the tag and its [`crate::rule::tag_bit`].
     pub(crate) removed_tags: Vec<(String, u64)>,
@@ -329,6 +332,7 @@ impl Transaction {
             rule_engine: None,
             request_body_access: None,
             force_request_body_variable: false,
+            full_request: false,
             removed_ids: Vec::new(),
             removed_tags: Vec::new(),
             removed_targets_by_id: Vec::new(),

@@ -367,6 +367,29 @@ impl Transaction {
         true
     }
 
+    /// `FULL_REQUEST` as libmodsecurity builds it: each header as `name: value` and a line
+    /// feed, two more, the body.
+    pub(crate) fn full_request_text(&self) -> Vec<u8> {
+        let mut full = Vec::with_capacity(self.full_request_len());
+        for h in &self.request_headers {
+            full.extend_from_slice(&h.name);
+            full.extend_from_slice(b": ");
+            full.extend_from_slice(&h.value);
+            full.push(b'\n');
+        }
+        full.extend_from_slice(b"\n\n");
+        full.extend_from_slice(&self.request_body);
+        full
+    }
+
+    fn full_request_len(&self) -> usize {
+        let headers: usize = (&self.request_headers)
+            .into_iter()
+            .map(|h| h.name.len() + 2 + h.value.len() + 1)
+            .sum();
+        headers + 2 + self.request_body.len()
+    }
+
     /// Parses the request body and runs the phase 2 rules.
     pub fn process_request_body(&mut self) {
         if self.engine_off() {
@@ -384,18 +407,13 @@ impl Transaction {
         if !access {
             return;
         }
-        let mut full = Vec::new();
-        for h in &self.request_headers {
-            full.extend_from_slice(&h.name);
-            full.extend_from_slice(b": ");
-            full.extend_from_slice(&h.value);
-            full.push(b'\n');
-        }
-        full.extend_from_slice(b"\n\n");
-        full.extend_from_slice(&self.request_body);
-        let len = full.len().to_string();
-        self.set_scalar(V::FullRequest, &full);
-        self.set_scalar(V::FullRequestLength, len.as_bytes());
+        // FULL_REQUEST: its length and origin now, its text when a rule asks for it
+        // (`scalar_value`): no CRS rule does, and two copies of the whole body were made for
+        // each request with one (1 MB bodies: a copy costs what the rules' scan of it does)
+        let len = self.full_request_len();
+        self.full_request = true;
+        self.scalar_origins[V::FullRequest as usize].push((self.var_offset, len));
+        self.set_scalar(V::FullRequestLength, len.to_string().as_bytes());
         // REQUEST_BODY: libmodsecurity 3 always fills it; ModSecurity v2, on which CRS's
         // expectations were written, leaves it empty when the XML processor parsed the body
         // (unless `ctl:forceRequestBodyVariable=On`), and CRS's 944100-944210 tests expect those
@@ -533,6 +551,46 @@ mod tests {
             let expected = format!("{:.6}", size as f64);
             proptest::prop_assert_eq!(&combined_size_text(size)[..], expected.as_bytes());
         }
+    }
+
+    /// FULL_REQUEST, built when a rule asks: libmodsecurity 3.0.15's text, length and `[ref]`
+    /// for the request of tests/oracle/cases/txn (tests/oracle/FINDINGS.md, "Transactions":
+    /// `o0,116o0,116v147,116`); empty before the body phase.
+    #[test]
+    fn full_request_is_built_when_asked() {
+        use crate::transaction::test_log;
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecRule FULL_REQUEST \"@rx ^(.*)$\" \"id:1,phase:1,pass,log,capture,logdata:'%{TX.1}'\"\n\
+            SecRule FULL_REQUEST \"@rx ^(.*)$\" \"id:2,phase:2,pass,log,capture,logdata:'%{TX.1}'\"\n\
+            SecRule FULL_REQUEST_LENGTH \"@rx ^(.*)$\" \"id:3,phase:2,pass,log,capture,logdata:'%{TX.1}'\"";
+        let lines = test_log::lines(rules, |tx| {
+            tx.process_uri(b"/", b"POST", b"1.1");
+            for (k, v) in [
+                ("Host", "www.example.com"),
+                ("Cookie", "a=1; b=2"),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Content-Length", "9"),
+            ] {
+                tx.add_request_header(k.as_bytes(), v.as_bytes());
+            }
+            tx.process_request_headers();
+            tx.append_request_body(b"p=1&q=%zz");
+            tx.process_request_body();
+        });
+        let field = |i: usize, name| test_log::field(&lines[i], name);
+        // phase 1: the variable is there, empty, as libmodsecurity's anchored variables are
+        assert_eq!(
+            (field(0, "id"), field(0, "data")),
+            ("1".into(), String::new())
+        );
+        assert_eq!(field(0, "ref"), "o0,0o0,0");
+        // (the oracle's request line is longer: its `v` offset is 147)
+        assert!(field(1, "ref").starts_with("o0,116o0,116v"), "{lines:?}");
+        assert!(field(2, "ref").starts_with("o0,3o0,3v"), "{lines:?}");
+        let text = "Host: www.example.com\\x0aCookie: a=1; b=2\\x0aContent-Type: \
+            application/x-www-form-urlencoded\\x0aContent-Length: 9\\x0a\\x0a\\x0ap=1&q=%zz";
+        assert_eq!(field(1, "data"), text);
+        assert_eq!(field(2, "data"), "116");
     }
 
     #[test]

@@ -190,6 +190,7 @@ impl Transaction {
             V::TimeYear => civil().year.to_string().into_bytes(),
             V::WebAppId => self.rules.config.web_app_id.clone()?.into_bytes(),
             V::Status | V::StatusLine => self.scalar(V::ResponseStatus)?.to_vec(),
+            V::FullRequest if self.full_request => self.full_request_text(),
             V::SessionId => self.persistent_keys.get("session")?.clone(),
             V::UserId => self.persistent_keys.get("user")?.clone(),
             _ => return self.stored_scalar(v),
