@@ -19,7 +19,11 @@
 //! answers for every group at once ([`Matcher::search_all`]): most values come out of most
 //! chains as they went in (the same buffer: [`crate::transaction`]'s transformation cache), and
 //! with an automaton per group a value was scanned three to four times, by automata a request
-//! then had to bring into the processor's cache one after the other.
+//! then had to bring into the processor's cache one after the other. A value of a kilobyte or
+//! more (a body) is scanned per group instead, for the literals of the members that may ask
+//! about it ([`Group::scan_for`]), by a search that finds each member's first literal and
+//! skips most bytes with Teddy's SIMD search (`literal_scan`): the overlapping search of every
+//! group's literals reads every byte through the automaton.
 //!
 //! What joins a group: in a rule without `multiMatch` (which tests several values per
 //! target), a non-negated static `@rx` on the linear engine (not the backtracking fallback,
