@@ -9,7 +9,8 @@
 //! literal at that start, and goes on from the next byte. No literal starts before the
 //! leftmost one, so none is missed. It stops when every member is found; when matches of
 //! literals whose members are all found keep coming, it rebuilds the automaton without them
-//! (at most once per member found).
+//! (at most once per member found), and when starts that are not their literals keep coming
+//! (below), with the whole literals.
 //!
 //! Literals of one or two bytes have an automaton of their own: Teddy tells candidates by as
 //! many first bytes as the shortest literal has (up to 4), and CRS's `__` made a group's scan
@@ -84,7 +85,7 @@ impl LiteralScan {
         let mut parts = Vec::new();
         for part in split(&by_first, |i| &literals[i as usize]) {
             let of_part: Vec<&[u8]> = part.iter().map(|&i| &literals[i as usize][..]).collect();
-            let start_len = teddy_start_len(&of_part).unwrap_or(usize::MAX);
+            let start_len = teddy_start_len(&of_part).unwrap_or(FULL);
             let automaton = leftmost(of_part.iter().map(|l| start(l, start_len)))?;
             parts.push(Part {
                 literals: part,
@@ -107,10 +108,11 @@ impl LiteralScan {
     }
 
     /// Adds to `set` (empty) the members with a literal in `value`, which has no capital
-    /// letter (the literals have none either).
-    pub fn search(&self, value: &[u8], set: &mut Candidates) {
+    /// letter (the literals have none either). Returns how many starts the automata found.
+    pub fn search(&self, value: &[u8], set: &mut Candidates) -> usize {
         let mut scan = Scan {
             found: 0,
+            finds: 0,
             // literals with a member not yet found
             live: self
                 .owners
@@ -131,15 +133,17 @@ impl LiteralScan {
                         scan.set.insert_new(m as usize);
                     });
                 }
-                return;
+                break;
             }
         }
+        scan.finds
     }
 
     /// Every start of `part`'s literals in `value`, until every member is found. `false` if
     /// a rebuilt automaton could not be built.
     fn search_part(&self, part: &Part, value: &[u8], scan: &mut Scan<'_>) -> bool {
         let mut rebuilt: Option<AhoCorasick> = None;
+        let mut start_len = part.start_len;
         let mut spent = 0;
         let mut died_since_build = false;
         let mut at = 0;
@@ -148,6 +152,7 @@ impl LiteralScan {
             let Some(m) = automaton.find(Input::new(value).range(at..)) else {
                 break;
             };
+            scan.finds += 1;
             let at_start = m.start();
             let first = value[at_start] as usize;
             let mut any = false;
@@ -170,9 +175,17 @@ impl LiteralScan {
                 }
             } else {
                 spent += 1;
-                if spent >= SPENT_MATCHES_BEFORE_REBUILD && died_since_build {
+                if spent >= SPENT_MATCHES_BEFORE_REBUILD && (died_since_build || start_len != FULL)
+                {
+                    // matches of literals whose members are all found: an automaton without
+                    // them; matches of starts that are not their literals (a text full of a
+                    // literal's first bytes), with none found since: one of whole literals,
+                    // which finds nothing else (so a scan stops at most 64 times per rebuild)
+                    if !died_since_build {
+                        start_len = FULL;
+                    }
                     let kept = part.literals.iter().filter(|&&i| scan.live[i as usize]);
-                    let kept = kept.map(|&i| start(&self.literals[i as usize], part.start_len));
+                    let kept = kept.map(|&i| start(&self.literals[i as usize], start_len));
                     let Some(automaton) = leftmost(kept) else {
                         return false;
                     };
@@ -222,9 +235,13 @@ fn teddy_start_len(literals: &[&[u8]]) -> Option<usize> {
         .find(|&n| distinct_starts(literals.iter().map(|l| start(l, n))).len() <= TEDDY_LITERALS)
 }
 
+/// A start length that keeps whole literals.
+const FULL: usize = usize::MAX;
+
 /// A search's state across the parts.
 struct Scan<'s> {
     found: usize,
+    finds: usize,
     live: Vec<bool>,
     set: &'s mut Candidates,
 }
@@ -291,6 +308,27 @@ mod tests {
                 naive(&literals, &owners, &value, 6)
             );
         }
+    }
+
+    /// 70 literals, `abcz00` to `abcz69`: the automaton searches for their starts of five
+    /// bytes (seven of them), which a value full of `abcz5` keeps matching; then for the whole
+    /// literals.
+    #[test]
+    fn a_literal_after_many_false_starts_is_found() {
+        let literals: Vec<Vec<u8>> = (0..70u8)
+            .map(|i| vec![b'a', b'b', b'c', b'z', b'0' + i / 10, b'0' + i % 10])
+            .collect();
+        let owners: Vec<Vec<u32>> = (0..70).map(|i| vec![i]).collect();
+        let scan = LiteralScan::new(literals.clone(), owners.clone()).unwrap();
+        assert_eq!(scan.parts[0].start_len, 5);
+        let mut value = b"abcz5".repeat(10_000);
+        value.extend_from_slice(b"abcz42");
+        let mut expected = vec![false; 70];
+        expected[42] = true;
+        assert_eq!(super::tests::scan(&literals, &owners, &value, 70), expected);
+        // 64 false starts, then the literal
+        let finds = scan.search(&value, &mut Candidates::none(70));
+        assert_eq!(finds, SPENT_MATCHES_BEFORE_REBUILD + 1);
     }
 
     #[test]
