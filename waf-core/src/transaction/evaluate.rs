@@ -121,6 +121,15 @@ fn write_decimal(out: &mut String, mut n: usize) {
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
+/// Where a value a rule's operator may run on comes from ([`Transaction::may_match`]).
+pub(crate) enum Source<'v> {
+    /// Output `i` of its variable's columns ([`super::columns`]).
+    Output(u32),
+    /// A phase's value of a whole variable (after the rule's chain).
+    PhaseValue(&'v super::candidates::PhaseValue),
+    Other,
+}
+
 impl Transaction {
     /// Runs the rules of one SecLang phase (0 to 5).
     pub(crate) fn run_phase(&mut self, phase: u8) {
@@ -132,6 +141,7 @@ impl Transaction {
         self.allow = AllowState::None;
         // the request's variables may have grown since the last phase
         self.phase_values.clear();
+        super::columns::next_phase(&mut self.phase_columns);
         self.phase_tables.next_phase(self.rules.phase_keys);
         let rules = Arc::clone(&self.rules);
         let phase = usize::from(phase.min(5));
@@ -687,21 +697,42 @@ impl Transaction {
                 self.resolve(rule, target, &mut values);
             }
             let count = shared.as_ref().map_or(values.len(), |s| s.len());
+            // the values after the rule's chain, by position ([`super::columns`])
+            let column = match &shared {
+                Some(s)
+                    if s.len() >= super::candidates::COLUMN_MIN_VALUES
+                        && !rule.multi_match()
+                        && chain != crate::rule::UNASSIGNED =>
+                {
+                    Some(self.column(target.variable, s, chain))
+                }
+                _ => None,
+            };
             for i in 0..count {
-                let (v, bytes) = match &shared {
-                    Some(s) => (&s[i].0, Some(&s[i].1)),
+                let (v, phase_value) = match &shared {
+                    Some(s) => (&s[i].value, Some(&s[i])),
                     None => (&values[i], None),
                 };
+                let bytes = phase_value.map(|p| &p.bytes);
                 if self.excluded(rule, &exclusions, v, check_removals) {
                     continue;
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
                     matched |= self.try_stages(rule, op, v, bytes, message, &mut pending);
                 } else {
-                    let candidate = self.transformed_with(chain, &v.value, bytes);
+                    let (candidate, source) = match column {
+                        Some(c) => {
+                            let (value, output) = self.column_output(target.variable, c, i);
+                            (value, Source::Output(output))
+                        }
+                        None => (
+                            self.transformed_with(chain, &v.value, bytes),
+                            phase_value.map_or(Source::Other, Source::PhaseValue),
+                        ),
+                    };
                     if slot != crate::matcher::NO_SLOT
                         && self.rules.grouped_matching
-                        && !self.may_match(slot, target.variable, &candidate)
+                        && !self.may_match(slot, target.variable, &candidate, source)
                     {
                         // the rule's regex does not match: nothing to record
                         continue;

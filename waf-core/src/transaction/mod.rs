@@ -16,6 +16,7 @@ mod actions;
 pub(crate) use actions::id_ranges;
 mod body;
 mod candidates;
+mod columns;
 pub(crate) use candidates::number_phase_keys;
 mod evaluate;
 mod macros;
@@ -169,6 +170,8 @@ pub struct Transaction {
     pub(crate) phase_tables: candidates::PhaseTables,
     /// The values of whole fixed variables, with their bytes, for the phase running.
     pub(crate) phase_values: candidates::PhaseValues,
+    /// Those values after each transformation chain a rule asked for, for the phase running.
+    pub(crate) phase_columns: columns::PhaseColumns,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
@@ -231,6 +234,7 @@ pub(crate) type MatchedNames = std::collections::HashMap<
 struct SpareTables {
     tables: candidates::PhaseTables,
     values: candidates::PhaseValues,
+    columns: columns::PhaseColumns,
     matched_names: MatchedNames,
     scalars: Vec<Option<crate::collection::Bytes>>,
     scalar_origins: Vec<Vec<(usize, usize)>>,
@@ -257,6 +261,7 @@ impl SpareTables {
     fn recycle(mut self) {
         use spare::Empty;
         self.values.empty(SPARE_TABLE_CAPACITY);
+        columns::recycle(&mut self.columns, SPARE_TABLE_CAPACITY);
         self.matched_names.empty(SPARE_TABLE_CAPACITY);
         self.scalars.iter_mut().for_each(|s| *s = None);
         for origins in &mut self.scalar_origins {
@@ -272,6 +277,7 @@ impl Drop for Transaction {
         SpareTables {
             tables: std::mem::take(&mut self.phase_tables),
             values: std::mem::take(&mut self.phase_values),
+            columns: std::mem::take(&mut self.phase_columns),
             matched_names: std::mem::take(&mut self.matched_names),
             scalars: std::mem::take(&mut self.scalars),
             scalar_origins: std::mem::take(&mut self.scalar_origins),
@@ -354,6 +360,7 @@ impl Transaction {
             transform_cache: transform_cache::TransformCache::take(),
             phase_tables: tables.tables,
             phase_values: tables.values,
+            phase_columns: tables.columns,
             scratch_values: Vec::new(),
             scratch_message: None,
             scratch_steps: Default::default(),

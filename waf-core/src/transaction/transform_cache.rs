@@ -9,7 +9,7 @@
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
-use crate::matcher::{Candidates, Scan, LONG_VALUE};
+use crate::matcher::{Candidates, Matcher, Scan, LONG_VALUE};
 use crate::regex::ByteSet;
 use crate::word_hash::KeyHasher;
 use seclang_parser::names::TransformationName;
@@ -97,6 +97,38 @@ impl TransformCache {
 }
 
 impl TransformCache {
+    /// Where the scan of every group's literals over `candidate` is in the cache's sets
+    /// ([`crate::matcher::Matcher::search_all`]): made once per value, and once per text,
+    /// ASCII case aside.
+    pub(crate) fn scan_of_all_groups(&mut self, matcher: &Matcher, candidate: &Bytes) -> usize {
+        let key = (candidate.as_ptr() as usize, candidate.len());
+        if let Some(&(_, at)) = self.all_groups.get(&key) {
+            return at;
+        }
+        let text = (case_blind_hash(candidate), candidate.len());
+        let scanned = match self.by_text.get(&text) {
+            Some((seen, at)) if seen.eq_ignore_ascii_case(candidate) => Some(*at),
+            _ => None,
+        };
+        let at = scanned.unwrap_or_else(|| {
+            let at = self.sets.len();
+            matcher.search_all(candidate, &mut self.sets, &mut self.scratch);
+            let at = self.shared_set(at);
+            self.by_text
+                .entry(text)
+                .or_insert_with(|| (candidate.clone(), at));
+            at
+        });
+        // (the value is kept alive with its result, so its address cannot be reused meanwhile)
+        self.all_groups.insert(key, (candidate.clone(), at));
+        at
+    }
+
+    /// Every group's member sets made so far ([`Transaction::scan_of_all_groups`]).
+    pub(crate) fn sets(&self) -> &[u64] {
+        &self.sets
+    }
+
     /// Where the set just appended to `sets` at `at` is kept: there, or in a large request at
     /// an earlier equal one (the new one is then dropped): 1 MB of JSON kept 29 MB of sets, a
     /// few hundred of them distinct. (A small request does not repay the hashing.)
@@ -120,6 +152,22 @@ impl TransformCache {
     }
 }
 
+/// [`Transaction::apply_transformation`] for the rules of `rules`.
+pub(crate) fn apply(
+    rules: &crate::RuleSet,
+    name: TransformationName,
+    f: crate::transformations::TransformFn,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> bool {
+    match &rules.unicode_map {
+        Some(map) if name == TransformationName::UrlDecodeUni => {
+            crate::transformations::url_decode_uni_with_map(input, out, map)
+        }
+        _ => f(input, out),
+    }
+}
+
 impl Transaction {
     /// One transformation of `input` into `out`; returns libmodsecurity's "changed" flag.
     /// `t:urlDecodeUni` uses the rule set's `SecUnicodeMapFile` table when there is one.
@@ -130,12 +178,7 @@ impl Transaction {
         input: &[u8],
         out: &mut Vec<u8>,
     ) -> bool {
-        match &self.rules.unicode_map {
-            Some(map) if name == TransformationName::UrlDecodeUni => {
-                crate::transformations::url_decode_uni_with_map(input, out, map)
-            }
-            _ => f(input, out),
-        }
+        apply(&self.rules, name, f, input, out)
     }
 
     /// `value` after the transformation chain `chain`, computed once per transaction.
@@ -204,12 +247,14 @@ impl Transaction {
 impl Transaction {
     /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value of
     /// `variable` after the group's chain): the group's scan that serves the rule on the
-    /// variable runs once per value.
+    /// variable runs once per value. `source`: where the candidate comes from, when it keeps
+    /// its scan.
     pub(crate) fn may_match(
         &mut self,
         slot: u64,
         variable: VariableName,
         candidate: &Bytes,
+        source: super::evaluate::Source,
     ) -> bool {
         let group = (slot >> 32) as usize;
         let member = (slot & 0xffff_ffff) as usize;
@@ -219,7 +264,13 @@ impl Transaction {
         } else {
             self.rules.matcher.groups[group].scan_for(variable, member)
         };
-        crate::matcher::holds(self.group_candidates(group, scan, candidate), member)
+        use super::evaluate::Source;
+        let words = match source {
+            Source::Output(i) => self.output_candidates(variable, i, group, scan),
+            Source::PhaseValue(v) => self.phase_value_candidates(v, group, scan, candidate),
+            Source::Other => self.group_candidates(group, scan, candidate),
+        };
+        crate::matcher::holds(words, member)
     }
 
     /// The members of `group` that `scan` of it finds may match `candidate` (as words:
@@ -239,38 +290,15 @@ impl Transaction {
         } else {
             scan
         };
-        let rules = &self.rules;
-        let matcher = &rules.matcher;
-        // (in both maps the value is kept alive with its result, so its address cannot be
-        // reused meanwhile)
         if scan == 0 {
-            let key = (candidate.as_ptr() as usize, candidate.len());
-            let cache = &mut self.transform_cache;
-            let at = match cache.all_groups.get(&key) {
-                Some(&(_, at)) => at,
-                None => {
-                    let text = (case_blind_hash(candidate), candidate.len());
-                    let scanned = match cache.by_text.get(&text) {
-                        Some((seen, at)) if seen.eq_ignore_ascii_case(candidate) => Some(*at),
-                        _ => None,
-                    };
-                    let at = scanned.unwrap_or_else(|| {
-                        let at = cache.sets.len();
-                        matcher.search_all(candidate, &mut cache.sets, &mut cache.scratch);
-                        let at = cache.shared_set(at);
-                        cache
-                            .by_text
-                            .entry(text)
-                            .or_insert_with(|| (candidate.clone(), at));
-                        at
-                    });
-                    cache.all_groups.insert(key, (candidate.clone(), at));
-                    at
-                }
-            };
-            return matcher.groups[group].words_in(&cache.sets[at..]);
+            let at = self
+                .transform_cache
+                .scan_of_all_groups(&self.rules.matcher, candidate);
+            return self.rules.matcher.groups[group].words_in(&self.transform_cache.sets[at..]);
         }
-        // (groups number far fewer than 2^24, scans fewer than 2^8)
+        let matcher = &self.rules.matcher;
+        // (the value is kept alive with its result, so its address cannot be reused
+        // meanwhile; groups number far fewer than 2^24, scans fewer than 2^8)
         let key = (
             candidate.as_ptr() as usize,
             candidate.len(),
@@ -293,7 +321,7 @@ impl Transaction {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::ruleset::Entry;
     use crate::{RuleSet, Transaction};
@@ -338,7 +366,7 @@ mod tests {
     }
 
     /// Transformations with a known set of bytes they act on, and some without one.
-    const NAMES: &[&str] = &[
+    pub(in crate::transaction) const NAMES: &[&str] = &[
         "urlDecodeUni",
         "lowercase",
         "htmlEntityDecode",

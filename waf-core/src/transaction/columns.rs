@@ -1,0 +1,409 @@
+//! The values of a whole fixed variable after each transformation chain, for the phase
+//! running, kept by position: a chain's column says, for each of the variable's values (in
+//! the order [`super::candidates`]' phase values have them), which output it comes to.
+//!
+//! The transformation cache ([`super::transform_cache`]) knows a value by its address, and a
+//! chain's test over all of a variable looked each value up there once per chain (and its
+//! grouped matcher's scan once more), in tables of every value's entries: on a 1 MB JSON body,
+//! 45,000 values about 40 times each, mostly missing the processor's cache. A column is an
+//! array read in order; a chain's column is made from its parent's, one step over each value,
+//! and a value the step leaves as it is keeps its parent's output (no copy, no entry). Each
+//! output keeps its bytes, so the next step (and the byte tests of [`super::candidates`]) know
+//! without a scan whether it acts on it, and the place of its scan of every group's literals.
+
+use super::candidates::PhaseValue;
+use super::transform_cache::TransformCache;
+use super::Transaction;
+use crate::chains::{ChainId, IDENTITY};
+use crate::collection::Bytes;
+use crate::matcher::{Candidates, Matcher, Scan, LONG_VALUE};
+use crate::regex::ByteSet;
+use crate::word_hash::KeyHasher;
+use seclang_parser::names::VariableName as V;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+
+type Map<K, T> = HashMap<K, T, BuildHasherDefault<KeyHasher>>;
+
+/// The columns of the phase running, by variable. An ended transaction's, emptied, serve the
+/// thread's next one (their tables and arrays keep their room).
+pub(crate) type PhaseColumns = Map<V, Columns>;
+
+/// A column: where it starts in its variable's [`Columns::arena`].
+pub(crate) type Column = u32;
+
+/// One variable's outputs and columns.
+#[derive(Debug, Default)]
+pub(crate) struct Columns {
+    /// How many values the variable has (the length of each column).
+    values: usize,
+    /// The variable's values first (output `i` is value `i`), then each output a step
+    /// changed.
+    outputs: Vec<Output>,
+    /// Every chain's column, end to end.
+    arena: Vec<u32>,
+    /// Where each chain's column starts in `arena`.
+    chains: Map<ChainId, Column>,
+    /// Made in an earlier phase, and not yet compared with this phase's values: the request's
+    /// headers, cookies and query are the same buffers in phase 2 as in phase 1, and so are
+    /// their columns.
+    earlier: bool,
+    scratch: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Output {
+    value: Bytes,
+    bytes: ByteSet,
+    /// Where its scan of every group's literals is in the transformation cache's sets
+    /// ([`NOT_SCANNED`] until it is made).
+    scan: u32,
+}
+
+/// [`Output::scan`] before the output is scanned.
+const NOT_SCANNED: u32 = u32::MAX;
+
+impl Output {
+    fn new(value: Bytes, bytes: ByteSet) -> Output {
+        Output {
+            value,
+            bytes,
+            scan: NOT_SCANNED,
+        }
+    }
+}
+
+impl Columns {
+    fn clear(&mut self) {
+        self.values = 0;
+        self.outputs.clear();
+        self.arena.clear();
+        self.chains.clear();
+        self.earlier = false;
+    }
+
+    fn column(&self, start: Column) -> &[u32] {
+        &self.arena[start as usize..start as usize + self.values]
+    }
+}
+
+/// Marks the columns as made in an earlier phase ([`Columns::earlier`]).
+pub(crate) fn next_phase(columns: &mut PhaseColumns) {
+    columns.values_mut().for_each(|c| c.earlier = true);
+}
+
+/// Empties the columns of an ended transaction, keeping room for about `room` values each.
+pub(crate) fn recycle(columns: &mut PhaseColumns, room: usize) {
+    use super::spare::Empty;
+    for c in columns.values_mut() {
+        c.clear();
+        c.outputs.empty(room);
+        c.arena.empty(room * 8);
+        c.scratch.empty(room);
+    }
+}
+
+impl Transaction {
+    /// The column of `chain` for `variable`, whose values this phase are `values`.
+    pub(crate) fn column(&mut self, variable: V, values: &[PhaseValue], chain: ChainId) -> Column {
+        let columns = self.phase_columns.entry(variable).or_default();
+        if columns.earlier {
+            columns.earlier = false;
+            let same = columns.values == values.len()
+                && values
+                    .iter()
+                    .zip(&columns.outputs)
+                    .all(|(v, o)| Arc::ptr_eq(&v.value.value, &o.value));
+            if !same {
+                columns.clear();
+            }
+        }
+        if let Some(&start) = columns.chains.get(&chain) {
+            return start;
+        }
+        if columns.outputs.is_empty() {
+            columns.values = values.len();
+            columns.outputs.extend(
+                values
+                    .iter()
+                    .map(|v| Output::new(v.value.value.clone(), v.bytes)),
+            );
+        }
+        // a value with none of the bytes the whole chain acts on is its own output (most
+        // values, for most chains): when every value is, the parents' columns are not needed
+        let whole = self.rules.chains.acted_on(chain).copied();
+        let untouched = |v: &PhaseValue| whole.is_some_and(|a| !a.intersects(&v.bytes));
+        let start = match self.rules.chains.step(chain) {
+            None => {
+                debug_assert_eq!(chain, IDENTITY);
+                let start = columns.arena.len();
+                columns.arena.extend(0..values.len() as u32);
+                start
+            }
+            Some(_) if values.iter().all(untouched) => {
+                let start = columns.arena.len();
+                columns.arena.extend(0..values.len() as u32);
+                start
+            }
+            Some(step) => {
+                let parent = self.column(variable, values, step.parent) as usize;
+                let rules = &self.rules;
+                let columns = self
+                    .phase_columns
+                    .get_mut(&variable)
+                    .expect("the parent's column made the variable's entry");
+                let (acted_on, _) = crate::transformations::known_sets(step.name);
+                let mut out = std::mem::take(&mut columns.scratch);
+                let start = columns.arena.len();
+                columns.arena.reserve(values.len());
+                for (i, v) in (parent..).zip(values) {
+                    if untouched(v) {
+                        columns.arena.push((i - parent) as u32);
+                        continue;
+                    }
+                    let from = columns.arena[i];
+                    let input = &columns.outputs[from as usize];
+                    let unchanged = acted_on.is_some_and(|a| !a.intersects(&input.bytes))
+                        || crate::transformations::leaves_unchanged(step.name, &input.value)
+                        || {
+                            out.clear();
+                            super::transform_cache::apply(
+                                rules,
+                                step.name,
+                                step.f,
+                                &input.value,
+                                &mut out,
+                            );
+                            out[..] == input.value[..]
+                        };
+                    if unchanged {
+                        columns.arena.push(from);
+                        continue;
+                    }
+                    let mut bytes = ByteSet::default();
+                    bytes.add(&out);
+                    columns
+                        .outputs
+                        .push(Output::new(Bytes::from(&out[..]), bytes));
+                    columns.arena.push((columns.outputs.len() - 1) as u32);
+                }
+                columns.scratch = out;
+                start
+            }
+        } as Column;
+        let columns = self.phase_columns.entry(variable).or_default();
+        columns.chains.insert(chain, start);
+        start
+    }
+
+    /// The bytes of the outputs of `column` (of `variable`).
+    pub(crate) fn column_bytes(&self, variable: V, column: Column) -> ByteSet {
+        let Some(columns) = self.phase_columns.get(&variable) else {
+            return ByteSet::default();
+        };
+        columns
+            .column(column)
+            .iter()
+            .fold(ByteSet::default(), |b, &i| {
+                b.union(columns.outputs[i as usize].bytes)
+            })
+    }
+
+    /// Value `i` of `variable` after `column`'s chain, and its output's number.
+    pub(crate) fn column_output(&self, variable: V, column: Column, i: usize) -> (Bytes, u32) {
+        let columns = &self.phase_columns[&variable];
+        let output = columns.arena[column as usize + i];
+        (columns.outputs[output as usize].value.clone(), output)
+    }
+
+    /// The members of `group` that may match some output of `column` (of `variable`), by
+    /// `scan` for the long ones.
+    pub(crate) fn column_candidates(
+        &mut self,
+        variable: V,
+        column: Column,
+        group: usize,
+        scan: Scan,
+    ) -> Candidates {
+        let matcher = &self.rules.matcher;
+        let mut union = Candidates::none(matcher.groups[group].len());
+        let mut long = Vec::new();
+        if let Some(columns) = self.phase_columns.get_mut(&variable) {
+            let mut last = usize::MAX;
+            let start = column as usize;
+            for i in start..start + columns.values {
+                let output = &mut columns.outputs[columns.arena[i] as usize];
+                if output.value.len() >= LONG_VALUE {
+                    long.push(output.value.clone());
+                    continue;
+                }
+                let at = output_scan(&mut self.transform_cache, matcher, output);
+                // (equal texts share a scan)
+                if at != last {
+                    union.add(matcher.groups[group].words_in(&self.transform_cache.sets()[at..]));
+                    last = at;
+                }
+            }
+        }
+        for value in &long {
+            union.add(self.group_candidates(group, scan, value));
+        }
+        union
+    }
+
+    /// The members of `group` that may match output `i` of `variable` (by `scan` when it is
+    /// long).
+    pub(crate) fn output_candidates(
+        &mut self,
+        variable: V,
+        i: u32,
+        group: usize,
+        scan: Scan,
+    ) -> &[u64] {
+        let matcher = &self.rules.matcher;
+        let output = &mut self
+            .phase_columns
+            .get_mut(&variable)
+            .expect("a column's variable has outputs")
+            .outputs[i as usize];
+        if output.value.len() >= LONG_VALUE {
+            let value = output.value.clone();
+            return self.group_candidates(group, scan, &value);
+        }
+        let at = output_scan(&mut self.transform_cache, matcher, output);
+        matcher.groups[group].words_in(&self.transform_cache.sets()[at..])
+    }
+}
+
+/// Where the scan of every group's literals over a (short) output is in `cache`'s sets.
+fn output_scan(cache: &mut TransformCache, matcher: &Matcher, output: &mut Output) -> usize {
+    if output.scan != NOT_SCANNED {
+        return output.scan as usize;
+    }
+    let at = cache.scan_of_all_groups(matcher, &output.value);
+    if let Ok(kept) = u32::try_from(at) {
+        output.scan = kept;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::Entry;
+    use crate::transaction::transform_cache::tests::NAMES;
+    use crate::RuleSet;
+    use proptest::prelude::*;
+
+    /// A transaction of these rules with a query of `values` (every byte percent-encoded),
+    /// and the chain of each rule of phase 2.
+    fn transaction(rules: &str, values: &[Vec<u8>]) -> (Transaction, Vec<ChainId>) {
+        let rules = Arc::new(RuleSet::from_text("t.conf", rules, None).unwrap());
+        let chains = rules.phases[2]
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Rule(r) => Some(
+                    r.transformation_chain
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                ),
+                Entry::Marker(_) => None,
+            })
+            .collect();
+        let mut uri = String::from("/?");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                uri.push('&');
+            }
+            uri.push_str(&format!("a{i}="));
+            v.iter().for_each(|b| uri.push_str(&format!("%{b:02x}")));
+        }
+        let mut tx = Transaction::new(rules);
+        tx.process_uri(uri.as_bytes(), b"GET", b"HTTP/1.1");
+        (tx, chains)
+    }
+
+    /// `ARGS`' values this phase, as the rules see them.
+    fn args(tx: &mut Transaction) -> Arc<[PhaseValue]> {
+        let rules = Arc::clone(&tx.rules);
+        let Entry::Rule(rule) = &rules.phases[2][0] else {
+            unreachable!()
+        };
+        tx.shared_values(rule, &rule.targets[0]).unwrap()
+    }
+
+    proptest! {
+        /// Whatever the values and chains (one a prefix of the other, so a column is made from
+        /// its parent's), a column's outputs are the values after the chain, as the
+        /// transformation cache gives them, and its bytes theirs.
+        #[test]
+        fn columns_equal_the_cached_chains(
+            chain in proptest::collection::vec(0..NAMES.len(), 1..5),
+            cut in 0usize..4,
+            values in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(
+                    &b"aZ09 _-=\t%+&;/.\\\"'\x00\xc3\xa9"[..]), 0..24),
+                64..80),
+        ) {
+            let t: Vec<String> = chain.iter().map(|&i| format!("t:{}", NAMES[i])).collect();
+            let prefix = &t[..cut.min(t.len() - 1)];
+            let text = format!(
+                "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,{}\"\n\
+                 SecRule ARGS \"@rx x\" \"id:2,phase:2,pass,t:none{}\"",
+                t.join(","),
+                prefix.iter().map(|p| format!(",{p}")).collect::<String>(),
+            );
+            let (mut tx, chains) = transaction(&text, &values);
+            let phase_values = args(&mut tx);
+            prop_assert!(phase_values.len() >= crate::transaction::candidates::COLUMN_MIN_VALUES);
+            // the prefix's column first, or the longer chain's makes it
+            for &chain in chains.iter().rev().chain(&chains) {
+                let column = tx.column(V::Args, &phase_values, chain);
+                let mut bytes = ByteSet::default();
+                for (i, v) in phase_values.iter().enumerate() {
+                    let (out, _) = tx.column_output(V::Args, column, i);
+                    let expected = tx.transformed(chain, &v.value.value);
+                    prop_assert_eq!(&out[..], &expected[..]);
+                    bytes.add(&expected);
+                }
+                prop_assert_eq!(tx.column_bytes(V::Args, column), bytes);
+            }
+        }
+    }
+
+    /// A variable's columns serve the next phase when its values are the same buffers, and
+    /// are made anew when they are not.
+    #[test]
+    fn columns_outlive_a_phase_only_with_their_values() {
+        let values: Vec<Vec<u8>> = (0..70).map(|i| format!("A{i}").into_bytes()).collect();
+        let (mut tx, chains) = transaction(
+            "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:lowercase\"",
+            &values,
+        );
+        let chain = chains[0];
+        let first = args(&mut tx);
+        let column = tx.column(V::Args, &first, chain);
+        let made = tx.phase_columns[&V::Args].outputs.len();
+        assert_eq!(made, 140, "70 values and 70 lowercase outputs");
+        // the next phase, the same values: the column is kept
+        next_phase(&mut tx.phase_columns);
+        tx.phase_values.clear();
+        let again = args(&mut tx);
+        assert_eq!(tx.column(V::Args, &again, chain), column);
+        assert_eq!(tx.phase_columns[&V::Args].outputs.len(), made);
+        // other values (another buffer for the first): made anew
+        next_phase(&mut tx.phase_columns);
+        let mut other: Vec<PhaseValue> = Vec::new();
+        for (i, v) in again.iter().enumerate() {
+            let mut value = v.value.clone();
+            if i == 0 {
+                value.value = Bytes::from(&b"B0"[..]);
+            }
+            other.push(PhaseValue::new(value));
+        }
+        let column = tx.column(V::Args, &other, chain);
+        let (out, _) = tx.column_output(V::Args, column, 0);
+        assert_eq!(&out[..], b"b0");
+        assert_eq!(tx.phase_columns[&V::Args].outputs.len(), made);
+    }
+}
