@@ -40,6 +40,7 @@ impl Transaction {
             Some(BodyProcessor::Xml) => match xml::parse(&body) {
                 Ok(doc) => {
                     self.xml = Some(doc);
+                    self.xml_selections.get_mut().clear();
                     self.body_error(None);
                 }
                 Err(e) => self.body_error(Some(e.reqbody_error_msg().as_bytes())),

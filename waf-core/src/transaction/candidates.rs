@@ -64,6 +64,29 @@ fn fixed_during_phase(v: V) -> bool {
     )
 }
 
+/// Variables whose values come from the request line and headers alone: fixed from phase 1
+/// on (a new request line or header empties the phase values: [`Transaction::process_uri`],
+/// [`Transaction::add_request_header`]), so their phase values serve every later phase.
+pub(crate) fn fixed_after_headers(v: V) -> bool {
+    matches!(
+        v,
+        V::ArgsGet
+            | V::ArgsGetNames
+            | V::RequestHeaders
+            | V::RequestHeadersNames
+            | V::RequestCookies
+            | V::RequestCookiesNames
+            | V::RequestUri
+            | V::RequestUriRaw
+            | V::RequestFilename
+            | V::RequestBasename
+            | V::RequestLine
+            | V::RequestMethod
+            | V::RequestProtocol
+            | V::QueryString
+    )
+}
+
 /// The per-phase values of whole fixed variables (`ARGS`, not `ARGS:id`), each with the bytes
 /// it holds: resolved once per phase, not once per chain and rule; and a value holding none
 /// of the bytes a chain acts on is its own transformed value, whose bytes are then known.
@@ -436,6 +459,38 @@ impl Transaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The phase values of the request line's and headers' variables serve phase 2 (the same
+    /// array); those of `ARGS` are made anew (the body adds to them); a new header empties
+    /// them.
+    #[test]
+    fn header_values_outlive_phase_1() {
+        let rules = Arc::new(
+            crate::RuleSet::from_text(
+                "t.conf",
+                "SecRuleEngine DetectionOnly\n\
+                 SecRequestBodyAccess On\n\
+                 SecRule REQUEST_HEADERS|ARGS \"@rx zzz\" \"id:1,phase:1,pass,log\"\n\
+                 SecRule REQUEST_HEADERS|ARGS \"@rx zzz\" \"id:2,phase:2,pass,log\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let mut tx = Transaction::new(rules);
+        tx.process_uri(b"/?a=1", b"POST", b"1.1");
+        tx.add_request_header(b"Host", b"x");
+        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+        tx.process_request_headers();
+        let headers = Arc::clone(&tx.phase_values[&V::RequestHeaders]);
+        let args = Arc::clone(&tx.phase_values[&V::Args]);
+        assert_eq!(args.len(), 1);
+        tx.append_request_body(b"b=2");
+        tx.process_request_body();
+        assert!(Arc::ptr_eq(&headers, &tx.phase_values[&V::RequestHeaders]));
+        assert_eq!(tx.phase_values[&V::Args].len(), 2);
+        tx.add_request_header(b"X-Late", b"y");
+        assert!(tx.phase_values.is_empty());
+    }
 
     fn set(b: u8) -> ByteSet {
         let mut s = ByteSet::EMPTY;

@@ -139,8 +139,10 @@ impl Transaction {
             _ => {}
         }
         self.allow = AllowState::None;
-        // the request's variables may have grown since the last phase
-        self.phase_values.clear();
+        // the request's variables may have grown since the last phase (the body's arguments);
+        // those of the request line and headers have not
+        self.phase_values
+            .retain(|&v, _| super::candidates::fixed_after_headers(v));
         super::columns::next_phase(&mut self.phase_columns);
         self.phase_tables.next_phase(self.rules.phase_keys);
         let rules = Arc::clone(&self.rules);

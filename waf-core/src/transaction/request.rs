@@ -97,6 +97,8 @@ impl Transaction {
 
     /// The request line. `uri` as received (path and query), `http_version` like `1.1`.
     pub fn process_uri(&mut self, uri: &[u8], method: &[u8], http_version: &[u8]) {
+        // (the request line's variables change: values kept from an earlier phase are not theirs)
+        self.phase_values.clear();
         // libmodsecurity (3.0.12+) drops a `#fragment` before anything else
         let full_uri = uri;
         let uri = match find(uri, b'#') {
@@ -262,6 +264,8 @@ impl Transaction {
 
     /// One request header (repeat for each; order kept).
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
+        // (as for the request line)
+        self.phase_values.clear();
         // libmodsecurity counts `Name: value\n` per header (the name at the current offset)
         self.var_offset += name.len() + 2;
         self.request_headers

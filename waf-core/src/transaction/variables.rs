@@ -347,19 +347,47 @@ impl Transaction {
 
     fn resolve_xml(&self, target: &Target, f: &mut dyn FnMut(Value)) {
         let Some(doc) = &self.xml else { return };
-        let xpath = match &target.selector {
-            Some(CompiledSelector::Key(k, ..)) => String::from_utf8_lossy(k).into_owned(),
+        let key = match &target.selector {
+            Some(CompiledSelector::Key(k, ..)) => k,
             _ => return,
         };
-        for value in crate::body::xml::select(doc, &xpath) {
+        let found = self
+            .xml_selections
+            .borrow()
+            .iter()
+            .find(|s| s.xpath[..] == key[..])
+            .map(|s| (Arc::clone(&s.name), Arc::clone(&s.values)));
+        let (name, values) = found.unwrap_or_else(|| {
+            let xpath = String::from_utf8_lossy(key);
+            let selection = XmlSelection {
+                xpath: key.clone().into_boxed_slice(),
+                name: format!("XML:{xpath}").into(),
+                values: crate::body::xml::select(doc, &xpath)
+                    .into_iter()
+                    .map(Bytes::from)
+                    .collect(),
+            };
+            let found = (Arc::clone(&selection.name), Arc::clone(&selection.values));
+            self.xml_selections.borrow_mut().push(selection);
+            found
+        });
+        for value in values.iter() {
             f(Value {
-                name: ValueName::Text(format!("XML:{xpath}").into()),
+                name: ValueName::Text(Arc::clone(&name)),
                 element: None,
-                value: value.into(),
+                value: value.clone(),
                 origin: Origin::None,
             });
         }
     }
+}
+
+/// What an XPath selects in the transaction's XML document, with the name its values go by.
+#[derive(Debug)]
+pub(crate) struct XmlSelection {
+    xpath: Box<[u8]>,
+    name: Arc<str>,
+    values: Arc<[Bytes]>,
 }
 
 /// A scalar variable's name as shared bytes (`MATCHED_VAR_NAME` of `REQUEST_URI`...), made
@@ -414,6 +442,46 @@ mod tests {
         let rules = format!("SecRuleEngine DetectionOnly\n{rules}");
         let lines = test_log::lines(&rules, test_log::get(uri, headers));
         lines.iter().map(|l| test_log::field(l, "msg")).collect()
+    }
+
+    /// An XPath's values are selected once per document, whatever the number of rules that
+    /// name it; every rule sees them (with their names), and a new document has its own.
+    #[test]
+    fn xml_selections_are_made_once_per_document() {
+        let rules = std::sync::Arc::new(
+            crate::RuleSet::from_text(
+                "t.conf",
+                "SecRuleEngine DetectionOnly\n\
+                 SecRequestBodyAccess On\n\
+                 SecRule REQUEST_HEADERS:Content-Type \"xml\" \"id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML\"\n\
+                 SecRule XML:/* \"@rx bar\" \"id:2,phase:2,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+                 SecRule XML:/* \"@rx BAZ\" \"id:3,phase:2,pass,log,t:uppercase,msg:'%{MATCHED_VAR}'\"\n\
+                 SecRule XML://@* \"@rx ^q$\" \"id:4,phase:2,pass,log,msg:'%{MATCHED_VAR}'\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&log);
+        let mut tx = super::Transaction::new(rules);
+        tx.on_log(move |l| sink.lock().unwrap().push(test_log::field(l, "msg")));
+        tx.process_uri(b"/", b"POST", b"1.1");
+        tx.add_request_header(b"Content-Type", b"text/xml");
+        tx.process_request_headers();
+        tx.append_request_body(b"<a x=\"q\"><b>bar</b><c>baz</c></a>");
+        tx.process_request_body();
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["XML:/*", "BARBAZ", "q"],
+            "the rules' matches"
+        );
+        let made: Vec<String> = tx
+            .xml_selections
+            .borrow()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(made, ["XML:/*", "XML://@*"]);
     }
 
     #[test]
