@@ -369,7 +369,7 @@ impl Transaction {
             NOT_SCANNED => {
                 let at = self
                     .transform_cache
-                    .scan_of_all_groups(&self.rules.matcher, candidate);
+                    .scan_of_text(&self.rules.matcher, candidate);
                 if let Ok(kept) = u32::try_from(at) {
                     phase_value.scan.store(kept, Relaxed);
                 }

@@ -281,7 +281,7 @@ fn output_scan(cache: &mut TransformCache, matcher: &Matcher, output: &mut Outpu
     if output.scan != NOT_SCANNED {
         return output.scan as usize;
     }
-    let at = cache.scan_of_all_groups(matcher, &output.value);
+    let at = cache.scan_of_text(matcher, &output.value);
     if let Ok(kept) = u32::try_from(at) {
         output.scan = kept;
     }
