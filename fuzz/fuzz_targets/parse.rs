@@ -99,9 +99,11 @@ fn operator_skip(op: &Operator) -> Option<&'static str> {
 }
 
 /// "a directive argument (marker, path, tag, configuration value...) holding both an unescaped
-/// blank and an unescaped `"`, or ending in an odd number of backslashes"
+/// blank and an unescaped `"`, or an unescaped `"` and a trailing `\`, or ending in an odd
+/// number of backslashes"
 fn arg_skip(s: &str) -> Option<&'static str> {
-    ((has_unescaped(s, is_blank) && has_unescaped(s, |c| c == '"')) || ends_in_odd_backslashes(s))
+    let quote = has_unescaped(s, |c| c == '"');
+    ((quote && (has_unescaped(s, is_blank) || s.ends_with('\\'))) || ends_in_odd_backslashes(s))
         .then_some("directive argument")
 }
 

@@ -15,7 +15,9 @@
 //!   comma, an unescaped `"` or trailing blanks, or starts with `'` (or is the list's last and
 //!   ends in an odd run of backslashes);
 //! - a directive argument (marker, path, tag, configuration value...) holding both an unescaped
-//!   blank and an unescaped `"`, or ending in an odd number of backslashes;
+//!   blank and an unescaped `"`, or an unescaped `"` and a trailing `\` (bare, the `\` would
+//!   continue the line; only the input's last line can end so), or ending in an odd number of
+//!   backslashes;
 //! - a target list whose selectors hold both an unescaped blank and an unescaped `"`;
 //! - a `Key` selector that looks like `/regex/`, and a `Regex` selector holding `/'` together
 //!   with a character that only the `'/.../'` form allows.
