@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! compare [--quick] [--rules crs4-pl1,crs4-pl2,crs3] [--engines debian,wheel,sekisho,sekisho-ffi]
-//!         [--crs DIR] [--ffi-lib PATH] [--examples N] [--workloads PREFIX,...]
+//!         [--crs DIR] [--ffi-lib PATH] [--examples N] [--workloads PREFIX,...] [--rounds N]
 //! ```
 //!
 //! `--workloads` keeps the workloads whose name starts with one of the prefixes (`crs-regression`,
-//! `benign`, `body`, `body json`, `args`, `cookies`).
+//! `benign`, `body`, `body json`, `args`, `cookies`). `--rounds N` times every workload N times
+//! (by default 5, 3 with `--quick`, fewer for the large series: one for the 1 MB bodies).
 //!
 //! Each engine runs each rule set in a worker process of its own (this binary again, with
 //! `--worker`), so loading memory is measured per engine and Debian's 3.0.9 and the wheel's
@@ -25,7 +26,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: compare [--quick] [--rules crs4-pl1,crs4-pl2,crs3] \
 [--engines debian,wheel,sekisho,sekisho-ffi] [--crs DIR] [--ffi-lib PATH] [--examples N] \
-[--workloads PREFIX,...]";
+[--workloads PREFIX,...] [--rounds N]";
 
 struct Args {
     quick: bool,
@@ -35,6 +36,7 @@ struct Args {
     ffi_lib: Option<PathBuf>,
     examples: usize,
     workloads: Vec<String>,
+    rounds: Option<usize>,
     // worker mode
     worker: Option<String>,
     lib: Option<PathBuf>,
@@ -54,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
         ffi_lib: None,
         examples: 5,
         workloads: Vec::new(),
+        rounds: None,
         worker: None,
         lib: None,
         conf: None,
@@ -71,6 +74,15 @@ fn parse_args() -> Result<Args, String> {
             "--ffi-lib" => a.ffi_lib = Some(val()?.into()),
             "--examples" => a.examples = val()?.parse().map_err(|_| "--examples needs a number")?,
             "--workloads" => a.workloads = list(val()?),
+            "--rounds" => {
+                a.rounds = Some(
+                    val()?
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or("--rounds needs a number above 0")?,
+                )
+            }
             "--worker" => a.worker = Some(val()?),
             "--lib" => a.lib = Some(val()?.into()),
             "--conf" => a.conf = Some(val()?.into()),
@@ -104,7 +116,10 @@ fn main() {
         }
     };
     let crs4 = config::crs4_dir(args.crs.as_deref());
-    let size = Size { quick: args.quick };
+    let size = Size {
+        quick: args.quick,
+        rounds: args.rounds,
+    };
     if let Some(engine) = &args.worker {
         let Some(conf) = &args.conf else {
             eprintln!("compare: --worker needs --conf");
@@ -202,6 +217,9 @@ fn drive(args: &Args, crs4: Option<&Path>) -> i32 {
             }
             if !args.workloads.is_empty() {
                 cmd.arg("--workloads").arg(args.workloads.join(","));
+            }
+            if let Some(n) = args.rounds {
+                cmd.arg("--rounds").arg(n.to_string());
             }
             // The wheel's library finds its own dependencies through RPATH; nothing preloaded.
             cmd.env_remove("LD_PRELOAD");

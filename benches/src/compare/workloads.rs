@@ -26,10 +26,16 @@ pub struct Workload {
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
     pub quick: bool,
+    /// Timed rounds of every workload, in place of the defaults below (`compare --rounds`: the
+    /// 1 MB series take one by default, libmodsecurity's seconds each).
+    pub rounds: Option<usize>,
 }
 
 impl Size {
     fn rounds(self) -> usize {
+        if let Some(n) = self.rounds {
+            return n.max(1);
+        }
         if self.quick {
             3
         } else {
@@ -41,6 +47,9 @@ impl Size {
     /// small ones; the largest take seconds per transaction on CRS, and fewer samples keep the
     /// run bounded (their spread is small next to their length).
     fn series_rounds(self, bytes: usize) -> usize {
+        if let Some(n) = self.rounds {
+            return n.max(1);
+        }
         match (self.quick, bytes) {
             (true, b) if b < 64 * 1024 => 5,
             (true, _) => 2,
@@ -405,9 +414,32 @@ mod tests {
 
     #[test]
     fn selection_by_name() {
-        let size = Size { quick: true };
+        let size = Size {
+            quick: true,
+            rounds: None,
+        };
         let w = all(size, None, &|n: &str| n.starts_with("cookies"));
         let names: Vec<&str> = w.iter().map(|w| w.name.as_str()).collect();
         assert_eq!(names, ["cookies 1", "cookies 10", "cookies 100"]);
+    }
+
+    /// `--rounds` sets every workload's rounds, the 1 MB series' (one by default) included.
+    #[test]
+    fn rounds_given_apply_to_every_workload() {
+        let size = |rounds| Size {
+            quick: false,
+            rounds,
+        };
+        let large = |n: &str| n.starts_with("body json 1MB") || n == "args 10";
+        let default: Vec<usize> = all(size(None), None, &large)
+            .iter()
+            .map(|w| w.rounds)
+            .collect();
+        assert_eq!(default, [1, 15]);
+        let given: Vec<usize> = all(size(Some(7)), None, &large)
+            .iter()
+            .map(|w| w.rounds)
+            .collect();
+        assert_eq!(given, [7, 7]);
     }
 }

@@ -113,7 +113,10 @@ mod tests {
 
     #[test]
     fn every_family_is_a_workload() {
-        let size = super::super::workloads::Size { quick: true };
+        let size = super::super::workloads::Size {
+            quick: true,
+            rounds: None,
+        };
         let w = super::super::workloads::all(size, None, &|n: &str| n.starts_with("worst"));
         assert_eq!(w.len(), names().count());
         assert!(w
