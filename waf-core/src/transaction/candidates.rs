@@ -33,35 +33,23 @@ use seclang_parser::names::VariableName as V;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
-/// Variables set before a phase starts and left alone by every action.
+/// Variables set before a phase starts and left alone by every action: those of the request
+/// line and headers, and those of the body and the response.
 fn fixed_during_phase(v: V) -> bool {
-    matches!(
-        v,
-        V::Args
-            | V::ArgsGet
-            | V::ArgsPost
-            | V::ArgsNames
-            | V::ArgsGetNames
-            | V::ArgsPostNames
-            | V::RequestHeaders
-            | V::RequestHeadersNames
-            | V::RequestCookies
-            | V::RequestCookiesNames
-            | V::RequestUri
-            | V::RequestUriRaw
-            | V::RequestFilename
-            | V::RequestBasename
-            | V::RequestLine
-            | V::RequestMethod
-            | V::RequestProtocol
-            | V::QueryString
-            | V::RequestBody
-            | V::Files
-            | V::FilesNames
-            | V::ResponseHeaders
-            | V::ResponseHeadersNames
-            | V::ResponseBody
-    )
+    fixed_after_headers(v)
+        || matches!(
+            v,
+            V::Args
+                | V::ArgsPost
+                | V::ArgsNames
+                | V::ArgsPostNames
+                | V::RequestBody
+                | V::Files
+                | V::FilesNames
+                | V::ResponseHeaders
+                | V::ResponseHeadersNames
+                | V::ResponseBody
+        )
 }
 
 /// Variables whose values come from the request line and headers alone: fixed from phase 1
