@@ -71,20 +71,36 @@ pub struct UrlencodedStatus {
 /// Splits `input` on `separator`, splits each piece at its first `=`, URL-decodes both halves
 /// with libmodsecurity's non-strict decoder and appends the pairs to `out`.
 pub fn parse(input: &[u8], separator: u8, out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> UrlencodedStatus {
+    parse_each(input, separator, |_, name, value| {
+        out.push((name.to_vec(), value.to_vec()))
+    })
+}
+
+/// [`parse`], calling `f` with each piece as it stands in `input` and its decoded name and
+/// value, decoded into two buffers reused from pair to pair (a pair's two vectors, copied
+/// again into the argument's buffers, were a third of the cost of adding an argument).
+pub fn parse_each(
+    input: &[u8],
+    separator: u8,
+    mut f: impl FnMut(&[u8], &[u8], &[u8]),
+) -> UrlencodedStatus {
     let mut status = UrlencodedStatus::default();
+    let (mut name_buf, mut value_buf) = (Vec::new(), Vec::new());
     for piece in split_getline(input, separator) {
         // ssplit_pair: getline(ss, key, '='); value = the rest after the first '='.
         let (name, value) = match memchr::memchr(b'=', piece) {
             Some(i) => (&piece[..i], &piece[i + 1..]),
             None => (piece, &piece[piece.len()..]),
         };
-        let (name, name_invalid) = decode_nonstrict(name);
-        let (value, value_invalid) = decode_nonstrict(value);
+        name_buf.clear();
+        value_buf.clear();
+        let name_invalid = decode_nonstrict_into(name, &mut name_buf);
+        let value_invalid = decode_nonstrict_into(value, &mut value_buf);
         status.invalid_in_names |= name_invalid > 0;
         // The counter is reset by each call: only the value's count is tested.
         status.urlencoded_error |= value_invalid > 0;
         status.count += 1;
-        out.push((name, value));
+        f(piece, &name_buf, &value_buf);
     }
     status
 }
@@ -117,34 +133,39 @@ pub fn split_getline(input: &[u8], separator: u8) -> impl Iterator<Item = &[u8]>
 /// number of invalid escapes.
 pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, usize) {
     let mut out = Vec::with_capacity(input.len());
+    let invalid = decode_nonstrict_into(input, &mut out);
+    (out, invalid)
+}
+
+/// [`decode_nonstrict`] appending to `out`; the runs between `%` and `+` are copied whole.
+fn decode_nonstrict_into(input: &[u8], out: &mut Vec<u8>) -> usize {
+    out.reserve(input.len());
     let mut invalid = 0;
     let mut i = 0;
     while i < input.len() {
-        match input[i] {
-            b'%' => {
-                if i + 2 < input.len() {
-                    let (h, l) = (hex_val(input[i + 1]), hex_val(input[i + 2]));
-                    if let (Some(h), Some(l)) = (h, l) {
-                        out.push(h << 4 | l);
-                        i += 3;
-                        continue;
-                    }
-                }
-                out.push(b'%');
-                invalid += 1;
-                i += 1;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
+        let Some(run) = memchr::memchr2(b'%', b'+', &input[i..]) else {
+            out.extend_from_slice(&input[i..]);
+            break;
+        };
+        out.extend_from_slice(&input[i..i + run]);
+        i += run;
+        if input[i] == b'+' {
+            out.push(b' ');
+            i += 1;
+            continue;
+        }
+        if i + 2 < input.len() {
+            if let (Some(h), Some(l)) = (hex_val(input[i + 1]), hex_val(input[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
             }
         }
+        out.push(b'%');
+        invalid += 1;
+        i += 1;
     }
-    (out, invalid)
+    invalid
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -193,6 +214,44 @@ mod tests {
         assert_eq!(decode_nonstrict(b"%zz%41"), (b"%zzA".to_vec(), 1));
         assert_eq!(decode_nonstrict(b"%%41"), (b"%A".to_vec(), 1));
         assert_eq!(decode_nonstrict(b"%00"), (vec![0], 0));
+    }
+
+    /// The byte-at-a-time decoder the run-copying one replaced.
+    fn decode_bytewise(input: &[u8]) -> (Vec<u8>, usize) {
+        let (mut out, mut invalid, mut i) = (Vec::new(), 0, 0);
+        while i < input.len() {
+            match input[i] {
+                b'%' => {
+                    if i + 2 < input.len() {
+                        if let (Some(h), Some(l)) = (hex_val(input[i + 1]), hex_val(input[i + 2])) {
+                            out.push(h << 4 | l);
+                            i += 3;
+                            continue;
+                        }
+                    }
+                    out.push(b'%');
+                    invalid += 1;
+                    i += 1;
+                }
+                b'+' => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                c => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        (out, invalid)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_equals_the_bytewise_decoder(input in proptest::collection::vec(
+            proptest::sample::select(&b"%+aF09gZ=& \x00\xff"[..]), 0..40)) {
+            proptest::prop_assert_eq!(decode_nonstrict(&input), decode_bytewise(&input));
+        }
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub struct Transaction {
     pub(crate) args_get: Collection,
     pub(crate) args_post: Collection,
     pub(crate) args_combined_size: u64,
+    /// `ARGS_COMBINED_SIZE` exists (an argument was added); its text is written when a rule
+    /// reads it ([`Transaction::scalar_value`]): written at each argument, it was a third of
+    /// the cost of adding one (10,000 query arguments: 11 M instructions).
+    pub(crate) args_combined_size_set: bool,
     pub(crate) request_headers: Collection,
     pub(crate) request_cookies: Collection,
     pub(crate) response_headers: Collection,
@@ -315,6 +319,7 @@ impl Transaction {
             args_get: Collection::new(),
             args_post: Collection::new(),
             args_combined_size: 0,
+            args_combined_size_set: false,
             request_headers: Collection::new(),
             request_cookies: Collection::new(),
             response_headers: Collection::new(),

@@ -182,18 +182,14 @@ impl Transaction {
     /// Splits `a=1&b=2` into arguments (GET when `get`, POST otherwise); `offset`: where
     /// `input` starts in the request.
     pub(crate) fn extract_arguments(&mut self, get: bool, input: &[u8], mut offset: usize) {
-        let mut pairs = Vec::new();
         let separator = self.rules.config.separator();
-        let status = crate::body::urlencoded::parse(input, separator, &mut pairs);
+        // the raw piece lengths move the offset, as in libmodsecurity's extractArguments
+        let status = crate::body::urlencoded::parse_each(input, separator, |piece, k, v| {
+            self.add_argument(get, k, v, Some(offset));
+            offset += piece.len() + 1;
+        });
         if status.urlencoded_error {
             self.set_scalar(V::UrlencodedError, b"1");
-        }
-        // one pair per piece: the raw piece lengths move the offset, as in libmodsecurity's
-        // extractArguments
-        let pieces = crate::body::urlencoded::split_getline(input, separator);
-        for ((k, v), piece) in pairs.into_iter().zip(pieces) {
-            self.add_argument(get, &k, &v, Some(offset));
-            offset += piece.len() + 1;
         }
     }
 
@@ -214,8 +210,7 @@ impl Transaction {
         let value_offset = offset.map(|o| o + name.len() + 1);
         let origin = value_offset.map(|o| (o, value.len()));
         self.push_argument(get, name, value, origin);
-        self.scalars[V::ArgsCombinedSize as usize] =
-            Some(combined_size_text(self.args_combined_size));
+        self.args_combined_size_set = true;
         if let Some(o) = offset {
             // set twice, with the name's and then the value's origin
             let origins = &mut self.scalar_origins[V::ArgsCombinedSize as usize];
@@ -239,8 +234,7 @@ impl Transaction {
             }
         }
         self.push_argument(false, name, value, origin);
-        self.scalars[V::ArgsCombinedSize as usize] =
-            Some(combined_size_text(self.args_combined_size));
+        self.args_combined_size_set = true;
     }
 
     fn push_argument(
@@ -527,7 +521,7 @@ impl Transaction {
 /// `ARGS_COMBINED_SIZE`'s text: libmodsecurity keeps the size as a double, and std::to_string
 /// gives "12.000000" (written from the integer: a float's formatting was a tenth of the cost of
 /// adding an argument).
-fn combined_size_text(size: u64) -> Bytes {
+pub(crate) fn combined_size_text(size: u64) -> Bytes {
     use std::io::Write;
     let mut text = [0u8; 48];
     let mut w = &mut text[..];

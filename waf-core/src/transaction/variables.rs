@@ -170,6 +170,11 @@ impl Transaction {
         match v {
             V::MatchedVar => return self.matched_var.as_ref().map(|m| m.1.clone()),
             V::MatchedVarName => return self.matched_var.as_ref().map(|m| m.0.clone()),
+            V::ArgsCombinedSize => {
+                return self
+                    .args_combined_size_set
+                    .then(|| super::request::combined_size_text(self.args_combined_size))
+            }
             _ => {}
         }
         Some(Bytes::from(match v {
