@@ -216,31 +216,25 @@ mod tests {
         assert_eq!(decode_nonstrict(b"%00"), (vec![0], 0));
     }
 
-    /// The byte-at-a-time decoder the run-copying one replaced.
+    /// A byte-at-a-time decoder, written apart from the one under test.
     fn decode_bytewise(input: &[u8]) -> (Vec<u8>, usize) {
-        let (mut out, mut invalid, mut i) = (Vec::new(), 0, 0);
-        while i < input.len() {
-            match input[i] {
-                b'%' => {
-                    if i + 2 < input.len() {
-                        if let (Some(h), Some(l)) = (hex_val(input[i + 1]), hex_val(input[i + 2])) {
-                            out.push(h << 4 | l);
-                            i += 3;
-                            continue;
-                        }
+        let hex = |b: Option<&u8>| b.and_then(|&c| char::from(c).to_digit(16));
+        let (mut out, mut invalid, mut rest) = (Vec::new(), 0, input);
+        while let Some((&c, tail)) = rest.split_first() {
+            rest = tail;
+            match c {
+                b'%' => match (hex(tail.first()), hex(tail.get(1))) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        rest = &tail[2..];
                     }
-                    out.push(b'%');
-                    invalid += 1;
-                    i += 1;
-                }
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                c => {
-                    out.push(c);
-                    i += 1;
-                }
+                    _ => {
+                        out.push(b'%');
+                        invalid += 1;
+                    }
+                },
+                b'+' => out.push(b' '),
+                c => out.push(c),
             }
         }
         (out, invalid)
