@@ -163,6 +163,19 @@ impl Collection {
         self.push(name, value, origin);
     }
 
+    /// [`Collection::add_shared`] of a name whose [`name_hash`] is known (an argument goes
+    /// into `ARGS` and `ARGS_GET` or `ARGS_POST`: its name is hashed once for both).
+    pub fn add_shared_hashed(
+        &mut self,
+        name: Bytes,
+        hash: u64,
+        value: Bytes,
+        origin: Option<(usize, usize)>,
+    ) {
+        debug_assert_eq!(hash, name_hash(&name));
+        self.push_hashed(name, hash, value, origin);
+    }
+
     fn push(&mut self, name: Bytes, value: Bytes, origin: Option<(usize, usize)>) {
         let hash = name_hash(&name);
         self.push_hashed(name, hash, value, origin);

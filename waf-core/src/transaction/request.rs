@@ -251,8 +251,10 @@ impl Transaction {
         } else {
             &mut self.args_post
         };
-        own.add_shared(name_bytes.clone(), value_bytes.clone(), origin);
-        self.args.add_shared(name_bytes, value_bytes, origin);
+        let hash = crate::collection::name_hash(name);
+        own.add_shared_hashed(name_bytes.clone(), hash, value_bytes.clone(), origin);
+        self.args
+            .add_shared_hashed(name_bytes, hash, value_bytes, origin);
         self.args_combined_size += (name.len() + value.len()) as u64;
     }
 
