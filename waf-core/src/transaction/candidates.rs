@@ -92,8 +92,8 @@ pub(crate) struct PhaseValue {
     pub bytes: ByteSet,
     /// Where the scan of every group's literals over its own text is in the transformation
     /// cache's sets ([`NOT_SCANNED`] until it is made; a variable with columns keeps it with
-    /// its outputs): a chain leaves most values as they are, and each chain's test asked the
-    /// cache for it by the value's address.
+    /// its outputs instead): a chain leaves most values as they are, and each chain's test asked
+    /// the cache for it by the value's address.
     scan: AtomicU32,
 }
 
@@ -299,11 +299,12 @@ impl Transaction {
 
     /// The bytes of the values of `target` after `chain`.
     fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
-        if let Some(column) = self.whole_column(rule, target, chain) {
-            return self.column_bytes(target.variable, column);
-        }
+        let values = match self.whole_column(rule, target, chain) {
+            Ok(column) => return self.column_bytes(target.variable, column),
+            Err(values) => values,
+        };
         let mut present = ByteSet::default();
-        self.for_each_transformed(rule, target, chain, |_, value, phase_value| {
+        self.for_each_transformed(rule, target, values, chain, |_, value, phase_value| {
             match phase_value {
                 // the same buffer: the chain left the value as it is, and its bytes are known
                 Some(v) if Arc::ptr_eq(value, &v.value.value) => present = present.union(v.bytes),
@@ -322,19 +323,17 @@ impl Transaction {
         scan: Scan,
         chain: ChainId,
     ) -> Candidates {
-        if let Some(column) = self.whole_column(rule, target, chain) {
-            return self.column_candidates(target.variable, column, group, scan);
-        }
+        let values = match self.whole_column(rule, target, chain) {
+            Ok(column) => return self.column_candidates(target.variable, column, group, scan),
+            Err(values) => values,
+        };
         let mut union = Candidates::none(self.rules.matcher.groups[group].len());
-        self.for_each_transformed(
-            rule,
-            target,
-            chain,
-            |tx, value, phase_value| match phase_value {
+        self.for_each_transformed(rule, target, values, chain, |tx, value, phase_value| {
+            match phase_value {
                 Some(v) => union.add(tx.phase_value_candidates(v, group, scan, value)),
                 None => union.add(tx.group_candidates(group, scan, value)),
-            },
-        );
+            }
+        });
         union
     }
 
@@ -369,32 +368,36 @@ impl Transaction {
     }
 
     /// For all of a fixed variable (`ARGS`, not `ARGS:id`) with [`COLUMN_MIN_VALUES`] values
-    /// or more, the column of `chain` ([`super::columns`]).
+    /// or more, the column of `chain` ([`super::columns`]); else the variable's values this
+    /// phase when the target is all of it.
     fn whole_column(
         &mut self,
         rule: &Rule,
         target: &Target,
         chain: ChainId,
-    ) -> Option<super::columns::Column> {
+    ) -> Result<super::columns::Column, Option<Arc<[PhaseValue]>>> {
         if target.selector.is_some() {
-            return None;
+            return Err(None);
         }
         let values = self.phase_values_of(rule, target);
-        (values.len() >= COLUMN_MIN_VALUES).then(|| self.column(target.variable, &values, chain))
+        if values.len() < COLUMN_MIN_VALUES {
+            return Err(Some(values));
+        }
+        Ok(self.column(target.variable, &values, chain))
     }
 
     /// Calls `f` with each value of `target` (a fixed variable, not a count: see
     /// [`Transaction::no_target_may_match`]) after `chain`, and the phase's value it comes
-    /// from when it is one (all of a variable).
+    /// from when it is one (all of a variable: `values`, the phase's).
     fn for_each_transformed(
         &mut self,
         rule: &Rule,
         target: &Target,
+        values: Option<Arc<[PhaseValue]>>,
         chain: ChainId,
         mut f: impl FnMut(&mut Self, &Bytes, Option<&PhaseValue>),
     ) {
-        if target.selector.is_none() {
-            let values = self.phase_values_of(rule, target);
+        if let Some(values) = values {
             for v in values.iter() {
                 let value = self.transformed_with(chain, &v.value.value, Some(&v.bytes));
                 f(self, &value, Some(v));

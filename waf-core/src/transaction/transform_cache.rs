@@ -130,7 +130,7 @@ impl TransformCache {
         at
     }
 
-    /// Every group's member sets made so far ([`Transaction::scan_of_all_groups`]).
+    /// Every group's member sets made so far ([`TransformCache::scan_of_all_groups`]).
     pub(crate) fn sets(&self) -> &[u64] {
         &self.sets
     }

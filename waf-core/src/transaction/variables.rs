@@ -450,7 +450,7 @@ mod tests {
     }
 
     /// An XPath's values are selected once per document, whatever the number of rules that
-    /// name it; every rule sees them (with their names), and a new document has its own.
+    /// name it; every rule sees them (with their names).
     #[test]
     fn xml_selections_are_made_once_per_document() {
         let rules = std::sync::Arc::new(
