@@ -85,6 +85,13 @@ const WORDS: &[&str] = &[
     "a/b",
     "$x",
     "../etc",
+    // literals only a transformation brings out (the query is decoded once before the rules:
+    // `%2541` is `%41` to them): for multiMatch, whose stages are each prefix's output
+    "%2541",
+    "a b",
+    "%253Cscript",
+    "&lt;script",
+    "sel ect",
 ];
 
 #[derive(Debug, Clone)]
@@ -211,14 +218,17 @@ proptest! {
         cookies in word_list(4),
         agent in word_list(3),
         long in prop::bool::weighted(0.3),
+        many in prop::bool::weighted(0.2),
     ) {
         let text = rules_text(&specs);
         let grouped = RuleSet::from_text("p.conf", &text, None).unwrap();
         let mut single = RuleSet::from_text("p.conf", &text, None).unwrap();
         single.set_grouped_matching(false);
         let (grouped, single) = (Arc::new(grouped), Arc::new(single));
-        let query: Vec<String> = values
-            .iter()
+        // (64 values or more: a variable transformed by columns)
+        let copies = if many { 70usize.div_ceil(values.len()) } else { 1 };
+        let query: Vec<String> = std::iter::repeat(&values).take(copies)
+            .flatten()
             .enumerate()
             .map(|(i, v)| format!("{}={}", if i == 0 { "q".to_string() } else { format!("k{i}{v}") }, v.replace(' ', "%20")))
             .collect();

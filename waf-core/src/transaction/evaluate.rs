@@ -408,7 +408,9 @@ impl Transaction {
     /// original is shared, not copied, and each stage is tested in the step buffers as it comes
     /// out of its step, copied only when a match keeps it. The operator cannot change what a
     /// transformation gives, so testing each stage before the next one is computed is what
-    /// libmodsecurity's "all stages, then each" comes to.)
+    /// libmodsecurity's "all stages, then each" comes to.) `raw_may_match`: `false` when a
+    /// `multiMatch` rule's operator cannot match the value as it is (it lacks every byte one
+    /// of which each match holds), whose stage is then not tested.
     #[allow(clippy::too_many_arguments)]
     fn try_stages(
         &mut self,
@@ -416,6 +418,7 @@ impl Transaction {
         op: &crate::rule::RuleOperator,
         v: &Value,
         bytes: Option<&ByteSet>,
+        raw_may_match: bool,
         message: &mut RuleMessage,
         pending: &mut String,
     ) -> bool {
@@ -423,8 +426,10 @@ impl Transaction {
         let multi = rule.multi_match();
         let mut matched = false;
         if multi {
-            let raw = Seen::Shared(input);
-            matched |= self.try_value(rule, op, v, raw, Stage::Raw, message, pending);
+            if raw_may_match {
+                let raw = Seen::Shared(input);
+                matched |= self.try_value(rule, op, v, raw, Stage::Raw, message, pending);
+            }
             // the value's bytes are known (all of a fixed variable) and no step can act on
             // them or raise its flag: the raw value is the only stage, told without a scan
             let chain = rule
@@ -663,16 +668,21 @@ impl Transaction {
             .transformation_chain
             .load(std::sync::atomic::Ordering::Relaxed);
         let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
-        if self.rules.grouped_matching
-            && chain != crate::rule::UNASSIGNED
-            && !rule.multi_match()
-            && !op.negated
-        {
-            if let Some(required) = op.operator.required_bytes() {
-                if self.no_value_has_bytes(rule, &targets, chain, required) {
-                    // no value of its variables has a byte every match needs
-                    return self.no_match();
-                }
+        // (the bytes one of which every match holds, when the grouped matcher is on)
+        let required =
+            match self.rules.grouped_matching && chain != crate::rule::UNASSIGNED && !op.negated {
+                true => op.operator.required_bytes(),
+                false => None,
+            };
+        if let Some(required) = required {
+            let none = match rule.multi_match() {
+                false => self.no_value_has_bytes(rule, &targets, chain, required),
+                true => self.no_stage_has_bytes(rule, &targets, chain, required),
+            };
+            if none {
+                // no value of its variables has a byte every match needs (at any stage, for
+                // multiMatch)
+                return self.no_match();
             }
         }
         // (first: a byte test costs less than the group's scan of every value)
@@ -720,7 +730,11 @@ impl Transaction {
                     continue;
                 }
                 if rule.multi_match() || chain == crate::rule::UNASSIGNED {
-                    matched |= self.try_stages(rule, op, v, bytes, message, &mut pending);
+                    // (a multiMatch rule's first stage, the value as it is, whose bytes are
+                    // known when it is a phase value)
+                    let raw_may_match = required.zip(bytes).map_or(true, |(r, b)| r.meets(b));
+                    matched |=
+                        self.try_stages(rule, op, v, bytes, raw_may_match, message, &mut pending);
                 } else {
                     let (candidate, source) = match column {
                         Some(c) => {
