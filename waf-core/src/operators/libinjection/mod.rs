@@ -59,8 +59,36 @@ pub struct DetectSqli;
 #[derive(Debug)]
 pub struct DetectXss;
 
+/// Whether libinjection can call `value` SQLi: not when it holds nothing but ASCII letters,
+/// digits and `_`. Such a value is one token, or a number and a word (a word takes in the
+/// letters and digits after it: `1union` is `1` and `union`, `unionselect` one word), and no
+/// fingerprint of one or two of those is SQLi; in the quote contexts the whole value is one
+/// string. (Tested against the detector: `sqli_needs_a_byte_besides_word_bytes`.) Most
+/// values of a request are such words: ids, numbers, names of arguments and cookies.
+fn may_be_sqli(value: &[u8]) -> bool {
+    !value.iter().all(|&b| is_word_byte(b))
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 impl Operator for DetectSqli {
+    /// Every byte but ASCII letters, digits and `_` ([`may_be_sqli`]): all of a variable
+    /// whose values are words (`ARGS_NAMES`, `REQUEST_COOKIES_NAMES`) is skipped at once.
+    fn required_bytes(&self) -> Option<&crate::regex::RequiredBytes> {
+        static SQLI_BYTES: std::sync::LazyLock<crate::regex::RequiredBytes> =
+            std::sync::LazyLock::new(|| {
+                let others: Vec<u8> = (0..=255u8).filter(|&b| !is_word_byte(b)).collect();
+                crate::regex::RequiredBytes::of_bytes(&others)
+            });
+        Some(&SQLI_BYTES)
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        if !may_be_sqli(value) {
+            return false;
+        }
         let Some(fp) = is_sqli(value) else {
             return false;
         };
@@ -202,6 +230,84 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(is_xss(input), *want, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    /// Words and numbers of SQL, run together without a byte besides letters, digits and
+    /// `_`: [`super::may_be_sqli`]'s pieces.
+    const WORD_PIECES: &[&str] = &[
+        "1",
+        "0",
+        "1e1",
+        "0x1f",
+        "0b1",
+        "9e",
+        "union",
+        "select",
+        "or",
+        "and",
+        "xor",
+        "from",
+        "where",
+        "null",
+        "true",
+        "all",
+        "sleep",
+        "benchmark",
+        "version",
+        "user",
+        "like",
+        "in",
+        "not",
+        "div",
+        "case",
+        "when",
+        "end",
+        "limit",
+        "order",
+        "by",
+        "having",
+        "into",
+        "outfile",
+        "char",
+        "concat",
+        "exec",
+        "waitfor",
+        "drop",
+        "insert",
+        "delete",
+        "admin",
+        "x",
+        "_",
+        "e",
+        "n",
+    ];
+
+    #[test]
+    fn the_pieces_make_sqli_with_other_bytes() {
+        // (so the property below is about values the detector would flag otherwise)
+        for v in [
+            "1 union select 1",
+            "1 or sleep(5)",
+            "admin'--",
+            "1;drop table x",
+        ] {
+            assert!(is_sqli(v.as_bytes()).is_some(), "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A value of letters, digits and `_` alone is never SQLi ([`super::may_be_sqli`],
+        /// [`super::DetectSqli`]'s required bytes): the detector itself is run here.
+        #[test]
+        fn sqli_needs_a_byte_besides_word_bytes(
+            pieces in proptest::collection::vec(0..WORD_PIECES.len(), 0..12),
+            tail in "[A-Za-z0-9_]{0,8}",
+        ) {
+            let mut value: String = pieces.iter().map(|&i| WORD_PIECES[i]).collect();
+            value.push_str(&tail);
+            proptest::prop_assert!(!super::may_be_sqli(value.as_bytes()));
+            proptest::prop_assert!(is_sqli(value.as_bytes()).is_none(), "{value} flagged");
         }
     }
 }
