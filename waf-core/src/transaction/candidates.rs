@@ -184,7 +184,7 @@ pub(crate) fn number_phase_keys<'r>(
     for rule in rules {
         let slot = rule.matcher_slot.load(Relaxed);
         // (a `multiMatch` rule's entries are those of its values as they are:
-        // [`Transaction::no_stage_has_bytes`])
+        // [`Transaction::no_value_has_bytes`])
         let chain = match rule.multi_match() {
             true => crate::chains::IDENTITY,
             false => rule.transformation_chain.load(Relaxed),
@@ -217,11 +217,18 @@ pub(crate) fn number_phase_keys<'r>(
 
 impl Transaction {
     /// Whether no value of `targets` (after `chain`) holds one of `required`, the bytes one of
-    /// which every match of the rule's regex holds: then the rule cannot match, and is answered
-    /// without looking at its values one by one. `false` when some target is not a fixed
-    /// variable. Like the candidate test below, a whole variable's bytes are gathered once
-    /// per phase and chain (most of CRS's patterns without literals need a `;`, `<`, `$`, a
-    /// quote..., which a benign request's arguments seldom hold at all).
+    /// which every match of the rule's operator holds: then the rule cannot match, and is
+    /// answered without looking at its values one by one. `false` when some target is not a
+    /// fixed variable. Like the candidate test below, a whole variable's bytes are gathered
+    /// once per phase and chain (most of CRS's patterns without literals need a `;`, `<`, `$`,
+    /// a quote..., which a benign request's arguments seldom hold at all).
+    ///
+    /// A `multiMatch` rule tests each stage of a value: the value as it is, or its output after
+    /// a prefix of the chain; when no value holds a byte the chain acts on, every stage is the
+    /// value as it is. (CRS's 942500 needs a `*` and 934160 a `(`, which most requests' values
+    /// do not hold, nor a `%` for their `t:urlDecodeUni`. Working out each prefix's outputs
+    /// when some value does was slower on the benign set and CRS's regression inputs than
+    /// running the rule.)
     pub(crate) fn no_value_has_bytes(
         &mut self,
         rule: &Rule,
@@ -229,8 +236,15 @@ impl Transaction {
         chain: ChainId,
         required: &RequiredBytes,
     ) -> bool {
+        if !rule.multi_match() {
+            return self.no_target_may_match(targets, |tx, t| {
+                required.meets(&tx.target_bytes(rule, t, chain))
+            });
+        }
+        let acted_on = self.rules.chains.acted_on(chain).copied();
         self.no_target_may_match(targets, |tx, t| {
-            required.meets(&tx.target_bytes(rule, t, chain))
+            let present = tx.target_bytes(rule, t, crate::chains::IDENTITY);
+            required.meets(&present) || acted_on.map_or(true, |a| a.intersects(&present))
         })
     }
 
@@ -283,28 +297,6 @@ impl Transaction {
                 tx.candidates_of(rule, t, group, scan, chain)
                     .contains(member)
             }
-        })
-    }
-
-    /// Whether no value of `targets` holds one of `required` (as [`Self::no_value_has_bytes`])
-    /// at any stage of `rule`, a `multiMatch` rule whose chain is `chain`: a stage is the value
-    /// as it is, or its output after a prefix of the chain, and when no value holds a byte
-    /// the chain acts on, every stage is the value as it is. (CRS's 942500 needs a `*` and
-    /// 934160 a `(`, which most requests' values do not hold, nor a `%` for their
-    /// `t:urlDecodeUni`. Working out each prefix's outputs when some value does was slower on
-    /// the benign set and CRS's regression inputs than running the rule.)
-    pub(crate) fn no_stage_has_bytes(
-        &mut self,
-        rule: &Rule,
-        targets: &[Target],
-        chain: ChainId,
-        required: &RequiredBytes,
-    ) -> bool {
-        let rules = Arc::clone(&self.rules);
-        let acted_on = rules.chains.acted_on(chain);
-        self.no_target_may_match(targets, |tx, t| {
-            let present = tx.target_bytes(rule, t, crate::chains::IDENTITY);
-            required.meets(&present) || acted_on.map_or(true, |a| a.intersects(&present))
         })
     }
 
@@ -539,7 +531,7 @@ mod tests {
             let chain = rule.transformation_chain.load(Relaxed);
             let op = rule.operator.as_ref().unwrap();
             let required = op.operator.required_bytes().unwrap();
-            let cannot = tx.no_stage_has_bytes(rule, &rule.targets, chain, required);
+            let cannot = tx.no_value_has_bytes(rule, &rule.targets, chain, required);
             (cannot, tx.messages().len())
         };
         // (the query's arguments are decoded once before any rule sees them)

@@ -675,11 +675,7 @@ impl Transaction {
                 false => None,
             };
         if let Some(required) = required {
-            let none = match rule.multi_match() {
-                false => self.no_value_has_bytes(rule, &targets, chain, required),
-                true => self.no_stage_has_bytes(rule, &targets, chain, required),
-            };
-            if none {
+            if self.no_value_has_bytes(rule, &targets, chain, required) {
                 // no value of its variables has a byte every match needs (at any stage, for
                 // multiMatch)
                 return self.no_match();
