@@ -40,17 +40,42 @@ pub(super) fn cmd_line(input: &[u8], out: &mut Vec<u8>) -> bool {
 /// into a space, and every space alone and not before a `/` or `(`. (A single space between
 /// words, as in most text, stays: told by this scan, such a value is neither transformed nor
 /// copied.)
+///
+/// (Without a branch per byte: a table gives each byte's class, and a chunk's bytes are all
+/// read before the verdict is looked at; the one pass with a `match` per byte, which a 1 MB
+/// form's words made 6% of its time, took twice the instructions.)
 pub(super) fn leaves_unchanged(input: &[u8]) -> bool {
-    let mut after_space = false;
-    input.iter().all(|&b| {
-        let kept = match b {
-            b'"' | b'\'' | b'\\' | b'^' | b',' | b';' | b'\t' | b'\r' | b'\n' => false,
-            b' ' | b'/' | b'(' => !after_space,
-            _ => !b.is_ascii_uppercase(),
-        };
-        after_space = b == b' ';
-        kept
-    })
+    /// Acted on wherever it is.
+    const ALONE: u8 = 1;
+    /// Acted on after a space.
+    const AFTER_SPACE: u8 = 2;
+    static CLASS: [u8; 256] = {
+        let mut t = [0; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = match b as u8 {
+                b'"' | b'\'' | b'\\' | b'^' | b',' | b';' | b'\t' | b'\r' | b'\n' => ALONE,
+                b'A'..=b'Z' => ALONE,
+                b' ' | b'/' | b'(' => AFTER_SPACE,
+                _ => 0,
+            };
+            b += 1;
+        }
+        t
+    };
+    let mut after_space = 0u8;
+    for chunk in input.chunks(32) {
+        let mut acted = 0u8;
+        for &b in chunk {
+            let class = CLASS[usize::from(b)];
+            acted |= class & (ALONE | after_space);
+            after_space = u8::from(b == b' ') * AFTER_SPACE;
+        }
+        if acted != 0 {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
