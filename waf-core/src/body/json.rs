@@ -35,8 +35,8 @@
 //!   `parse error: premature EOF\n`, `parse error: trailing garbage\n`,
 //!   `lexical error: invalid char in json text.\n`.
 //!
-//! Arguments added before an error stay in ARGS (yajl is a streaming parser), so the error
-//! carries them ([`JsonError::args`]).
+//! Arguments added before an error stay in ARGS (yajl is a streaming parser), so [`parse`]'s
+//! error carries them ([`JsonError::args`]); [`parse_each`] has given them already.
 //!
 //! An empty body is a yajl error (`premature EOF`) that libmodsecurity ignores
 //! (`error.empty() == false && m_requestBody.str().size() > 0`): [`parse`] returns `Ok` with no
@@ -82,7 +82,8 @@ pub struct JsonError {
     pub kind: JsonErrorKind,
     /// The error text libmodsecurity stores (yajl's, then json.cc's depth suffix).
     pub message: String,
-    /// The arguments added before the error (they stay in ARGS).
+    /// The arguments added before the error (they stay in ARGS); empty from [`parse_each`],
+    /// which gave them as they came.
     pub args: Args,
 }
 
@@ -103,23 +104,45 @@ impl std::error::Error for JsonError {}
 
 /// Parses a JSON body into libmodsecurity's ARGS `(name, value)` pairs.
 pub fn parse(input: &[u8], depth_limit: usize, args_limit: usize) -> Result<Args, JsonError> {
+    let mut args = Args::new();
+    match parse_each(input, depth_limit, args_limit, |name, value| {
+        args.push((name.to_vec(), value.to_vec()))
+    }) {
+        Ok(()) => Ok(args),
+        Err(e) => Err(JsonError { args, ..e }),
+    }
+}
+
+/// [`parse`], giving each `(name, value)` pair to `each` as it is found, from buffers reused
+/// from pair to pair (no vector per name and value, copied again into ARGS: a tenth of a
+/// JSON body's cost). On an error, the pairs given before it are its [`JsonError::args`],
+/// which is empty.
+pub fn parse_each(
+    input: &[u8],
+    depth_limit: usize,
+    args_limit: usize,
+    mut each: impl FnMut(&[u8], &[u8]),
+) -> Result<(), JsonError> {
     if input.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let mut sink = Sink {
         containers: Vec::new(),
         current_key: Vec::new(),
-        args: Vec::new(),
+        each: &mut each,
+        added: 0,
         args_limit,
         depth: 0,
         max_depth: depth_limit,
         depth_exceeded: false,
         path: Vec::new(),
         seg_start: Vec::new(),
+        name: Vec::new(),
+        decoded: Vec::new(),
     };
     let outcome = run(input, &mut sink);
     let (kind, text) = match outcome {
-        Outcome::Ok => return Ok(sink.args),
+        Outcome::Ok => return Ok(()),
         Outcome::Lexical(e) => (
             JsonErrorKind::Lexical,
             format!("lexical error: {}\n", e.text()),
@@ -141,7 +164,7 @@ pub fn parse(input: &[u8], depth_limit: usize, args_limit: usize) -> Result<Args
     Err(JsonError {
         kind,
         message,
-        args: sink.args,
+        args: Args::new(),
     })
 }
 
@@ -273,9 +296,23 @@ impl Lexer<'_> {
     }
 
     fn string(&mut self) -> Tok {
+        /// Bytes a string holds as they are: not `"`, `\\`, a control byte or a UTF-8 byte.
+        static PLAIN: [bool; 256] = {
+            let mut t = [false; 256];
+            let mut b = 0x20;
+            while b < 0x80 {
+                t[b] = b != b'"' as usize && b != b'\\' as usize;
+                b += 1;
+            }
+            t
+        };
         let start = self.pos;
         let mut esc = false;
         loop {
+            // (a run of plain bytes at a table look each: most of a string)
+            while self.s.get(self.pos).is_some_and(|&c| PLAIN[usize::from(c)]) {
+                self.pos += 1;
+            }
             let Some(c) = self.next() else {
                 return Tok::Eof;
             };
@@ -389,7 +426,7 @@ impl Lexer<'_> {
 /// `yajl_string_decode` on the string content at `[start, start + len)` of `input`. Reads past
 /// the content exactly where yajl does (a lone high surrogate skips one more character; a
 /// malformed escape after it may read the closing quote and beyond, taken as NUL past the end).
-fn decode_string(input: &[u8], start: usize, len: usize) -> Vec<u8> {
+fn decode_string(input: &[u8], start: usize, len: usize, out: &mut Vec<u8>) {
     let b = |k: usize| input.get(start + k).copied().unwrap_or(0);
     let hex4 = |val: &mut u32, at: usize| {
         for k in 0..4 {
@@ -401,7 +438,8 @@ fn decode_string(input: &[u8], start: usize, len: usize) -> Vec<u8> {
             *val = (*val << 4) | u32::from(c);
         }
     };
-    let mut out = Vec::with_capacity(len);
+    out.clear();
+    out.reserve(len);
     let (mut beg, mut end) = (0usize, 0usize);
     while end < len {
         if b(end) != b'\\' {
@@ -460,7 +498,6 @@ fn decode_string(input: &[u8], start: usize, len: usize) -> Vec<u8> {
     if beg < end {
         out.extend_from_slice(&input[start + beg..start + end]);
     }
-    out
 }
 
 /// yajl's `Utf32toUtf8` (no range checks: surrogates and up to 0x1FFFFF are encoded).
@@ -489,6 +526,28 @@ fn utf32_to_utf8(cp: u32, buf: &mut [u8; 4]) -> usize {
     }
 }
 
+/// A value given to [`Sink::add_argument`]: text of the input (or a constant), or the
+/// string just unescaped into [`Sink::decoded`].
+enum Value<'a> {
+    Text(&'a [u8]),
+    Decoded,
+}
+
+/// Appends `n` in decimal (an array index, once per element).
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 struct Container {
     name: Vec<u8>,
     is_array: bool,
@@ -496,10 +555,12 @@ struct Container {
 }
 
 /// The callbacks of `json.cc` (`JSON::yajl_*`, `addArgument`, `getCurrentKey`).
-struct Sink {
+struct Sink<'e> {
     containers: Vec<Container>,
     current_key: Vec<u8>,
-    args: Args,
+    each: &'e mut dyn FnMut(&[u8], &[u8]),
+    /// Pairs given to `each`.
+    added: usize,
     args_limit: usize,
     depth: usize,
     max_depth: usize,
@@ -508,40 +569,47 @@ struct Sink {
     /// the length of its name, not the depth times the segment lengths.
     path: Vec<u8>,
     seg_start: Vec<usize>,
+    /// The name of the pair being given, and a value's unescaped text.
+    name: Vec<u8>,
+    decoded: Vec<u8>,
 }
 
-impl Sink {
+impl Sink<'_> {
     fn render_last_segment(&mut self) {
         if let (Some(c), Some(&s)) = (self.containers.last(), self.seg_start.last()) {
             self.path.truncate(s);
             self.path.extend_from_slice(&c.name);
             if c.is_array {
                 self.path.extend_from_slice(b".array_");
-                self.path
-                    .extend_from_slice(c.counter.to_string().as_bytes());
+                push_decimal(&mut self.path, c.counter);
             } else {
                 self.path.push(b'.');
             }
         }
     }
 
-    fn current_key(&mut self) -> Vec<u8> {
+    /// `getCurrentKey`, appended to `out` (the key is used up).
+    fn take_current_key(&mut self, out: &mut Vec<u8>) {
         match self.containers.last() {
-            None => b"json".to_vec(),
+            None => out.extend_from_slice(b"json"),
             Some(c) if self.current_key.is_empty() => {
-                if c.is_array {
-                    Vec::new()
-                } else {
-                    b"empty-key".to_vec()
+                if !c.is_array {
+                    out.extend_from_slice(b"empty-key");
                 }
             }
-            Some(_) => std::mem::take(&mut self.current_key),
+            Some(_) => {
+                out.extend_from_slice(&self.current_key);
+                self.current_key.clear();
+            }
         }
     }
 
-    /// Returns `false` to cancel the parse (arguments limit).
-    fn add_argument(&mut self, value: Vec<u8>) -> bool {
-        let mut name = self.path.clone();
+    /// Gives the pair of the current name and `value`; returns `false` to cancel the parse
+    /// (arguments limit).
+    fn add_argument(&mut self, value: Value) -> bool {
+        let mut name = std::mem::take(&mut self.name);
+        name.clear();
+        name.extend_from_slice(&self.path);
         let last_is_array = self.containers.last().is_some_and(|c| c.is_array);
         if last_is_array {
             if let Some(c) = self.containers.last_mut() {
@@ -549,18 +617,24 @@ impl Sink {
             }
             self.render_last_segment();
         } else {
-            let key = self.current_key();
-            name.extend_from_slice(&key);
+            self.take_current_key(&mut name);
         }
-        if self.args.len() >= self.args_limit {
-            return false;
+        let cancelled = self.added >= self.args_limit;
+        if !cancelled {
+            let value: &[u8] = match value {
+                Value::Text(t) => t,
+                Value::Decoded => &self.decoded,
+            };
+            (self.each)(&name, value);
+            self.added += 1;
         }
-        self.args.push((name, value));
-        true
+        self.name = name;
+        !cancelled
     }
 
     fn start(&mut self, is_array: bool) -> bool {
-        let name = self.current_key();
+        let mut name = Vec::new();
+        self.take_current_key(&mut name);
         self.containers.push(Container {
             name,
             is_array,
@@ -643,21 +717,18 @@ fn run(input: &[u8], sink: &mut Sink) -> Outcome {
                     Tok::Error(e) => return Outcome::Lexical(e),
                     Tok::Str(s, e, esc) => {
                         let v = if esc {
-                            decode_string(input, s, e - s)
+                            decode_string(input, s, e - s, &mut sink.decoded);
+                            Value::Decoded
                         } else {
-                            input[s..e].to_vec()
+                            Value::Text(&input[s..e])
                         };
                         cc!(sink.add_argument(v));
                     }
                     Tok::Bool(b) => {
-                        cc!(sink.add_argument(if b {
-                            b"true".to_vec()
-                        } else {
-                            b"false".to_vec()
-                        }))
+                        cc!(sink.add_argument(Value::Text(if b { b"true" } else { b"false" })))
                     }
-                    Tok::Null => cc!(sink.add_argument(Vec::new())),
-                    Tok::Num(s, e) => cc!(sink.add_argument(input[s..e].to_vec())),
+                    Tok::Null => cc!(sink.add_argument(Value::Text(b""))),
+                    Tok::Num(s, e) => cc!(sink.add_argument(Value::Text(&input[s..e]))),
                     Tok::ObjStart => {
                         cc!(sink.start(false));
                         push = Some(St::MapStart);
@@ -691,11 +762,12 @@ fn run(input: &[u8], sink: &mut Sink) -> Outcome {
                 Tok::Eof => break,
                 Tok::Error(e) => return Outcome::Lexical(e),
                 Tok::Str(s, e, esc) => {
-                    sink.current_key = if esc {
-                        decode_string(input, s, e - s)
+                    if esc {
+                        decode_string(input, s, e - s, &mut sink.current_key);
                     } else {
-                        input[s..e].to_vec()
-                    };
+                        sink.current_key.clear();
+                        sink.current_key.extend_from_slice(&input[s..e]);
+                    }
                     if let Some(t) = stack.last_mut() {
                         *t = St::MapSep;
                     }
@@ -760,7 +832,9 @@ mod tests {
 
     fn dec(s: &str) -> Vec<u8> {
         let input = format!("\"{s}\"");
-        decode_string(input.as_bytes(), 1, s.len())
+        let mut out = Vec::new();
+        decode_string(input.as_bytes(), 1, s.len(), &mut out);
+        out
     }
 
     #[test]

@@ -57,18 +57,14 @@ impl Transaction {
                     .config
                     .arguments_limit
                     .map_or(usize::MAX, |l| (l as usize).saturating_sub(self.args.len()));
-                match json::parse(&body, depth, args_limit) {
-                    Ok(args) => {
-                        // libmodsecurity's JSON processor adds each at offset 0
-                        for (k, v) in args {
-                            self.add_argument(false, &k, &v, Some(0));
-                        }
-                        self.body_error(None);
-                    }
+                // libmodsecurity's JSON processor adds each at offset 0, as yajl finds it
+                // (those before an error stay)
+                let parsed = json::parse_each(&body, depth, args_limit, |k, v| {
+                    self.add_argument(false, k, v, Some(0))
+                });
+                match parsed {
+                    Ok(()) => self.body_error(None),
                     Err(e) => {
-                        for (k, v) in &e.args {
-                            self.add_argument(false, k, v, Some(0));
-                        }
                         if body.is_empty() {
                             self.body_error(None);
                         } else {
