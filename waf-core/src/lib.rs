@@ -42,6 +42,7 @@ mod chains;
 mod collection;
 mod compile;
 pub mod config;
+mod decimal;
 mod exceptions;
 mod matcher;
 mod message;

@@ -533,21 +533,6 @@ enum Value<'a> {
     Decoded,
 }
 
-/// Appends `n` in decimal (an array index, once per element).
-fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-}
-
 struct Container {
     name: Vec<u8>,
     is_array: bool,
@@ -581,7 +566,9 @@ impl Sink<'_> {
             self.path.extend_from_slice(&c.name);
             if c.is_array {
                 self.path.extend_from_slice(b".array_");
-                push_decimal(&mut self.path, c.counter);
+                let mut buf = [0; 20];
+                let index = crate::decimal::decimal(c.counter, &mut buf);
+                self.path.extend_from_slice(index);
             } else {
                 self.path.push(b'.');
             }

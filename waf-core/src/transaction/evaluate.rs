@@ -107,18 +107,10 @@ fn write_pair(out: &mut String, tag: char, a: usize, b: usize) {
     write_decimal(out, b);
 }
 
-fn write_decimal(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+fn write_decimal(out: &mut String, n: usize) {
+    let mut buf = [0; 20];
+    let digits = crate::decimal::decimal(n, &mut buf);
+    out.extend(digits.iter().map(|&d| char::from(d)));
 }
 
 /// Where a value a rule's operator may run on comes from ([`Transaction::may_match`]).
