@@ -84,7 +84,8 @@ fn skip_round_trip(d: &DirectiveKind) -> Option<&'static str> {
 
 /// "an operator argument with a `"` after an odd number of backslashes, or ending in an odd
 /// number of backslashes, unless it is a `@rx` that can stand bare (no unescaped blank, not
-/// starting with `@`, `"`, `#` or, when not negated, `!`, not ending in `\`)"
+/// starting with `@`, `"`, `#` or, when not negated, `!`, not ending in `\` or `\` and
+/// carriage return)"
 fn operator_skip(op: &Operator) -> Option<&'static str> {
     let raw = op.argument.raw.as_str();
     let unquotable =
@@ -94,7 +95,8 @@ fn operator_skip(op: &Operator) -> Option<&'static str> {
         && !has_unescaped(raw, is_blank)
         && !raw.starts_with(['@', '"', '#'])
         && (op.negated || !raw.starts_with('!'))
-        && !raw.ends_with('\\');
+        && !raw.ends_with('\\')
+        && !raw.ends_with("\\\r");
     (unquotable && !bare_ok).then_some("operator argument")
 }
 
@@ -103,7 +105,8 @@ fn operator_skip(op: &Operator) -> Option<&'static str> {
 /// number of backslashes"
 fn arg_skip(s: &str) -> Option<&'static str> {
     let quote = has_unescaped(s, |c| c == '"');
-    ((quote && (has_unescaped(s, is_blank) || s.ends_with('\\'))) || ends_in_odd_backslashes(s))
+    let continues = s.ends_with('\\') || s.ends_with("\\\r");
+    ((quote && (has_unescaped(s, is_blank) || continues)) || ends_in_odd_backslashes(s))
         .then_some("directive argument")
 }
 

@@ -10,14 +10,15 @@
 //! Not representable, in SecLang itself (no text parses to these ASTs):
 //! - an operator argument with a `"` after an odd number of backslashes, or ending in an odd
 //!   number of backslashes, unless it is a `@rx` that can stand bare (no unescaped blank, not
-//!   starting with `@`, `"`, `#` or, when not negated, `!`, not ending in `\`);
+//!   starting with `@`, `"`, `#` or, when not negated, `!`, not ending in `\` or `\` and
+//!   carriage return);
 //! - an action value with an unescaped `'` or a trailing odd run of backslashes that also holds a
 //!   comma, an unescaped `"` or trailing blanks, or starts with `'` (or is the list's last and
 //!   ends in an odd run of backslashes);
 //! - a directive argument (marker, path, tag, configuration value...) holding both an unescaped
-//!   blank and an unescaped `"`, or an unescaped `"` and a trailing `\` (bare, the `\` would
-//!   continue the line; only the input's last line can end so), or ending in an odd number of
-//!   backslashes;
+//!   blank and an unescaped `"`, or an unescaped `"` and a trailing `\` or `\` and carriage
+//!   return (bare, the `\` would continue the line; only the input's last line can end so), or
+//!   ending in an odd number of backslashes;
 //! - a target list whose selectors hold both an unescaped blank and an unescaped `"`;
 //! - a `Key` selector that looks like `/regex/`, and a `Regex` selector holding `/'` together
 //!   with a character that only the `'/.../'` form allows.
@@ -176,9 +177,14 @@ fn ends_with_odd_backslashes(s: &str) -> bool {
 }
 
 /// A bare token reads back as `s`: it ends at the first unescaped blank, a leading `"` would
-/// open a quoted one, a leading `#` a comment, and a trailing `\` continues the line.
+/// open a quoted one, a leading `#` a comment, and a trailing `\` continues the line (so does
+/// a trailing `\` and carriage return, before the line feed a directive ends with).
 fn bare_token_ok(s: &str) -> bool {
-    !s.is_empty() && !s.starts_with(['"', '#']) && !has_unescaped(s, is_blank) && !s.ends_with('\\')
+    !s.is_empty()
+        && !s.starts_with(['"', '#'])
+        && !has_unescaped(s, is_blank)
+        && !s.ends_with('\\')
+        && !s.ends_with("\\\r")
 }
 
 /// `"s"` reads back as `s` (nothing is unescaped): no unescaped `"` inside, and no odd run of
@@ -418,5 +424,33 @@ fn value(v: &str, prefer_bare: bool, last: bool, out: &mut String) {
         out.push('\'');
         out.push_str(v);
         out.push('\'');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_str, FileId};
+
+    /// Each directive of `text` prints to text that parses back to it.
+    fn round_trips(text: &str) {
+        let (directives, errors) = parse_str(text, FileId(0));
+        assert!(errors.is_empty(), "{errors:?}");
+        for d in &directives {
+            let printed = super::print(std::slice::from_ref(d));
+            let (again, errors) = parse_str(&printed, FileId(0));
+            assert!(errors.is_empty(), "{printed:?}: {errors:?}");
+            assert_eq!(again.len(), 1, "{printed:?}");
+            assert_eq!(again[0].kind, d.kind, "{printed:?}");
+        }
+    }
+
+    /// A token may end with an escaped carriage return (a `\` and a CR not followed by a line
+    /// feed does not continue the line); written bare, the line feed after it would make the
+    /// two a line continuation: it is quoted (found by the parse fuzzer).
+    #[test]
+    fn a_trailing_escaped_carriage_return_is_quoted() {
+        round_trips("SecResponseBodyMimeType text/plain a\\\\\\\r\r");
+        round_trips("SecMarker a\\\r\r");
+        round_trips("SecMarker \"a b\\\r\"\n");
     }
 }
