@@ -115,8 +115,8 @@ pub fn parse(input: &[u8], depth_limit: usize, args_limit: usize) -> Result<Args
 
 /// [`parse`], giving each `(name, value)` pair to `each` as it is found, from buffers reused
 /// from pair to pair (no vector per name and value, copied again into ARGS: a tenth of a
-/// JSON body's cost). On an error, the pairs given before it are its [`JsonError::args`],
-/// which is empty.
+/// JSON body's cost). On an error, the pairs before it have been given already: the error's
+/// [`JsonError::args`] is empty.
 pub fn parse_each(
     input: &[u8],
     depth_limit: usize,

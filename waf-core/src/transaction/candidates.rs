@@ -183,12 +183,7 @@ pub(crate) fn number_phase_keys<'r>(
     let mut candidates: HashMap<(usize, Scan, V), u32> = HashMap::new();
     for rule in rules {
         let slot = rule.matcher_slot.load(Relaxed);
-        // (a `multiMatch` rule's entries are those of its values as they are:
-        // [`Transaction::no_value_has_bytes`])
-        let chain = match rule.multi_match() {
-            true => crate::chains::IDENTITY,
-            false => rule.transformation_chain.load(Relaxed),
-        };
+        let chain = keyed_chain(rule);
         let excepted = match rule.static_exceptions.get() {
             Some(crate::exceptions::StaticExceptions {
                 targets: Some((t, _)),
@@ -215,6 +210,16 @@ pub(crate) fn number_phase_keys<'r>(
     (bytes.len() as u32, candidates.len() as u32)
 }
 
+/// The chain after which the values of a rule's targets are taken in their per-phase entries:
+/// the rule's own, or for a `multiMatch` rule the identity (its values as they are:
+/// [`Transaction::no_value_has_bytes`]).
+fn keyed_chain(rule: &Rule) -> ChainId {
+    match rule.multi_match() {
+        true => crate::chains::IDENTITY,
+        false => rule.transformation_chain.load(Relaxed),
+    }
+}
+
 impl Transaction {
     /// Whether no value of `targets` (after `chain`) holds one of `required`, the bytes one of
     /// which every match of the rule's operator holds: then the rule cannot match, and is
@@ -237,20 +242,20 @@ impl Transaction {
         required: &RequiredBytes,
     ) -> bool {
         if !rule.multi_match() {
-            return self.no_target_may_match(targets, |tx, t| {
-                required.meets(&tx.target_bytes(rule, t, chain))
-            });
+            return self
+                .no_target_may_match(targets, |tx, t| required.meets(&tx.target_bytes(rule, t)));
         }
         let acted_on = self.rules.chains.acted_on(chain).copied();
         self.no_target_may_match(targets, |tx, t| {
-            let present = tx.target_bytes(rule, t, crate::chains::IDENTITY);
+            let present = tx.target_bytes(rule, t);
             required.meets(&present) || acted_on.map_or(true, |a| a.intersects(&present))
         })
     }
 
-    /// The bytes of the values of `target` after `chain` (the rule's, or the identity for a
-    /// `multiMatch` rule: see [`number_phase_keys`]), kept for the phase in its table entry.
-    fn target_bytes(&mut self, rule: &Rule, t: &Target, chain: ChainId) -> ByteSet {
+    /// The bytes of the values of `target` after [`keyed_chain`], kept for the phase in its
+    /// table entry.
+    fn target_bytes(&mut self, rule: &Rule, t: &Target) -> ByteSet {
+        let chain = keyed_chain(rule);
         let key = t.phase_keys.bytes.load(Relaxed);
         if key == NO_KEY {
             // `REQUEST_HEADERS:Referer`, or a target an exception that depends on a macro
@@ -477,18 +482,17 @@ mod tests {
     /// The phase values of the request line's and headers' variables serve phase 2 (the same
     /// array); those of `ARGS` are made anew (the body adds to them); a new header empties
     /// them.
+    fn rule_set(text: &str) -> Arc<crate::RuleSet> {
+        Arc::new(crate::RuleSet::from_text("t.conf", text, None).unwrap())
+    }
+
     #[test]
     fn header_values_outlive_phase_1() {
-        let rules = Arc::new(
-            crate::RuleSet::from_text(
-                "t.conf",
-                "SecRuleEngine DetectionOnly\n\
-                 SecRequestBodyAccess On\n\
-                 SecRule REQUEST_HEADERS|ARGS \"@rx zzz\" \"id:1,phase:1,pass,log\"\n\
-                 SecRule REQUEST_HEADERS|ARGS \"@rx zzz\" \"id:2,phase:2,pass,log\"",
-                None,
-            )
-            .unwrap(),
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRequestBodyAccess On\n\
+             SecRule REQUEST_HEADERS|ARGS \"@rx zzz\" \"id:1,phase:1,pass,log\"\n\
+             SecRule REQUEST_HEADERS|ARGS \"@rx zzz\" \"id:2,phase:2,pass,log\"",
         );
         let mut tx = Transaction::new(rules);
         tx.process_uri(b"/?a=1", b"POST", b"1.1");
@@ -511,15 +515,10 @@ mod tests {
     /// does, and matches on the stage that has it.
     #[test]
     fn multi_match_rules_are_asked_about_every_stage() {
-        let rules = Arc::new(
-            crate::RuleSet::from_text(
-                "t.conf",
-                "SecRuleEngine DetectionOnly\n\
-                 SecRule ARGS \"@rx <evil\" \"id:1,phase:1,pass,log,multiMatch,\
-                 t:none,t:urlDecodeUni\"",
-                None,
-            )
-            .unwrap(),
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS \"@rx <evil\" \"id:1,phase:1,pass,log,multiMatch,\
+             t:none,t:urlDecodeUni\"",
         );
         let run = |query: &str| {
             let mut tx = Transaction::new(Arc::clone(&rules));

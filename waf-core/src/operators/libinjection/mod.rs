@@ -59,34 +59,32 @@ pub struct DetectSqli;
 #[derive(Debug)]
 pub struct DetectXss;
 
-/// Whether libinjection can call `value` SQLi: not when it holds nothing but ASCII letters,
-/// digits and `_`. Such a value is one token, or a number and a word (a word takes in the
+/// Bytes one of which a value libinjection calls SQLi holds: all but ASCII letters, digits
+/// and `_`. A value of those alone is one token, or a number and a word (a word takes in the
 /// letters and digits after it: `1union` is `1` and `union`, `unionselect` one word), and no
 /// fingerprint of one or two of those is SQLi; in the quote contexts the whole value is one
 /// string. (Tested against the detector: `sqli_needs_a_byte_besides_word_bytes`.) Most
 /// values of a request are such words: ids, numbers, names of arguments and cookies.
-fn may_be_sqli(value: &[u8]) -> bool {
-    !value.iter().all(|&b| is_word_byte(b))
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+fn sqli_bytes() -> &'static crate::regex::RequiredBytes {
+    static SQLI_BYTES: std::sync::LazyLock<crate::regex::RequiredBytes> =
+        std::sync::LazyLock::new(|| {
+            let others: Vec<u8> = (0..=255u8)
+                .filter(|&b| !b.is_ascii_alphanumeric() && b != b'_')
+                .collect();
+            crate::regex::RequiredBytes::of_bytes(&others)
+        });
+    &SQLI_BYTES
 }
 
 impl Operator for DetectSqli {
-    /// Every byte but ASCII letters, digits and `_` ([`may_be_sqli`]): all of a variable
-    /// whose values are words (`ARGS_NAMES`, `REQUEST_COOKIES_NAMES`) is skipped at once.
+    /// [`sqli_bytes`]: all of a variable whose values are words (`ARGS_NAMES`,
+    /// `REQUEST_COOKIES_NAMES`) is skipped at once.
     fn required_bytes(&self) -> Option<&crate::regex::RequiredBytes> {
-        static SQLI_BYTES: std::sync::LazyLock<crate::regex::RequiredBytes> =
-            std::sync::LazyLock::new(|| {
-                let others: Vec<u8> = (0..=255u8).filter(|&b| !is_word_byte(b)).collect();
-                crate::regex::RequiredBytes::of_bytes(&others)
-            });
-        Some(&SQLI_BYTES)
+        Some(sqli_bytes())
     }
 
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        if !may_be_sqli(value) {
+        if !sqli_bytes().found_in(value) {
             return false;
         }
         let Some(fp) = is_sqli(value) else {
@@ -234,7 +232,7 @@ mod tests {
     }
 
     /// Words and numbers of SQL, run together without a byte besides letters, digits and
-    /// `_`: [`super::may_be_sqli`]'s pieces.
+    /// `_`: [`super::sqli_bytes`]' pieces.
     const WORD_PIECES: &[&str] = &[
         "1",
         "0",
@@ -297,7 +295,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A value of letters, digits and `_` alone is never SQLi ([`super::may_be_sqli`],
+        /// A value of letters, digits and `_` alone is never SQLi ([`super::sqli_bytes`],
         /// [`super::DetectSqli`]'s required bytes): the detector itself is run here.
         #[test]
         fn sqli_needs_a_byte_besides_word_bytes(
@@ -306,7 +304,7 @@ mod tests {
         ) {
             let mut value: String = pieces.iter().map(|&i| WORD_PIECES[i]).collect();
             value.push_str(&tail);
-            proptest::prop_assert!(!super::may_be_sqli(value.as_bytes()));
+            proptest::prop_assert!(!super::sqli_bytes().found_in(value.as_bytes()));
             proptest::prop_assert!(is_sqli(value.as_bytes()).is_none(), "{value} flagged");
         }
     }
