@@ -65,7 +65,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
             .store(id, std::sync::atomic::Ordering::Relaxed);
     }
     let matcher = crate::matcher::Matcher::build(links(&phases), &chains);
-    let phase_keys = crate::transaction::number_phase_keys(links(&phases), &matcher);
+    let phase_keys = crate::transaction::number_phase_keys(links(&phases), &matcher, &chains);
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
@@ -144,7 +144,7 @@ fn resource_dir(sources: &SourceMap, current_dir: Option<&Path>, span: Span) -> 
 }
 
 /// Every rule of the phases, chain links included, in order.
-fn links(phases: &[Vec<Entry>; 6]) -> impl Iterator<Item = &Rule> {
+fn links(phases: &[Vec<Entry>; 6]) -> impl Iterator<Item = &Rule> + Clone {
     phases.iter().flatten().flat_map(|e| {
         let first = match e {
             Entry::Rule(rule) => Some(&**rule),
@@ -410,6 +410,7 @@ impl Compiler<'_> {
             chained_child: false,
             static_exceptions: std::sync::OnceLock::new(),
             tag_bloom: u64::MAX.into(),
+            byte_test: std::sync::OnceLock::new(),
         };
         Some((rule, meta))
     }

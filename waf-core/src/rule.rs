@@ -47,11 +47,11 @@ pub struct Target {
 }
 
 /// A target's entries in a transaction's per-phase tables (`crate::transaction`'s candidates):
-/// the bytes of the whole variable after the rule's chain, and its group's candidates among
-/// the variable's values. Numbered at load, once the chains and the matcher are known, so that
+/// the bytes of the variable's values (all, or those its selector picks) after the rule's
+/// chain, and its group's candidates among them. Numbered at load, once the chains and the matcher are known, so that
 /// a rule asks an array, not a hash table (CRS's rules name five to nine variables each, and
 /// most are answered "no match" by these tables alone). [`NO_KEY`] for a target that is not a
-/// whole fixed variable, or that an exception depending on a macro gives the rule at each
+/// fixed variable (or is a count), or that an exception depending on a macro gives the rule at each
 /// evaluation (its values are then asked each time). Copied with the target: a copy stays in
 /// the same rule (exceptions work on the rule's own lists), for which the entries were
 /// numbered; the targets `SecRuleUpdateTargetBy*` adds at load are numbered in the rule's list.
@@ -296,6 +296,24 @@ pub struct Rule {
     /// complete: CRS's 941010 removes a target from the rules of one tag, and each rule after
     /// it compared its ~9 tags with that one.
     pub tag_bloom: std::sync::atomic::AtomicU64,
+    /// Its test by the bytes of its variables' values, when it has one (given at load).
+    pub(crate) byte_test: std::sync::OnceLock<ByteTest>,
+}
+
+/// A rule's test by the bytes of its variables' values, made once per phase for them all: the
+/// rule cannot match when none of its variables (after its transformation chain) holds one
+/// of `required`, the bytes one of which every match holds. The union of its variables'
+/// bytes is kept in a transaction's per-phase tables under `set`, an entry shared by the
+/// rules of the same variables and chain (CRS names the same five to nine variables in most
+/// of its rules). Only for a rule whose variables (its own, or those its static exceptions
+/// give it) all have their own entries ([`PhaseKeys`]).
+#[derive(Debug)]
+pub(crate) struct ByteTest {
+    pub set: u32,
+    /// One of the variables is `XML`, which has no value until a document is parsed (and is
+    /// not fixed after: the test then does not hold).
+    pub xml: bool,
+    pub required: crate::regex::ByteSet,
 }
 
 /// A tag's bit in [`Rule::tag_bloom`].

@@ -50,7 +50,7 @@ pub struct RuleSet {
     /// The grouped `@rx` automata ([`crate::matcher`]).
     pub(crate) matcher: crate::matcher::Matcher,
     /// How many entries the targets' [`crate::rule::PhaseKeys`] number: bytes, candidates.
-    pub(crate) phase_keys: (u32, u32),
+    pub(crate) phase_keys: crate::transaction::PhaseKeyCounts,
     /// Whether transactions consult [`Self::matcher`] (on by default; off evaluates every
     /// rule's regex on its own, for testing the two against each other).
     pub(crate) grouped_matching: bool,
@@ -83,7 +83,7 @@ impl RuleSet {
             unicode_map: None,
             chains: crate::chains::ChainTable::new(),
             matcher: Default::default(),
-            phase_keys: (0, 0),
+            phase_keys: Default::default(),
             grouped_matching: true,
             plan: Default::default(),
             static_decisions: true,

@@ -91,6 +91,11 @@ impl RequiredBytes {
         self.bytes.intersects(present)
     }
 
+    /// The bytes, as a set.
+    pub(crate) fn as_set(&self) -> ByteSet {
+        self.bytes
+    }
+
     /// The set for a phrase list matched without regard to ASCII case (`@pm`): the rarest byte
     /// of each phrase, in both cases when it is a letter. Empty phrases never match and add
     /// nothing; `None` when the set is too common to be worth checking, or there is no phrase.

@@ -129,25 +129,38 @@ pub(crate) struct PhaseTables {
     generation: u32,
     bytes: Vec<(u32, ByteSet)>,
     candidates: Vec<(u32, Option<Candidates>)>,
+    /// For a [`crate::rule::ByteTest`]'s set of targets, the union of their bytes.
+    byte_sets: Vec<(u32, ByteSet)>,
+}
+
+/// How many entries of each kind a rule set's per-phase tables have.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PhaseKeyCounts {
+    bytes: u32,
+    candidates: u32,
+    byte_sets: u32,
 }
 
 impl PhaseTables {
-    /// A new phase, for a rule set of `bytes` and `candidates` entries.
-    pub(crate) fn next_phase(&mut self, (bytes, candidates): (u32, u32)) {
+    /// A new phase, for a rule set of `counts` entries.
+    pub(crate) fn next_phase(&mut self, counts: PhaseKeyCounts) {
         if self.generation == u32::MAX {
             self.generation = 0;
             self.bytes.iter_mut().for_each(|e| e.0 = 0);
             self.candidates.iter_mut().for_each(|e| e.0 = 0);
+            self.byte_sets.iter_mut().for_each(|e| e.0 = 0);
         }
         self.generation += 1;
-        self.bytes.resize(bytes as usize, (0, ByteSet::EMPTY));
+        self.bytes
+            .resize(counts.bytes as usize, (0, ByteSet::EMPTY));
         self.candidates
-            .resize_with(candidates as usize, || (0, None));
+            .resize_with(counts.candidates as usize, || (0, None));
+        self.byte_sets
+            .resize(counts.byte_sets as usize, (0, ByteSet::EMPTY));
     }
 
     fn bytes(&self, key: u32) -> Option<ByteSet> {
-        let (generation, bytes) = self.bytes.get(key as usize)?;
-        (*generation == self.generation).then_some(*bytes)
+        entry_of(&self.bytes, key, self.generation)
     }
 
     fn set_bytes(&mut self, key: u32, bytes: ByteSet) {
@@ -170,18 +183,29 @@ impl PhaseTables {
     }
 }
 
+/// A byte-set entry of this phase's `generation`.
+fn entry_of(table: &[(u32, ByteSet)], key: u32, generation: u32) -> Option<ByteSet> {
+    let (g, bytes) = table.get(key as usize)?;
+    (*g == generation).then_some(*bytes)
+}
+
 /// Numbers the targets' entries in the per-phase tables ([`crate::rule::PhaseKeys`]) of these
 /// rules (chain links included), their own targets and those their static exceptions give
 /// them: one bytes entry per (chain, variable), one candidates entry per (group, scan,
-/// variable), for the whole fixed variables. Returns how many of each.
+/// variable), for the fixed variables (whole, or by a selector: `ARGS:id` has entries of its
+/// own); then gives the rules their [`crate::rule::ByteTest`]s. Returns how many of each.
 pub(crate) fn number_phase_keys<'r>(
-    rules: impl Iterator<Item = &'r Rule>,
+    rules: impl Iterator<Item = &'r Rule> + Clone,
     matcher: &crate::matcher::Matcher,
-) -> (u32, u32) {
+    chains: &crate::chains::ChainTable,
+) -> PhaseKeyCounts {
     use std::collections::HashMap;
-    let mut bytes: HashMap<(ChainId, V), u32> = HashMap::new();
-    let mut candidates: HashMap<(usize, Scan, V), u32> = HashMap::new();
-    for rule in rules {
+    // (a target with a selector, `REQUEST_HEADERS:User-Agent`, has entries of its own, by
+    // its name as written: its values are as fixed as the whole variable's)
+    type Selected = (V, Option<Arc<str>>);
+    let mut bytes: HashMap<(ChainId, Selected), u32> = HashMap::new();
+    let mut candidates: HashMap<(usize, Scan, Selected), u32> = HashMap::new();
+    for rule in rules.clone() {
         let slot = rule.matcher_slot.load(Relaxed);
         let chain = keyed_chain(rule);
         let excepted = match rule.static_exceptions.get() {
@@ -192,22 +216,89 @@ pub(crate) fn number_phase_keys<'r>(
             _ => &[],
         };
         for t in rule.targets.iter().chain(excepted) {
-            if t.selector.is_some() || t.count || !fixed_during_phase(t.variable) {
+            // (`ARGS:%{tx.name}` picks by a name known at each evaluation)
+            let by_macro = matches!(
+                t.selector,
+                Some(crate::rule::CompiledSelector::Key(_, _, Some(_)))
+            );
+            if t.count || by_macro || !fixed_during_phase(t.variable) {
                 continue;
             }
+            let selected = t.selector.as_ref().map(|_| Arc::clone(&t.full_name));
             let next = bytes.len() as u32;
-            let key = *bytes.entry((chain, t.variable)).or_insert(next);
+            let key = *bytes
+                .entry((chain, (t.variable, selected.clone())))
+                .or_insert(next);
             t.phase_keys.bytes.store(key, Relaxed);
             if slot != crate::matcher::NO_SLOT {
                 let (group, member) = ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
                 let scan = matcher.groups[group].scan_for(t.variable, member);
                 let next = candidates.len() as u32;
-                let key = *candidates.entry((group, scan, t.variable)).or_insert(next);
+                let key = *candidates
+                    .entry((group, scan, (t.variable, selected)))
+                    .or_insert(next);
                 t.phase_keys.candidates.store(key, Relaxed);
             }
         }
     }
-    (bytes.len() as u32, candidates.len() as u32)
+    let mut byte_sets: HashMap<Vec<u32>, u32> = HashMap::new();
+    for rule in rules {
+        let Some(targets) = static_targets(rule) else {
+            continue;
+        };
+        let Some(required) = required_of(rule, chains) else {
+            continue;
+        };
+        let keys = targets.iter().filter(|t| t.variable != V::Xml);
+        let keys = keys.map(|t| match t.phase_keys.bytes.load(Relaxed) {
+            NO_KEY => None,
+            key => Some(key),
+        });
+        let Some(mut keys) = keys.collect::<Option<Vec<u32>>>() else {
+            continue;
+        };
+        keys.sort_unstable();
+        keys.dedup();
+        let next = byte_sets.len() as u32;
+        let set = *byte_sets.entry(keys).or_insert(next);
+        let _ = rule.byte_test.set(crate::rule::ByteTest {
+            set,
+            xml: targets.iter().any(|t| t.variable == V::Xml),
+            required,
+        });
+    }
+    PhaseKeyCounts {
+        bytes: bytes.len() as u32,
+        candidates: candidates.len() as u32,
+        byte_sets: byte_sets.len() as u32,
+    }
+}
+
+/// The targets `rule` has in every transaction: its own, or those its static exceptions give
+/// it; `None` when its exceptions depend on a macro.
+pub(crate) fn static_targets(rule: &Rule) -> Option<&[Target]> {
+    Some(match rule.static_exceptions.get()? {
+        crate::exceptions::StaticExceptions {
+            targets: Some((t, _)),
+            ..
+        } => &t[..],
+        _ => &rule.targets[..],
+    })
+}
+
+/// The bytes one of which every match of `rule` holds, with those its chain acts on for a
+/// `multiMatch` rule ([`Transaction::no_value_has_bytes`]), when there are.
+fn required_of(rule: &Rule, chains: &crate::chains::ChainTable) -> Option<ByteSet> {
+    let op = rule.operator.as_ref().filter(|op| !op.negated)?;
+    let chain = rule.transformation_chain.load(Relaxed);
+    if chain == crate::rule::UNASSIGNED {
+        return None;
+    }
+    let required = op.operator.required_bytes()?.as_set();
+    match rule.multi_match() {
+        true => Some(required.union(*chains.acted_on(chain)?)),
+        false => Some(required),
+    }
 }
 
 /// The chain after which the values of a rule's targets are taken in their per-phase entries:
@@ -252,14 +343,57 @@ impl Transaction {
         })
     }
 
+    /// Whether `rule`'s [`crate::rule::ByteTest`] says it cannot match: what
+    /// [`Transaction::no_value_has_bytes`] would say of it, from one entry of the phase's
+    /// tables (most of CRS's rules a request reaches are answered so).
+    pub(crate) fn fails_byte_test(&mut self, rule: &Rule) -> bool {
+        let Some(test) = rule.byte_test.get() else {
+            return false;
+        };
+        // (a `ctl:ruleRemoveById` rule is evaluated as matched, not as failed)
+        if !self.rules.grouped_matching
+            || !self.removed_ids.is_empty()
+            || (test.xml && self.xml.is_some())
+        {
+            return false;
+        }
+        let generation = self.phase_tables.generation;
+        match entry_of(&self.phase_tables.byte_sets, test.set, generation) {
+            Some(present) => !test.required.intersects(&present),
+            None => self.no_bytes_in(rule, test),
+        }
+    }
+
+    /// [`Transaction::fails_byte_test`] when its set's entry is not yet worked out this phase.
+    fn no_bytes_in(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> bool {
+        let Some(targets) = static_targets(rule) else {
+            return false;
+        };
+        let mut present = ByteSet::EMPTY;
+        for t in targets.iter().filter(|t| t.variable != V::Xml) {
+            let bytes = self.target_bytes(rule, t);
+            if test.required.intersects(&bytes) {
+                // (the union is kept only when whole: the variables after this one are not
+                // worked out for a rule that runs anyway)
+                return false;
+            }
+            present = present.union(bytes);
+        }
+        let generation = self.phase_tables.generation;
+        if let Some(e) = self.phase_tables.byte_sets.get_mut(test.set as usize) {
+            *e = (generation, present);
+        }
+        true
+    }
+
     /// The bytes of the values of `target` after [`keyed_chain`], kept for the phase in its
     /// table entry.
     fn target_bytes(&mut self, rule: &Rule, t: &Target) -> ByteSet {
         let chain = keyed_chain(rule);
         let key = t.phase_keys.bytes.load(Relaxed);
         if key == NO_KEY {
-            // `REQUEST_HEADERS:Referer`, or a target an exception that depends on a macro
-            // gave the rule at this evaluation: its own values, asked each time
+            // a target an exception that depends on a macro gave the rule at this
+            // evaluation: its own values, asked each time
             return self.bytes_of(rule, t, chain);
         }
         match self.phase_tables.bytes(key) {
@@ -287,22 +421,34 @@ impl Transaction {
         self.no_target_may_match(targets, |tx, t| {
             let key = t.phase_keys.candidates.load(Relaxed);
             if key != NO_KEY {
-                if let Some(union) = tx.phase_tables.candidates(key) {
-                    return union.contains(member);
-                }
+                return tx
+                    .keyed_candidates(rule, t, key, group, member, chain)
+                    .map_or(true, |c| c.contains(member));
             }
+            // (as for the bytes above)
             let scan = tx.rules.matcher.groups[group].scan_for(t.variable, member);
-            if key != NO_KEY {
-                let union = tx.candidates_of(rule, t, group, scan, chain);
-                let may = union.contains(member);
-                tx.phase_tables.set_candidates(key, union);
-                may
-            } else {
-                // (as for the bytes above)
-                tx.candidates_of(rule, t, group, scan, chain)
-                    .contains(member)
-            }
+            tx.candidates_of(rule, t, group, scan, chain)
+                .contains(member)
         })
+    }
+
+    /// The members of `group` that may match some value of `t` (whose candidates entry is
+    /// `key`), kept for the phase in that entry.
+    fn keyed_candidates(
+        &mut self,
+        rule: &Rule,
+        t: &Target,
+        key: u32,
+        group: usize,
+        member: usize,
+        chain: ChainId,
+    ) -> Option<&Candidates> {
+        if self.phase_tables.candidates(key).is_none() {
+            let scan = self.rules.matcher.groups[group].scan_for(t.variable, member);
+            let union = self.candidates_of(rule, t, group, scan, chain);
+            self.phase_tables.set_candidates(key, union);
+        }
+        self.phase_tables.candidates(key)
     }
 
     /// The frame of the whole-variable tests: whether `may_match` says no for every target.
@@ -331,6 +477,14 @@ impl Transaction {
             Ok(column) => return self.column_bytes(target.variable, column),
             Err(values) => values,
         };
+        if let (Some(values), Some(acted_on)) = (&values, self.rules.chains.acted_on(chain)) {
+            // when no value holds a byte the chain acts on, each is its own output and the
+            // bytes are known: no value is looked at through the chain
+            let raw = values.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
+            if !acted_on.intersects(&raw) {
+                return raw;
+            }
+        }
         let mut present = ByteSet::default();
         self.for_each_transformed(rule, target, values, chain, |_, value, phase_value| {
             match phase_value {
@@ -510,6 +664,65 @@ mod tests {
         assert!(tx.phase_values.is_empty());
     }
 
+    /// A target with a selector has per-phase entries of its own: `ARGS:b`'s bytes, asked
+    /// first, do not answer for `ARGS:a`; nor do those of a name given by a macro, whose
+    /// value changes within the phase (`ARGS:%{tx.n}`: it has no entry).
+    #[test]
+    fn selected_values_have_entries_of_their_own() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS:b \"@rx <\" \"id:1,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS:a \"@rx <\" \"id:2,phase:1,pass,log,t:none\"\n\
+             SecAction \"id:3,phase:1,pass,nolog,setvar:tx.n=b\"\n\
+             SecRule ARGS:%{tx.n} \"@rx <\" \"id:4,phase:1,pass,log,t:none\"\n\
+             SecAction \"id:5,phase:1,pass,nolog,setvar:tx.n=a\"\n\
+             SecRule ARGS:%{tx.n} \"@rx <\" \"id:6,phase:1,pass,log,t:none\"",
+        );
+        let mut tx = Transaction::new(rules);
+        tx.process_uri(b"/?a=%3C&b=x", b"GET", b"1.1");
+        tx.process_request_headers();
+        let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
+        assert_eq!(ids, [2, 6]);
+    }
+
+    /// Rules of the same variables and chain share their byte test's entry, each asking it
+    /// about its own bytes: the union kept when one rule could not match answers the next
+    /// one, which may.
+    #[test]
+    fn byte_tests_share_their_variables_bytes() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS|REQUEST_HEADERS:X-A \"@rx <\" \"id:1,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS|REQUEST_HEADERS:X-A \"@rx ;\" \"id:2,phase:1,pass,log,t:none\"\n\
+             SecRule REQUEST_HEADERS:X-A|ARGS|XML:/* \"@rx ;\" \"id:3,phase:1,pass,log,t:none\"",
+        );
+        let run = |query: &str| {
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            tx.process_uri(format!("/?{query}").as_bytes(), b"GET", b"1.1");
+            tx.add_request_header(b"X-A", b"b");
+            tx.process_request_headers();
+            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
+            // (the phase's entries are still there to ask)
+            let fails: Vec<bool> = (0..3)
+                .map(|i| match &rules.phases[1][i] {
+                    crate::ruleset::Entry::Rule(rule) => tx.fails_byte_test(rule),
+                    crate::ruleset::Entry::Marker(_) => unreachable!(),
+                })
+                .collect();
+            (fails, ids)
+        };
+        let sets: Vec<u32> = (0..3)
+            .map(|i| match &rules.phases[1][i] {
+                crate::ruleset::Entry::Rule(rule) => rule.byte_test.get().unwrap().set,
+                crate::ruleset::Entry::Marker(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(sets[0], sets[1]);
+        assert_eq!(sets[1], sets[2]);
+        assert_eq!(run("a=%3B"), (vec![true, false, false], vec![2, 3]));
+        assert_eq!(run("a=%3C"), (vec![false, true, true], vec![1]));
+    }
+
     /// A `multiMatch` rule is answered "cannot match" when no value holds a byte it needs
     /// nor one its chain acts on (then every stage is the value as it is); it runs when one
     /// does, and matches on the stage that has it.
@@ -551,31 +764,43 @@ mod tests {
     /// that gets the tables, not after the generations wrap round.
     #[test]
     fn entries_hold_for_their_phase() {
+        let counts = |bytes, candidates, byte_sets| PhaseKeyCounts {
+            bytes,
+            candidates,
+            byte_sets,
+        };
+        let byte_set = |t: &PhaseTables, key| entry_of(&t.byte_sets, key, t.generation);
         let mut t = PhaseTables::default();
-        t.next_phase((2, 1));
+        t.next_phase(counts(2, 1, 1));
         assert_eq!(t.bytes(0), None);
         t.set_bytes(0, set(b'a'));
         t.set_candidates(0, Candidates::none(3));
+        t.byte_sets[0] = (t.generation, set(b'e'));
         assert_eq!(t.bytes(0), Some(set(b'a')));
         assert!(t.candidates(0).is_some());
+        assert_eq!(byte_set(&t, 0), Some(set(b'e')));
         assert_eq!(t.bytes(1), None);
         // (keys past the rule set's count are never kept)
         t.set_bytes(5, set(b'b'));
         assert_eq!(t.bytes(5), None);
-        t.next_phase((2, 1));
+        t.next_phase(counts(2, 1, 1));
         assert_eq!(t.bytes(0), None);
         assert!(t.candidates(0).is_none());
+        assert_eq!(byte_set(&t, 0), None);
         // the generations wrap: entries of the last one before do not come back
         t.set_bytes(1, set(b'c'));
         t.generation = u32::MAX;
         t.bytes[0] = (1, set(b'd'));
-        t.next_phase((2, 1));
+        t.byte_sets[0] = (1, set(b'd'));
+        t.next_phase(counts(2, 1, 1));
         assert_eq!(t.generation, 1);
         assert_eq!(t.bytes(0), None);
         assert_eq!(t.bytes(1), None);
+        assert_eq!(byte_set(&t, 0), None);
         // a smaller rule set's transaction
-        t.next_phase((1, 0));
+        t.next_phase(counts(1, 0, 0));
         assert_eq!(t.bytes(1), None);
         assert!(t.candidates(0).is_none());
+        assert_eq!(byte_set(&t, 0), None);
     }
 }

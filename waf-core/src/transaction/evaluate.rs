@@ -168,6 +168,9 @@ impl Transaction {
                 continue;
             }
             match decisions.get(at) {
+                Some(Decision::Run) | None if self.fails_byte_test(rule) => {
+                    self.no_match();
+                }
                 Some(Decision::Run) | None => {
                     self.current_rule_at = Some((phase, at));
                     let mut message = self.scratch_message.take().unwrap_or_default();

@@ -12,7 +12,8 @@ impl Transaction {
         if let Some(text) = m.literal_text() {
             return text.as_bytes().to_vec();
         }
-        let mut out = Vec::with_capacity(m.raw.len());
+        // (room for what the macros give: `tx.header_name_920450_%{tx.0}` grew three times)
+        let mut out = Vec::with_capacity(m.raw.len() + 64);
         for s in &m.segments {
             match s {
                 Segment::Literal(l) => out.extend_from_slice(l.as_bytes()),

@@ -17,7 +17,7 @@ pub(crate) use actions::id_ranges;
 mod body;
 mod candidates;
 mod columns;
-pub(crate) use candidates::number_phase_keys;
+pub(crate) use candidates::{number_phase_keys, PhaseKeyCounts};
 mod evaluate;
 mod macros;
 mod request;
