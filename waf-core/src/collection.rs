@@ -200,6 +200,27 @@ impl Collection {
         });
     }
 
+    /// A copy with room for `extra` more elements, its index (if made) included: the `TX` of
+    /// a rule set's plan is copied into each transaction, where CRS adds elements to it, and a
+    /// copy with no room to spare moved all of them at the first.
+    pub fn clone_with_room(&self, extra: usize) -> Collection {
+        let mut entries = Vec::with_capacity(self.entries.len() + extra);
+        entries.extend_from_slice(&self.entries);
+        let mut hashes = Vec::with_capacity(self.hashes.len() + extra);
+        hashes.extend_from_slice(&self.hashes);
+        let index = OnceLock::new();
+        if let Some(i) = self.index.get() {
+            let mut i = i.clone();
+            i.next.reserve(extra);
+            let _ = index.set(i);
+        }
+        Collection {
+            entries,
+            hashes,
+            index,
+        }
+    }
+
     /// Sets `name` to `value`: the first element of that name is replaced (others removed);
     /// appended when absent.
     pub fn set(&mut self, name: &[u8], value: impl Into<Bytes>) {
@@ -345,6 +366,32 @@ impl<'a> IntoIterator for &'a Collection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A copy with room has the same elements, found by name through its copied index as
+    /// before and after new ones are added, and the room asked for.
+    #[test]
+    fn a_copy_with_room_is_the_same_collection() {
+        let mut c = Collection::new();
+        for i in 0..40 {
+            c.add(format!("k{i}").as_bytes(), b"v");
+        }
+        c.add(b"K7", b"again");
+        assert_eq!(c.named(b"k7").count(), 2);
+        let mut copy = c.clone_with_room(10);
+        assert_eq!(copy, c);
+        assert!(copy.entries.capacity() >= 51 && copy.hashes.capacity() >= 51);
+        assert_eq!(copy.index.get().is_some(), c.index.get().is_some());
+        let values = |c: &Collection, n: &[u8]| -> Vec<Vec<u8>> {
+            c.named(n).map(|e| e.value.to_vec()).collect()
+        };
+        assert_eq!(values(&copy, b"K7"), [b"v".to_vec(), b"again".to_vec()]);
+        copy.set(b"k41", &b"new"[..]);
+        copy.add(b"k7", b"third");
+        assert_eq!(values(&copy, b"k41"), [b"new".to_vec()]);
+        assert_eq!(values(&copy, b"k7").len(), 3);
+        assert_eq!(values(&c, b"k7").len(), 2);
+        assert_eq!(c.named(b"k41").count(), 0);
+    }
 
     #[test]
     fn set_replaces_case_insensitively_add_appends() {

@@ -131,6 +131,9 @@ pub(crate) struct PhaseTables {
     candidates: Vec<(u32, Option<Candidates>)>,
     /// For a [`crate::rule::ByteTest`]'s set of targets, the union of their bytes.
     byte_sets: Vec<(u32, ByteSet)>,
+    /// The phase values of a variable without any, shared: a minimal GET has a dozen such
+    /// variables (`ARGS`, cookies...), each of which cost an allocation per phase.
+    no_values: Option<Arc<[PhaseValue]>>,
 }
 
 /// How many entries of each kind a rule set's per-phase tables have.
@@ -374,7 +377,8 @@ impl Transaction {
             let bytes = self.target_bytes(rule, t);
             if test.required.intersects(&bytes) {
                 // (the union is kept only when whole: the variables after this one are not
-                // worked out for a rule that runs anyway)
+                // worked out for a rule that runs anyway; keeping it whatever the answer, from
+                // the variables' entries already made, was slower)
                 return false;
             }
             present = present.union(bytes);
@@ -605,7 +609,14 @@ impl Transaction {
         let mut values = std::mem::take(&mut self.scratch_values);
         values.clear();
         self.resolve(rule, target, &mut values);
-        let with_bytes: Arc<[PhaseValue]> = values.drain(..).map(PhaseValue::new).collect();
+        let with_bytes: Arc<[PhaseValue]> = match values.is_empty() {
+            true => Arc::clone(
+                self.phase_tables
+                    .no_values
+                    .get_or_insert_with(|| Arc::new([])),
+            ),
+            false => values.drain(..).map(PhaseValue::new).collect(),
+        };
         self.scratch_values = values;
         self.phase_values
             .insert(target.variable, Arc::clone(&with_bytes));

@@ -247,7 +247,9 @@ impl Transaction {
         }
         if phase == 1 {
             if let Some(tx) = &self.rules.plan.snapshot {
-                self.tx = tx.clone();
+                // (room for the elements CRS's rules add in a transaction: ~25 on a request
+                // with a few headers)
+                self.tx = tx.clone_with_room(64);
             }
         }
         self.planned_through = phase;
@@ -531,13 +533,32 @@ impl Transaction {
         message: &mut RuleMessage,
         pending: &mut String,
     ) -> bool {
+        // (the ranges' vector is the transaction's, kept from value to value)
+        let mut ranges = std::mem::take(&mut self.scratch_ranges);
+        ranges.clear();
+        let hit = self.try_value_with(rule, op, v, candidate, stage, message, pending, &mut ranges);
+        self.scratch_ranges = ranges;
+        hit
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn try_value_with(
+        &mut self,
+        rule: &Rule,
+        op: &crate::rule::RuleOperator,
+        v: &Value,
+        candidate: Seen,
+        stage: Stage,
+        message: &mut RuleMessage,
+        pending: &mut String,
+        ranges: &mut Vec<(usize, usize)>,
+    ) -> bool {
         let capture = rule.capture();
-        let mut ranges = Vec::new();
         let hit = {
             let mut cx = OperatorCx {
                 tx: self,
                 capture,
-                ranges: &mut ranges,
+                ranges,
             };
             op.operator.evaluate(&mut cx, candidate.bytes())
         } != op.negated;
@@ -546,9 +567,9 @@ impl Transaction {
             // (`!@rx` that found something); with multiMatch the reference is emptied after
             // each line, so they go to the next line
             if rule.multi_match() {
-                write_ranges(pending, &ranges);
+                write_ranges(pending, ranges);
             } else {
-                write_ranges(&mut message.reference, &ranges);
+                write_ranges(&mut message.reference, ranges);
             }
             return false;
         }
@@ -571,7 +592,7 @@ impl Transaction {
         }
         message.reference.push_str(pending);
         pending.clear();
-        write_ranges(&mut message.reference, &ranges);
+        write_ranges(&mut message.reference, ranges);
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;

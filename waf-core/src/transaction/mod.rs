@@ -182,6 +182,8 @@ pub struct Transaction {
     pub(crate) phase_columns: columns::PhaseColumns,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
+    /// The ranges an operator reports for a value ([`Transaction::try_value`]).
+    pub(crate) scratch_ranges: Vec<(usize, usize)>,
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
     /// rules do not match: making and dropping an empty one each was ~2% of a small request).
     pub(crate) scratch_message: Option<Box<RuleMessage>>,
@@ -372,6 +374,7 @@ impl Transaction {
             phase_values: tables.values,
             phase_columns: tables.columns,
             scratch_values: Vec::new(),
+            scratch_ranges: Vec::new(),
             scratch_message: None,
             scratch_steps: Default::default(),
             audit: Default::default(),
