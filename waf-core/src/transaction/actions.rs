@@ -11,7 +11,6 @@ use crate::persistent::Change;
 use crate::rule::{AllowKind, Disruptive, MatchAction, Rule, RuleSetVar};
 use seclang_parser::names::{CtlName, VariableName as V};
 use seclang_parser::{IdRange, SetVarOperation};
-use std::borrow::Cow;
 
 /// A leading integer, as C++'s `stoi` reads it (0 when there is none).
 fn stoi(b: &[u8]) -> i64 {
@@ -84,11 +83,23 @@ impl Transaction {
     fn setvar(&mut self, rs: &RuleSetVar) {
         // CRS runs a few dozen `setvar`s a request, mostly on `tx` with a literal name and
         // value: both are the rule's shared buffers, and nothing is copied or allocated
+        match &rs.key {
+            Some((k, _)) => self.setvar_named(rs, k),
+            None => {
+                // a name with macros (920450's `tx.header_name_920450_%{tx.0}`) is written in
+                // the transaction's buffer
+                let mut name = std::mem::take(&mut self.scratch_name);
+                name.clear();
+                self.expand_into(&rs.var.key, &mut name);
+                self.setvar_named(rs, &name);
+                self.scratch_name = name;
+            }
+        }
+    }
+
+    /// [`Transaction::setvar`] of the variable named `key`.
+    fn setvar_named(&mut self, rs: &RuleSetVar, key: &[u8]) {
         let s = &rs.var;
-        let key: Cow<'_, [u8]> = match &rs.key {
-            Some((k, _)) => Cow::Borrowed(&k[..]),
-            None => Cow::Owned(self.expand_macros(&s.key)),
-        };
         let is_tx = s.collection.eq_ignore_ascii_case("tx");
         let value = match s.operation {
             SetVarOperation::Set | SetVarOperation::Add | SetVarOperation::Subtract => {
@@ -109,7 +120,7 @@ impl Transaction {
             SetVarOperation::Add | SetVarOperation::Subtract => {
                 let pre = match &rs.key {
                     Some((k, hash)) => collection.named_by_hash(k, *hash).next(),
-                    None => collection.named(&key).next(),
+                    None => collection.named(key).next(),
                 };
                 let pre = pre.map_or(0, |e| stoi(&e.value));
                 let by = stoi(&value);
@@ -123,20 +134,20 @@ impl Transaction {
         };
         let set = |c: &mut Collection, v: Bytes| match &rs.key {
             Some((k, hash)) => c.set_shared(k, *hash, v),
-            None => c.set(&key, v),
+            None => c.set(key, v),
         };
         if is_tx {
             match new_value {
                 Some(v) => set(collection, v),
-                None => collection.remove(&key),
+                None => collection.remove(key),
             }
             return;
         }
         match &new_value {
             Some(v) => set(collection, v.clone()),
-            None => collection.remove(&key),
+            None => collection.remove(key),
         }
-        let key = key.into_owned();
+        let key = key.to_vec();
         let change = match new_value {
             Some(v) => Change::Set(key, v.to_vec()),
             None => Change::Remove(key),

@@ -5,6 +5,14 @@ use crate::collection::{Bytes, Collection};
 use seclang_parser::names::VariableName as V;
 use seclang_parser::{MacroString, Segment};
 
+thread_local! {
+    /// The buffer [`Transaction::expand_shared`] writes an expansion in.
+    static EXPANSION: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The room the expansion buffer keeps from one expansion to the next.
+const EXPANSION_KEPT: usize = 4096;
+
 impl Transaction {
     /// The text of `m` with its macros replaced by the variables' current (first) values; an
     /// unknown or empty variable expands to nothing.
@@ -14,6 +22,12 @@ impl Transaction {
         }
         // (room for what the macros give: `tx.header_name_920450_%{tx.0}` grew three times)
         let mut out = Vec::with_capacity(m.raw.len() + 64);
+        self.expand_into(m, &mut out);
+        out
+    }
+
+    /// Appends the text of `m` to `out` ([`Transaction::expand_macros`]).
+    pub(crate) fn expand_into(&self, m: &MacroString, out: &mut Vec<u8>) {
         for s in &m.segments {
             match s {
                 Segment::Literal(l) => out.extend_from_slice(l.as_bytes()),
@@ -24,18 +38,36 @@ impl Transaction {
                 }
             }
         }
-        out
     }
 
     /// [`Transaction::expand_macros`] as a shared buffer: a text that is one macro and nothing
-    /// else (`%{tx.critical_anomaly_score}`) is the variable's own buffer, not a copy.
+    /// else (`%{tx.critical_anomaly_score}`) is the variable's own buffer, not a copy; another
+    /// is written in the thread's buffer and copied once into its own (CRS's 920450 sets
+    /// `/%{tx.0}/` for each header).
     pub(crate) fn expand_shared(&self, m: &MacroString) -> Bytes {
         if let [Segment::Macro { variable, key }] = &m.segments[..] {
             return self
                 .macro_value(*variable, key.as_deref())
                 .unwrap_or_default();
         }
-        self.expand_macros(m).into()
+        if let Some(text) = m.literal_text() {
+            return Bytes::from(text.as_bytes());
+        }
+        EXPANSION
+            .try_with(|buffer| match buffer.try_borrow_mut() {
+                Ok(mut buffer) => {
+                    buffer.clear();
+                    self.expand_into(m, &mut buffer);
+                    let shared = Bytes::from(&buffer[..]);
+                    // (a thread does not hold on to a large expansion)
+                    buffer.truncate(0);
+                    buffer.shrink_to(EXPANSION_KEPT);
+                    shared
+                }
+                // (an expansion within an expansion: its own vector)
+                Err(_) => self.expand_macros(m).into(),
+            })
+            .unwrap_or_else(|_| self.expand_macros(m).into())
     }
 
     pub(crate) fn expand_to_string(&self, m: &MacroString) -> String {

@@ -184,6 +184,8 @@ pub struct Transaction {
     pub(crate) scratch_values: Vec<variables::Value>,
     /// The ranges an operator reports for a value ([`Transaction::try_value`]).
     pub(crate) scratch_ranges: Vec<(usize, usize)>,
+    /// A `setvar`'s expanded name.
+    pub(crate) scratch_name: Vec<u8>,
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
     /// rules do not match: making and dropping an empty one each was ~2% of a small request).
     pub(crate) scratch_message: Option<Box<RuleMessage>>,
@@ -375,6 +377,7 @@ impl Transaction {
             phase_columns: tables.columns,
             scratch_values: Vec::new(),
             scratch_ranges: Vec::new(),
+            scratch_name: Vec::new(),
             scratch_message: None,
             scratch_steps: Default::default(),
             audit: Default::default(),
