@@ -23,6 +23,9 @@ struct OperatorCx<'a> {
     capture: bool,
     /// The ranges the operator reported (`[ref]`'s `o<start>,<len>`).
     ranges: &'a mut Vec<(usize, usize)>,
+    /// The value the operator sees, when it is a shared buffer: a capture of all of it
+    /// shares it.
+    subject: Option<&'a Bytes>,
 }
 
 /// Which transformations gave a value the operator sees (`[ref]`'s `t:` part).
@@ -75,6 +78,11 @@ impl OperatorContext for OperatorCx<'_> {
     }
 
     fn capture(&mut self, index: usize, value: &[u8]) {
+        // (CRS's 920450 captures each header name whole)
+        let value = match self.subject {
+            Some(s) if s.as_ptr() == value.as_ptr() && s.len() == value.len() => Bytes::clone(s),
+            _ => Bytes::from(value),
+        };
         // TX:0..TX:9 (`capture` is on most CRS rules that match a request's header names)
         match index {
             0..=9 => self.tx.tx.set(&[b'0' + index as u8], value),
@@ -555,10 +563,15 @@ impl Transaction {
     ) -> bool {
         let capture = rule.capture();
         let hit = {
+            let subject = match candidate {
+                Seen::Shared(b) => Some(b),
+                Seen::Scratch(_) => None,
+            };
             let mut cx = OperatorCx {
                 tx: self,
                 capture,
                 ranges,
+                subject,
             };
             op.operator.evaluate(&mut cx, candidate.bytes())
         } != op.negated;
