@@ -541,26 +541,10 @@ impl Transaction {
         message: &mut RuleMessage,
         pending: &mut String,
     ) -> bool {
-        // (the ranges' vector is the transaction's, kept from value to value)
+        // (the ranges' vector is the transaction's, kept from value to value: given back
+        // once written)
         let mut ranges = std::mem::take(&mut self.scratch_ranges);
         ranges.clear();
-        let hit = self.try_value_with(rule, op, v, candidate, stage, message, pending, &mut ranges);
-        self.scratch_ranges = ranges;
-        hit
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn try_value_with(
-        &mut self,
-        rule: &Rule,
-        op: &crate::rule::RuleOperator,
-        v: &Value,
-        candidate: Seen,
-        stage: Stage,
-        message: &mut RuleMessage,
-        pending: &mut String,
-        ranges: &mut Vec<(usize, usize)>,
-    ) -> bool {
         let capture = rule.capture();
         let hit = {
             let subject = match candidate {
@@ -570,7 +554,7 @@ impl Transaction {
             let mut cx = OperatorCx {
                 tx: self,
                 capture,
-                ranges,
+                ranges: &mut ranges,
                 subject,
             };
             op.operator.evaluate(&mut cx, candidate.bytes())
@@ -580,15 +564,17 @@ impl Transaction {
             // (`!@rx` that found something); with multiMatch the reference is emptied after
             // each line, so they go to the next line
             if rule.multi_match() {
-                write_ranges(pending, ranges);
+                write_ranges(pending, &ranges);
             } else {
-                write_ranges(&mut message.reference, ranges);
+                write_ranges(&mut message.reference, &ranges);
             }
+            self.scratch_ranges = ranges;
             return false;
         }
         // a multiMatch rule logs each match as it happens, whatever its log flags
         if !self.message_needed() && !rule.multi_match() {
             // nothing will print this match: only what rules can read of it is kept
+            self.scratch_ranges = ranges;
             pending.clear();
             self.record_matched_var(v, candidate.shared());
             self.run_setvars(rule);
@@ -605,7 +591,8 @@ impl Transaction {
         }
         message.reference.push_str(pending);
         pending.clear();
-        write_ranges(&mut message.reference, ranges);
+        write_ranges(&mut message.reference, &ranges);
+        self.scratch_ranges = ranges;
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
