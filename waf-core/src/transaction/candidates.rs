@@ -346,32 +346,29 @@ impl Transaction {
         })
     }
 
-    /// Whether `rule`'s [`crate::rule::ByteTest`] says it cannot match: what
+    /// What `rule`'s [`crate::rule::ByteTest`] says: `Some(true)` when it cannot match, what
     /// [`Transaction::no_value_has_bytes`] would say of it, from one entry of the phase's
-    /// tables (most of CRS's rules a request reaches are answered so).
-    pub(crate) fn fails_byte_test(&mut self, rule: &Rule) -> bool {
-        let Some(test) = rule.byte_test.get() else {
-            return false;
-        };
+    /// tables (most of CRS's rules a request reaches are answered so); `None` when the test
+    /// does not hold in this transaction.
+    pub(crate) fn byte_test(&mut self, rule: &Rule) -> Option<bool> {
+        let test = rule.byte_test.get()?;
         // (a `ctl:ruleRemoveById` rule is evaluated as matched, not as failed)
         if !self.rules.grouped_matching
             || !self.removed_ids.is_empty()
             || (test.xml && self.xml.is_some())
         {
-            return false;
+            return None;
         }
         let generation = self.phase_tables.generation;
         match entry_of(&self.phase_tables.byte_sets, test.set, generation) {
-            Some(present) => !test.required.intersects(&present),
+            Some(present) => Some(!test.required.intersects(&present)),
             None => self.no_bytes_in(rule, test),
         }
     }
 
-    /// [`Transaction::fails_byte_test`] when its set's entry is not yet worked out this phase.
-    fn no_bytes_in(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> bool {
-        let Some(targets) = static_targets(rule) else {
-            return false;
-        };
+    /// [`Transaction::byte_test`] when its set's entry is not yet worked out this phase.
+    fn no_bytes_in(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> Option<bool> {
+        let targets = static_targets(rule)?;
         let mut present = ByteSet::EMPTY;
         for t in targets.iter().filter(|t| t.variable != V::Xml) {
             let bytes = self.target_bytes(rule, t);
@@ -379,7 +376,7 @@ impl Transaction {
                 // (the union is kept only when whole: the variables after this one are not
                 // worked out for a rule that runs anyway; keeping it whatever the answer, from
                 // the variables' entries already made, was slower)
-                return false;
+                return Some(false);
             }
             present = present.union(bytes);
         }
@@ -387,7 +384,7 @@ impl Transaction {
         if let Some(e) = self.phase_tables.byte_sets.get_mut(test.set as usize) {
             *e = (generation, present);
         }
-        true
+        Some(true)
     }
 
     /// The bytes of the values of `target` after [`keyed_chain`], kept for the phase in its
@@ -716,7 +713,7 @@ mod tests {
             // (the phase's entries are still there to ask)
             let fails: Vec<bool> = (0..3)
                 .map(|i| match &rules.phases[1][i] {
-                    crate::ruleset::Entry::Rule(rule) => tx.fails_byte_test(rule),
+                    crate::ruleset::Entry::Rule(rule) => tx.byte_test(rule) == Some(true),
                     crate::ruleset::Entry::Marker(_) => unreachable!(),
                 })
                 .collect();

@@ -176,10 +176,14 @@ impl Transaction {
                 continue;
             }
             match decisions.get(at) {
-                Some(Decision::Run) | None if self.fails_byte_test(rule) => {
-                    self.no_match();
-                }
                 Some(Decision::Run) | None => {
+                    let tested = self.byte_test(rule);
+                    if tested == Some(true) {
+                        self.no_match();
+                        continue;
+                    }
+                    // (a rule its byte test let through is not asked the same again)
+                    self.bytes_tested = tested.is_some();
                     self.current_rule_at = Some((phase, at));
                     let mut message = self.scratch_message.take().unwrap_or_default();
                     self.evaluate_rule(rule, &mut message);
@@ -667,6 +671,8 @@ impl Transaction {
 
     /// Evaluates one rule (and its chain); returns whether it matched.
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
+        // (for this rule only, not its chain's links)
+        let bytes_tested = std::mem::take(&mut self.bytes_tested);
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
         if !self.removed_ids.is_empty()
             && self.removed_by_id(self.current_rule().map_or(rule.id, |r| r.id))
@@ -690,7 +696,7 @@ impl Transaction {
                 true => op.operator.required_bytes(),
                 false => None,
             };
-        if let Some(required) = required {
+        if let Some(required) = required.filter(|_| !bytes_tested) {
             if self.no_value_has_bytes(rule, &targets, chain, required) {
                 // no value of its variables has a byte every match needs (at any stage, for
                 // multiMatch)

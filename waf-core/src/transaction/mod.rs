@@ -186,6 +186,9 @@ pub struct Transaction {
     pub(crate) scratch_ranges: Vec<(usize, usize)>,
     /// A `setvar`'s expanded name.
     pub(crate) scratch_name: Vec<u8>,
+    /// The rule about to be evaluated passed its [`crate::rule::ByteTest`] (asked by
+    /// `run_phase`): its evaluation does not ask the same of its variables again.
+    pub(crate) bytes_tested: bool,
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
     /// rules do not match: making and dropping an empty one each was ~2% of a small request).
     pub(crate) scratch_message: Option<Box<RuleMessage>>,
@@ -378,6 +381,7 @@ impl Transaction {
             scratch_values: Vec::new(),
             scratch_ranges: Vec::new(),
             scratch_name: Vec::new(),
+            bytes_tested: false,
             scratch_message: None,
             scratch_steps: Default::default(),
             audit: Default::default(),
