@@ -63,10 +63,25 @@ impl Value {
     pub fn key_bytes(&self) -> Bytes {
         match &self.name {
             ValueName::Element(v) => {
-                let key = self.element_key(*v);
-                match std::str::from_utf8(&key) {
-                    Ok(_) => key.into(),
-                    Err(_) => String::from_utf8_lossy(&key).as_bytes().into(),
+                let element = self.element.as_deref().unwrap_or_default();
+                if std::str::from_utf8(element).is_err() {
+                    return String::from_utf8_lossy(&self.element_key(*v))
+                        .as_bytes()
+                        .into();
+                }
+                // (a short key is written on the stack and copied once into its shared
+                // buffer: one allocation, not a vector's too)
+                let name = v.as_str().as_bytes();
+                let mut key = [0u8; 128];
+                let len = name.len() + 1 + element.len();
+                match key.get_mut(..len) {
+                    Some(k) => {
+                        k[..name.len()].copy_from_slice(name);
+                        k[name.len()] = b':';
+                        k[name.len() + 1..].copy_from_slice(element);
+                        Bytes::from(&*k)
+                    }
+                    None => self.element_key(*v).into(),
                 }
             }
             // (a count's name is the target's, shared; a scalar's a static one's)
