@@ -293,6 +293,26 @@ fn found_cases() {
     assert_eq!(every.1, Some(403));
 }
 
+/// Markers, missed rules and removed rules are passed at once, but not while a `skipAfter`
+/// looks for a marker among them; both ways give the same lines, and the jump lands.
+#[test]
+fn passages_keep_their_markers() {
+    let text = "SecRuleEngine On\n\
+        SecRule ARGS:q \"@rx y\" \"id:1,phase:1,pass,nolog,skipAfter:M\"\n\
+        SecRule TX:a \"@rx ^\" \"id:2,phase:1,pass,log\"\n\
+        SecRule ARGS:q \"@rx .\" \"id:3,phase:1,pass,log,msg:'removed'\"\n\
+        SecMarker M\n\
+        SecRule TX:b \"@rx ^\" \"id:4,phase:1,pass,log\"\n\
+        SecRule &TX:a \"@eq 0\" \"id:5,phase:1,pass,log,msg:'after M'\"\n\
+        SecRuleRemoveById 3";
+    for q in ["y", "x"] {
+        let [planned, every] = both(text, q);
+        assert_eq!(planned, every, "q={q}");
+        assert_eq!(planned.0.len(), 1, "q={q}");
+        assert!(planned.0[0].contains("after M"), "q={q}");
+    }
+}
+
 /// A phase run a second time is evaluated rule by rule: its counters count twice.
 #[test]
 fn a_phase_run_twice_is_evaluated() {

@@ -147,15 +147,39 @@ impl Transaction {
         self.phase_tables.next_phase(self.rules.phase_keys);
         let rules = Arc::clone(&self.rules);
         let phase = usize::from(phase.min(5));
-        let decisions = match self.follow_plan(phase) {
-            true => &rules.plan.decisions[phase][..],
-            false => &[],
+        let (decisions, passages) = match self.follow_plan(phase) {
+            true => (
+                &rules.plan.decisions[phase][..],
+                &rules.plan.passages[phase][..],
+            ),
+            false => (&[][..], &[][..]),
         };
         let entries = &rules.phases[phase];
         let mut index = 0;
         while let Some(entry) = entries.get(index) {
             let at = index;
             index += 1;
+            // (markers, missed and removed rules: passed at once while nothing looks for a
+            // marker or removes rules)
+            if let Some(p) = passages.get(at).filter(|p| p.end as usize > at) {
+                if self.marker.is_none()
+                    && self.skip_next == 0
+                    && self.allow == AllowState::None
+                    && self.removed_ids.is_empty()
+                    && self.removed_tags.is_empty()
+                {
+                    index = p.end as usize;
+                    if p.misses {
+                        self.no_match();
+                        // (as after any rule: a phase that starts after an interruption ends
+                        // after its first rule)
+                        if self.intervention.disruptive {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+            }
             if let Some(marker) = &self.marker {
                 if let Entry::Marker(name) = entry {
                     if **name == **marker {
