@@ -132,14 +132,18 @@ impl Iterator for Positions<'_> {
     }
 }
 
-/// FNV-1a over the ASCII-lowercased name.
+/// A hash of the name without regard to ASCII case: eight bytes at a time, each with its
+/// `0x20` bit set (which makes a letter's two cases one, and some punctuation pairs too: the
+/// names are compared after the hash), then the length. A byte at a time (FNV-1a over the
+/// lowercase), CRS's `TX` names of 20-30 bytes cost ~8% of a minimal GET's instructions.
 pub fn name_hash(name: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name {
-        h ^= u64::from(b.to_ascii_lowercase());
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    use std::hash::Hasher;
+    let mut h = crate::word_hash::KeyHasher::default();
+    h.write_words(name, 0x2020_2020_2020_2020);
+    h.write_u64(name.len() as u64);
+    let h = h.finish();
+    // (the low bits too depend on every word: a tag's bit is `hash % 64`)
+    h ^ (h >> 32)
 }
 
 impl Collection {
@@ -366,6 +370,32 @@ impl<'a> IntoIterator for &'a Collection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names that differ in ASCII case only hash alike, at every length around the words'
+    /// edges; a name and its longer forms (the last word padded) do not.
+    #[test]
+    fn names_hash_alike_without_regard_to_case() {
+        let text = b"Restricted_Headers_Basic-AND-MORE.Of/Them";
+        for len in 0..=text.len() {
+            let name = &text[..len];
+            assert_eq!(
+                name_hash(name),
+                name_hash(&name.to_ascii_lowercase()),
+                "{len}"
+            );
+            assert_eq!(
+                name_hash(name),
+                name_hash(&name.to_ascii_uppercase()),
+                "{len}"
+            );
+            let mut longer = name.to_vec();
+            longer.push(b' ');
+            assert_ne!(name_hash(name), name_hash(&longer), "{len}");
+        }
+        let mut c = Collection::new();
+        (0..40).for_each(|i| c.add(format!("Name_{i}").as_bytes(), b"v"));
+        assert_eq!(c.named(b"NAME_17").count(), 1);
+    }
 
     /// A copy with room has the same elements, found by name through its copied index as
     /// before and after new ones are added, and the room asked for.
