@@ -1,9 +1,10 @@
 //! A count's decimal text without the formatting machinery, for the hot paths that write one:
 //! a logged match's ranges (CRS's 920450, once per header name), a JSON array's indexes (once
-//! per element of a body).
+//! per element of a body), a log line's numbers (a line per match on an attack).
 
 /// The decimal digits of `n`, written at the end of `buf`.
-pub(crate) fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
+pub(crate) fn decimal(n: impl Into<u64>, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n: u64 = n.into();
     let mut at = buf.len();
     loop {
         at -= 1;
@@ -16,13 +17,22 @@ pub(crate) fn decimal(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     &buf[at..]
 }
 
+/// The decimal digits of `n` appended to `out`.
+pub(crate) fn push_decimal(out: &mut String, n: impl Into<u64>) {
+    let mut buf = [0; 20];
+    out.extend(decimal(n, &mut buf).iter().map(|&d| char::from(d)));
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn as_format_writes_them() {
-        for n in [0, 7, 10, 99, 1234567, usize::MAX] {
+        for n in [0, 7, 10, 99, 1234567, u64::MAX] {
             let mut buf = [0; 20];
             assert_eq!(super::decimal(n, &mut buf), n.to_string().as_bytes());
+            let mut out = String::from("x");
+            super::push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
         }
     }
 }

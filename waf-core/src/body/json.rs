@@ -567,7 +567,7 @@ impl Sink<'_> {
             if c.is_array {
                 self.path.extend_from_slice(b".array_");
                 let mut buf = [0; 20];
-                let index = crate::decimal::decimal(c.counter, &mut buf);
+                let index = crate::decimal::decimal(c.counter as u64, &mut buf);
                 self.path.extend_from_slice(index);
             } else {
                 self.path.push(b'.');

@@ -110,15 +110,9 @@ fn write_ranges(out: &mut String, ranges: &[(usize, usize)]) {
 /// CRS's 920450 one per header name).
 fn write_pair(out: &mut String, tag: char, a: usize, b: usize) {
     out.push(tag);
-    write_decimal(out, a);
+    crate::decimal::push_decimal(out, a as u64);
     out.push(',');
-    write_decimal(out, b);
-}
-
-fn write_decimal(out: &mut String, n: usize) {
-    let mut buf = [0; 20];
-    let digits = crate::decimal::decimal(n, &mut buf);
-    out.extend(digits.iter().map(|&d| char::from(d)));
+    crate::decimal::push_decimal(out, b as u64);
 }
 
 /// Where a value a rule's operator may run on comes from ([`Transaction::may_match`]).
@@ -644,13 +638,18 @@ impl Transaction {
                 } else {
                     Cow::Borrowed(op.argument.raw.as_str())
                 };
-                format!(
-                    "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )",
-                    op.name,
-                    limit_to(200, &param),
-                    v.key(),
-                    limit_to(100, &hex_if_needed(&v.value)),
-                )
+                // (pieces pushed: see `RuleMessage::log_line`)
+                let mut text = String::with_capacity(160 + param.len().min(230));
+                text.push_str("Matched \"Operator `");
+                text.push_str(&op.name);
+                text.push_str("' with parameter `");
+                text.push_str(&limit_to(200, &param));
+                text.push_str("' against variable `");
+                text.push_str(&v.key());
+                text.push_str("' (Value: `");
+                text.push_str(&limit_to(100, &hex_if_needed(&v.value)));
+                text.push_str("' )");
+                text
             }
         }
     }

@@ -71,7 +71,9 @@ impl Transaction {
     }
 
     pub(crate) fn expand_to_string(&self, m: &MacroString) -> String {
-        String::from_utf8_lossy(&self.expand_macros(m)).into_owned()
+        // (UTF-8, as nearly all are: the bytes become the string, not a copy)
+        String::from_utf8(self.expand_macros(m))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// `expand_to_string(m) == s`, without expanding a text that has no macro.
