@@ -20,7 +20,8 @@ pub(crate) fn decimal(n: impl Into<u64>, buf: &mut [u8; 20]) -> &[u8] {
 /// The decimal digits of `n` appended to `out`.
 pub(crate) fn push_decimal(out: &mut String, n: impl Into<u64>) {
     let mut buf = [0; 20];
-    out.extend(decimal(n, &mut buf).iter().map(|&d| char::from(d)));
+    // (ASCII digits: always text)
+    out.push_str(std::str::from_utf8(decimal(n, &mut buf)).unwrap_or_default());
 }
 
 #[cfg(test)]
