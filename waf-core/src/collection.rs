@@ -204,24 +204,61 @@ impl Collection {
         });
     }
 
-    /// A copy with room for `extra` more elements, its index (if made) included: the `TX` of
-    /// a rule set's plan is copied into each transaction, where CRS adds elements to it, and a
-    /// copy with no room to spare moved all of them at the first.
-    pub fn clone_with_room(&self, extra: usize) -> Collection {
-        let mut entries = Vec::with_capacity(self.entries.len() + extra);
-        entries.extend_from_slice(&self.entries);
-        let mut hashes = Vec::with_capacity(self.hashes.len() + extra);
-        hashes.extend_from_slice(&self.hashes);
-        let index = OnceLock::new();
-        if let Some(i) = self.index.get() {
-            let mut i = i.clone();
-            i.next.reserve(extra);
-            let _ = index.set(i);
+    /// Makes this collection a copy of `source` with room for `extra` more elements, its
+    /// index (if made) included, in this collection's own buffers when they are large enough:
+    /// the `TX` of a rule set's plan is copied into each transaction, where CRS adds elements
+    /// to it (a copy with no room to spare moved all of them at the first), into the buffers
+    /// the thread's last transaction left ([`Collection::empty_keeping_room`]): three blocks of
+    /// kilobytes from the allocator cost ~1-2k instructions each a request.
+    pub fn copy_with_room(&mut self, source: &Collection, extra: usize) {
+        self.entries.clear();
+        self.entries.reserve(source.entries.len() + extra);
+        self.entries.extend_from_slice(&source.entries);
+        self.hashes.clear();
+        self.hashes.reserve(source.hashes.len() + extra);
+        self.hashes.extend_from_slice(&source.hashes);
+        match (source.index.get(), self.index.get_mut()) {
+            (Some(from), Some(to)) => {
+                // (the table's allocation is reused when its size is the source's)
+                to.ends.clone_from(&from.ends);
+                to.next.clear();
+                to.next.reserve(from.next.len() + extra);
+                to.next.extend_from_slice(&from.next);
+            }
+            (Some(from), None) => {
+                let mut i = from.clone();
+                i.next.reserve(extra);
+                self.index = OnceLock::from(i);
+            }
+            (None, _) => self.index = OnceLock::new(),
         }
-        Collection {
-            entries,
-            hashes,
-            index,
+    }
+
+    /// Empties the collection, keeping its buffers (and its index's, emptied too) for a copy
+    /// ([`Collection::copy_with_room`]) unless they hold room for more than `room` elements.
+    pub(crate) fn empty_keeping_room(&mut self, room: usize) {
+        self.entries.clear();
+        self.hashes.clear();
+        if self.entries.capacity() > room {
+            *self = Collection::new();
+            return;
+        }
+        if let Some(index) = self.index.get_mut() {
+            index.ends.clear();
+            index.next.clear();
+        }
+    }
+
+    /// Makes the index of a collection large enough to have one, with room in its table for
+    /// `extra` more names: the plan's `TX`, whose copies each transaction grows (a copy of
+    /// the table is cheap, its growth in every transaction was not).
+    pub fn index_with_room(&mut self, extra: usize) {
+        if self.entries.len() > INDEXED {
+            let hashes = &self.hashes;
+            self.index.get_or_init(|| Index::of(hashes));
+            if let Some(index) = self.index.get_mut() {
+                index.ends.reserve(extra);
+            }
         }
     }
 
@@ -407,8 +444,15 @@ mod tests {
         }
         c.add(b"K7", b"again");
         assert_eq!(c.named(b"k7").count(), 2);
-        let mut copy = c.clone_with_room(10);
+        // (into buffers a larger collection left, as a transaction's TX is)
+        let mut copy = Collection::new();
+        (0..60).for_each(|i| copy.add(format!("old{i}").as_bytes(), b"x"));
+        assert!(copy.contains(b"old3"));
+        copy.empty_keeping_room(1024);
+        assert!(copy.is_empty() && !copy.contains(b"old3"));
+        copy.copy_with_room(&c, 10);
         assert_eq!(copy, c);
+        assert!(!copy.contains(b"old3"));
         assert!(copy.entries.capacity() >= 51 && copy.hashes.capacity() >= 51);
         assert_eq!(copy.index.get().is_some(), c.index.get().is_some());
         let values = |c: &Collection, n: &[u8]| -> Vec<Vec<u8>> {

@@ -279,7 +279,7 @@ impl Transaction {
             if let Some(tx) = &self.rules.plan.snapshot {
                 // (room for the elements CRS's rules add in a transaction: ~25 on a request
                 // with a few headers)
-                self.tx = tx.clone_with_room(64);
+                self.tx.copy_with_room(tx, 64);
             }
         }
         self.planned_through = phase;

@@ -253,6 +253,8 @@ struct SpareTables {
     matched_names: MatchedNames,
     scalars: Vec<Option<crate::collection::Bytes>>,
     scalar_origins: Vec<Vec<(usize, usize)>>,
+    /// `TX`, emptied: the buffers the plan's `TX` is copied into.
+    tx: Collection,
 }
 
 /// Entries a kept table may keep room for.
@@ -278,6 +280,7 @@ impl SpareTables {
         self.values.empty(SPARE_TABLE_CAPACITY);
         columns::recycle(&mut self.columns, SPARE_TABLE_CAPACITY);
         self.matched_names.empty(SPARE_TABLE_CAPACITY);
+        self.tx.empty_keeping_room(SPARE_TABLE_CAPACITY);
         self.scalars.iter_mut().for_each(|s| *s = None);
         for origins in &mut self.scalar_origins {
             origins.empty(SPARE_TABLE_CAPACITY);
@@ -296,6 +299,7 @@ impl Drop for Transaction {
             matched_names: std::mem::take(&mut self.matched_names),
             scalars: std::mem::take(&mut self.scalars),
             scalar_origins: std::mem::take(&mut self.scalar_origins),
+            tx: std::mem::take(&mut self.tx),
         }
         .recycle();
     }
@@ -341,7 +345,7 @@ impl Transaction {
             env: None,
             geo: Collection::new(),
             rule_vars: Collection::new(),
-            tx: Collection::new(),
+            tx: tables.tx,
             persistent: BTreeMap::new(),
             persistent_keys: BTreeMap::new(),
             matched_vars: Collection::new(),
