@@ -112,7 +112,7 @@ impl Iterator for Positions<'_> {
                 while self.at != NONE as usize {
                     let i = self.at;
                     self.at = index.next[i] as usize;
-                    if c.entries[i].name.eq_ignore_ascii_case(self.name) {
+                    if same_name(&c.entries[i].name, self.name) {
                         return Some(i);
                     }
                 }
@@ -121,8 +121,7 @@ impl Iterator for Positions<'_> {
                 while self.at < c.hashes.len() {
                     let i = self.at;
                     self.at += 1;
-                    if c.hashes[i] == self.hash && c.entries[i].name.eq_ignore_ascii_case(self.name)
-                    {
+                    if c.hashes[i] == self.hash && same_name(&c.entries[i].name, self.name) {
                         return Some(i);
                     }
                 }
@@ -130,6 +129,12 @@ impl Iterator for Positions<'_> {
         }
         None
     }
+}
+
+/// Names equal without regard to ASCII case; those written alike (CRS writes its `TX` names
+/// in one case) are found by a plain comparison first.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a == b || a.eq_ignore_ascii_case(b)
 }
 
 /// A hash of the name without regard to ASCII case: eight bytes at a time, each with its

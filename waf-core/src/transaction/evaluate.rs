@@ -365,10 +365,14 @@ impl Transaction {
             // (most transactions have none: no chain starter to look up)
             return false;
         }
-        let id = self.current_rule().map_or(rule.id, |r| r.id);
-        self.removed_targets_by_id
-            .iter()
-            .any(|(r, _)| r.contains(id))
+        // (by tag, as 941010's is, asks no chain starter)
+        let by_id = || {
+            let id = self.current_rule().map_or(rule.id, |r| r.id);
+            self.removed_targets_by_id
+                .iter()
+                .any(|(r, _)| r.contains(id))
+        };
+        (!self.removed_targets_by_id.is_empty() && by_id())
             || self
                 .removed_targets_by_tag
                 .iter()
@@ -378,10 +382,13 @@ impl Transaction {
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
     /// which `is_name` holds.
     fn target_removed_at_run_time_by(&self, rule: &Rule, is_name: impl Fn(&str) -> bool) -> bool {
-        let id = self.current_rule().map_or(rule.id, |r| r.id);
-        self.removed_targets_by_id
-            .iter()
-            .any(|(r, t)| r.contains(id) && is_name(t))
+        let by_id = || {
+            let id = self.current_rule().map_or(rule.id, |r| r.id);
+            self.removed_targets_by_id
+                .iter()
+                .any(|(r, t)| r.contains(id) && is_name(t))
+        };
+        (!self.removed_targets_by_id.is_empty() && by_id())
             || self
                 .removed_targets_by_tag
                 .iter()
