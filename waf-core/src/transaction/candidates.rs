@@ -78,11 +78,68 @@ pub(crate) fn fixed_after_headers(v: V) -> bool {
 /// The per-phase values of whole fixed variables (`ARGS`, not `ARGS:id`), each with the bytes
 /// it holds: resolved once per phase, not once per chain and rule; and a value holding none
 /// of the bytes a chain acts on is its own transformed value, whose bytes are then known.
-pub(crate) type PhaseValues = std::collections::HashMap<
-    V,
-    Arc<[PhaseValue]>,
-    std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
->;
+///
+/// By variable, as an index (a table look where a hash map hashed and probed: rules ask for
+/// their variables' phase values ~10 times each a request).
+#[derive(Debug, Default)]
+pub(crate) struct PhaseValues {
+    by_variable: Vec<Option<Arc<[PhaseValue]>>>,
+    /// The variables with values, a bit each (emptying the table visits only those).
+    held: u128,
+}
+
+// (a bit of `held` for each variable)
+const _: () = assert!(V::ALL.len() <= 128);
+
+impl PhaseValues {
+    pub(crate) fn get(&self, v: &V) -> Option<&Arc<[PhaseValue]>> {
+        self.by_variable.get(*v as usize)?.as_ref()
+    }
+
+    pub(crate) fn insert(&mut self, v: V, values: Arc<[PhaseValue]>) {
+        let at = v as usize;
+        if self.by_variable.len() <= at {
+            self.by_variable.resize(V::ALL.len().max(at + 1), None);
+        }
+        self.by_variable[at] = Some(values);
+        self.held |= 1 << at;
+    }
+
+    /// Keeps the values of the variables for which `keep` holds.
+    pub(crate) fn retain(&mut self, keep: impl Fn(V) -> bool) {
+        let mut held = self.held;
+        while held != 0 {
+            let at = held.trailing_zeros() as usize;
+            held &= held - 1;
+            if !keep(V::ALL[at]) {
+                self.by_variable[at] = None;
+                self.held &= !(1u128 << at);
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.retain(|_| false);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_variable.iter().all(Option::is_none)
+    }
+}
+
+impl std::ops::Index<&V> for PhaseValues {
+    type Output = Arc<[PhaseValue]>;
+    fn index(&self, v: &V) -> &Arc<[PhaseValue]> {
+        self.get(v).expect("no phase values of this variable")
+    }
+}
+
+impl super::spare::Empty for PhaseValues {
+    fn empty(&mut self, _room: usize) {
+        self.clear();
+    }
+}
 
 /// A value of a whole fixed variable this phase.
 #[derive(Debug)]

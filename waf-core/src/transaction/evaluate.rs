@@ -136,7 +136,7 @@ impl Transaction {
         // the request's variables may have grown since the last phase (the body's arguments);
         // those of the request line and headers have not
         self.phase_values
-            .retain(|&v, _| super::candidates::fixed_after_headers(v));
+            .retain(super::candidates::fixed_after_headers);
         super::columns::next_phase(&mut self.phase_columns);
         self.phase_tables.next_phase(self.rules.phase_keys);
         let rules = Arc::clone(&self.rules);
