@@ -161,10 +161,22 @@ impl SelectorRegex {
             Some((lit, true)) => name
                 .get(..lit.len())
                 .is_some_and(|s| s[0].eq_ignore_ascii_case(&lit[0]) && s.eq_ignore_ascii_case(lit)),
-            Some((lit, false)) => name.windows(lit.len()).any(|w| w.eq_ignore_ascii_case(lit)),
+            Some((lit, false)) => contains_ignore_case(name, lit),
             None => self.regex.is_match(name),
         }
     }
+}
+
+/// Whether `name` holds `lit` (ASCII case aside): where its first byte is, in either case
+/// (CRS's `!REQUEST_COOKIES:/__utm/` asks it of every value of most of its rules; a compare at
+/// each of a name's places cost ~20 instructions a place).
+fn contains_ignore_case(name: &[u8], lit: &[u8]) -> bool {
+    let Some(last) = name.len().checked_sub(lit.len()) else {
+        return false;
+    };
+    let (lower, upper) = (lit[0].to_ascii_lowercase(), lit[0].to_ascii_uppercase());
+    memchr::memchr2_iter(lower, upper, &name[..=last])
+        .any(|at| name[at..at + lit.len()].eq_ignore_ascii_case(lit))
 }
 
 /// A pattern that says "holds this literal" (`name`, `^name`, and either followed by one more
