@@ -12,17 +12,22 @@ use crate::rule::{AllowKind, Disruptive, MatchAction, Rule, RuleSetVar};
 use seclang_parser::names::{CtlName, VariableName as V};
 use seclang_parser::{IdRange, SetVarOperation};
 
-/// A leading integer, as C++'s `stoi` reads it (0 when there is none).
+/// A leading integer, as C++'s `stoi` reads it (0 when there is none): after the C locale's
+/// white space (`isspace`: space, `\t`, `\n`, `\v`, `\f`, `\r`), a sign, then digits.
 fn stoi(b: &[u8]) -> i64 {
-    let s = String::from_utf8_lossy(b);
-    let t = s.trim_start();
-    let (neg, digits) = match t.as_bytes().first() {
+    let start = b
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t'..=b'\r'))
+        .unwrap_or(b.len());
+    let t = &b[start..];
+    let (neg, digits) = match t.first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
     let n: i64 = digits
-        .bytes()
+        .iter()
+        .copied()
         .take_while(u8::is_ascii_digit)
         .fold(0i64, |a, d| {
             a.saturating_mul(10).saturating_add(i64::from(d - b'0'))
@@ -536,6 +541,11 @@ mod tests {
         assert_eq!(stoi(b" 12abc"), 12);
         assert_eq!(stoi(b"-3"), -3);
         assert_eq!(stoi(b"x"), 0);
+        // the C locale's white space only (strtol's isspace), not Unicode's
+        assert_eq!(stoi(b"\t\x0b\x0c\r\n +7"), 7);
+        assert_eq!(stoi("\u{a0}5".as_bytes()), 0);
+        assert_eq!(stoi(b"\xff9"), 0);
+        assert_eq!(stoi(b""), 0);
     }
 
     #[test]
