@@ -235,12 +235,13 @@ impl Transaction {
         // match goes to the log callback.
         if acted || rule.multi_match() || !rule.is_logged_as(self.rules.noauditlog_hides_rule) {
             if acted {
-                self.messages.push(message.clone());
+                // (the message is done with: kept, not copied)
+                self.messages.push(std::mem::take(message));
             }
             return;
         }
         let line = message.log_line(engine_on, None, false);
-        self.messages.push(message.clone());
+        self.messages.push(std::mem::take(message));
         self.emit_log(&line);
     }
 
@@ -302,16 +303,25 @@ impl Transaction {
         message.maturity = rule.actions.maturity.unwrap_or(0);
         message.accuracy = rule.actions.accuracy.unwrap_or(0);
         if needed {
-            message.file = rule.file.to_string();
-            message.rev = rule.actions.rev.clone();
-            message.ver = rule.actions.ver.clone();
-            message.server_ip = self
-                .hostname
-                .clone()
-                .unwrap_or_else(|| self.server_ip.clone());
-            message.uri = String::from_utf8_lossy(&self.path_decoded).into_owned();
-            message.unique_id = self.id.clone();
-            message.client_ip = self.client_ip.clone();
+            // (written into the message's own strings: the message a phase reuses from rule to
+            // rule keeps their room)
+            let set = |field: &mut String, text: &str| {
+                field.clear();
+                field.push_str(text);
+            };
+            set(&mut message.file, &rule.file);
+            set(&mut message.rev, &rule.actions.rev);
+            set(&mut message.ver, &rule.actions.ver);
+            set(
+                &mut message.server_ip,
+                self.hostname.as_deref().unwrap_or(&self.server_ip),
+            );
+            set(
+                &mut message.uri,
+                &String::from_utf8_lossy(&self.path_decoded),
+            );
+            set(&mut message.unique_id, &self.id);
+            set(&mut message.client_ip, &self.client_ip);
         }
     }
 
@@ -339,7 +349,7 @@ impl Transaction {
     }
 
     /// Runs a disruptive action (the engine is On). Returns whether it interrupts.
-    fn disrupt(&mut self, d: &Disruptive, message: &RuleMessage) -> bool {
+    fn disrupt(&mut self, d: &Disruptive, message: &mut RuleMessage) -> bool {
         match d {
             Disruptive::Pass => return false,
             Disruptive::Allow(kind) => {
@@ -373,9 +383,10 @@ impl Transaction {
             }
         }
         self.intervention.disruptive = true;
-        let mut log_message = message.clone();
-        log_message.disruptive = true;
-        self.intervention.log = Some(log_message.log_line(true, None, true));
+        // (the line of the message as disruptive, without a copy of it)
+        let was = std::mem::replace(&mut message.disruptive, true);
+        self.intervention.log = Some(message.log_line(true, None, true));
+        message.disruptive = was;
         true
     }
 
