@@ -239,18 +239,23 @@ impl Collection {
         }
     }
 
-    /// Empties the collection, keeping its buffers (and its index's, emptied too) for a copy
-    /// ([`Collection::copy_with_room`]) unless they hold room for more than `room` elements.
-    pub(crate) fn empty_keeping_room(&mut self, room: usize) {
+    /// Empties the collection, keeping its buffers for the thread's next transaction unless
+    /// they hold room for more than `room` elements; with `keep_index`, its index's too,
+    /// emptied, for a copy ([`Collection::copy_with_room`]: `TX`). (A collection filled by
+    /// appending, `ARGS`, is better without one: an index there is kept up at each element.)
+    pub(crate) fn empty_keeping_room(&mut self, room: usize, keep_index: bool) {
         self.entries.clear();
         self.hashes.clear();
         if self.entries.capacity() > room {
             *self = Collection::new();
             return;
         }
-        if let Some(index) = self.index.get_mut() {
-            index.ends.clear();
-            index.next.clear();
+        match self.index.get_mut() {
+            Some(index) if keep_index => {
+                index.ends.clear();
+                index.next.clear();
+            }
+            _ => self.index = OnceLock::new(),
         }
     }
 
@@ -453,7 +458,7 @@ mod tests {
         let mut copy = Collection::new();
         (0..60).for_each(|i| copy.add(format!("old{i}").as_bytes(), b"x"));
         assert!(copy.contains(b"old3"));
-        copy.empty_keeping_room(1024);
+        copy.empty_keeping_room(1024, true);
         assert!(copy.is_empty() && !copy.contains(b"old3"));
         copy.copy_with_room(&c, 10);
         assert_eq!(copy, c);

@@ -266,29 +266,26 @@ impl Transaction {
         self.var_offset += name.len() + 2;
         self.request_headers
             .add_at(name, value, Some((self.var_offset, value.len())));
-        let lname = name.to_ascii_lowercase();
-        match lname.as_slice() {
-            b"authorization" => {
-                let first = value.split(|&c| c == b' ').next().unwrap_or(b"");
-                self.set_scalar(V::AuthType, first);
+        // (the name compared without regard to case, not lowercased into a copy per header)
+        let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
+        if is(b"authorization") {
+            let first = value.split(|&c| c == b' ').next().unwrap_or(b"");
+            self.set_scalar(V::AuthType, first);
+        } else if is(b"cookie") {
+            self.add_cookies(value, self.var_offset);
+        } else if is(b"content-type") {
+            let l = value.to_ascii_lowercase();
+            if l.starts_with(b"multipart/form-data") {
+                self.body_processor = Some(BodyProcessor::Multipart);
+                self.set_scalar(V::ReqbodyProcessor, b"MULTIPART");
             }
-            b"cookie" => self.add_cookies(value, self.var_offset),
-            b"content-type" => {
-                let l = value.to_ascii_lowercase();
-                if l.starts_with(b"multipart/form-data") {
-                    self.body_processor = Some(BodyProcessor::Multipart);
-                    self.set_scalar(V::ReqbodyProcessor, b"MULTIPART");
-                }
-                if l.starts_with(b"application/x-www-form-urlencoded") {
-                    self.body_processor = Some(BodyProcessor::UrlEncoded);
-                    self.set_scalar(V::ReqbodyProcessor, b"URLENCODED");
-                }
+            if l.starts_with(b"application/x-www-form-urlencoded") {
+                self.body_processor = Some(BodyProcessor::UrlEncoded);
+                self.set_scalar(V::ReqbodyProcessor, b"URLENCODED");
             }
-            b"host" => {
-                let host = value.split(|&c| c == b':').next().unwrap_or(b"");
-                self.set_scalar(V::ServerName, host);
-            }
-            _ => {}
+        } else if is(b"host") {
+            let host = value.split(|&c| c == b':').next().unwrap_or(b"");
+            self.set_scalar(V::ServerName, host);
         }
         self.var_offset += value.len() + 1;
     }
