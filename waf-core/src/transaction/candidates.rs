@@ -660,7 +660,7 @@ impl Transaction {
         if let Some(v) = self.phase_values.get(&target.variable) {
             return Arc::clone(v);
         }
-        let mut values = std::mem::take(&mut self.scratch_values);
+        let mut values = std::mem::take(&mut self.scratch_phase_values);
         values.clear();
         self.resolve(rule, target, &mut values);
         let with_bytes: Arc<[PhaseValue]> = match values.is_empty() {
@@ -671,7 +671,7 @@ impl Transaction {
             ),
             false => values.drain(..).map(PhaseValue::new).collect(),
         };
-        self.scratch_values = values;
+        self.scratch_phase_values = values;
         self.phase_values
             .insert(target.variable, Arc::clone(&with_bytes));
         with_bytes

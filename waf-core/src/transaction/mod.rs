@@ -182,6 +182,9 @@ pub struct Transaction {
     pub(crate) phase_columns: columns::PhaseColumns,
     /// The values of the rule being evaluated (kept to reuse the allocation).
     pub(crate) scratch_values: Vec<variables::Value>,
+    /// The values of a variable whose phase values are being made, asked while a rule holds
+    /// `scratch_values` (a vector of their own: they grew a new one ~7 times a request).
+    pub(crate) scratch_phase_values: Vec<variables::Value>,
     /// The ranges an operator reports for a value ([`Transaction::try_value`]).
     pub(crate) scratch_ranges: Vec<(usize, usize)>,
     /// A `setvar`'s expanded name.
@@ -401,6 +404,7 @@ impl Transaction {
             phase_values: tables.values,
             phase_columns: tables.columns,
             scratch_values: Vec::new(),
+            scratch_phase_values: Vec::new(),
             scratch_ranges: Vec::new(),
             scratch_name: Vec::new(),
             bytes_tested: false,
