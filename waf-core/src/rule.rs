@@ -157,10 +157,9 @@ impl SelectorRegex {
     /// Whether the pattern matches `name` (without regard to ASCII case).
     pub fn is_match(&self, name: &[u8]) -> bool {
         match &self.literal {
-            // (the first byte alone turns most names away: CRS walks all of TX so)
             Some((lit, true)) => name
                 .get(..lit.len())
-                .is_some_and(|s| s[0].eq_ignore_ascii_case(&lit[0]) && s.eq_ignore_ascii_case(lit)),
+                .is_some_and(|s| s.eq_ignore_ascii_case(lit)),
             Some((lit, false)) => contains_ignore_case(name, lit),
             None => self.regex.is_match(name),
         }

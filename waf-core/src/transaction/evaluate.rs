@@ -361,27 +361,14 @@ impl Transaction {
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
     fn runtime_removals_apply(&self, rule: &Rule) -> bool {
-        if self.removed_targets_by_id.is_empty() && self.removed_targets_by_tag.is_empty() {
-            // (most transactions have none: no chain starter to look up)
-            return false;
-        }
-        // (by tag, as 941010's is, asks no chain starter)
-        let by_id = || {
-            let id = self.current_rule().map_or(rule.id, |r| r.id);
-            self.removed_targets_by_id
-                .iter()
-                .any(|(r, _)| r.contains(id))
-        };
-        (!self.removed_targets_by_id.is_empty() && by_id())
-            || self
-                .removed_targets_by_tag
-                .iter()
-                .any(|(tag, _, bit)| self.has_removed_tag(rule, tag, *bit))
+        self.target_removed_at_run_time_by(rule, |_| true)
     }
 
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
     /// which `is_name` holds.
     fn target_removed_at_run_time_by(&self, rule: &Rule, is_name: impl Fn(&str) -> bool) -> bool {
+        // (most transactions have none; a removal by tag, as 941010's is, asks no chain
+        // starter)
         let by_id = || {
             let id = self.current_rule().map_or(rule.id, |r| r.id);
             self.removed_targets_by_id
