@@ -81,6 +81,12 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether `value` holds none of [`Operator::required_literals`]: `evaluate` is then false
+    /// on it. `false` when the operator has none (or does not search for them itself).
+    fn lacks_literals(&self, _value: &[u8]) -> bool {
+        false
+    }
+
     /// Bytes one of which every value the operator matches holds, when there is such a set of
     /// uncommon bytes: a rule none of whose values holds one is skipped (see
     /// `transaction::candidates`). `evaluate` must then be false on any value without them.

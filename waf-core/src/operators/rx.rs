@@ -173,6 +173,13 @@ impl Operator for Rx {
         re.required_literals().map(<[Vec<u8>]>::to_vec)
     }
 
+    /// Under the same conditions as [`Operator::required_literals`].
+    fn lacks_literals(&self, value: &[u8]) -> bool {
+        self.static_regex().is_some_and(|re| {
+            !re.uses_fallback() && !re.rechecks_line_start() && re.lacks_literals(value)
+        })
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let resolved = self.0.resolve(ctx);
         let re = match resolved {

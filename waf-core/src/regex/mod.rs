@@ -122,6 +122,8 @@ pub struct Regex {
     line_start_check: Option<OnceLock<Option<fancy_regex::Regex>>>,
     /// For `@rxGlobal`'s "non-empty match here" retry after an empty match.
     not_empty: OnceLock<Option<fancy_regex::Regex>>,
+    /// A search for [`Regex::literals`] alone, built on the first [`Regex::lacks_literals`].
+    literal_search: OnceLock<Option<aho_corasick::AhoCorasick>>,
 }
 
 impl fmt::Debug for Regex {
@@ -394,6 +396,7 @@ impl Regex {
                         context_free: cf,
                         line_start_check: analysis.line_start_at_end.then(OnceLock::new),
                         not_empty: OnceLock::new(),
+                        literal_search: OnceLock::new(),
                     });
                 }
                 Err(LinearError::TooLarge) => {
@@ -423,6 +426,7 @@ impl Regex {
             fallback,
             line_start_check: None,
             not_empty: OnceLock::new(),
+            literal_search: OnceLock::new(),
         })
     }
 
@@ -512,6 +516,22 @@ impl Regex {
     /// set of literals of two bytes or more.
     pub(crate) fn required_literals(&self) -> Option<&[Vec<u8>]> {
         self.literals.as_deref()
+    }
+
+    /// Whether `haystack` holds none of [`Regex::required_literals`] (ASCII case aside): then
+    /// the pattern cannot match it. `false` for a pattern without literals. Asked by a rule
+    /// outside the grouped matcher's groups (`multiMatch`: CRS's 934100 tests each argument's
+    /// whitespace-free and base64-decoded stages) before each stage's search: the automaton
+    /// of a few literals reads a short value about as fast as the pattern's lazy DFA, without
+    /// its search's set-up and captures. Built on the first call.
+    pub(crate) fn lacks_literals(&self, haystack: &[u8]) -> bool {
+        let search = self.literal_search.get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(self.literals.as_ref()?)
+                .ok()
+        });
+        search.as_ref().is_some_and(|s| !s.is_match(haystack))
     }
 
     /// On the linear engine, bytes one of which every match holds, when there is such a set

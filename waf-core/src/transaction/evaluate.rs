@@ -446,8 +446,12 @@ impl Transaction {
         let input = &v.value;
         let multi = rule.multi_match();
         let mut matched = false;
+        // a stage without one of the operator's literals is not tested (a multiMatch rule is
+        // outside the grouped matcher, whose scan tells the other rules so)
+        let prefiltered = multi && !op.negated && self.rules.grouped_matching;
+        let may_match = |stage: &[u8]| !(prefiltered && op.operator.lacks_literals(stage));
         if multi {
-            if raw_may_match {
+            if raw_may_match && may_match(input) {
                 let raw = Seen::Shared(input);
                 matched |= self.try_value(rule, op, v, raw, Stage::Raw, message, pending);
             }
@@ -498,7 +502,7 @@ impl Transaction {
             // multiMatch tests.
             std::mem::swap(current, next);
             transformed = true;
-            if multi && changed {
+            if multi && changed && may_match(current) {
                 let stage = Seen::Scratch(&current[..]);
                 matched |= self.try_value(rule, op, v, stage, Stage::One(i), message, pending);
             }
