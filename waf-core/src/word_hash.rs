@@ -12,6 +12,18 @@ use std::hash::Hasher;
 pub(crate) struct KeyHasher(u64);
 
 impl KeyHasher {
+    /// A hasher that starts from this process's secret (drawn once from std's random keys),
+    /// for a table of texts a request chooses: without the secret, texts cannot be chosen to
+    /// fall in one bucket.
+    pub(crate) fn keyed() -> KeyHasher {
+        static SECRET: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let secret = SECRET.get_or_init(|| {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0x5e_c1_5a_u64)
+        });
+        KeyHasher(*secret)
+    }
+
     /// `bytes` as little-endian words, the last one padded with zeros, each with the bits of
     /// `set` set (0: as they are; 0x20 in each byte: ASCII case aside).
     pub(crate) fn write_words(&mut self, bytes: &[u8], set: u64) {

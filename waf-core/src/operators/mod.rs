@@ -81,6 +81,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether `evaluate`'s answer depends on the value alone, and a `false` leaves nothing
+    /// behind (no range, no capture, nothing set): a rule then tests each text of a large
+    /// variable once, however many values hold it.
+    fn is_pure(&self) -> bool {
+        false
+    }
+
     /// Whether `value` holds none of [`Operator::required_literals`]: `evaluate` is then false
     /// on it. `false` when the operator has none (or does not search for them itself).
     fn lacks_literals(&self, _value: &[u8]) -> bool {

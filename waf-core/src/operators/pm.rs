@@ -387,6 +387,10 @@ impl Acmp {
 }
 
 impl Operator for Pm {
+    fn is_pure(&self) -> bool {
+        true
+    }
+
     fn required_bytes(&self) -> Option<&RequiredBytes> {
         self.tree.required.as_ref()
     }

@@ -173,6 +173,11 @@ impl Operator for Rx {
         re.required_literals().map(<[Vec<u8>]>::to_vec)
     }
 
+    /// With a pattern known at load time (an expanded one depends on the transaction).
+    fn is_pure(&self) -> bool {
+        !matches!(self.0, Pattern::Dynamic { .. })
+    }
+
     /// Under the same conditions as [`Operator::required_literals`].
     fn lacks_literals(&self, value: &[u8]) -> bool {
         self.static_regex().is_some_and(|re| {

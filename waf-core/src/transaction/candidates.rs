@@ -29,7 +29,10 @@ use crate::collection::Bytes;
 use crate::matcher::{Candidates, Scan};
 use crate::regex::{ByteSet, RequiredBytes};
 use crate::rule::{Rule, Target, NO_KEY};
+use crate::word_hash::KeyHasher;
 use seclang_parser::names::VariableName as V;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -147,6 +150,10 @@ pub(crate) struct PhaseValue {
     pub value: Value,
     /// The bytes it holds.
     pub bytes: ByteSet,
+    /// The position of the variable's first value with the same text: its own when none
+    /// before it has one, or when the variable has too few values to look
+    /// ([`same_texts`]).
+    pub same_as: u32,
     /// Where the scan of every group's literals over its own text is in the transformation
     /// cache's sets ([`NOT_SCANNED`] until it is made; a variable with columns keeps it with
     /// its outputs instead): a chain leaves most values as they are, and each chain's test asked
@@ -158,14 +165,45 @@ pub(crate) struct PhaseValue {
 const NOT_SCANNED: u32 = u32::MAX;
 
 impl PhaseValue {
-    pub(crate) fn new(value: Value) -> PhaseValue {
+    /// `value`, whose variable's first value of the same text is at `same_as`.
+    pub(crate) fn new(value: Value, same_as: u32) -> PhaseValue {
         let mut bytes = ByteSet::default();
         bytes.add(&value.value);
         PhaseValue {
             value,
             bytes,
+            same_as,
             scan: NOT_SCANNED.into(),
         }
+    }
+}
+
+/// For each of `values`, the position of the first with the same text (`out` left empty for
+/// fewer than [`COLUMN_MIN_VALUES`]). A rule whose operator's answer depends on the text
+/// alone tests each text of a large variable once ([`crate::operators::Operator::is_pure`]):
+/// a JSON array of records repeats its names' values (a status, a currency, a tag), and a
+/// form its empty and default fields. A text is known by a hash that starts from a secret
+/// ([`KeyHasher::keyed`]: a request cannot choose texts that fall in one bucket); texts that
+/// hash alike but differ are each their own (only the first gets the hash's entry).
+pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>) {
+    use std::collections::hash_map::Entry;
+    use std::hash::Hasher;
+    out.clear();
+    if values.len() < COLUMN_MIN_VALUES {
+        return;
+    }
+    let mut first: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> =
+        HashMap::with_capacity_and_hasher(values.len(), Default::default());
+    for (i, v) in values.iter().enumerate() {
+        let mut h = KeyHasher::keyed();
+        h.write_words(&v.value, 0);
+        h.write_u64(v.value.len() as u64);
+        let at = i as u32;
+        out.push(match first.entry(h.finish()) {
+            Entry::Vacant(e) => *e.insert(at),
+            Entry::Occupied(e) if values[*e.get() as usize].value == v.value => *e.get(),
+            Entry::Occupied(_) => at,
+        });
     }
 }
 
@@ -663,14 +701,21 @@ impl Transaction {
         let mut values = std::mem::take(&mut self.scratch_phase_values);
         values.clear();
         self.resolve(rule, target, &mut values);
+        let mut same = std::mem::take(&mut self.scratch_same_texts);
+        same_texts(&values, &mut same);
         let with_bytes: Arc<[PhaseValue]> = match values.is_empty() {
             true => Arc::clone(
                 self.phase_tables
                     .no_values
                     .get_or_insert_with(|| Arc::new([])),
             ),
-            false => values.drain(..).map(PhaseValue::new).collect(),
+            false => values
+                .drain(..)
+                .enumerate()
+                .map(|(i, v)| PhaseValue::new(v, same.get(i).copied().unwrap_or(i as u32)))
+                .collect(),
         };
+        self.scratch_same_texts = same;
         self.scratch_phase_values = values;
         self.phase_values
             .insert(target.variable, Arc::clone(&with_bytes));
@@ -697,6 +742,35 @@ impl Transaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each value of a large variable is known by the first value of its text; the values of
+    /// a small one are not looked at.
+    #[test]
+    fn same_texts_point_to_the_first_value_of_the_text() {
+        let value = |text: &str| Value {
+            name: super::super::variables::ValueName::Element(V::Args),
+            element: None,
+            value: Bytes::from(text.as_bytes()),
+            origin: super::super::variables::Origin::None,
+        };
+        // (texts of one length and of several words, which hash word by word)
+        let texts = ["abcdefgh", "abcdefgi", "", "abcdefghabcdefgh", "abcdefgh"];
+        let values: Vec<Value> = (0..COLUMN_MIN_VALUES + 6)
+            .map(|i| value(texts[i % texts.len()]))
+            .collect();
+        let mut same = Vec::new();
+        same_texts(&values, &mut same);
+        assert_eq!(same.len(), values.len());
+        for (i, &s) in same.iter().enumerate() {
+            let first = values
+                .iter()
+                .position(|v| v.value == values[i].value)
+                .unwrap();
+            assert_eq!(s as usize, first, "value {i}");
+        }
+        same_texts(&values[..COLUMN_MIN_VALUES - 1], &mut same);
+        assert!(same.is_empty());
+    }
 
     /// The phase values of the request line's and headers' variables serve phase 2 (the same
     /// array); those of `ARGS` are made anew (the body adds to them); a new header empties

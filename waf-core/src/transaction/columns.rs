@@ -399,7 +399,7 @@ mod tests {
             if i == 0 {
                 value.value = Bytes::from(&b"B0"[..]);
             }
-            other.push(PhaseValue::new(value));
+            other.push(PhaseValue::new(value, i as u32));
         }
         let column = tx.column(V::Args, &other, chain);
         let (out, _) = tx.column_output(V::Args, column, 0);

@@ -185,6 +185,11 @@ pub struct Transaction {
     /// The values of a variable whose phase values are being made, asked while a rule holds
     /// `scratch_values` (a vector of their own: they grew a new one ~7 times a request).
     pub(crate) scratch_phase_values: Vec<variables::Value>,
+    /// Their first values of the same text ([`candidates::same_texts`]).
+    pub(crate) scratch_same_texts: Vec<u32>,
+    /// The texts of a large variable a rule being evaluated found no match in, a bit each
+    /// (by the position of their first value: [`candidates::PhaseValue::same_as`]).
+    pub(crate) scratch_no_match: Vec<u64>,
     /// The ranges an operator reports for a value ([`Transaction::try_value`]).
     pub(crate) scratch_ranges: Vec<(usize, usize)>,
     /// A `setvar`'s expanded name.
@@ -405,6 +410,8 @@ impl Transaction {
             phase_columns: tables.columns,
             scratch_values: Vec::new(),
             scratch_phase_values: Vec::new(),
+            scratch_same_texts: Vec::new(),
+            scratch_no_match: Vec::new(),
             scratch_ranges: Vec::new(),
             scratch_name: Vec::new(),
             bytes_tested: false,

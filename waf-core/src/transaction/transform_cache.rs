@@ -255,6 +255,7 @@ impl Transaction {
     /// `variable` after the group's chain): the group's scan that serves the rule on the
     /// variable runs once per value. `source`: where the candidate comes from, when it keeps
     /// its scan.
+    #[inline(always)]
     pub(crate) fn may_match(
         &mut self,
         slot: u64,

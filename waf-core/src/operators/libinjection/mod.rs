@@ -77,6 +77,10 @@ fn sqli_bytes() -> &'static crate::regex::RequiredBytes {
 }
 
 impl Operator for DetectSqli {
+    fn is_pure(&self) -> bool {
+        true
+    }
+
     /// [`sqli_bytes`]: all of a variable whose values are words (`ARGS_NAMES`,
     /// `REQUEST_COOKIES_NAMES`) is skipped at once.
     fn required_bytes(&self) -> Option<&crate::regex::RequiredBytes> {
@@ -98,6 +102,10 @@ impl Operator for DetectSqli {
 }
 
 impl Operator for DetectXss {
+    fn is_pure(&self) -> bool {
+        true
+    }
+
     /// A `<` or an `=`: libinjection flags a tag, a comment or a doctype (after a `<`) or an
     /// attribute's value (after an `=`), and nothing else ([`xss::detect`]). A benign
     /// request's arguments seldom hold either, and the rule then skips them all at once.
