@@ -10,6 +10,8 @@
 //! and a value the step leaves as it is keeps its parent's output (no copy, no entry). Each
 //! output keeps its bytes, so the next step (and the byte tests of [`super::candidates`]) know
 //! without a scan whether it acts on it, and the place of its scan of every group's literals.
+//! Values of one text ([`super::candidates::PhaseValue::same_as`]) come to their first
+//! value's outputs in every column: each text is transformed and scanned once.
 
 use super::candidates::PhaseValue;
 use super::transform_cache::TransformCache;
@@ -138,12 +140,12 @@ impl Transaction {
             None => {
                 debug_assert_eq!(chain, IDENTITY);
                 let start = columns.arena.len();
-                columns.arena.extend(0..values.len() as u32);
+                columns.arena.extend(values.iter().map(|v| v.same_as));
                 start
             }
             Some(_) if values.iter().all(untouched) => {
                 let start = columns.arena.len();
-                columns.arena.extend(0..values.len() as u32);
+                columns.arena.extend(values.iter().map(|v| v.same_as));
                 start
             }
             Some(step) => {
@@ -158,8 +160,14 @@ impl Transaction {
                 let start = columns.arena.len();
                 columns.arena.reserve(values.len());
                 for (i, v) in (parent..).zip(values) {
+                    let first = v.same_as as usize;
+                    if first != i - parent {
+                        // its text's first value's output (made: it comes before)
+                        columns.arena.push(columns.arena[start + first]);
+                        continue;
+                    }
                     if untouched(v) {
-                        columns.arena.push((i - parent) as u32);
+                        columns.arena.push(first as u32);
                         continue;
                     }
                     let from = columns.arena[i];
