@@ -494,7 +494,6 @@ impl Transaction {
     /// value whose text an earlier value did not match is passed by. (A loop of its own: the
     /// test of each value's text in the loop of every rule cost CRS's regression inputs 1.2%
     /// more instructions, though few of them have a variable so large.)
-    #[cold]
     #[inline(never)]
     fn test_texts_once(
         &mut self,
