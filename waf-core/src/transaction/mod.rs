@@ -267,6 +267,43 @@ struct SpareTables {
     /// `MATCHED_VARS`, emptied: grown from nothing in each transaction, each grew its two
     /// vectors a few times (~15 reallocations a request).
     request: [Collection; 6],
+    /// The rules' scratch buffers, emptied (each grew from nothing in each transaction: a
+    /// chain's `TX:/^header_name_920450_/` reallocated its values' vector on every request).
+    scratch: Scratch,
+}
+
+/// A transaction's scratch buffers ([`Transaction::scratch_values`] and the rest), between
+/// transactions.
+#[derive(Default)]
+struct Scratch {
+    values: Vec<variables::Value>,
+    phase_values: Vec<variables::Value>,
+    same_texts: Vec<u32>,
+    no_match: Vec<u64>,
+    ranges: Vec<(usize, usize)>,
+    name: Vec<u8>,
+    message: Option<Box<RuleMessage>>,
+    steps: [Vec<u8>; 2],
+}
+
+impl Scratch {
+    /// Empties the buffers, keeping room for at most `room` entries (bytes for the byte
+    /// buffers: a value's steps may be a whole body).
+    fn empty(&mut self, room: usize) {
+        use spare::Empty;
+        self.values.empty(room);
+        self.phase_values.empty(room);
+        self.same_texts.empty(room);
+        self.no_match.empty(room);
+        self.ranges.empty(room);
+        self.name.empty(room);
+        for step in &mut self.steps {
+            step.empty(room * 64);
+        }
+        if let Some(m) = &mut self.message {
+            m.empty();
+        }
+    }
 }
 
 /// Entries a kept table may keep room for.
@@ -300,6 +337,7 @@ impl SpareTables {
         for origins in &mut self.scalar_origins {
             origins.empty(SPARE_TABLE_CAPACITY);
         }
+        self.scratch.empty(SPARE_TABLE_CAPACITY);
         spare::keep(&SPARE_TABLES, self);
     }
 }
@@ -324,6 +362,16 @@ impl Drop for Transaction {
                 &mut self.matched_vars,
             ]
             .map(std::mem::take),
+            scratch: Scratch {
+                values: std::mem::take(&mut self.scratch_values),
+                phase_values: std::mem::take(&mut self.scratch_phase_values),
+                same_texts: std::mem::take(&mut self.scratch_same_texts),
+                no_match: std::mem::take(&mut self.scratch_no_match),
+                ranges: std::mem::take(&mut self.scratch_ranges),
+                name: std::mem::take(&mut self.scratch_name),
+                message: self.scratch_message.take(),
+                steps: std::mem::take(&mut self.scratch_steps),
+            },
         }
         .recycle();
     }
@@ -340,6 +388,7 @@ impl Transaction {
         let tables = SpareTables::take();
         let [request_headers, request_cookies, args, args_get, args_post, matched_vars] =
             tables.request;
+        let scratch = tables.scratch;
         let mut t = Transaction {
             rules,
             id: id.to_string(),
@@ -408,15 +457,15 @@ impl Transaction {
             phase_tables: tables.tables,
             phase_values: tables.values,
             phase_columns: tables.columns,
-            scratch_values: Vec::new(),
-            scratch_phase_values: Vec::new(),
-            scratch_same_texts: Vec::new(),
-            scratch_no_match: Vec::new(),
-            scratch_ranges: Vec::new(),
-            scratch_name: Vec::new(),
+            scratch_values: scratch.values,
+            scratch_phase_values: scratch.phase_values,
+            scratch_same_texts: scratch.same_texts,
+            scratch_no_match: scratch.no_match,
+            scratch_ranges: scratch.ranges,
+            scratch_name: scratch.name,
             bytes_tested: false,
-            scratch_message: None,
-            scratch_steps: Default::default(),
+            scratch_message: scratch.message,
+            scratch_steps: scratch.steps,
             audit: Default::default(),
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
