@@ -319,6 +319,12 @@ pub struct Rule {
 /// rules of the same variables and chain (CRS names the same five to nine variables in most
 /// of its rules). Only for a rule whose variables (its own, or those its static exceptions
 /// give it) all have their own entries ([`PhaseKeys`]).
+///
+/// A rule with no such bytes (a negated operator, a pattern that may match without one of a
+/// few bytes) is tested by the presence of values: it cannot match when none of its variables
+/// has one (CRS's 932230 names the cookies, the arguments and their names, and a plain GET has
+/// none). Its entry is `ByteSet::ALL` when some variable has a value, else empty, and
+/// `required` is `ByteSet::ALL`; such entries are apart from the bytes' ones.
 #[derive(Debug)]
 pub(crate) struct ByteTest {
     pub set: u32,
@@ -326,6 +332,8 @@ pub(crate) struct ByteTest {
     /// not fixed after: the test then does not hold).
     pub xml: bool,
     pub required: crate::regex::ByteSet,
+    /// A test of the presence of values, not of bytes.
+    pub presence: bool,
 }
 
 /// A tag's bit in [`Rule::tag_bloom`].

@@ -339,17 +339,32 @@ pub(crate) fn number_phase_keys<'r>(
             }
         }
     }
-    let mut byte_sets: HashMap<Vec<u32>, u32> = HashMap::new();
+    let mut byte_sets: HashMap<(Vec<u32>, bool), u32> = HashMap::new();
+    let mut variables: HashMap<Selected, u32> = HashMap::new();
     for rule in rules {
         let Some(targets) = static_targets(rule) else {
             continue;
         };
-        let Some(required) = required_of(rule, chains) else {
+        if rule.operator.is_none() || targets.is_empty() {
             continue;
+        }
+        let (required, presence) = match required_of(rule, chains) {
+            Some(required) => (required, false),
+            // (only of variables a request often lacks: the test of one that always has
+            // values, the request line's, costs and never answers)
+            None if targets.iter().all(often_empty) => (ByteSet::ALL, true),
+            None => continue,
         };
+        // (a presence test's entry is by the variables alone: their values' presence does
+        // not depend on the chain)
         let keys = targets.iter().filter(|t| t.variable != V::Xml);
         let keys = keys.map(|t| match t.phase_keys.bytes.load(Relaxed) {
             NO_KEY => None,
+            _ if presence => {
+                let selected = t.selector.as_ref().map(|_| Arc::clone(&t.full_name));
+                let next = variables.len() as u32;
+                Some(*variables.entry((t.variable, selected)).or_insert(next))
+            }
             key => Some(key),
         });
         let Some(mut keys) = keys.collect::<Option<Vec<u32>>>() else {
@@ -358,11 +373,12 @@ pub(crate) fn number_phase_keys<'r>(
         keys.sort_unstable();
         keys.dedup();
         let next = byte_sets.len() as u32;
-        let set = *byte_sets.entry(keys).or_insert(next);
+        let set = *byte_sets.entry((keys, presence)).or_insert(next);
         let _ = rule.byte_test.set(crate::rule::ByteTest {
             set,
             xml: targets.iter().any(|t| t.variable == V::Xml),
             required,
+            presence,
         });
     }
     PhaseKeyCounts {
@@ -370,6 +386,14 @@ pub(crate) fn number_phase_keys<'r>(
         candidates: candidates.len() as u32,
         byte_sets: byte_sets.len() as u32,
     }
+}
+
+/// Whether a request often has no value of `t`: a collection (`ARGS`, the cookies, a header
+/// by its name) but not all the headers.
+fn often_empty(t: &Target) -> bool {
+    t.variable.is_collection()
+        && !(t.selector.is_none()
+            && matches!(t.variable, V::RequestHeaders | V::RequestHeadersNames))
 }
 
 /// The targets `rule` has in every transaction: its own, or those its static exceptions give
@@ -466,20 +490,50 @@ impl Transaction {
         let targets = static_targets(rule)?;
         let mut present = ByteSet::EMPTY;
         for t in targets.iter().filter(|t| t.variable != V::Xml) {
-            let bytes = self.target_bytes(rule, t);
+            let bytes = match test.presence {
+                true if self.target_has_values(rule, t) => ByteSet::ALL,
+                true => ByteSet::EMPTY,
+                false => self.target_bytes(rule, t),
+            };
             if test.required.intersects(&bytes) {
                 // (the union is kept only when whole: the variables after this one are not
                 // worked out for a rule that runs anyway; keeping it whatever the answer, from
-                // the variables' entries already made, was slower)
+                // the variables' entries already made, was slower. A value present is the
+                // whole answer of a presence test.)
+                if test.presence {
+                    self.keep_byte_set(test.set, bytes);
+                }
                 return Some(false);
             }
             present = present.union(bytes);
         }
+        self.keep_byte_set(test.set, present);
+        Some(true)
+    }
+
+    /// Keeps `present` as the phase's entry of byte set `set`.
+    fn keep_byte_set(&mut self, set: u32, present: ByteSet) {
         let generation = self.phase_tables.generation;
-        if let Some(e) = self.phase_tables.byte_sets.get_mut(test.set as usize) {
+        if let Some(e) = self.phase_tables.byte_sets.get_mut(set as usize) {
             *e = (generation, present);
         }
-        Some(true)
+    }
+
+    /// Whether `target` (a fixed variable, not a count) has a value.
+    fn target_has_values(&mut self, rule: &Rule, t: &Target) -> bool {
+        match self.phase_values.get(&t.variable) {
+            // (all of the variable: a selector picks none of no values)
+            Some(all) if all.is_empty() || t.selector.is_none() => return !all.is_empty(),
+            None if t.selector.is_none() => return !self.phase_values_of(rule, t).is_empty(),
+            _ => {}
+        }
+        let mut values = std::mem::take(&mut self.scratch_values);
+        values.clear();
+        self.resolve(rule, t, &mut values);
+        let any = !values.is_empty();
+        values.clear();
+        self.scratch_values = values;
+        any
     }
 
     /// The bytes of the values of `target` after [`keyed_chain`], kept for the phase in its
@@ -777,6 +831,52 @@ mod tests {
     /// them.
     fn rule_set(text: &str) -> Arc<crate::RuleSet> {
         Arc::new(crate::RuleSet::from_text("t.conf", text, None).unwrap())
+    }
+
+    /// Rules with no bytes one of which every match holds (negated, or a pattern that may match
+    /// the empty value) are passed by when none of their variables has a value, and run when
+    /// one has, an empty one or one a selector picks among others.
+    #[test]
+    fn rules_without_required_bytes_are_tested_by_presence() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule REQUEST_COOKIES|ARGS \"@rx ^$\" \"id:1,phase:1,pass,log,t:none,t:lowercase\"\n\
+             SecRule REQUEST_COOKIES|ARGS_NAMES|ARGS \"!@rx zzz\" \"id:2,phase:1,pass,log,t:none\"\n\
+             SecRule REQUEST_HEADERS:X-A \"!@rx zzz\" \"id:3,phase:1,pass,log,t:none\"",
+        );
+        let run = |query: &str, headers: &[(&str, &str)]| {
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            tx.process_uri(format!("/{query}").as_bytes(), b"GET", b"1.1");
+            for (name, value) in headers {
+                tx.add_request_header(name.as_bytes(), value.as_bytes());
+            }
+            tx.process_request_headers();
+            let tests: Vec<Option<bool>> = (0..3)
+                .map(|i| match &rules.phases[1][i] {
+                    crate::ruleset::Entry::Rule(rule) => {
+                        assert!(rule.byte_test.get().is_some_and(|t| t.presence));
+                        tx.byte_test(rule)
+                    }
+                    crate::ruleset::Entry::Marker(_) => unreachable!(),
+                })
+                .collect();
+            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
+            (tests, ids)
+        };
+        let host = [("Host", "x")];
+        let none = Some(true);
+        let some = Some(false);
+        assert_eq!(run("", &host), (vec![none, none, none], vec![]));
+        // an empty value has no byte, and is a value
+        assert_eq!(run("?a=", &host), (vec![some, some, none], vec![1, 2]));
+        assert_eq!(
+            run("", &[("Host", "x"), ("X-A", "b")]),
+            (vec![none, none, some], vec![3])
+        );
+        assert_eq!(
+            run("", &[("Host", "x"), ("X-B", "b")]),
+            (vec![none, none, none], vec![])
+        );
     }
 
     #[test]
