@@ -389,6 +389,7 @@ impl Transaction {
         let [request_headers, request_cookies, args, args_get, args_post, matched_vars] =
             tables.request;
         let scratch = tables.scratch;
+        let transform_cache = transform_cache::TransformCache::take(&rules);
         let mut t = Transaction {
             rules,
             id: id.to_string(),
@@ -453,7 +454,7 @@ impl Transaction {
             highest_severity: 255,
             current_rule_at: None,
             log_sink: None,
-            transform_cache: transform_cache::TransformCache::take(),
+            transform_cache,
             phase_tables: tables.tables,
             phase_values: tables.values,
             phase_columns: tables.columns,

@@ -5,6 +5,11 @@
 //! [`Bytes`] that rules share), so the key is the buffer's address and length; the cache keeps
 //! a clone of the buffer alive, so an address cannot be reused by another value while its entry
 //! exists. Values built afresh for each rule (computed scalars, counts) simply miss.
+//!
+//! The grouped matcher's results by text outlive the transaction: the thread's next
+//! transaction on the same rule set finds them (a browser sends the same `Accept`,
+//! `User-Agent` and cookie names with every request), up to [`KEEP_TEXTS`] texts and
+//! [`KEEP_TEXT_BYTES`] bytes.
 
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
@@ -38,6 +43,11 @@ pub(crate) struct TransformCache {
     sets: Vec<u64>,
     /// where each set of `sets` starts, by a hash of its words.
     distinct_sets: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+    /// The rule set whose matcher `by_text` and `sets` hold the results of (a weak reference:
+    /// its address cannot be another rule set's while the cache holds it), and the bytes of
+    /// the texts `by_text` keeps.
+    rules: Option<std::sync::Weak<crate::RuleSet>>,
+    text_bytes: usize,
     /// and for a long value, (value, group and subset) → the subset's members whose literals it
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
@@ -49,7 +59,8 @@ pub(crate) struct TransformCache {
 /// hash is compared before its result is used).
 fn case_blind_hash(value: &[u8]) -> u64 {
     use std::hash::Hasher;
-    let mut h = KeyHasher::default();
+    // (keyed: the table outlives the request, and a request chooses its texts)
+    let mut h = KeyHasher::keyed();
     h.write_words(value, 0x2020_2020_2020_2020);
     h.finish()
 }
@@ -70,6 +81,14 @@ const PLAIN_SCAN_MAX: usize = 64;
 /// values) is shrunk, so a thread does not hold on to a big request's memory.
 const KEEP_CAPACITY: usize = 4096;
 
+/// The most texts whose scans a recycled cache keeps for the next transaction (a few pages'
+/// worth of headers and cookies),
+const KEEP_TEXTS: usize = 2048;
+/// their most bytes in all (the texts are kept alive with their results),
+const KEEP_TEXT_BYTES: usize = 256 * 1024;
+/// and the most words of their sets.
+const KEEP_SET_WORDS: usize = 64 * 1024;
+
 thread_local! {
     /// A finished transaction's cache, emptied, for the thread's next transaction: its hash
     /// tables keep their room (growing them anew was a rehash after rehash on every request).
@@ -77,22 +96,45 @@ thread_local! {
 }
 
 impl TransformCache {
-    /// An empty cache, the thread's spare one when there is one.
-    pub(crate) fn take() -> TransformCache {
-        super::spare::take(&SPARE)
+    /// The cache of a transaction on `rules`: the thread's spare one when there is one, with
+    /// the scans by text it kept when they are of the same rule set.
+    pub(crate) fn take(rules: &std::sync::Arc<crate::RuleSet>) -> TransformCache {
+        let mut cache: TransformCache = super::spare::take(&SPARE);
+        let same = cache
+            .rules
+            .as_ref()
+            .is_some_and(|r| std::ptr::eq(r.as_ptr(), std::sync::Arc::as_ptr(rules)));
+        if !same {
+            cache.forget_texts();
+            cache.rules = Some(std::sync::Arc::downgrade(rules));
+        }
+        cache
     }
 
-    /// Empties the cache and keeps it as the thread's spare.
+    /// Empties the cache but for its scans by text while they are few and small, and keeps
+    /// it as the thread's spare.
     pub(crate) fn recycle(mut self) {
         use super::spare::Empty;
         self.map.empty(KEEP_CAPACITY);
         self.all_groups.empty(KEEP_CAPACITY);
+        self.subsets.empty(KEEP_CAPACITY);
+        self.scratch.empty(KEEP_CAPACITY);
+        if self.by_text.len() > KEEP_TEXTS
+            || self.text_bytes > KEEP_TEXT_BYTES
+            || self.sets.len() > KEEP_SET_WORDS
+        {
+            self.forget_texts();
+        }
+        super::spare::keep(&SPARE, self);
+    }
+
+    /// Empties the scans by text.
+    fn forget_texts(&mut self) {
+        use super::spare::Empty;
         self.by_text.empty(KEEP_CAPACITY);
         self.sets.empty(KEEP_CAPACITY);
         self.distinct_sets.empty(KEEP_CAPACITY);
-        self.subsets.empty(KEEP_CAPACITY);
-        self.scratch.empty(KEEP_CAPACITY);
-        super::spare::keep(&SPARE, self);
+        self.text_bytes = 0;
     }
 }
 
@@ -124,9 +166,10 @@ impl TransformCache {
         let at = self.sets.len();
         matcher.search_all(candidate, &mut self.sets, &mut self.scratch);
         let at = self.shared_set(at);
-        self.by_text
-            .entry(text)
-            .or_insert_with(|| (candidate.clone(), at));
+        if let Entry::Vacant(e) = self.by_text.entry(text) {
+            e.insert((candidate.clone(), at));
+            self.text_bytes += candidate.len();
+        }
         at
     }
 
@@ -478,9 +521,17 @@ pub(super) mod tests {
         assert_eq!(append(&mut c, [4, 0, 0]), len);
     }
 
+    /// A recycled cache comes back empty but for its scans by text, which the thread's next
+    /// transaction on the same rule set finds; on another rule set, or past its bounds, it
+    /// forgets them.
     #[test]
-    fn a_recycled_cache_comes_back_empty() {
-        let mut c = TransformCache::take();
+    fn a_recycled_cache_keeps_its_scans_for_the_same_rule_set() {
+        let text = "SecRuleEngine On\n\
+                    SecRule ARGS \"@rx value\" \"id:1,phase:2,pass\"\n\
+                    SecRule ARGS \"@rx other\" \"id:2,phase:2,pass\"";
+        let rules = || Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
+        let (one, other) = (rules(), rules());
+        let mut c = TransformCache::take(&one);
         let v = Bytes::from(&b"value"[..]);
         c.map
             .insert((v.as_ptr() as usize, v.len(), 1), (v.clone(), v.clone()));
@@ -490,14 +541,32 @@ pub(super) mod tests {
         );
         c.all_groups
             .insert((v.as_ptr() as usize, v.len()), (v.clone(), 0));
-        c.sets.push(1);
+        let at = c.scan_of_text(&one.matcher, &v);
+        assert!(c.sets.len() > at, "the scan has a set");
         c.recycle();
-        let again = TransformCache::take();
+        let mut again = TransformCache::take(&one);
         assert!(again.map.is_empty() && again.subsets.is_empty() && again.all_groups.is_empty());
-        assert!(again.sets.is_empty());
         // it is the same cache, with its room
         assert!(again.map.capacity() > 0);
-        // and the spare is taken: the next one is new
-        assert_eq!(TransformCache::take().map.capacity(), 0);
+        // and its scan of the text, under another buffer of it
+        let sets = again.sets.len();
+        let copy = Bytes::from(&b"VALUE"[..]);
+        assert_eq!(again.scan_of_text(&one.matcher, &copy), at);
+        assert_eq!(again.sets.len(), sets, "no new scan");
+        again.recycle();
+        // another rule set's transaction does not find them
+        let elsewhere = TransformCache::take(&other);
+        assert!(elsewhere.by_text.is_empty() && elsewhere.sets.is_empty());
+        // nor, past the bounds, does the next one
+        let mut big = elsewhere;
+        big.scan_of_text(
+            &other.matcher,
+            &Bytes::from(vec![b'a'; KEEP_TEXT_BYTES + 1]),
+        );
+        assert_eq!(big.by_text.len(), 1);
+        big.recycle();
+        assert!(TransformCache::take(&other).by_text.is_empty());
+        // the spare is taken: the next one is new
+        assert_eq!(TransformCache::take(&other).map.capacity(), 0);
     }
 }
