@@ -6,10 +6,10 @@
 //! a clone of the buffer alive, so an address cannot be reused by another value while its entry
 //! exists. Values built afresh for each rule (computed scalars, counts) simply miss.
 //!
-//! The grouped matcher's results by text outlive the transaction: the thread's next
-//! transaction on the same rule set finds them (a browser sends the same `Accept`,
-//! `User-Agent` and cookie names with every request), up to [`KEEP_TEXTS`] texts and
-//! [`KEEP_TEXT_BYTES`] bytes.
+//! The grouped matcher's results by text, and the outputs of short values by text and chain,
+//! outlive the transaction: the thread's next transaction on the same rule set finds them (a
+//! browser sends the same `Accept`, `User-Agent` and cookie names with every request), up to
+//! [`KEEP_TEXTS`] texts and [`KEEP_TEXT_BYTES`] bytes each.
 
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
@@ -25,6 +25,9 @@ use std::hash::BuildHasherDefault;
 
 /// (buffer address, length, chain).
 type Key = (usize, usize, ChainId);
+
+/// (text hash, length, chain).
+type TextKey = (u64, usize, ChainId);
 
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
@@ -48,6 +51,12 @@ pub(crate) struct TransformCache {
     /// the texts `by_text` keeps.
     rules: Option<std::sync::Weak<crate::RuleSet>>,
     text_bytes: usize,
+    /// The outputs of short values ([`KEPT_OUTPUT_MAX`]) by (text hash, length, chain): the
+    /// value, its output, and whether the chain left it as it was (then the asking value's
+    /// own buffer stands for the output, as in `map`); kept for the next transactions, with
+    /// the bytes of their values and outputs.
+    outputs: HashMap<TextKey, (Bytes, Bytes, bool), BuildHasherDefault<KeyHasher>>,
+    output_bytes: usize,
     /// and for a long value, (value, group and subset) → the subset's members whose literals it
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
@@ -62,6 +71,14 @@ fn case_blind_hash(value: &[u8]) -> u64 {
     // (keyed: the table outlives the request, and a request chooses its texts)
     let mut h = KeyHasher::keyed();
     h.write_words(value, 0x2020_2020_2020_2020);
+    h.finish()
+}
+
+/// A hash of `value`'s bytes (keyed: the table outlives the request).
+fn exact_hash(value: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = KeyHasher::keyed();
+    h.write_words(value, 0);
     h.finish()
 }
 
@@ -89,6 +106,12 @@ const KEEP_TEXT_BYTES: usize = 256 * 1024;
 /// and the most words of their sets.
 const KEEP_SET_WORDS: usize = 64 * 1024;
 
+/// The longest value whose outputs are kept by text (headers, cookies, most arguments),
+const KEPT_OUTPUT_MAX: usize = 256;
+/// and the most outputs kept (one a value and chain: a request's few dozen values through
+/// CRS's chains make hundreds).
+const KEEP_OUTPUTS: usize = 8192;
+
 thread_local! {
     /// A finished transaction's cache, emptied, for the thread's next transaction: its hash
     /// tables keep their room (growing them anew was a rehash after rehash on every request).
@@ -106,6 +129,7 @@ impl TransformCache {
             .is_some_and(|r| std::ptr::eq(r.as_ptr(), std::sync::Arc::as_ptr(rules)));
         if !same {
             cache.forget_texts();
+            cache.forget_outputs();
             cache.rules = Some(std::sync::Arc::downgrade(rules));
         }
         cache
@@ -125,7 +149,17 @@ impl TransformCache {
         {
             self.forget_texts();
         }
+        if self.outputs.len() > KEEP_OUTPUTS || self.output_bytes > KEEP_TEXT_BYTES {
+            self.forget_outputs();
+        }
         super::spare::keep(&SPARE, self);
+    }
+
+    /// Empties the outputs by text.
+    fn forget_outputs(&mut self) {
+        use super::spare::Empty;
+        self.outputs.empty(KEEP_CAPACITY);
+        self.output_bytes = 0;
     }
 
     /// Empties the scans by text.
@@ -261,6 +295,22 @@ impl Transaction {
         if let Some((_, out)) = self.transform_cache.map.get(&key) {
             return out.clone();
         }
+        // a short value an earlier transaction (or another buffer of this one) had: its
+        // output by text (not in a large request, whose values are seldom seen again)
+        let by_text = (value.len() <= KEPT_OUTPUT_MAX
+            && self.transform_cache.map.len() < KEEP_CAPACITY)
+            .then(|| (exact_hash(value), value.len(), chain));
+        if let Some(text) = by_text {
+            if let Some((seen, out, same)) = self.transform_cache.outputs.get(&text) {
+                if seen[..] == value[..] {
+                    let result = if *same { value.clone() } else { out.clone() };
+                    self.transform_cache
+                        .map
+                        .insert(key, (value.clone(), result.clone()));
+                    return result;
+                }
+            }
+        }
         let input = self.transformed_with(step.parent, value, bytes);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
@@ -286,6 +336,14 @@ impl Transaction {
             self.transform_cache.scratch = out;
             result
         };
+        if let Some(text) = by_text {
+            let cache = &mut self.transform_cache;
+            if let Entry::Vacant(e) = cache.outputs.entry(text) {
+                let same = result[..] == value[..];
+                cache.output_bytes += value.len() + if same { 0 } else { result.len() };
+                e.insert((value.clone(), result.clone(), same));
+            }
+        }
         self.transform_cache
             .map
             .insert(key, (value.clone(), result.clone()));
@@ -376,6 +434,7 @@ pub(super) mod tests {
     use crate::ruleset::Entry;
     use crate::{RuleSet, Transaction};
     use proptest::prelude::*;
+    use std::sync::atomic::Ordering::Relaxed;
     use std::sync::Arc;
 
     /// A value and its `t:lowercase` output share one scan of the grouped matcher; `@abc` and
@@ -413,6 +472,58 @@ pub(super) mod tests {
             want.map(|(a, b)| (a.to_string(), b.to_string())),
             "{lines:?}"
         );
+    }
+
+    /// A short value's output through a chain is kept by text for the thread's next
+    /// transaction on the rule set: the same buffer comes back for another buffer of the same
+    /// text, and a value the chain leaves as it was is its own output.
+    #[test]
+    fn outputs_of_short_values_outlive_the_transaction() {
+        let rules = Arc::new(
+            RuleSet::from_text(
+                "t.conf",
+                "SecRuleEngine On\n\
+                 SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:urlDecodeUni,t:lowercase\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let chain = match &rules.phases[2][0] {
+            Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
+            Entry::Marker(_) => unreachable!(),
+        };
+        let text = |t: &[u8]| Bytes::from(t);
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        let out = tx.transformed(chain, &text(b"A%42C"));
+        assert_eq!(&out[..], b"abc");
+        let plain = text(b"a%zz");
+        assert!(Arc::ptr_eq(&tx.transformed(chain, &plain), &plain));
+        drop(tx);
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        let kept = tx.transform_cache.outputs.len();
+        assert!(kept >= 2);
+        assert!(Arc::ptr_eq(&tx.transformed(chain, &text(b"A%42C")), &out));
+        let plain = text(b"a%zz");
+        assert!(Arc::ptr_eq(&tx.transformed(chain, &plain), &plain));
+        assert_eq!(tx.transform_cache.outputs.len(), kept);
+        drop(tx);
+        // another rule set's chain of the same number is another chain
+        let other = Arc::new(
+            RuleSet::from_text(
+                "t.conf",
+                "SecRuleEngine On\n\
+                 SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:urlDecodeUni,t:trim\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let other_chain = match &other.phases[2][0] {
+            Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
+            Entry::Marker(_) => unreachable!(),
+        };
+        assert_eq!(other_chain, chain);
+        let mut tx = Transaction::new(other);
+        assert_eq!(&tx.transformed(chain, &text(b"A%42C"))[..], b"ABC");
     }
 
     /// Transformations with a known set of bytes they act on, and some without one.
