@@ -479,19 +479,20 @@ pub(super) mod tests {
     /// text, and a value the chain leaves as it was is its own output.
     #[test]
     fn outputs_of_short_values_outlive_the_transaction() {
-        let rules = Arc::new(
-            RuleSet::from_text(
-                "t.conf",
+        // a rule set of one rule with these transformations, and its chain
+        let rule_set = |transformations: &str| {
+            let text = format!(
                 "SecRuleEngine On\n\
-                 SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:urlDecodeUni,t:lowercase\"",
-                None,
-            )
-            .unwrap(),
-        );
-        let chain = match &rules.phases[2][0] {
-            Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
-            Entry::Marker(_) => unreachable!(),
+                 SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,{transformations}\""
+            );
+            let rules = Arc::new(RuleSet::from_text("t.conf", &text, None).unwrap());
+            let chain = match &rules.phases[2][0] {
+                Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
+                Entry::Marker(_) => unreachable!(),
+            };
+            (rules, chain)
         };
+        let (rules, chain) = rule_set("t:urlDecodeUni,t:lowercase");
         let text = |t: &[u8]| Bytes::from(t);
         let mut tx = Transaction::new(Arc::clone(&rules));
         let out = tx.transformed(chain, &text(b"A%42C"));
@@ -508,19 +509,7 @@ pub(super) mod tests {
         assert_eq!(tx.transform_cache.outputs.len(), kept);
         drop(tx);
         // another rule set's chain of the same number is another chain
-        let other = Arc::new(
-            RuleSet::from_text(
-                "t.conf",
-                "SecRuleEngine On\n\
-                 SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:urlDecodeUni,t:trim\"",
-                None,
-            )
-            .unwrap(),
-        );
-        let other_chain = match &other.phases[2][0] {
-            Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
-            Entry::Marker(_) => unreachable!(),
-        };
+        let (other, other_chain) = rule_set("t:urlDecodeUni,t:trim");
         assert_eq!(other_chain, chain);
         let mut tx = Transaction::new(other);
         assert_eq!(&tx.transformed(chain, &text(b"A%42C"))[..], b"ABC");
