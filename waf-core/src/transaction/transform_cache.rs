@@ -46,9 +46,9 @@ pub(crate) struct TransformCache {
     sets: Vec<u64>,
     /// where each set of `sets` starts, by a hash of its words.
     distinct_sets: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
-    /// The rule set whose matcher `by_text` and `sets` hold the results of (a weak reference:
-    /// its address cannot be another rule set's while the cache holds it), and the bytes of
-    /// the texts `by_text` keeps.
+    /// The rule set whose matcher and chains `by_text`, `sets` and `outputs` hold the results
+    /// of (a weak reference: its address cannot be another rule set's while the cache holds
+    /// it), and the bytes of the texts `by_text` keeps.
     rules: Option<std::sync::Weak<crate::RuleSet>>,
     text_bytes: usize,
     /// The outputs of short values ([`KEPT_OUTPUT_MAX`]) by (text hash, length, chain): the
@@ -120,7 +120,7 @@ thread_local! {
 
 impl TransformCache {
     /// The cache of a transaction on `rules`: the thread's spare one when there is one, with
-    /// the scans by text it kept when they are of the same rule set.
+    /// the scans and outputs by text it kept when they are of the same rule set.
     pub(crate) fn take(rules: &std::sync::Arc<crate::RuleSet>) -> TransformCache {
         let mut cache: TransformCache = super::spare::take(&SPARE);
         let same = cache
@@ -135,8 +135,8 @@ impl TransformCache {
         cache
     }
 
-    /// Empties the cache but for its scans by text while they are few and small, and keeps
-    /// it as the thread's spare.
+    /// Empties the cache but for its scans and outputs by text while they are few and small,
+    /// and keeps it as the thread's spare.
     pub(crate) fn recycle(mut self) {
         use super::spare::Empty;
         self.map.empty(KEEP_CAPACITY);
