@@ -24,6 +24,14 @@ impl KeyHasher {
         KeyHasher(*secret)
     }
 
+    /// The [`KeyHasher::keyed`] hash of `bytes` written as [`KeyHasher::write_words`] writes
+    /// them with `set` (texts a request chose, in tables that may outlive it).
+    pub(crate) fn text_hash(bytes: &[u8], set: u64) -> u64 {
+        let mut h = KeyHasher::keyed();
+        h.write_words(bytes, set);
+        h.finish()
+    }
+
     /// `bytes` as little-endian words, the last one padded with zeros, each with the bits of
     /// `set` set (0: as they are; 0x20 in each byte: ASCII case aside).
     pub(crate) fn write_words(&mut self, bytes: &[u8], set: u64) {

@@ -93,11 +93,11 @@ impl Transaction {
             None => {
                 // a name with macros (920450's `tx.header_name_920450_%{tx.0}`) is written in
                 // the transaction's buffer
-                let mut name = std::mem::take(&mut self.scratch_name);
+                let mut name = std::mem::take(&mut self.scratch.name);
                 name.clear();
                 self.expand_into(&rs.var.key, &mut name);
                 self.setvar_named(rs, &name);
-                self.scratch_name = name;
+                self.scratch.name = name;
             }
         }
     }

@@ -187,19 +187,16 @@ impl PhaseValue {
 /// hash alike but differ are each their own (only the first gets the hash's entry).
 pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>) {
     use std::collections::hash_map::Entry;
-    use std::hash::Hasher;
     out.clear();
     if values.len() < COLUMN_MIN_VALUES {
         return;
     }
-    let mut first: HashMap<u64, u32, BuildHasherDefault<KeyHasher>> =
+    let mut first: HashMap<(u64, usize), u32, BuildHasherDefault<KeyHasher>> =
         HashMap::with_capacity_and_hasher(values.len(), Default::default());
     for (i, v) in values.iter().enumerate() {
-        let mut h = KeyHasher::keyed();
-        h.write_words(&v.value, 0);
-        h.write_u64(v.value.len() as u64);
+        let text = (KeyHasher::text_hash(&v.value, 0), v.value.len());
         let at = i as u32;
-        out.push(match first.entry(h.finish()) {
+        out.push(match first.entry(text) {
             Entry::Vacant(e) => *e.insert(at),
             Entry::Occupied(e) if values[*e.get() as usize].value == v.value => *e.get(),
             Entry::Occupied(_) => at,
@@ -527,12 +524,12 @@ impl Transaction {
             None if t.selector.is_none() => return !self.phase_values_of(rule, t).is_empty(),
             _ => {}
         }
-        let mut values = std::mem::take(&mut self.scratch_values);
+        let mut values = std::mem::take(&mut self.scratch.values);
         values.clear();
         self.resolve(rule, t, &mut values);
         let any = !values.is_empty();
         values.clear();
-        self.scratch_values = values;
+        self.scratch.values = values;
         any
     }
 
@@ -736,7 +733,7 @@ impl Transaction {
             }
             return;
         }
-        let mut values = std::mem::take(&mut self.scratch_values);
+        let mut values = std::mem::take(&mut self.scratch.values);
         values.clear();
         self.resolve(rule, target, &mut values);
         for v in &values {
@@ -744,7 +741,7 @@ impl Transaction {
             f(self, &value, None);
         }
         values.clear();
-        self.scratch_values = values;
+        self.scratch.values = values;
     }
 
     /// The values of a whole fixed variable this phase, with their bytes.
@@ -752,10 +749,10 @@ impl Transaction {
         if let Some(v) = self.phase_values.get(&target.variable) {
             return Arc::clone(v);
         }
-        let mut values = std::mem::take(&mut self.scratch_phase_values);
+        let mut values = std::mem::take(&mut self.scratch.phase_values);
         values.clear();
         self.resolve(rule, target, &mut values);
-        let mut same = std::mem::take(&mut self.scratch_same_texts);
+        let mut same = std::mem::take(&mut self.scratch.same_texts);
         same_texts(&values, &mut same);
         let with_bytes: Arc<[PhaseValue]> = match values.is_empty() {
             true => Arc::clone(
@@ -769,8 +766,8 @@ impl Transaction {
                 .map(|(i, v)| PhaseValue::new(v, same.get(i).copied().unwrap_or(i as u32)))
                 .collect(),
         };
-        self.scratch_same_texts = same;
-        self.scratch_phase_values = values;
+        self.scratch.same_texts = same;
+        self.scratch.phase_values = values;
         self.phase_values
             .insert(target.variable, Arc::clone(&with_bytes));
         with_bytes

@@ -270,10 +270,10 @@ impl Transaction {
                     // (a rule its byte test let through is not asked the same again)
                     self.bytes_tested = tested.is_some();
                     self.current_rule_at = Some((phase, at));
-                    let mut message = self.scratch_message.take().unwrap_or_default();
+                    let mut message = self.scratch.message.take().unwrap_or_default();
                     self.evaluate_rule(rule, &mut message);
                     message.empty();
-                    self.scratch_message = Some(message);
+                    self.scratch.message = Some(message);
                     // a chain that did not match in full writes no line (see `log_multi_match`)
                     self.multi_match_lines.clear();
                     self.current_rule_at = None;
@@ -503,7 +503,7 @@ impl Transaction {
         pending: &mut String,
     ) -> bool {
         // the texts found not to match, a bit each at their first value
-        let mut no_match = std::mem::take(&mut self.scratch_no_match);
+        let mut no_match = std::mem::take(&mut self.scratch.no_match);
         no_match.clear();
         no_match.resize(values.len().div_ceil(64), 0);
         let mut matched = false;
@@ -535,7 +535,7 @@ impl Transaction {
                 no_match[i / 64] |= 1 << (i % 64);
             }
         }
-        self.scratch_no_match = no_match;
+        self.scratch.no_match = no_match;
         matched
     }
 
@@ -585,7 +585,7 @@ impl Transaction {
             }
         }
         // (the transaction's own step buffers, kept from value to value)
-        let mut steps = std::mem::take(&mut self.scratch_steps);
+        let mut steps = std::mem::take(&mut self.scratch.steps);
         // `transformed` is false while every step so far left the input as it is: most values
         // hold nothing a decoder acts on, and those steps are neither run nor copied (for
         // multiMatch, only a step whose "changed" flag is known to stay down:
@@ -634,7 +634,7 @@ impl Transaction {
             };
             matched |= self.try_value(rule, op, v, all, Stage::All, message, pending);
         }
-        self.scratch_steps = steps;
+        self.scratch.steps = steps;
         matched
     }
 
@@ -682,7 +682,7 @@ impl Transaction {
     ) -> bool {
         // (the ranges' vector is the transaction's, kept from value to value: given back
         // once written)
-        let mut ranges = std::mem::take(&mut self.scratch_ranges);
+        let mut ranges = std::mem::take(&mut self.scratch.ranges);
         ranges.clear();
         let capture = rule.capture();
         let hit = {
@@ -707,13 +707,13 @@ impl Transaction {
             } else {
                 write_ranges(&mut message.reference, &ranges);
             }
-            self.scratch_ranges = ranges;
+            self.scratch.ranges = ranges;
             return false;
         }
         // a multiMatch rule logs each match as it happens, whatever its log flags
         if !self.message_needed() && !rule.multi_match() {
             // nothing will print this match: only what rules can read of it is kept
-            self.scratch_ranges = ranges;
+            self.scratch.ranges = ranges;
             pending.clear();
             self.record_matched_var(v, candidate.shared());
             self.run_setvars(rule);
@@ -731,7 +731,7 @@ impl Transaction {
         message.reference.push_str(pending);
         pending.clear();
         write_ranges(&mut message.reference, &ranges);
-        self.scratch_ranges = ranges;
+        self.scratch.ranges = ranges;
         let mut reference = std::mem::take(&mut message.reference);
         self.write_reference(&mut reference, rule, v.origin, stage);
         message.reference = reference;
@@ -853,7 +853,7 @@ impl Transaction {
             return self.no_match();
         }
         let mut matched = false;
-        let mut values = std::mem::take(&mut self.scratch_values);
+        let mut values = std::mem::take(&mut self.scratch.values);
         // multiMatch: ranges reported by evaluations that did not match, for the next line
         let mut pending = String::new();
         for target in targets.iter() {
@@ -922,7 +922,7 @@ impl Transaction {
             }
         }
         values.clear();
-        self.scratch_values = values;
+        self.scratch.values = values;
         if !matched {
             return self.no_match();
         }

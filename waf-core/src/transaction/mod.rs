@@ -180,29 +180,11 @@ pub struct Transaction {
     pub(crate) phase_values: candidates::PhaseValues,
     /// Those values after each transformation chain a rule asked for, for the phase running.
     pub(crate) phase_columns: columns::PhaseColumns,
-    /// The values of the rule being evaluated (kept to reuse the allocation).
-    pub(crate) scratch_values: Vec<variables::Value>,
-    /// The values of a variable whose phase values are being made, asked while a rule holds
-    /// `scratch_values` (a vector of their own: they grew a new one ~7 times a request).
-    pub(crate) scratch_phase_values: Vec<variables::Value>,
-    /// Their first values of the same text ([`candidates::same_texts`]).
-    pub(crate) scratch_same_texts: Vec<u32>,
-    /// The texts of a large variable a rule being evaluated found no match in, a bit each
-    /// (by the position of their first value: [`candidates::PhaseValue::same_as`]).
-    pub(crate) scratch_no_match: Vec<u64>,
-    /// The ranges an operator reports for a value ([`Transaction::try_value`]).
-    pub(crate) scratch_ranges: Vec<(usize, usize)>,
-    /// A `setvar`'s expanded name.
-    pub(crate) scratch_name: Vec<u8>,
+    /// Buffers the rules reuse from value to value and rule to rule.
+    pub(crate) scratch: Scratch,
     /// The rule about to be evaluated passed its [`crate::rule::ByteTest`] (asked by
     /// `run_phase`): its evaluation does not ask the same of its variables again.
     pub(crate) bytes_tested: bool,
-    /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
-    /// rules do not match: making and dropping an empty one each was ~2% of a small request).
-    pub(crate) scratch_message: Option<Box<RuleMessage>>,
-    /// The buffers the steps of a chain write into outside the transformation cache
-    /// (`multiMatch`), kept from value to value.
-    pub(crate) scratch_steps: [Vec<u8>; 2],
     /// What the audit record needs beyond the rest ([`crate::audit`]).
     pub(crate) audit: crate::audit::TransactionAudit,
 }
@@ -272,18 +254,30 @@ struct SpareTables {
     scratch: Scratch,
 }
 
-/// A transaction's scratch buffers ([`Transaction::scratch_values`] and the rest), between
-/// transactions.
+/// A transaction's scratch buffers, taken by a rule and given back (kept to reuse their
+/// allocations), and between transactions the thread's spare ones.
 #[derive(Default)]
-struct Scratch {
-    values: Vec<variables::Value>,
-    phase_values: Vec<variables::Value>,
-    same_texts: Vec<u32>,
-    no_match: Vec<u64>,
-    ranges: Vec<(usize, usize)>,
-    name: Vec<u8>,
-    message: Option<Box<RuleMessage>>,
-    steps: [Vec<u8>; 2],
+pub(crate) struct Scratch {
+    /// The values of the rule being evaluated.
+    pub(crate) values: Vec<variables::Value>,
+    /// The values of a variable whose phase values are being made, asked while a rule holds
+    /// `values` (a vector of their own: they grew a new one ~7 times a request).
+    pub(crate) phase_values: Vec<variables::Value>,
+    /// Their first values of the same text ([`candidates::same_texts`]).
+    pub(crate) same_texts: Vec<u32>,
+    /// The texts of a large variable a rule being evaluated found no match in, a bit each
+    /// (by the position of their first value: [`candidates::PhaseValue::same_as`]).
+    pub(crate) no_match: Vec<u64>,
+    /// The ranges an operator reports for a value ([`Transaction::try_value`]).
+    pub(crate) ranges: Vec<(usize, usize)>,
+    /// A `setvar`'s expanded name.
+    pub(crate) name: Vec<u8>,
+    /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
+    /// rules do not match: making and dropping an empty one each was ~2% of a small request).
+    pub(crate) message: Option<Box<RuleMessage>>,
+    /// The buffers the steps of a chain write into outside the transformation cache
+    /// (`multiMatch`), kept from value to value.
+    pub(crate) steps: [Vec<u8>; 2],
 }
 
 impl Scratch {
@@ -362,16 +356,7 @@ impl Drop for Transaction {
                 &mut self.matched_vars,
             ]
             .map(std::mem::take),
-            scratch: Scratch {
-                values: std::mem::take(&mut self.scratch_values),
-                phase_values: std::mem::take(&mut self.scratch_phase_values),
-                same_texts: std::mem::take(&mut self.scratch_same_texts),
-                no_match: std::mem::take(&mut self.scratch_no_match),
-                ranges: std::mem::take(&mut self.scratch_ranges),
-                name: std::mem::take(&mut self.scratch_name),
-                message: self.scratch_message.take(),
-                steps: std::mem::take(&mut self.scratch_steps),
-            },
+            scratch: std::mem::take(&mut self.scratch),
         }
         .recycle();
     }
@@ -388,7 +373,6 @@ impl Transaction {
         let tables = SpareTables::take();
         let [request_headers, request_cookies, args, args_get, args_post, matched_vars] =
             tables.request;
-        let scratch = tables.scratch;
         let transform_cache = transform_cache::TransformCache::take(&rules);
         let mut t = Transaction {
             rules,
@@ -458,15 +442,8 @@ impl Transaction {
             phase_tables: tables.tables,
             phase_values: tables.values,
             phase_columns: tables.columns,
-            scratch_values: scratch.values,
-            scratch_phase_values: scratch.phase_values,
-            scratch_same_texts: scratch.same_texts,
-            scratch_no_match: scratch.no_match,
-            scratch_ranges: scratch.ranges,
-            scratch_name: scratch.name,
+            scratch: tables.scratch,
             bytes_tested: false,
-            scratch_message: scratch.message,
-            scratch_steps: scratch.steps,
             audit: Default::default(),
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");

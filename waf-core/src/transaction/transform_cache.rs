@@ -67,19 +67,7 @@ pub(crate) struct TransformCache {
 /// 0x20 bit set (`A` and `a` hash alike, and so do `@` and `` ` ``: a text found under the
 /// hash is compared before its result is used).
 fn case_blind_hash(value: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    // (keyed: the table outlives the request, and a request chooses its texts)
-    let mut h = KeyHasher::keyed();
-    h.write_words(value, 0x2020_2020_2020_2020);
-    h.finish()
-}
-
-/// A hash of `value`'s bytes (keyed: the table outlives the request).
-fn exact_hash(value: &[u8]) -> u64 {
-    use std::hash::Hasher;
-    let mut h = KeyHasher::keyed();
-    h.write_words(value, 0);
-    h.finish()
+    KeyHasher::text_hash(value, 0x2020_2020_2020_2020)
 }
 
 /// A hash of a set's words.
@@ -299,7 +287,7 @@ impl Transaction {
         // output by text (not in a large request, whose values are seldom seen again)
         let by_text = (value.len() <= KEPT_OUTPUT_MAX
             && self.transform_cache.map.len() < KEEP_CAPACITY)
-            .then(|| (exact_hash(value), value.len(), chain));
+            .then(|| (KeyHasher::text_hash(value, 0), value.len(), chain));
         if let Some(text) = by_text {
             if let Some((seen, out, same)) = self.transform_cache.outputs.get(&text) {
                 if seen[..] == value[..] {
