@@ -135,7 +135,8 @@ pub(crate) enum Source<'v> {
 /// stopped inlining them (2% more).
 macro_rules! test_value {
     ($tx:ident, $rule:expr, $op:expr, $variable:expr, $chain:expr, $slot:expr, $required:expr,
-     $column:expr, $i:expr, $v:expr, $phase_value:expr, $message:expr, $pending:expr) => {{
+     $column:expr, $pure:expr, $i:expr, $v:expr, $phase_value:expr, $message:expr,
+     $pending:expr) => {{
         let (rule, op, v): (&Rule, &crate::rule::RuleOperator, &Value) = ($rule, $op, $v);
         let phase_value: Option<&PhaseValue> = $phase_value;
         let bytes = phase_value.map(|p| &p.bytes);
@@ -143,7 +144,15 @@ macro_rules! test_value {
             // (a multiMatch rule's first stage, the value as it is, whose bytes are known
             // when it is a phase value)
             let raw_may_match = $required.zip(bytes).map_or(true, |(r, b)| r.meets(b));
-            $tx.try_stages(rule, op, v, bytes, raw_may_match, $message, $pending)
+            // a text this rule did not match before: none of its stages matches
+            let miss = $tx.miss_key($pure, rule, &v.value);
+            if $tx.missed_before(miss, &v.value) {
+                false
+            } else {
+                let hit = $tx.try_stages(rule, op, v, bytes, raw_may_match, $message, $pending);
+                $tx.keep_miss(hit, miss, &v.value);
+                hit
+            }
         } else {
             let (candidate, source) = match $column {
                 Some(c) => {
@@ -162,8 +171,15 @@ macro_rules! test_value {
                 // the rule's regex does not match: nothing to record
                 false
             } else {
-                let seen = Seen::Shared(&candidate);
-                $tx.try_value(rule, op, v, seen, Stage::All, $message, $pending)
+                let miss = $tx.miss_key($pure, rule, &v.value);
+                if $tx.missed_before(miss, &v.value) {
+                    false
+                } else {
+                    let seen = Seen::Shared(&candidate);
+                    let hit = $tx.try_value(rule, op, v, seen, Stage::All, $message, $pending);
+                    $tx.keep_miss(hit, miss, &v.value);
+                    hit
+                }
             }
         }
     }};
@@ -524,6 +540,8 @@ impl Transaction {
                 t.slot,
                 t.required,
                 t.column,
+                // (a large variable's texts: tested once each, and seldom seen again)
+                false,
                 i,
                 &p.value,
                 Some(p),
@@ -852,6 +870,8 @@ impl Transaction {
             // no value of its variables has one of its literals: the rule cannot match
             return self.no_match();
         }
+        // (an answer of the text alone: kept when it is "no")
+        let pure = self.rules.grouped_matching && texts_once(op);
         let mut matched = false;
         let mut values = std::mem::take(&mut self.scratch.values);
         // multiMatch: ranges reported by evaluations that did not match, for the next line
@@ -913,6 +933,7 @@ impl Transaction {
                     slot,
                     required,
                     column,
+                    pure && count < super::candidates::COLUMN_MIN_VALUES,
                     i,
                     v,
                     phase_value,

@@ -6,16 +6,18 @@
 //! a clone of the buffer alive, so an address cannot be reused by another value while its entry
 //! exists. Values built afresh for each rule (computed scalars, counts) simply miss.
 //!
-//! The grouped matcher's results by text, and the outputs of short values by text and chain,
-//! outlive the transaction: the thread's next transaction on the same rule set finds them (a
-//! browser sends the same `Accept`, `User-Agent` and cookie names with every request), up to
-//! [`KEEP_TEXTS`] texts and [`KEEP_TEXT_BYTES`] bytes each.
+//! The grouped matcher's results by text, the outputs of short values by text and chain, and
+//! the short texts a rule's pure operator did not match outlive the transaction: the thread's
+//! next transaction on the same rule set finds them (a browser sends the same `Accept`,
+//! `User-Agent` and cookies with every request), up to [`KEEP_TEXTS`] texts and
+//! [`KEEP_TEXT_BYTES`] bytes each.
 
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
 use crate::matcher::{Candidates, Matcher, Scan, LONG_VALUE};
 use crate::regex::ByteSet;
+use crate::rule::Rule;
 use crate::word_hash::KeyHasher;
 use seclang_parser::names::TransformationName;
 use seclang_parser::names::VariableName;
@@ -28,6 +30,9 @@ type Key = (usize, usize, ChainId);
 
 /// (text hash, length, chain).
 type TextKey = (u64, usize, ChainId);
+
+/// (rule's address, text hash, length): see [`TransformCache::misses`].
+pub(crate) type MissKey = (usize, u64, usize);
 
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
@@ -57,6 +62,14 @@ pub(crate) struct TransformCache {
     /// the bytes of their values and outputs.
     outputs: HashMap<TextKey, (Bytes, Bytes, bool), BuildHasherDefault<KeyHasher>>,
     output_bytes: usize,
+    /// The short texts ([`KEPT_OUTPUT_MAX`]) a rule's operator did not match, by (rule's
+    /// address, text hash, length), for an operator whose answer depends on the text alone
+    /// and leaves nothing behind when it is "no" ([`crate::operators::Operator::is_pure`]):
+    /// the rule passes by the same text in the thread's next transactions on the same rule
+    /// set (the rules' addresses are theirs while the cache holds it) without transforming
+    /// or testing it again. Up to [`KEEP_MISSES`] texts and [`KEEP_TEXT_BYTES`] bytes.
+    misses: HashMap<MissKey, Bytes, BuildHasherDefault<KeyHasher>>,
+    miss_bytes: usize,
     /// and for a long value, (value, group and subset) → the subset's members whose literals it
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
@@ -100,6 +113,10 @@ const KEPT_OUTPUT_MAX: usize = 256;
 /// CRS's chains make hundreds).
 const KEEP_OUTPUTS: usize = 8192;
 
+/// The most texts rules did not match kept for the next transactions (one a value and rule
+/// that ran its operator on it).
+const KEEP_MISSES: usize = 8192;
+
 thread_local! {
     /// A finished transaction's cache, emptied, for the thread's next transaction: its hash
     /// tables keep their room (growing them anew was a rehash after rehash on every request).
@@ -118,6 +135,7 @@ impl TransformCache {
         if !same {
             cache.forget_texts();
             cache.forget_outputs();
+            cache.forget_misses();
             cache.rules = Some(std::sync::Arc::downgrade(rules));
         }
         cache
@@ -140,6 +158,10 @@ impl TransformCache {
         if self.outputs.len() > KEEP_OUTPUTS || self.output_bytes > KEEP_TEXT_BYTES {
             self.forget_outputs();
         }
+        // (full: begun again, for the texts of the traffic to come)
+        if self.misses.len() >= KEEP_MISSES || self.miss_bytes >= KEEP_TEXT_BYTES {
+            self.forget_misses();
+        }
         super::spare::keep(&SPARE, self);
     }
 
@@ -148,6 +170,13 @@ impl TransformCache {
         use super::spare::Empty;
         self.outputs.empty(KEEP_CAPACITY);
         self.output_bytes = 0;
+    }
+
+    /// Empties the texts rules did not match.
+    fn forget_misses(&mut self) {
+        use super::spare::Empty;
+        self.misses.empty(KEEP_CAPACITY);
+        self.miss_bytes = 0;
     }
 
     /// Empties the scans by text.
@@ -340,6 +369,41 @@ impl Transaction {
 }
 
 impl Transaction {
+    /// The key of `rule`'s miss on `value` in [`TransformCache::misses`], when they serve it:
+    /// `pure` (the rule's operator is pure and not negated), a short value, and not a large
+    /// request (whose values are seldom seen again).
+    #[inline(always)]
+    pub(crate) fn miss_key(&self, pure: bool, rule: &Rule, value: &Bytes) -> Option<MissKey> {
+        (pure && value.len() <= KEPT_OUTPUT_MAX && self.transform_cache.map.len() < KEEP_CAPACITY)
+            .then(|| {
+                let text = KeyHasher::text_hash(value, 0);
+                (std::ptr::from_ref(rule) as usize, text, value.len())
+            })
+    }
+
+    /// Whether `rule` (of `key`: [`Transaction::miss_key`]) did not match `value` in this or
+    /// an earlier transaction.
+    #[inline(always)]
+    pub(crate) fn missed_before(&self, key: Option<MissKey>, value: &[u8]) -> bool {
+        key.and_then(|k| self.transform_cache.misses.get(&k))
+            .is_some_and(|seen| seen[..] == *value)
+    }
+
+    /// Keeps a miss (`hit` false) under `key`, while there is room.
+    #[inline(always)]
+    pub(crate) fn keep_miss(&mut self, hit: bool, key: Option<MissKey>, value: &Bytes) {
+        let Some(key) = key.filter(|_| !hit) else {
+            return;
+        };
+        let cache = &mut self.transform_cache;
+        if cache.misses.len() < KEEP_MISSES && cache.miss_bytes < KEEP_TEXT_BYTES {
+            if let Entry::Vacant(e) = cache.misses.entry(key) {
+                cache.miss_bytes += value.len();
+                e.insert(value.clone());
+            }
+        }
+    }
+
     /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value of
     /// `variable` after the group's chain): the group's scan that serves the rule on the
     /// variable runs once per value. `source`: where the candidate comes from, when it keeps
@@ -501,6 +565,61 @@ pub(super) mod tests {
         assert_eq!(other_chain, chain);
         let mut tx = Transaction::new(other);
         assert_eq!(&tx.transformed(chain, &text(b"A%42C"))[..], b"ABC");
+    }
+
+    /// A rule whose pure operator did not match a short text passes by the same text in the
+    /// thread's next transactions on the rule set: the miss is kept per rule (another rule of
+    /// the same pattern still matches the text after its own chain) and only when no stage
+    /// matched; the verdicts are those of the first transaction.
+    #[test]
+    fn misses_outlive_the_transaction_per_rule() {
+        let rules = Arc::new(
+            RuleSet::from_text(
+                "t.conf",
+                "SecRuleEngine DetectionOnly\n\
+                 SecRule ARGS \"@rx ^[a-z]{3}$\" \"id:1,phase:2,pass,log\"\n\
+                 SecRule ARGS \"@rx ^[a-z]{3}$\" \"id:2,phase:2,pass,log,t:lowercase\"\n\
+                 SecRule ARGS \"@rx ^[0-9]{3}$\" \"id:3,phase:2,pass,log,multiMatch,t:urlDecodeUni\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let rule = |i: usize| match &rules.phases[2][i] {
+            Entry::Rule(rule) => Arc::clone(rule),
+            Entry::Marker(_) => unreachable!(),
+        };
+        let (upper, digits) = (Bytes::from(&b"BAR"[..]), Bytes::from(&b"%31%32%33"[..]));
+        let run = || {
+            let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = Arc::clone(&log);
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            tx.on_log(move |l| sink.lock().unwrap().push(l.to_string()));
+            tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
+            crate::transaction::test_log::get("/?a=BAR&b=%2531%2532%2533", &[])(&mut tx);
+            let missed = |i: usize, text: &Bytes| {
+                let rule = rule(i);
+                tx.missed_before(tx.miss_key(true, &rule, text), text)
+            };
+            let kept = [
+                missed(0, &upper),
+                missed(1, &upper),
+                missed(2, &upper),
+                missed(2, &digits),
+            ];
+            let ids: Vec<String> = log
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|l| crate::transaction::test_log::field(l, "id"))
+                .collect();
+            (ids, kept)
+        };
+        let first = run();
+        assert_eq!(first.0, ["2", "3"]);
+        // id 1 missed BAR, id 2 matched it (lowercased), id 3 missed it and matched the
+        // digits' decoded stage
+        assert_eq!(first.1, [true, false, true, false]);
+        assert_eq!(run(), first);
     }
 
     /// Transformations with a known set of bytes they act on, and some without one.
