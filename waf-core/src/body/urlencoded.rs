@@ -150,8 +150,7 @@ fn decode_nonstrict_into(input: &[u8], out: &mut Vec<u8>) -> usize {
         out.extend_from_slice(&input[i..i + run]);
         i += run;
         if input[i] == b'+' {
-            out.push(b' ');
-            i += 1;
+            i = crate::transformations::copy_words(input, i, out);
             continue;
         }
         if i + 2 < input.len() {

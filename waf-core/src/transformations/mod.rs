@@ -56,6 +56,7 @@ mod whitespace;
 
 pub(crate) use base64::base64_decode;
 pub use unicode_map::{UnicodeMap, UnicodeMapError};
+pub(crate) use url_decode::copy_words;
 pub use url_decode::url_decode_uni_with_map;
 
 /// A transformation: reads `input`, writes the result to `out` (which it clears first).
