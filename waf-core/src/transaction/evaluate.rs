@@ -522,13 +522,17 @@ impl Transaction {
         let mut no_match = std::mem::take(&mut self.scratch.no_match);
         no_match.clear();
         no_match.resize(values.len().div_ceil(64), 0);
+        if let Some(column) = t.column.filter(|_| t.slot != crate::matcher::NO_SLOT) {
+            // (a member of the grouped matcher: the texts without its literals, at once)
+            self.mark_non_candidates(t.variable, column, values, t.slot, &mut no_match);
+        }
         let mut matched = false;
         for (i, p) in values.iter().enumerate() {
-            if self.excluded(t.rule, t.exclusions, &p.value, t.check_removals) {
-                continue;
-            }
             let first = p.same_as as usize;
             if no_match[first / 64] & (1 << (first % 64)) != 0 {
+                continue;
+            }
+            if self.excluded(t.rule, t.exclusions, &p.value, t.check_removals) {
                 continue;
             }
             let hit = test_value!(
