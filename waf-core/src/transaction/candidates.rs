@@ -633,11 +633,11 @@ impl Transaction {
             }
         }
         let mut present = ByteSet::default();
-        self.for_each_transformed(rule, target, values, chain, |_, value, phase_value| {
+        self.for_each_transformed(rule, target, values, chain, |tx, value, phase_value| {
             match phase_value {
                 // the same buffer: the chain left the value as it is, and its bytes are known
                 Some(v) if Arc::ptr_eq(value, &v.value.value) => present = present.union(v.bytes),
-                _ => present.add(value),
+                _ => present = present.union(tx.output_bytes(value)),
             }
         });
         present

@@ -70,6 +70,11 @@ pub(crate) struct TransformCache {
     /// or testing it again. Up to [`KEEP_MISSES`] texts and [`KEEP_TEXT_BYTES`] bytes.
     misses: HashMap<MissKey, Bytes, BuildHasherDefault<KeyHasher>>,
     miss_bytes: usize,
+    /// The bytes of short outputs a chain changed, by the output's buffer (address, length;
+    /// the entry keeps the buffer, so the address is no other's while it lasts): a value
+    /// whose output comes from `outputs` in the next transactions is the same buffer, whose
+    /// bytes are then not worked out again. Kept and forgotten with `outputs`.
+    output_sets: HashMap<(usize, usize), (Bytes, ByteSet), BuildHasherDefault<KeyHasher>>,
     /// and for a long value, (value, group and subset) → the subset's members whose literals it
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
@@ -155,7 +160,10 @@ impl TransformCache {
         {
             self.forget_texts();
         }
-        if self.outputs.len() > KEEP_OUTPUTS || self.output_bytes > KEEP_TEXT_BYTES {
+        if self.outputs.len() > KEEP_OUTPUTS
+            || self.output_sets.len() > KEEP_OUTPUTS
+            || self.output_bytes > KEEP_TEXT_BYTES
+        {
             self.forget_outputs();
         }
         // (full: begun again, for the texts of the traffic to come)
@@ -169,6 +177,7 @@ impl TransformCache {
     fn forget_outputs(&mut self) {
         use super::spare::Empty;
         self.outputs.empty(KEEP_CAPACITY);
+        self.output_sets.empty(KEEP_CAPACITY);
         self.output_bytes = 0;
     }
 
@@ -369,6 +378,23 @@ impl Transaction {
 }
 
 impl Transaction {
+    /// The bytes of `output`, an output a chain changed: kept by its buffer when it is short
+    /// ([`TransformCache::output_sets`]).
+    pub(crate) fn output_bytes(&mut self, output: &Bytes) -> ByteSet {
+        let key = (output.as_ptr() as usize, output.len());
+        let cache = &mut self.transform_cache;
+        if let Some((_, bytes)) = cache.output_sets.get(&key) {
+            return *bytes;
+        }
+        let mut bytes = ByteSet::default();
+        bytes.add(output);
+        if output.len() <= KEPT_OUTPUT_MAX && cache.map.len() < KEEP_CAPACITY {
+            cache.output_bytes += output.len();
+            cache.output_sets.insert(key, (output.clone(), bytes));
+        }
+        bytes
+    }
+
     /// The key of `rule`'s miss on `value` in [`TransformCache::misses`], when they serve it:
     /// `pure` (the rule's operator is pure and not negated), a short value, and not a large
     /// request (whose values are seldom seen again).
@@ -565,6 +591,42 @@ pub(super) mod tests {
         assert_eq!(other_chain, chain);
         let mut tx = Transaction::new(other);
         assert_eq!(&tx.transformed(chain, &text(b"A%42C"))[..], b"ABC");
+    }
+
+    /// The bytes of a changed output are kept by its buffer: the next transaction's output of
+    /// the same text (the same buffer, from the outputs by text) finds them, and an output of
+    /// another text of the same length has its own.
+    #[test]
+    fn output_bytes_are_kept_by_buffer() {
+        let rules = Arc::new(
+            RuleSet::from_text(
+                "t.conf",
+                "SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:lowercase\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let Entry::Rule(rule) = &rules.phases[2][0] else {
+            unreachable!()
+        };
+        let chain = rule.transformation_chain.load(Relaxed);
+        let set = |text: &[u8]| {
+            let mut b = ByteSet::default();
+            b.add(text);
+            b
+        };
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        let abc = tx.transformed(chain, &Bytes::from(&b"ABC"[..]));
+        assert_eq!(tx.output_bytes(&abc), set(b"abc"));
+        drop(tx);
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        let again = tx.transformed(chain, &Bytes::from(&b"ABC"[..]));
+        assert!(Arc::ptr_eq(&again, &abc));
+        let kept = tx.transform_cache.output_sets.len();
+        assert_eq!(tx.output_bytes(&again), set(b"abc"));
+        assert_eq!(tx.transform_cache.output_sets.len(), kept);
+        let xyz = tx.transformed(chain, &Bytes::from(&b"XYZ"[..]));
+        assert_eq!(tx.output_bytes(&xyz), set(b"xyz"));
     }
 
     /// A rule whose pure operator did not match a short text passes by the same text in the
