@@ -144,15 +144,11 @@ macro_rules! test_value {
             // (a multiMatch rule's first stage, the value as it is, whose bytes are known
             // when it is a phase value)
             let raw_may_match = $required.zip(bytes).map_or(true, |(r, b)| r.meets(b));
-            // a text this rule did not match before: none of its stages matches
-            let miss = $tx.miss_key($pure, rule, &v.value);
-            if $tx.missed_before(miss, &v.value) {
-                false
-            } else {
-                let hit = $tx.try_stages(rule, op, v, bytes, raw_may_match, $message, $pending);
-                $tx.keep_miss(hit, miss, &v.value);
-                hit
-            }
+            // (a text this rule did not match before: none of its stages matches)
+            let (message, pending) = (&mut *$message, &mut *$pending);
+            $tx.unless_missed($pure, rule, &v.value, |tx| {
+                tx.try_stages(rule, op, v, bytes, raw_may_match, message, pending)
+            })
         } else {
             let (candidate, source) = match $column {
                 Some(c) => {
@@ -171,15 +167,11 @@ macro_rules! test_value {
                 // the rule's regex does not match: nothing to record
                 false
             } else {
-                let miss = $tx.miss_key($pure, rule, &v.value);
-                if $tx.missed_before(miss, &v.value) {
-                    false
-                } else {
+                let (message, pending) = (&mut *$message, &mut *$pending);
+                $tx.unless_missed($pure, rule, &v.value, |tx| {
                     let seen = Seen::Shared(&candidate);
-                    let hit = $tx.try_value(rule, op, v, seen, Stage::All, $message, $pending);
-                    $tx.keep_miss(hit, miss, &v.value);
-                    hit
-                }
+                    tx.try_value(rule, op, v, seen, Stage::All, message, pending)
+                })
             }
         }
     }};

@@ -32,7 +32,7 @@ type Key = (usize, usize, ChainId);
 type TextKey = (u64, usize, ChainId);
 
 /// (rule's address, text hash, length): see [`TransformCache::misses`].
-pub(crate) type MissKey = (usize, u64, usize);
+type MissKey = (usize, u64, usize);
 
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
@@ -199,6 +199,12 @@ impl TransformCache {
 }
 
 impl TransformCache {
+    /// Whether a text of `len` bytes is kept for the next transactions: a short one
+    /// ([`KEPT_OUTPUT_MAX`]), and not in a large request, whose values are seldom seen again.
+    fn keeps(&self, len: usize) -> bool {
+        len <= KEPT_OUTPUT_MAX && self.map.len() < KEEP_CAPACITY
+    }
+
     /// Where the scan of every group's literals over `candidate` is in the cache's sets
     /// ([`crate::matcher::Matcher::search_all`]): made once per value, and once per text,
     /// ASCII case aside.
@@ -323,8 +329,9 @@ impl Transaction {
         }
         // a short value an earlier transaction (or another buffer of this one) had: its
         // output by text (not in a large request, whose values are seldom seen again)
-        let by_text = (value.len() <= KEPT_OUTPUT_MAX
-            && self.transform_cache.map.len() < KEEP_CAPACITY)
+        let by_text = self
+            .transform_cache
+            .keeps(value.len())
             .then(|| (KeyHasher::text_hash(value, 0), value.len(), chain));
         if let Some(text) = by_text {
             if let Some((seen, out, same)) = self.transform_cache.outputs.get(&text) {
@@ -388,46 +395,56 @@ impl Transaction {
         }
         let mut bytes = ByteSet::default();
         bytes.add(output);
-        if output.len() <= KEPT_OUTPUT_MAX && cache.map.len() < KEEP_CAPACITY {
+        if cache.keeps(output.len()) {
             cache.output_bytes += output.len();
             cache.output_sets.insert(key, (output.clone(), bytes));
         }
         bytes
     }
 
-    /// The key of `rule`'s miss on `value` in [`TransformCache::misses`], when they serve it:
-    /// `pure` (the rule's operator is pure and not negated), a short value, and not a large
-    /// request (whose values are seldom seen again).
+    /// `test` (the operator's run on `value`, at every stage it has), unless `rule` did not
+    /// match the same text in this or an earlier transaction ([`TransformCache::misses`]);
+    /// its miss is kept. `pure`: the rule's operator is pure and not negated.
     #[inline(always)]
-    pub(crate) fn miss_key(&self, pure: bool, rule: &Rule, value: &Bytes) -> Option<MissKey> {
-        (pure && value.len() <= KEPT_OUTPUT_MAX && self.transform_cache.map.len() < KEEP_CAPACITY)
-            .then(|| {
-                let text = KeyHasher::text_hash(value, 0);
-                (std::ptr::from_ref(rule) as usize, text, value.len())
-            })
+    pub(crate) fn unless_missed(
+        &mut self,
+        pure: bool,
+        rule: &Rule,
+        value: &Bytes,
+        test: impl FnOnce(&mut Self) -> bool,
+    ) -> bool {
+        let key = self.miss_key(pure, rule, value);
+        if self.missed_before(key, value) {
+            return false;
+        }
+        let hit = test(self);
+        if let Some(key) = key.filter(|_| !hit) {
+            let cache = &mut self.transform_cache;
+            if cache.misses.len() < KEEP_MISSES && cache.miss_bytes < KEEP_TEXT_BYTES {
+                if let Entry::Vacant(e) = cache.misses.entry(key) {
+                    cache.miss_bytes += value.len();
+                    e.insert(value.clone());
+                }
+            }
+        }
+        hit
+    }
+
+    /// The key of `rule`'s miss on `value` in [`TransformCache::misses`], when they serve it.
+    #[inline(always)]
+    fn miss_key(&self, pure: bool, rule: &Rule, value: &Bytes) -> Option<MissKey> {
+        (pure && self.transform_cache.keeps(value.len())).then(|| {
+            let text = KeyHasher::text_hash(value, 0);
+            (std::ptr::from_ref(rule) as usize, text, value.len())
+        })
     }
 
     /// Whether `rule` (of `key`: [`Transaction::miss_key`]) did not match `value` in this or
     /// an earlier transaction.
     #[inline(always)]
-    pub(crate) fn missed_before(&self, key: Option<MissKey>, value: &[u8]) -> bool {
+    fn missed_before(&self, key: Option<MissKey>, value: &[u8]) -> bool {
         key.and_then(|k| self.transform_cache.misses.get(&k))
             .is_some_and(|seen| seen[..] == *value)
-    }
-
-    /// Keeps a miss (`hit` false) under `key`, while there is room.
-    #[inline(always)]
-    pub(crate) fn keep_miss(&mut self, hit: bool, key: Option<MissKey>, value: &Bytes) {
-        let Some(key) = key.filter(|_| !hit) else {
-            return;
-        };
-        let cache = &mut self.transform_cache;
-        if cache.misses.len() < KEEP_MISSES && cache.miss_bytes < KEEP_TEXT_BYTES {
-            if let Entry::Vacant(e) = cache.misses.entry(key) {
-                cache.miss_bytes += value.len();
-                e.insert(value.clone());
-            }
-        }
     }
 
     /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value of
