@@ -401,6 +401,11 @@ impl Collection {
         self.entries.is_empty()
     }
 
+    /// The element added last.
+    pub fn last(&self) -> Option<&Entry> {
+        self.entries.last()
+    }
+
     pub fn iter(&self) -> std::slice::Iter<'_, Entry> {
         self.entries.iter()
     }

@@ -728,8 +728,8 @@ impl Transaction {
     ) {
         if let Some(values) = values {
             for v in values.iter() {
-                let value = self.transformed_with(chain, &v.value.value, Some(&v.bytes));
-                f(self, &value, Some(v));
+                let changed = self.changed_output(chain, &v.value.value, Some(&v.bytes));
+                f(self, changed.as_ref().unwrap_or(&v.value.value), Some(v));
             }
             return;
         }
@@ -737,8 +737,8 @@ impl Transaction {
         values.clear();
         self.resolve(rule, target, &mut values);
         for v in &values {
-            let value = self.transformed(chain, &v.value);
-            f(self, &value, None);
+            let changed = self.changed_output(chain, &v.value, None);
+            f(self, changed.as_ref().unwrap_or(&v.value), None);
         }
         values.clear();
         self.scratch.values = values;

@@ -219,10 +219,26 @@ impl Transaction {
     }
 
     /// Value `i` of `variable` after `column`'s chain, and its output's number.
+    #[cfg(test)]
     pub(crate) fn column_output(&self, variable: V, column: Column, i: usize) -> (Bytes, u32) {
         let columns = &self.phase_columns[&variable];
         let output = columns.arena[column as usize + i];
         (columns.outputs[output as usize].value.clone(), output)
+    }
+
+    /// [`Transaction::column_output`] of `value` (value `i`), `None` when the output is
+    /// `value`'s own buffer ([`Transaction::changed_output`]).
+    pub(crate) fn changed_column_output(
+        &self,
+        variable: V,
+        column: Column,
+        i: usize,
+        value: &Bytes,
+    ) -> (Option<Bytes>, u32) {
+        let columns = &self.phase_columns[&variable];
+        let output = columns.arena[column as usize + i];
+        let out = &columns.outputs[output as usize].value;
+        ((!Arc::ptr_eq(out, value)).then(|| out.clone()), output)
     }
 
     /// Marks in `no_match` (a bit per value of `values`, set at the first value of each text:

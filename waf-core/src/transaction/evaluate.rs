@@ -150,26 +150,28 @@ macro_rules! test_value {
                 tx.try_stages(rule, op, v, bytes, raw_may_match, message, pending)
             })
         } else {
-            let (candidate, source) = match $column {
+            // (the transformed value, when it is not the value's own buffer)
+            let (changed, source) = match $column {
                 Some(c) => {
-                    let (value, output) = $tx.column_output($variable, c, $i);
-                    (value, Source::Output(output))
+                    let (changed, output) = $tx.changed_column_output($variable, c, $i, &v.value);
+                    (changed, Source::Output(output))
                 }
                 None => (
-                    $tx.transformed_with($chain, &v.value, bytes),
+                    $tx.changed_output($chain, &v.value, bytes),
                     phase_value.map_or(Source::Other, Source::PhaseValue),
                 ),
             };
+            let candidate: &Bytes = changed.as_ref().unwrap_or(&v.value);
             if $slot != crate::matcher::NO_SLOT
                 && $tx.rules.grouped_matching
-                && !$tx.may_match($slot, $variable, &candidate, source)
+                && !$tx.may_match($slot, $variable, candidate, source)
             {
                 // the rule's regex does not match: nothing to record
                 false
             } else {
                 let (message, pending) = (&mut *$message, &mut *$pending);
                 $tx.unless_missed($pure, rule, &v.value, |tx| {
-                    let seen = Seen::Shared(&candidate);
+                    let seen = Seen::Shared(candidate);
                     tx.try_value(rule, op, v, seen, Stage::All, message, pending)
                 })
             }
@@ -300,10 +302,9 @@ impl Transaction {
                         self.current_rule_at = Some((phase, at));
                     }
                     for (name, value) in &rules.plan.matched[*matched as usize] {
+                        // (as evaluation does: once per value matched, `MATCHED_VAR` its own)
                         self.matched_vars
                             .add_shared(name.clone(), value.clone(), None);
-                        self.matched_var = Some((name.clone(), value.clone()));
-                        // (as evaluation does: once per value matched, `MATCHED_VAR` its own)
                         if *setvars {
                             self.run_setvars(rule);
                         }
@@ -806,19 +807,15 @@ impl Transaction {
         name
     }
 
-    /// `MATCHED_VAR`, `MATCHED_VAR_NAME` and one more `MATCHED_VARS` element for a match of
-    /// `v` (as the operator saw it: `value`): the name is written once and both share it and
-    /// the value's buffer.
+    /// One more `MATCHED_VARS` element for a match of `v` (as the operator saw it: `value`),
+    /// which is then `MATCHED_VAR` and `MATCHED_VAR_NAME`.
     fn record_matched_var(&mut self, v: &Value, value: Bytes) {
         let name = self.matched_name(v);
-        self.matched_vars
-            .add_shared(name.clone(), value.clone(), None);
-        self.matched_var = Some((name, value));
+        self.matched_vars.add_shared(name, value, None);
     }
 
     /// A rule that did not match leaves no `MATCHED_VAR`/`MATCHED_VARS`; returns `false`.
     pub(crate) fn no_match(&mut self) -> bool {
-        self.matched_var = None;
         self.matched_vars.clear();
         false
     }

@@ -126,8 +126,10 @@ pub struct Transaction {
     pub(crate) persistent: BTreeMap<String, Collection>,
     /// The key each persistent collection was opened with (`initcol:ip=%{REMOTE_ADDR}`).
     pub(crate) persistent_keys: BTreeMap<String, Vec<u8>>,
+    /// `MATCHED_VARS`; its last element is `MATCHED_VAR` and `MATCHED_VAR_NAME` (both are set
+    /// by each match, and emptied by a rule that does not match): not a copy of it, whose
+    /// buffers' counts were two atomic adds and subtracts per match.
     pub(crate) matched_vars: Collection,
-    pub(crate) matched_var: Option<(crate::collection::Bytes, crate::collection::Bytes)>,
     /// Names of matched collection elements, by `(variable, element buffer's address and
     /// length)`, with the element's buffer ([`Transaction::matched_name`]).
     pub(crate) matched_names: MatchedNames,
@@ -409,7 +411,6 @@ impl Transaction {
             persistent: BTreeMap::new(),
             persistent_keys: BTreeMap::new(),
             matched_vars,
-            matched_var: None,
             matched_names: tables.matched_names,
             xml: None,
             xml_selections: Default::default(),

@@ -96,7 +96,7 @@ fn words_hash(words: &[u64]) -> u64 {
     h.finish()
 }
 
-/// The longest value [`Transaction::transformed`] scans for the bytes of its chain before it
+/// The longest value [`Transaction::changed_output`] scans for the bytes of its chain before it
 /// looks in the cache.
 const PLAIN_SCAN_MAX: usize = 64;
 
@@ -297,20 +297,26 @@ impl Transaction {
     }
 
     /// `value` after the transformation chain `chain`, computed once per transaction.
+    #[cfg(test)]
     pub(crate) fn transformed(&mut self, chain: ChainId, value: &Bytes) -> Bytes {
-        self.transformed_with(chain, value, None)
+        self.changed_output(chain, value, None)
+            .unwrap_or_else(|| value.clone())
     }
 
-    /// [`Transaction::transformed`], given the value's bytes when the caller knows them.
-    pub(crate) fn transformed_with(
+    /// `value` after the transformation chain `chain` (computed once per transaction; `bytes`:
+    /// the value's bytes, when the caller knows them); `None` when the output is `value`
+    /// itself, its buffer (most values, for most chains). A shared buffer's count is an atomic
+    /// add and subtract: handing `value` back to a caller that holds it cost two per value and
+    /// rule, ~5 ns each.
+    pub(crate) fn changed_output(
         &mut self,
         chain: ChainId,
         value: &Bytes,
         bytes: Option<&ByteSet>,
-    ) -> Bytes {
+    ) -> Option<Bytes> {
         let Some(step) = self.rules.chains.step(chain) else {
             debug_assert_eq!(chain, IDENTITY);
-            return value.clone();
+            return None;
         };
         // a value with none of the bytes the chain acts on comes out as it went in: told by
         // its known bytes, or for a short value by one scan, which costs less than the cache's
@@ -321,11 +327,11 @@ impl Transaction {
             (Some(acted_on), None) => value.len() <= PLAIN_SCAN_MAX && !acted_on.occurs_in(value),
         };
         if unchanged {
-            return value.clone();
+            return None;
         }
         let key = (value.as_ptr() as usize, value.len(), chain);
         if let Some((_, out)) = self.transform_cache.map.get(&key) {
-            return out.clone();
+            return changed(value, out);
         }
         // a short value an earlier transaction (or another buffer of this one) had: its
         // output by text (not in a large request, whose values are seldom seen again)
@@ -337,32 +343,34 @@ impl Transaction {
             if let Some((seen, out, same)) = self.transform_cache.outputs.get(&text) {
                 if seen[..] == value[..] {
                     let result = if *same { value.clone() } else { out.clone() };
+                    let answer = changed(value, &result);
                     self.transform_cache
                         .map
-                        .insert(key, (value.clone(), result.clone()));
-                    return result;
+                        .insert(key, (value.clone(), result));
+                    return answer;
                 }
             }
         }
-        let input = self.transformed_with(step.parent, value, bytes);
+        let parent = self.changed_output(step.parent, value, bytes);
+        let input = parent.as_ref().unwrap_or(value);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
         // the next steps and the matcher find it under the same address; decoders are not even
         // run on a value with nothing to decode
-        let result = if crate::transformations::leaves_unchanged(step.name, &input) {
+        let result = if crate::transformations::leaves_unchanged(step.name, input) {
             if input.len() <= PLAIN_SCAN_MAX && self.transform_cache.map.len() >= KEEP_CAPACITY {
                 // in a large request, telling it again costs about what a look in the cache
                 // does: a JSON order of many short values (`.` in every name, for
                 // `t:normalizePath`) kept an entry for most of them, two in three of the
                 // cache's entries (and 1 MB of JSON took 200 MB)
-                return input;
+                return parent;
             }
-            input
+            input.clone()
         } else {
             let mut out = std::mem::take(&mut self.transform_cache.scratch);
-            self.apply_transformation(step.name, step.f, &input, &mut out);
+            self.apply_transformation(step.name, step.f, input, &mut out);
             let result = if out[..] == input[..] {
-                input
+                input.clone()
             } else {
                 Bytes::from(&out[..])
             };
@@ -377,11 +385,17 @@ impl Transaction {
                 e.insert((value.clone(), result.clone(), same));
             }
         }
+        let answer = changed(value, &result);
         self.transform_cache
             .map
-            .insert(key, (value.clone(), result.clone()));
-        result
+            .insert(key, (value.clone(), result));
+        answer
     }
+}
+
+/// `None` when `out` is `value`'s own buffer, else `out`.
+fn changed(value: &Bytes, out: &Bytes) -> Option<Bytes> {
+    (!std::sync::Arc::ptr_eq(value, out)).then(|| out.clone())
 }
 
 impl Transaction {

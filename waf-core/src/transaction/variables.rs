@@ -183,8 +183,8 @@ impl Transaction {
         };
         let civil = || crate::time::Civil::from_unix(now().as_secs() as i64);
         match v {
-            V::MatchedVar => return self.matched_var.as_ref().map(|m| m.1.clone()),
-            V::MatchedVarName => return self.matched_var.as_ref().map(|m| m.0.clone()),
+            V::MatchedVar => return self.matched_vars.last().map(|m| m.value.clone()),
+            V::MatchedVarName => return self.matched_vars.last().map(|m| m.name.clone()),
             V::ArgsCombinedSize => {
                 return self
                     .args_combined_size_set
