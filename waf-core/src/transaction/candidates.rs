@@ -99,6 +99,28 @@ impl PhaseValues {
         self.by_variable.get(*v as usize)?.as_ref()
     }
 
+    /// `v`'s values, taken out of the table (moved, not cloned) for a caller that gives them
+    /// back ([`PhaseValues::put_back`]): see [`Transaction::lend_phase_values`].
+    #[inline]
+    fn take(&mut self, v: V) -> Option<Arc<[PhaseValue]>> {
+        self.by_variable.get_mut(v as usize)?.take()
+    }
+
+    /// Puts `values` in `v`'s place: where [`PhaseValues::take`] left it empty, a store.
+    #[inline]
+    fn put_back(&mut self, v: V, values: Arc<[PhaseValue]>) {
+        match self.by_variable.get_mut(v as usize) {
+            Some(slot @ None) => *slot = Some(values),
+            _ => self.insert(v, values),
+        }
+        self.held |= 1 << v as usize;
+    }
+
+    /// Whether `v`'s values were taken out and not given back yet.
+    fn lent(&self, v: V) -> bool {
+        self.held & (1 << v as usize) != 0 && self.get(&v).is_none()
+    }
+
     pub(crate) fn insert(&mut self, v: V, values: Arc<[PhaseValue]>) {
         let at = v as usize;
         if self.by_variable.len() <= at {
@@ -521,7 +543,12 @@ impl Transaction {
         match self.phase_values.get(&t.variable) {
             // (all of the variable: a selector picks none of no values)
             Some(all) if all.is_empty() || t.selector.is_none() => return !all.is_empty(),
-            None if t.selector.is_none() => return !self.phase_values_of(rule, t).is_empty(),
+            None if t.selector.is_none() => {
+                let values = self.lend_phase_values(rule, t);
+                let any = !values.is_empty();
+                self.give_back_phase_values(t.variable, values);
+                return any;
+            }
             _ => {}
         }
         let mut values = std::mem::take(&mut self.scratch.values);
@@ -624,11 +651,14 @@ impl Transaction {
             Ok(column) => return self.column_bytes(target.variable, column),
             Err(values) => values,
         };
-        if let (Some(values), Some(acted_on)) = (&values, self.rules.chains.acted_on(chain)) {
+        if let (Some(all), Some(acted_on)) = (&values, self.rules.chains.acted_on(chain)) {
             // when no value holds a byte the chain acts on, each is its own output and the
             // bytes are known: no value is looked at through the chain
-            let raw = values.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
+            let raw = all.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
             if !acted_on.intersects(&raw) {
+                if let Some(values) = values {
+                    self.give_back_phase_values(target.variable, values);
+                }
                 return raw;
             }
         }
@@ -698,7 +728,7 @@ impl Transaction {
 
     /// For all of a fixed variable (`ARGS`, not `ARGS:id`) with [`COLUMN_MIN_VALUES`] values
     /// or more, the column of `chain` ([`super::columns`]); else the variable's values this
-    /// phase when the target is all of it.
+    /// phase when the target is all of it, lent ([`Transaction::lend_phase_values`]).
     fn whole_column(
         &mut self,
         rule: &Rule,
@@ -708,16 +738,18 @@ impl Transaction {
         if target.selector.is_some() {
             return Err(None);
         }
-        let values = self.phase_values_of(rule, target);
+        let values = self.lend_phase_values(rule, target);
         if values.len() < COLUMN_MIN_VALUES {
             return Err(Some(values));
         }
-        Ok(self.column(target.variable, &values, chain))
+        let column = self.column(target.variable, &values, chain);
+        self.give_back_phase_values(target.variable, values);
+        Ok(column)
     }
 
     /// Calls `f` with each value of `target` (a fixed variable, not a count: see
     /// [`Transaction::no_target_may_match`]) after `chain`, and the phase's value it comes
-    /// from when it is one (all of a variable: `values`, the phase's).
+    /// from when it is one (all of a variable: `values`, the phase's, which it gives back).
     fn for_each_transformed(
         &mut self,
         rule: &Rule,
@@ -731,6 +763,7 @@ impl Transaction {
                 let changed = self.changed_output(chain, &v.value.value, Some(&v.bytes));
                 f(self, changed.as_ref().unwrap_or(&v.value.value), Some(v));
             }
+            self.give_back_phase_values(target.variable, values);
             return;
         }
         let mut values = std::mem::take(&mut self.scratch.values);
@@ -744,11 +777,20 @@ impl Transaction {
         self.scratch.values = values;
     }
 
-    /// The values of a whole fixed variable this phase, with their bytes.
-    fn phase_values_of(&mut self, rule: &Rule, target: &Target) -> Arc<[PhaseValue]> {
-        if let Some(v) = self.phase_values.get(&target.variable) {
-            return Arc::clone(v);
+    /// The values of a whole fixed variable this phase, with their bytes: taken out of the
+    /// phase's table, to be given back when done ([`Transaction::give_back_phase_values`]).
+    /// Lent, not shared: a shared array's count is an atomic add and subtract (~6 ns each), and
+    /// the rules a request reaches asked for their variables' arrays ~250 times. (Asked again
+    /// before it is given back, an array is made anew: correct, and slower.)
+    pub(crate) fn lend_phase_values(&mut self, rule: &Rule, target: &Target) -> Arc<[PhaseValue]> {
+        if let Some(v) = self.phase_values.take(target.variable) {
+            return v;
         }
+        debug_assert!(
+            !self.phase_values.lent(target.variable),
+            "{:?}'s phase values asked for again before they were given back",
+            target.variable
+        );
         let mut values = std::mem::take(&mut self.scratch.phase_values);
         values.clear();
         self.resolve(rule, target, &mut values);
@@ -768,15 +810,18 @@ impl Transaction {
         };
         self.scratch.same_texts = same;
         self.scratch.phase_values = values;
-        self.phase_values
-            .insert(target.variable, Arc::clone(&with_bytes));
         with_bytes
     }
 
+    /// Puts back the phase values [`Transaction::lend_phase_values`] lent.
+    pub(crate) fn give_back_phase_values(&mut self, variable: V, values: Arc<[PhaseValue]>) {
+        self.phase_values.put_back(variable, values);
+    }
+
     /// `target`'s values this phase, with their bytes, when they are the same for every rule
-    /// that names it: all of a fixed variable (not a count, not `ARGS:id`). Not with the
-    /// grouped matcher off: that is the rule-by-rule evaluation the property tests compare
-    /// with.
+    /// that names it: all of a fixed variable (not a count, not `ARGS:id`), lent
+    /// ([`Transaction::lend_phase_values`]). Not with the grouped matcher off: that is the
+    /// rule-by-rule evaluation the property tests compare with.
     pub(crate) fn shared_values(
         &mut self,
         rule: &Rule,
@@ -786,7 +831,7 @@ impl Transaction {
             && target.selector.is_none()
             && !target.count
             && fixed_during_phase(target.variable))
-        .then(|| self.phase_values_of(rule, target))
+        .then(|| self.lend_phase_values(rule, target))
     }
 }
 

@@ -907,32 +907,35 @@ impl Transaction {
                     check_removals,
                 };
                 matched |= self.test_texts_once(&test, s, message, &mut pending);
-                continue;
-            }
-            for i in 0..count {
-                let (v, phase_value) = match &shared {
-                    Some(s) => (&s[i].value, Some(&s[i])),
-                    None => (&values[i], None),
-                };
-                if self.excluded(rule, &exclusions, v, check_removals) {
-                    continue;
+            } else {
+                for i in 0..count {
+                    let (v, phase_value) = match &shared {
+                        Some(s) => (&s[i].value, Some(&s[i])),
+                        None => (&values[i], None),
+                    };
+                    if self.excluded(rule, &exclusions, v, check_removals) {
+                        continue;
+                    }
+                    matched |= test_value!(
+                        self,
+                        rule,
+                        op,
+                        target.variable,
+                        chain,
+                        slot,
+                        required,
+                        column,
+                        pure && count < super::candidates::COLUMN_MIN_VALUES,
+                        i,
+                        v,
+                        phase_value,
+                        message,
+                        &mut pending
+                    );
                 }
-                matched |= test_value!(
-                    self,
-                    rule,
-                    op,
-                    target.variable,
-                    chain,
-                    slot,
-                    required,
-                    column,
-                    pure && count < super::candidates::COLUMN_MIN_VALUES,
-                    i,
-                    v,
-                    phase_value,
-                    message,
-                    &mut pending
-                );
+            }
+            if let Some(s) = shared {
+                self.give_back_phase_values(target.variable, s);
             }
         }
         values.clear();
