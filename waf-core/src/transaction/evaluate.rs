@@ -353,6 +353,11 @@ impl Transaction {
         }
         if phase == 1 {
             if let Some(tx) = &self.rules.plan.snapshot {
+                // (the thread's last `TX`, made a copy of this one again as its transaction
+                // ended: its elements that still are its are kept)
+                if !self.spare_tx.is_empty() {
+                    std::mem::swap(&mut self.tx, &mut self.spare_tx);
+                }
                 // (room for the elements CRS's rules add in a transaction: ~25 on a request
                 // with a few headers)
                 self.tx.copy_with_room(tx, 64);

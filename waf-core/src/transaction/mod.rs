@@ -121,6 +121,9 @@ pub struct Transaction {
     pub(crate) geo: Collection,
     pub(crate) rule_vars: Collection,
     pub(crate) tx: Collection,
+    /// The thread's last `TX` made a copy of the plan's again (see `SpareTables::tx`), until
+    /// the plan takes it (`Transaction::follow_plan`); else empty.
+    pub(crate) spare_tx: Collection,
     /// Persistent collections (`ip`, `global`, `session`, `user`, `resource`) as loaded by
     /// `initcol`/`setsid`/`setuid`/`setrsc`.
     pub(crate) persistent: BTreeMap<String, Collection>,
@@ -245,7 +248,9 @@ struct SpareTables {
     matched_names: MatchedNames,
     scalars: Vec<Option<crate::collection::Bytes>>,
     scalar_origins: Vec<Vec<(usize, usize)>>,
-    /// `TX`, emptied: the buffers the plan's `TX` is copied into.
+    /// `TX`: a copy of the rule set's plan's (its snapshot: [`Collection::copy_with_room`]
+    /// then keeps the elements still shared), else emptied; the buffers the plan's `TX` is
+    /// copied into.
     tx: Collection,
     /// The request's collections most requests fill (headers, cookies, arguments) and
     /// `MATCHED_VARS`, emptied: grown from nothing in each transaction, each grew its two
@@ -319,13 +324,20 @@ impl SpareTables {
         t
     }
 
-    /// Empties the tables and keeps them as the thread's spare.
-    fn recycle(mut self) {
+    /// Empties the tables and keeps them as the thread's spare; `TX` is made a copy of the
+    /// rule set's `snapshot` (the plan's) when there is one, for the next transaction's plan.
+    /// (Also no request's data outlives its transaction in a spare.)
+    fn recycle(mut self, snapshot: Option<&Collection>) {
         use spare::Empty;
         self.values.empty(SPARE_TABLE_CAPACITY);
         columns::recycle(&mut self.columns, SPARE_TABLE_CAPACITY);
         self.matched_names.empty(SPARE_TABLE_CAPACITY);
-        self.tx.empty_keeping_room(SPARE_TABLE_CAPACITY, true);
+        match snapshot {
+            Some(snapshot) if self.tx.room() <= SPARE_TABLE_CAPACITY => {
+                self.tx.copy_with_room(snapshot, 0)
+            }
+            _ => self.tx.empty_keeping_room(SPARE_TABLE_CAPACITY, true),
+        }
         for c in &mut self.request {
             c.empty_keeping_room(SPARE_TABLE_CAPACITY, false);
         }
@@ -348,7 +360,11 @@ impl Drop for Transaction {
             matched_names: std::mem::take(&mut self.matched_names),
             scalars: std::mem::take(&mut self.scalars),
             scalar_origins: std::mem::take(&mut self.scalar_origins),
-            tx: std::mem::take(&mut self.tx),
+            // (the copy of the plan's `TX` this transaction did not take)
+            tx: match self.spare_tx.is_empty() {
+                true => std::mem::take(&mut self.tx),
+                false => std::mem::take(&mut self.spare_tx),
+            },
             request: [
                 &mut self.request_headers,
                 &mut self.request_cookies,
@@ -360,7 +376,7 @@ impl Drop for Transaction {
             .map(std::mem::take),
             scratch: std::mem::take(&mut self.scratch),
         }
-        .recycle();
+        .recycle(self.rules.plan.snapshot.as_ref());
     }
 }
 
@@ -376,6 +392,11 @@ impl Transaction {
         let [request_headers, request_cookies, args, args_get, args_post, matched_vars] =
             tables.request;
         let transform_cache = transform_cache::TransformCache::take(&rules);
+        // (an emptied `TX` is this one's; a copy of the plan's waits for the plan)
+        let (tx, spare_tx) = match tables.tx.is_empty() {
+            true => (tables.tx, Collection::new()),
+            false => (Collection::new(), tables.tx),
+        };
         let mut t = Transaction {
             rules,
             id: id.to_string(),
@@ -407,7 +428,8 @@ impl Transaction {
             env: None,
             geo: Collection::new(),
             rule_vars: Collection::new(),
-            tx: tables.tx,
+            tx,
+            spare_tx,
             persistent: BTreeMap::new(),
             persistent_keys: BTreeMap::new(),
             matched_vars,
