@@ -51,9 +51,6 @@ pub(crate) enum Decision {
     },
 }
 
-/// One `MATCHED_VARS` element: name and value.
-pub(crate) type MatchedVar = (crate::collection::Bytes, crate::collection::Bytes);
-
 /// The decisions of a rule set ([`work_out`]).
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
@@ -61,8 +58,8 @@ pub(crate) struct Plan {
     pub(crate) snapshot: Option<Collection>,
     /// Per phase, one decision per entry; empty: evaluate every rule.
     pub(crate) decisions: [Vec<Decision>; 6],
-    /// What each [`Decision::Hit`] rule matched.
-    pub(crate) matched: Vec<Vec<MatchedVar>>,
+    /// What each [`Decision::Hit`] rule matched, as it adds it to `MATCHED_VARS`.
+    pub(crate) matched: Vec<Collection>,
     /// Per phase, per entry, the [`Passage`] that starts there.
     pub(crate) passages: [Vec<Passage>; 6],
 }
@@ -210,11 +207,10 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
             let writes = all_setvars(rule).next().is_some();
             let folds = writes && folding && !may_vanish && values_known;
             if quiet {
-                let records = sim
-                    .matched_vars
-                    .iter()
-                    .map(|e| (e.name.clone(), e.value.clone()))
-                    .collect();
+                let mut records = Collection::new();
+                for e in sim.matched_vars().iter() {
+                    records.add_shared(e.name.clone(), e.value.clone(), None);
+                }
                 plan.matched.push(records);
                 decisions[at] = Decision::Hit {
                     matched: (plan.matched.len() - 1) as u32,

@@ -301,12 +301,21 @@ impl Transaction {
                     if *setvars {
                         self.current_rule_at = Some((phase, at));
                     }
-                    for (name, value) in &rules.plan.matched[*matched as usize] {
-                        // (as evaluation does: once per value matched, `MATCHED_VAR` its own)
-                        self.matched_vars
-                            .add_shared(name.clone(), value.clone(), None);
-                        if *setvars {
-                            self.run_setvars(rule);
+                    if !*setvars && self.matched_vars().is_empty() {
+                        // (what it matched, as the plan keeps it: not copied)
+                        self.matched_planned = Some(*matched);
+                    } else {
+                        for e in rules.plan.matched[*matched as usize].iter() {
+                            // (as evaluation does: once per value matched, `MATCHED_VAR` its
+                            // own)
+                            self.own_matched_vars().add_shared(
+                                e.name.clone(),
+                                e.value.clone(),
+                                None,
+                            );
+                            if *setvars {
+                                self.run_setvars(rule);
+                            }
                         }
                     }
                     if *setvars {
@@ -816,11 +825,29 @@ impl Transaction {
     /// which is then `MATCHED_VAR` and `MATCHED_VAR_NAME`.
     fn record_matched_var(&mut self, v: &Value, value: Bytes) {
         let name = self.matched_name(v);
-        self.matched_vars.add_shared(name, value, None);
+        self.own_matched_vars().add_shared(name, value, None);
+    }
+
+    /// `MATCHED_VARS` (and its last element, `MATCHED_VAR`).
+    pub(crate) fn matched_vars(&self) -> &crate::collection::Collection {
+        match self.matched_planned {
+            Some(i) => &self.rules.plan.matched[i as usize],
+            None => &self.matched_vars,
+        }
+    }
+
+    /// `MATCHED_VARS` to add to: the plan's record it was is copied first.
+    fn own_matched_vars(&mut self) -> &mut crate::collection::Collection {
+        if let Some(i) = self.matched_planned.take() {
+            self.matched_vars
+                .copy_with_room(&self.rules.plan.matched[i as usize], 0);
+        }
+        &mut self.matched_vars
     }
 
     /// A rule that did not match leaves no `MATCHED_VAR`/`MATCHED_VARS`; returns `false`.
     pub(crate) fn no_match(&mut self) -> bool {
+        self.matched_planned = None;
         self.matched_vars.clear();
         false
     }
@@ -976,6 +1003,55 @@ mod tests {
 
     // Expected values: libmodsecurity 3.0.15's output for the same rules and request
     // (tests/oracle/txn.sh; tests/oracle/FINDINGS.md, "Transactions").
+
+    /// A rule the plan decided matched leaves `MATCHED_VARS` as its evaluation would (the
+    /// plan's record of it, not a copy): the next rule reads it, and a match appends to it.
+    #[test]
+    fn planned_matches_are_matched_vars() {
+        let rules = "SecRuleEngine On\n\
+            SecAction \"id:1,phase:1,pass,nolog,setvar:tx.level=1\"\n\
+            SecRule TX:level \"@lt 2\" \"id:2,phase:1,pass,nolog\"\n\
+            SecRule MATCHED_VARS \"@rx ^1$\" \"id:3,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}',\
+             logdata:'%{MATCHED_VARS_NAMES}'\"\n\
+            SecRule TX:level \"@lt 2\" \"id:4,phase:1,pass,nolog\"\n\
+            SecRule REQUEST_METHOD \"@streq GET\" \"id:5,phase:1,pass,log,msg:'%{MATCHED_VAR}'\"\n\
+            SecRule TX:level \"@lt 2\" \"id:6,phase:1,pass,nolog\"\n\
+            SecRule TX:level \"@lt 2\" \"id:7,phase:1,pass,nolog\"\n\
+            SecRule MATCHED_VAR \"@rx ^1$\" \"id:8,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+            SecRule REQUEST_METHOD \"@streq POST\" \"id:9,phase:1,pass,nolog\"\n\
+            SecRule TX:level \"@lt 2\" \"id:10,phase:1,pass,nolog\"\n\
+            SecRule REQUEST_METHOD \"@streq GET\" \"id:11,phase:1,pass,log,msg:'x',chain\"\n\
+            SecRule &MATCHED_VARS \"@eq 2\" \"t:none\"";
+        let set = crate::RuleSet::from_text("t.conf", rules, None).unwrap();
+        assert!(
+            set.plan.decisions[1]
+                .iter()
+                .filter(|d| matches!(d, crate::plan::Decision::Hit { .. }))
+                .count()
+                >= 4
+        );
+        let run = |planned: bool| {
+            let mut set = crate::RuleSet::from_text("t.conf", rules, None).unwrap();
+            set.set_static_decisions(planned);
+            let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = std::sync::Arc::clone(&log);
+            let mut tx = crate::Transaction::new(std::sync::Arc::new(set));
+            tx.on_log(move |l| sink.lock().unwrap().push(l.to_string()));
+            tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
+            test_log::get("/", &[("Host", "h")])(&mut tx);
+            let lines = log.lock().unwrap().clone();
+            let fields =
+                |name| -> Vec<String> { lines.iter().map(|l| test_log::field(l, name)).collect() };
+            (fields("id"), fields("msg"), fields("data"))
+        };
+        let planned = run(true);
+        assert_eq!(planned, run(false));
+        assert_eq!(planned.0, ["3", "5", "8", "11"]);
+        assert_eq!(
+            planned.1[..3],
+            ["MATCHED_VARS:TX:level", "GET", "MATCHED_VAR"]
+        );
+    }
 
     #[test]
     fn chain_links_append_their_refs() {

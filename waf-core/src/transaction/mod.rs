@@ -133,6 +133,10 @@ pub struct Transaction {
     /// by each match, and emptied by a rule that does not match): not a copy of it, whose
     /// buffers' counts were two atomic adds and subtracts per match.
     pub(crate) matched_vars: Collection,
+    /// `MATCHED_VARS` is the plan's record of a [`crate::plan::Decision::Hit`] rule (its
+    /// `matched` entry, not copied), when `matched_vars` is empty: most hits are followed by
+    /// a rule that empties it, and their copies cost four atomic counts a value.
+    pub(crate) matched_planned: Option<u32>,
     /// Names of matched collection elements, by `(variable, element buffer's address and
     /// length)`, with the element's buffer ([`Transaction::matched_name`]).
     pub(crate) matched_names: MatchedNames,
@@ -433,6 +437,7 @@ impl Transaction {
             persistent: BTreeMap::new(),
             persistent_keys: BTreeMap::new(),
             matched_vars,
+            matched_planned: None,
             matched_names: tables.matched_names,
             xml: None,
             xml_selections: Default::default(),

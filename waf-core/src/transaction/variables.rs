@@ -166,7 +166,7 @@ impl Transaction {
             V::Geo => &self.geo,
             V::Rule => &self.rule_vars,
             V::Tx => &self.tx,
-            V::MatchedVars => &self.matched_vars,
+            V::MatchedVars => self.matched_vars(),
             V::Ip | V::Global | V::Session | V::User | V::Resource => {
                 return self.persistent.get(persistent_name(v))
             }
@@ -183,8 +183,8 @@ impl Transaction {
         };
         let civil = || crate::time::Civil::from_unix(now().as_secs() as i64);
         match v {
-            V::MatchedVar => return self.matched_vars.last().map(|m| m.value.clone()),
-            V::MatchedVarName => return self.matched_vars.last().map(|m| m.name.clone()),
+            V::MatchedVar => return self.matched_vars().last().map(|m| m.value.clone()),
+            V::MatchedVarName => return self.matched_vars().last().map(|m| m.name.clone()),
             V::ArgsCombinedSize => {
                 return self
                     .args_combined_size_set
