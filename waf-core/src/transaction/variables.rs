@@ -221,8 +221,7 @@ impl Transaction {
     pub(crate) fn resolve(&self, rule: &Rule, target: &Target, out: &mut Vec<Value>) {
         if target.count {
             // counted, not gathered: CRS's 901 rules count a dozen `&TX:...` a request
-            let mut n = 0usize;
-            self.visit(rule, target, &mut |_| n += 1);
+            let n = self.count_values(rule, target);
             out.push(Value {
                 name: ValueName::Text(Arc::clone(&target.full_name)),
                 element: None,
@@ -232,6 +231,33 @@ impl Transaction {
             return;
         }
         self.visit(rule, target, &mut |v| out.push(v));
+    }
+
+    /// How many values [`Transaction::visit`] gives, counted without making them (a value
+    /// made and dropped was four atomic counts on its buffers).
+    fn count_values(&self, rule: &Rule, target: &Target) -> usize {
+        let v = target.variable;
+        if matches!(v, V::Rule | V::Xml | V::RemoteUser) {
+            // (made as `visit` makes them)
+            let mut n = 0;
+            self.visit(rule, target, &mut |_| n += 1);
+            return n;
+        }
+        let collection = match names_of(v) {
+            Some(base) => base,
+            None if v.is_collection() => v,
+            // a scalar always has its one value
+            None => return 1,
+        };
+        let Some(c) = self.collection(collection) else {
+            return 0;
+        };
+        match &target.selector {
+            Some(CompiledSelector::Key(k, hash, None)) if collection == v => {
+                c.named_by_hash(k, *hash).count()
+            }
+            _ => c.iter().filter(|e| self.selected(target, &e.name)).count(),
+        }
     }
 
     /// Calls `f` with each value `target` (counted or not) has now.
@@ -462,6 +488,56 @@ mod tests {
         let rules = format!("SecRuleEngine DetectionOnly\n{rules}");
         let lines = test_log::lines(&rules, test_log::get(uri, headers));
         lines.iter().map(|l| test_log::field(l, "msg")).collect()
+    }
+
+    /// A count is the number of values the variable gives, counted without making them:
+    /// collections whole, by a name, by a regex, their names, `TX`, scalars, a variable
+    /// without values.
+    #[test]
+    fn counts_are_the_number_of_values() {
+        let targets = "ARGS|ARGS:a|ARGS:A|ARGS:/^b/|ARGS_NAMES|ARGS_NAMES:a|ARGS_GET_NAMES:/./|\
+                       REQUEST_HEADERS|REQUEST_HEADERS:X-A|REQUEST_HEADERS:/^x-/|\
+                       REQUEST_HEADERS_NAMES|REQUEST_COOKIES|TX|TX:t|TX:/^T/|TX:none|\
+                       REQUEST_METHOD|REQUEST_BODY|FILES|MATCHED_VARS|XML:/*|RULE:id|REMOTE_USER";
+        let rules = std::sync::Arc::new(
+            crate::RuleSet::from_text(
+                "t.conf",
+                &format!(
+                    "SecRuleEngine DetectionOnly\n\
+                     SecAction \"id:1,phase:1,pass,nolog,setvar:tx.t=1,setvar:tx.t2=2\"\n\
+                     SecRule {targets} \"@rx ^$\" \"id:2,phase:5,pass,nolog\""
+                ),
+                None,
+            )
+            .unwrap(),
+        );
+        let mut tx = super::Transaction::new(std::sync::Arc::clone(&rules));
+        tx.process_uri(b"/?a=1&A=2&b1=3&c=4", b"GET", b"1.1");
+        for (k, v) in [
+            ("X-A", "1"),
+            ("x-b", "2"),
+            ("Cookie", "k=v; l=w"),
+            ("Host", "h"),
+        ] {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        tx.process_request_headers();
+        let crate::ruleset::Entry::Rule(rule) = &rules.phases[5][0] else {
+            unreachable!()
+        };
+        let counts: Vec<usize> = rule
+            .targets
+            .iter()
+            .map(|target| {
+                let mut made = 0;
+                tx.visit(rule, target, &mut |_| made += 1);
+                assert_eq!(tx.count_values(rule, target), made, "&{}", target.full_name);
+                made
+            })
+            .collect();
+        assert_eq!(counts.len(), 23);
+        // ARGS, ARGS:a (either case), TX:/^T/ (t and t2), REQUEST_METHOD
+        assert_eq!([counts[0], counts[1], counts[14], counts[16]], [4, 2, 2, 1]);
     }
 
     /// An XPath's values are selected once per document, whatever the number of rules that
