@@ -37,7 +37,9 @@ type MissKey = (usize, u64, usize);
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
 pub(crate) struct TransformCache {
-    map: HashMap<Key, (Bytes, Bytes), BuildHasherDefault<KeyHasher>>,
+    /// A value's output by the value's buffer (kept with it) and chain: `None` when it is the
+    /// value itself.
+    map: HashMap<Key, (Bytes, Option<Bytes>), BuildHasherDefault<KeyHasher>>,
     /// The grouped matcher's results: transformed value → for every group, the members whose
     /// literals it holds ([`crate::matcher::Matcher::search_all`]);
     all_groups: HashMap<(usize, usize), (Bytes, usize), BuildHasherDefault<KeyHasher>>,
@@ -331,7 +333,7 @@ impl Transaction {
         }
         let key = (value.as_ptr() as usize, value.len(), chain);
         if let Some((_, out)) = self.transform_cache.map.get(&key) {
-            return changed(value, out);
+            return out.clone();
         }
         // a short value an earlier transaction (or another buffer of this one) had: its
         // output by text (not in a large request, whose values are seldom seen again)
@@ -342,11 +344,10 @@ impl Transaction {
         if let Some(text) = by_text {
             if let Some((seen, out, same)) = self.transform_cache.outputs.get(&text) {
                 if seen[..] == value[..] {
-                    let result = if *same { value.clone() } else { out.clone() };
-                    let answer = changed(value, &result);
+                    let answer = (!*same).then(|| out.clone());
                     self.transform_cache
                         .map
-                        .insert(key, (value.clone(), result));
+                        .insert(key, (value.clone(), answer.clone()));
                     return answer;
                 }
             }
@@ -357,7 +358,9 @@ impl Transaction {
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
         // the next steps and the matcher find it under the same address; decoders are not even
         // run on a value with nothing to decode
-        let result = if crate::transformations::leaves_unchanged(step.name, input) {
+        // (the output: the input's buffer, the parent's output, when the step leaves it as it
+        // is)
+        let answer = if crate::transformations::leaves_unchanged(step.name, input) {
             if input.len() <= PLAIN_SCAN_MAX && self.transform_cache.map.len() >= KEEP_CAPACITY {
                 // in a large request, telling it again costs about what a look in the cache
                 // does: a JSON order of many short values (`.` in every name, for
@@ -365,37 +368,31 @@ impl Transaction {
                 // cache's entries (and 1 MB of JSON took 200 MB)
                 return parent;
             }
-            input.clone()
+            parent
         } else {
             let mut out = std::mem::take(&mut self.transform_cache.scratch);
             self.apply_transformation(step.name, step.f, input, &mut out);
-            let result = if out[..] == input[..] {
-                input.clone()
-            } else {
-                Bytes::from(&out[..])
+            let answer = match out[..] == input[..] {
+                true => parent,
+                false => Some(Bytes::from(&out[..])),
             };
             self.transform_cache.scratch = out;
-            result
+            answer
         };
         if let Some(text) = by_text {
             let cache = &mut self.transform_cache;
             if let Entry::Vacant(e) = cache.outputs.entry(text) {
+                let result = answer.as_ref().unwrap_or(value);
                 let same = result[..] == value[..];
                 cache.output_bytes += value.len() + if same { 0 } else { result.len() };
                 e.insert((value.clone(), result.clone(), same));
             }
         }
-        let answer = changed(value, &result);
         self.transform_cache
             .map
-            .insert(key, (value.clone(), result));
+            .insert(key, (value.clone(), answer.clone()));
         answer
     }
-}
-
-/// `None` when `out` is `value`'s own buffer, else `out`.
-fn changed(value: &Bytes, out: &Bytes) -> Option<Bytes> {
-    (!std::sync::Arc::ptr_eq(value, out)).then(|| out.clone())
 }
 
 impl Transaction {
@@ -834,7 +831,7 @@ pub(super) mod tests {
         let mut c = TransformCache::take(&one);
         let v = Bytes::from(&b"value"[..]);
         c.map
-            .insert((v.as_ptr() as usize, v.len(), 1), (v.clone(), v.clone()));
+            .insert((v.as_ptr() as usize, v.len(), 1), (v.clone(), None));
         c.subsets.insert(
             (v.as_ptr() as usize, v.len(), 1),
             (v.clone(), Candidates::none(3)),
