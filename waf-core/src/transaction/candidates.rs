@@ -110,10 +110,12 @@ impl PhaseValues {
     #[inline]
     fn put_back(&mut self, v: V, values: Arc<[PhaseValue]>) {
         match self.by_variable.get_mut(v as usize) {
-            Some(slot @ None) => *slot = Some(values),
+            Some(slot @ None) => {
+                *slot = Some(values);
+                self.held |= 1 << v as usize;
+            }
             _ => self.insert(v, values),
         }
-        self.held |= 1 << v as usize;
     }
 
     /// Whether `v`'s values were taken out and not given back yet.
