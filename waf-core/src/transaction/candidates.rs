@@ -649,6 +649,9 @@ impl Transaction {
 
     /// The bytes of the values of `target` after `chain`.
     fn bytes_of(&mut self, rule: &Rule, target: &Target, chain: ChainId) -> ByteSet {
+        if self.known_empty(target) {
+            return ByteSet::EMPTY;
+        }
         let values = match self.whole_column(rule, target, chain) {
             Ok(column) => return self.column_bytes(target.variable, column),
             Err(values) => values,
@@ -684,6 +687,9 @@ impl Transaction {
         scan: Scan,
         chain: ChainId,
     ) -> Candidates {
+        if self.known_empty(target) {
+            return Candidates::none(self.rules.matcher.groups[group].len());
+        }
         let values = match self.whole_column(rule, target, chain) {
             Ok(column) => return self.column_candidates(target.variable, column, group, scan),
             Err(values) => values,
@@ -726,6 +732,18 @@ impl Transaction {
             at => at as usize,
         };
         self.rules.matcher.groups[group].words_in(&self.transform_cache.sets()[at..])
+    }
+
+    /// Whether `target` is all of a variable already found to have no value this phase (its
+    /// phase values are there, empty): a minimal GET asked the bytes of ~85 such (chain,
+    /// variable) pairs (`ARGS`, cookies, files... after each chain), each a lend and a
+    /// give-back of the empty array and a look for its column.
+    fn known_empty(&self, target: &Target) -> bool {
+        target.selector.is_none()
+            && self
+                .phase_values
+                .get(&target.variable)
+                .is_some_and(|values| values.is_empty())
     }
 
     /// For all of a fixed variable (`ARGS`, not `ARGS:id`) with [`COLUMN_MIN_VALUES`] values
