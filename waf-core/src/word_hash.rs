@@ -6,7 +6,10 @@
 
 use std::hash::Hasher;
 
-/// A multiply-rotate hasher for keys of a few machine words (the default SipHash costs more
+/// The multiplier (an odd constant with its bits spread: FxHash's).
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// A multiply-fold hasher for keys of a few machine words (the default SipHash costs more
 /// than the lookups it serves).
 #[derive(Debug, Default)]
 pub(crate) struct KeyHasher(u64);
@@ -59,12 +62,39 @@ impl Hasher for KeyHasher {
         self.write_words(bytes, 0);
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        // a folded multiply (the product's high half onto its low half): a difference in a
+        // word's high bytes reaches every bit. A plain multiply carries a difference only
+        // upwards: texts differing in a word's last byte and in the next word's first
+        // ("text 1001"/"text 1010", 9 bytes) hashed alike, one in 40 of 4,000 such texts.
+        let product = u128::from(self.0 ^ n) * u128::from(K);
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
     }
     fn write_usize(&mut self, n: usize) {
         self.write_u64(n as u64);
     }
     fn write_u32(&mut self, n: u32) {
         self.write_u64(u64::from(n));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyHasher;
+    use std::collections::HashSet;
+
+    /// Texts that differ in the high byte of one word and the low byte of the next hash apart
+    /// (a multiply-rotate hasher gave ~100 pairs alike among these).
+    #[test]
+    fn numbered_texts_hash_apart() {
+        let hashes: HashSet<(u64, usize)> = (0..20_000)
+            .map(|i| format!("text {i}"))
+            .map(|t| {
+                (
+                    KeyHasher::text_hash(t.as_bytes(), 0x2020_2020_2020_2020),
+                    t.len(),
+                )
+            })
+            .collect();
+        assert_eq!(hashes.len(), 20_000);
     }
 }
