@@ -52,6 +52,12 @@ pub(crate) struct Columns {
     /// their columns.
     earlier: bool,
     scratch: Vec<u8>,
+    /// The identity's column (each value's first value of its text), which every chain that
+    /// acts on none of the values' bytes shares: a copy of it for each such chain was most of
+    /// a 1 MB JSON body's columns (6 MB).
+    identity: Column,
+    /// The bytes of all the values (whether a chain acts on none of them is one look).
+    union: ByteSet,
 }
 
 #[derive(Debug)]
@@ -83,6 +89,8 @@ impl Columns {
         self.arena.clear();
         self.chains.clear();
         self.earlier = false;
+        self.identity = 0;
+        self.union = ByteSet::EMPTY;
     }
 
     fn column(&self, start: Column) -> &[u32] {
@@ -131,23 +139,21 @@ impl Transaction {
                     .iter()
                     .map(|v| Output::new(v.value.value.clone(), v.bytes)),
             );
+            columns.union = values.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
+            columns.identity = columns.arena.len() as Column;
+            columns.arena.extend(values.iter().map(|v| v.same_as));
+            columns.chains.insert(IDENTITY, columns.identity);
         }
         // a value with none of the bytes the whole chain acts on is its own output (most
-        // values, for most chains): when every value is, the parents' columns are not needed
+        // values, for most chains): when every value is, the chain's column is the identity's
         let whole = self.rules.chains.acted_on(chain).copied();
-        let untouched = |v: &PhaseValue| whole.is_some_and(|a| !a.intersects(&v.bytes));
+        let identity = columns.identity as usize;
         let start = match self.rules.chains.step(chain) {
             None => {
                 debug_assert_eq!(chain, IDENTITY);
-                let start = columns.arena.len();
-                columns.arena.extend(values.iter().map(|v| v.same_as));
-                start
+                identity
             }
-            Some(_) if values.iter().all(untouched) => {
-                let start = columns.arena.len();
-                columns.arena.extend(values.iter().map(|v| v.same_as));
-                start
-            }
+            Some(_) if whole.is_some_and(|a| !a.intersects(&columns.union)) => identity,
             Some(step) => {
                 let parent = self.column(variable, values, step.parent) as usize;
                 let rules = &self.rules;
@@ -159,14 +165,16 @@ impl Transaction {
                 let mut out = std::mem::take(&mut columns.scratch);
                 let start = columns.arena.len();
                 columns.arena.reserve(values.len());
-                for (i, v) in (parent..).zip(values) {
-                    let first = v.same_as as usize;
-                    if first != i - parent {
+                // (read off the identity's column and the values' own outputs, not the phase
+                // values: fewer bytes a value to bring in from memory)
+                for (k, i) in (parent..parent + values.len()).enumerate() {
+                    let first = columns.arena[identity + k] as usize;
+                    if first != k {
                         // its text's first value's output (made: it comes before)
                         columns.arena.push(columns.arena[start + first]);
                         continue;
                     }
-                    if untouched(v) {
+                    if whole.is_some_and(|a| !a.intersects(&columns.outputs[k].bytes)) {
                         columns.arena.push(first as u32);
                         continue;
                     }
@@ -427,6 +435,44 @@ mod tests {
                 prop_assert_eq!(tx.column_bytes(V::Args, column), bytes);
             }
         }
+    }
+
+    /// Chains that act on none of the values' bytes share the identity's column (no copy of
+    /// it each); a chain that acts on some makes its own.
+    #[test]
+    fn untouched_values_share_the_identity_column() {
+        let values: Vec<Vec<u8>> = (0..70)
+            .map(|i| format!("a{}", i % 7).into_bytes())
+            .collect();
+        let (mut tx, chains) = transaction(
+            "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:lowercase\"\n\
+             SecRule ARGS \"@rx x\" \"id:2,phase:2,pass,t:urlDecodeUni,t:removeNulls\"\n\
+             SecRule ARGS \"@rx x\" \"id:3,phase:2,pass,t:replaceComments\"",
+            &values,
+        );
+        let phase_values = args(&mut tx);
+        let identity = tx.column(V::Args, &phase_values, IDENTITY);
+        let arena = tx.phase_columns[&V::Args].arena.len();
+        assert_eq!(arena, 70);
+        for &chain in &chains[..2] {
+            assert_eq!(tx.column(V::Args, &phase_values, chain), identity);
+        }
+        assert_eq!(tx.phase_columns[&V::Args].arena.len(), arena, "no copy");
+        // each text's first value stands for it
+        assert_eq!(tx.column_output(V::Args, identity, 8).1, 1);
+        // `/*` is what t:replaceComments acts on: a value with it gets its own output
+        let mut with_comment = values.clone();
+        with_comment[3] = b"a/*b*/".to_vec();
+        let (mut tx, chains) = transaction(
+            "SecRule ARGS \"@rx x\" \"id:3,phase:2,pass,t:replaceComments\"",
+            &with_comment,
+        );
+        let phase_values = args(&mut tx);
+        let identity = tx.column(V::Args, &phase_values, IDENTITY);
+        let column = tx.column(V::Args, &phase_values, chains[0]);
+        assert_ne!(column, identity);
+        assert_eq!(&tx.column_output(V::Args, column, 3).0[..], b"a ");
+        assert_eq!(&tx.column_output(V::Args, column, 4).0[..], b"a4");
     }
 
     /// A variable's columns serve the next phase when its values are the same buffers, and
