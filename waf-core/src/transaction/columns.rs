@@ -142,7 +142,6 @@ impl Transaction {
             columns.union = values.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
             columns.identity = columns.arena.len() as Column;
             columns.arena.extend(values.iter().map(|v| v.same_as));
-            columns.chains.insert(IDENTITY, columns.identity);
         }
         // a value with none of the bytes the whole chain acts on is its own output (most
         // values, for most chains): when every value is, the chain's column is the identity's

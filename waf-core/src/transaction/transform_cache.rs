@@ -117,7 +117,7 @@ const KEEP_SET_WORDS: usize = 64 * 1024;
 /// The most texts a transaction's scans are found by ([`TransformCache::scan_of_text`]); past
 /// them a text is scanned and its scan kept with its value's buffer only. A 1 MB JSON body's
 /// 45,000 texts each took an entry, seldom found again, in a table of ~2.5 MB whose looks
-/// missed the processor's caches: 4-12% of the body's time, for 0.3% fewer instructions.
+/// missed the processor's caches: 4-14% of the body's time, for 0.3% more instructions.
 /// (More than [`KEEP_TEXTS`]: a transaction that reached it leaves none to the next.)
 const TEXTS_MAX: usize = 2 * KEEP_TEXTS;
 
