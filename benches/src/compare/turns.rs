@@ -10,6 +10,9 @@
 //! pipe, using no CPU), in reversed order every other cycle. Each engine's samples are then
 //! spread over the same stretch of time as the other's. The time between a worker's turns is
 //! not in its samples: a transaction is timed from its start to its end, in thread CPU time.
+//! Each turn runs its first request once untimed before the timed ones, for every engine: the
+//! other engine's turn leaves the processor's caches cold, and a workload of one request was
+//! otherwise a cold start in every sample.
 //!
 //! The worker side is [`Turns`]; the driver side [`Worker`] and [`run_in_turns`]. A worker run
 //! by hand (`compare --worker ...`) takes no turns.
