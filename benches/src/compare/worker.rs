@@ -206,11 +206,7 @@ pub fn run(job: &Job<'_>) -> Result<(), String> {
         for _ in 0..w.rounds {
             for turn in w.requests.chunks(TURN_REQUESTS) {
                 job.turns.wait(&mut out)?;
-                // The turn's first request once untimed: the other engine's turn has just left
-                // the processor's caches holding none of this one's code and rules, and a
-                // workload of one request was timed cold in every round (a 1 KB form at PL2:
-                // Sekisho 651 µs in turns, 85-128 µs alone) - a cold start, not the cost of a
-                // request to a server that handles one after another.
+                // the turn's first request once untimed (why: [`super::turns`])
                 engine.run(&turn[0], &mut Sink::default());
                 for p in turn {
                     let mut sink = Sink::default();
