@@ -92,6 +92,13 @@ impl ByteSet {
         value.iter().any(|&b| self.contains(b))
     }
 
+    /// The bytes of `value`.
+    pub(crate) fn of(value: &[u8]) -> ByteSet {
+        let mut set = ByteSet::default();
+        set.add(value);
+        set
+    }
+
     /// Adds the bytes of `value` (the bytes of a whole variable's values, for
     /// [`super::RequiredBytes::meets`]).
     pub(crate) fn add(&mut self, value: &[u8]) {

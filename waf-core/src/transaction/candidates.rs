@@ -191,8 +191,13 @@ const NOT_SCANNED: u32 = u32::MAX;
 impl PhaseValue {
     /// `value`, whose variable's first value of the same text is at `same_as`.
     pub(crate) fn new(value: Value, same_as: u32) -> PhaseValue {
-        let mut bytes = ByteSet::default();
-        bytes.add(&value.value);
+        let bytes = ByteSet::of(&value.value);
+        PhaseValue::with_bytes(value, bytes, same_as)
+    }
+
+    /// `value`, whose bytes are `bytes`, and whose variable's first value of the same text is
+    /// at `same_as`.
+    fn with_bytes(value: Value, bytes: ByteSet, same_as: u32) -> PhaseValue {
         PhaseValue {
             value,
             bytes,
@@ -822,11 +827,31 @@ impl Transaction {
                     .no_values
                     .get_or_insert_with(|| Arc::new([])),
             ),
-            false => values
+            false if same.is_empty() => values
                 .drain(..)
                 .enumerate()
-                .map(|(i, v)| PhaseValue::new(v, same.get(i).copied().unwrap_or(i as u32)))
+                .map(|(i, v)| PhaseValue::new(v, i as u32))
                 .collect(),
+            // a text's bytes are worked out at its first value (a form's 11,000 fields held
+            // 31 texts of ~70 bytes)
+            false => {
+                let mut bytes = std::mem::take(&mut self.scratch.text_bytes);
+                bytes.clear();
+                for (i, v) in values.iter().enumerate() {
+                    let first = same[i] as usize;
+                    bytes.push(match first < i {
+                        true => bytes[first],
+                        false => ByteSet::of(&v.value),
+                    });
+                }
+                let made = values
+                    .drain(..)
+                    .zip(same.iter().zip(&bytes))
+                    .map(|(v, (&first, &b))| PhaseValue::with_bytes(v, b, first))
+                    .collect();
+                self.scratch.text_bytes = bytes;
+                made
+            }
         };
         self.scratch.same_texts = same;
         self.scratch.phase_values = values;
@@ -963,6 +988,34 @@ mod tests {
         assert_eq!(tx.phase_values[&V::Args].len(), 2);
         tx.add_request_header(b"X-Late", b"y");
         assert!(tx.phase_values.is_empty());
+    }
+
+    /// A large variable's values each hold their own text's bytes, those of a text seen before
+    /// taken from its first value.
+    #[test]
+    fn phase_values_hold_their_texts_bytes() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS \"@rx zzz\" \"id:1,phase:1,pass,log\"",
+        );
+        let texts = ["ab", "a;b", "", "ab", "x<y", "a;b"];
+        let query: Vec<String> = (0..COLUMN_MIN_VALUES + 10)
+            .map(|i| format!("k{i}={}", texts[i % texts.len()]))
+            .collect();
+        let mut tx = Transaction::new(rules);
+        tx.process_uri(format!("/?{}", query.join("&")).as_bytes(), b"GET", b"1.1");
+        tx.add_request_header(b"Host", b"x");
+        tx.process_request_headers();
+        let args = Arc::clone(&tx.phase_values[&V::Args]);
+        assert_eq!(args.len(), query.len());
+        assert!(args
+            .iter()
+            .enumerate()
+            .any(|(i, p)| p.same_as as usize != i));
+        for (i, p) in args.iter().enumerate() {
+            assert_eq!(p.bytes, ByteSet::of(&p.value.value), "value {i}");
+            assert_eq!(args[p.same_as as usize].value.value, p.value.value);
+        }
     }
 
     /// A target with a selector has per-phase entries of its own: `ARGS:b`'s bytes, asked

@@ -274,8 +274,10 @@ pub(crate) struct Scratch {
     /// The values of a variable whose phase values are being made, asked while a rule holds
     /// `values` (a vector of their own: they grew a new one ~7 times a request).
     pub(crate) phase_values: Vec<variables::Value>,
-    /// Their first values of the same text ([`candidates::same_texts`]).
+    /// Their first values of the same text ([`candidates::same_texts`]),
     pub(crate) same_texts: Vec<u32>,
+    /// and the bytes of each, worked out at its first value.
+    pub(crate) text_bytes: Vec<crate::regex::ByteSet>,
     /// The texts of a large variable a rule being evaluated found no match in, a bit each
     /// (by the position of their first value: [`candidates::PhaseValue::same_as`]).
     pub(crate) no_match: Vec<u64>,
@@ -299,6 +301,7 @@ impl Scratch {
         self.values.empty(room);
         self.phase_values.empty(room);
         self.same_texts.empty(room);
+        self.text_bytes.empty(room);
         self.no_match.empty(room);
         self.ranges.empty(room);
         self.name.empty(room);
