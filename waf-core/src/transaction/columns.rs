@@ -196,8 +196,7 @@ impl Transaction {
                         columns.arena.push(from);
                         continue;
                     }
-                    let mut bytes = ByteSet::default();
-                    bytes.add(&out);
+                    let bytes = ByteSet::of(&out);
                     columns
                         .outputs
                         .push(Output::new(Bytes::from(&out[..]), bytes));

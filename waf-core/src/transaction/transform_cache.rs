@@ -418,8 +418,7 @@ impl Transaction {
         if let Some((_, bytes)) = cache.output_sets.get(&key) {
             return *bytes;
         }
-        let mut bytes = ByteSet::default();
-        bytes.add(output);
+        let bytes = ByteSet::of(output);
         if cache.keeps(output.len()) {
             cache.output_bytes += output.len();
             cache.output_sets.insert(key, (output.clone(), bytes));
