@@ -252,6 +252,10 @@ impl Transaction {
     /// of the literals of the grouped matcher's member at `slot`: a large variable's test of
     /// the rule then passes by most values at a bit's cost (the value's output, its scan and
     /// the exclusions were looked up for each: 14 M instructions of a 1 MB form's 205 M).
+    /// Whether some text is left unmarked: when none is, the rule is done with the variable
+    /// without a look at its values. (The texts' first values are read off the identity's
+    /// column, 4 bytes a value, not the phase values' ~100: a 1 MB form's 13,500 arguments
+    /// were read from memory twice for each of the 14 rules of the matcher on them.)
     /// (Marking the texts without the bytes a rule's matches need, too, was no faster: CRS's
     /// rules outside the matcher on every argument have no such bytes, or common ones.)
     pub(crate) fn mark_non_candidates(
@@ -261,24 +265,34 @@ impl Transaction {
         values: &[PhaseValue],
         slot: u64,
         no_match: &mut [u64],
-    ) {
+    ) -> bool {
         let (group, member) = ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
         let matcher = &self.rules.matcher;
         let Some(columns) = self.phase_columns.get_mut(&variable) else {
-            return;
+            return true;
         };
-        let arena = &columns.arena[column as usize..][..values.len()];
-        for (i, (p, &o)) in values.iter().zip(arena).enumerate() {
+        let n = values.len();
+        let firsts = &columns.arena[columns.identity as usize..][..n];
+        let arena = &columns.arena[column as usize..][..n];
+        let mut left = false;
+        for (i, (&first, &o)) in firsts.iter().zip(arena).enumerate() {
+            if first as usize != i {
+                continue;
+            }
             let output = &mut columns.outputs[o as usize];
-            if p.same_as as usize != i || output.value.len() >= LONG_VALUE {
+            if output.value.len() >= LONG_VALUE {
+                left = true;
                 continue;
             }
             let at = output_scan(&mut self.transform_cache, matcher, output);
             let words = matcher.groups[group].words_in(&self.transform_cache.sets()[at..]);
-            if !crate::matcher::holds(words, member) {
+            if crate::matcher::holds(words, member) {
+                left = true;
+            } else {
                 no_match[i / 64] |= 1 << (i % 64);
             }
         }
+        left
     }
 
     /// The members of `group` that may match some output of `column` (of `variable`), by
@@ -471,6 +485,51 @@ mod tests {
         assert_ne!(column, identity);
         assert_eq!(&tx.column_output(V::Args, column, 3).0[..], b"a ");
         assert_eq!(&tx.column_output(V::Args, column, 4).0[..], b"a4");
+    }
+
+    /// A member of the grouped matcher marks the texts (at their first values) whose output
+    /// holds none of its literals, and says whether any is left: none, when no value holds one
+    /// (the rule is then done with the variable); the texts that hold one stay unmarked.
+    #[test]
+    fn marking_says_whether_a_text_is_left() {
+        let rules = "SecRule ARGS \"@rx (?:attack|exploit)\" \"id:1,phase:2,pass,t:lowercase\"\n\
+                     SecRule ARGS \"@rx (?:payload|inject)\" \"id:2,phase:2,pass,t:lowercase\"";
+        let slot_of = |tx: &Transaction| {
+            let Entry::Rule(rule) = &tx.rules.phases[2][0] else {
+                unreachable!()
+            };
+            rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let mark = |values: &[Vec<u8>]| {
+            let (mut tx, chains) = transaction(rules, values);
+            let slot = slot_of(&tx);
+            assert_ne!(slot, crate::matcher::NO_SLOT, "rule 1 is in the matcher");
+            let phase_values = args(&mut tx);
+            let column = tx.column(V::Args, &phase_values, chains[0]);
+            let mut no_match = vec![0u64; phase_values.len().div_ceil(64)];
+            let left = tx.mark_non_candidates(V::Args, column, &phase_values, slot, &mut no_match);
+            let marked: Vec<bool> = (0..phase_values.len())
+                .map(|i| no_match[i / 64] & (1 << (i % 64)) != 0)
+                .collect();
+            (left, marked)
+        };
+        // 70 values of 7 texts, none with rule 1's literals (one with rule 2's)
+        let mut values: Vec<Vec<u8>> = (0..70)
+            .map(|i| format!("v{}", i % 7).into_bytes())
+            .collect();
+        values[5] = b"inject".to_vec();
+        let (left, marked) = mark(&values);
+        assert!(!left);
+        // each text at its first value only (`v5`'s is value 12 now)
+        for (i, m) in marked.iter().enumerate() {
+            assert_eq!(*m, i < 7 || i == 12, "value {i}");
+        }
+        // a capitalised literal (lowercased by the chain) in a later value of its own text
+        values[40] = b"An ATTACK".to_vec();
+        let (left, marked) = mark(&values);
+        assert!(left);
+        assert!(!marked[40]);
+        assert!(marked[..7].iter().all(|&m| m));
     }
 
     /// A variable's columns serve the next phase when its values are the same buffers, and

@@ -531,7 +531,10 @@ impl Transaction {
         no_match.resize(values.len().div_ceil(64), 0);
         if let Some(column) = t.column.filter(|_| t.slot != crate::matcher::NO_SLOT) {
             // (a member of the grouped matcher: the texts without its literals, at once)
-            self.mark_non_candidates(t.variable, column, values, t.slot, &mut no_match);
+            if !self.mark_non_candidates(t.variable, column, values, t.slot, &mut no_match) {
+                self.scratch.no_match = no_match;
+                return false;
+            }
         }
         let mut matched = false;
         for (i, p) in values.iter().enumerate() {
