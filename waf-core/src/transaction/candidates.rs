@@ -33,7 +33,7 @@ use crate::word_hash::KeyHasher;
 use seclang_parser::names::VariableName as V;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// Variables set before a phase starts and left alone by every action: those of the request
@@ -183,6 +183,10 @@ pub(crate) struct PhaseValue {
     /// its outputs instead): a chain leaves most values as they are, and each chain's test asked
     /// the cache for it by the value's address.
     scan: AtomicU32,
+    /// Its text's [`KeyHasher::text_hash`] (0 until it is worked out): the key of its text in
+    /// the cross-transaction tables, which each rule's test and each chain's output looked up
+    /// hashing the text anew.
+    text_hash: AtomicU64,
 }
 
 /// [`PhaseValue::scan`] before the value is scanned.
@@ -203,7 +207,21 @@ impl PhaseValue {
             bytes,
             same_as,
             scan: NOT_SCANNED.into(),
+            text_hash: 0.into(),
         }
+    }
+
+    /// [`KeyHasher::text_hash`] of its text, worked out once (a text whose hash is 0 is
+    /// hashed each time).
+    #[inline]
+    pub(crate) fn text_hash(&self) -> u64 {
+        let known = self.text_hash.load(Relaxed);
+        if known != 0 {
+            return known;
+        }
+        let hash = KeyHasher::text_hash(&self.value.value, 0);
+        self.text_hash.store(hash, Relaxed);
+        hash
     }
 }
 
@@ -785,7 +803,7 @@ impl Transaction {
     ) {
         if let Some(values) = values {
             for v in values.iter() {
-                let changed = self.changed_output(chain, &v.value.value, Some(&v.bytes));
+                let changed = self.changed_output(chain, &v.value.value, Some(v));
                 f(self, changed.as_ref().unwrap_or(&v.value.value), Some(v));
             }
             self.give_back_phase_values(target.variable, values);
@@ -883,6 +901,28 @@ impl Transaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A phase value's text hash is its text's (the key of the cross-transaction tables that
+    /// other buffers of the text are looked up by), worked out once and kept.
+    #[test]
+    fn phase_values_keep_their_texts_hash() {
+        let value = Value {
+            name: super::super::variables::ValueName::Element(V::Args),
+            element: None,
+            value: Bytes::from(&b"Mozilla/5.0 (X11; Linux x86_64)"[..]),
+            origin: super::super::variables::Origin::None,
+        };
+        let expected = KeyHasher::text_hash(&value.value, 0);
+        let p = PhaseValue::new(value, 0);
+        assert_eq!(
+            p.text_hash.load(Relaxed),
+            0,
+            "not worked out before it is asked"
+        );
+        assert_eq!(p.text_hash(), expected);
+        assert_eq!(p.text_hash.load(Relaxed), expected);
+        assert_eq!(p.text_hash(), expected);
+    }
 
     /// Each value of a large variable is known by the first value of its text; the values of
     /// a small one are not looked at.

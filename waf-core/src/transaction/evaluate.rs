@@ -146,7 +146,7 @@ macro_rules! test_value {
             let raw_may_match = $required.zip(bytes).map_or(true, |(r, b)| r.meets(b));
             // (a text this rule did not match before: none of its stages matches)
             let (message, pending) = (&mut *$message, &mut *$pending);
-            $tx.unless_missed($pure, rule, &v.value, |tx| {
+            $tx.unless_missed($pure, rule, &v.value, phase_value, |tx| {
                 tx.try_stages(rule, op, v, bytes, raw_may_match, message, pending)
             })
         } else {
@@ -157,7 +157,7 @@ macro_rules! test_value {
                     (changed, Source::Output(output))
                 }
                 None => (
-                    $tx.changed_output($chain, &v.value, bytes),
+                    $tx.changed_output($chain, &v.value, phase_value),
                     phase_value.map_or(Source::Other, Source::PhaseValue),
                 ),
             };
@@ -170,7 +170,7 @@ macro_rules! test_value {
                 false
             } else {
                 let (message, pending) = (&mut *$message, &mut *$pending);
-                $tx.unless_missed($pure, rule, &v.value, |tx| {
+                $tx.unless_missed($pure, rule, &v.value, phase_value, |tx| {
                     let seen = Seen::Shared(candidate);
                     tx.try_value(rule, op, v, seen, Stage::All, message, pending)
                 })
