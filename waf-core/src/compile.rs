@@ -66,6 +66,14 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     }
     let matcher = crate::matcher::Matcher::build(links(&phases), &chains);
     let phase_keys = crate::transaction::number_phase_keys(links(&phases), &matcher, &chains);
+    let mut miss_bits = 0;
+    for r in links(&phases) {
+        if r.operator.as_ref().is_some_and(|o| o.answers_by_text()) {
+            r.miss_bit
+                .store(miss_bits, std::sync::atomic::Ordering::Relaxed);
+            miss_bits += 1;
+        }
+    }
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
@@ -88,6 +96,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     set.chains = chains;
     set.matcher = matcher;
     set.phase_keys = phase_keys;
+    set.miss_words = (miss_bits as usize).div_ceil(64);
     // the decisions are worked out by running rules, on a transaction of the finished set
     let sources = set.sources.clone();
     let set = Arc::new(set);
@@ -411,6 +420,7 @@ impl Compiler<'_> {
             static_exceptions: std::sync::OnceLock::new(),
             tag_bloom: u64::MAX.into(),
             byte_test: std::sync::OnceLock::new(),
+            miss_bit: crate::rule::NO_MISS_BIT.into(),
         };
         Some((rule, meta))
     }

@@ -313,6 +313,9 @@ pub struct Rule {
     pub tag_bloom: std::sync::atomic::AtomicU64,
     /// Its test by the bytes of its variables' values, when it has one (given at load).
     pub(crate) byte_test: std::sync::OnceLock<ByteTest>,
+    /// Its bit in the texts' entries of the rules' misses, when its operator answers by the
+    /// text alone ([`RuleOperator::answers_by_text`]), given at load; [`NO_MISS_BIT`] else.
+    pub(crate) miss_bit: std::sync::atomic::AtomicU32,
 }
 
 /// A rule's test by the bytes of its variables' values, made once per phase for them all: the
@@ -344,6 +347,9 @@ pub fn tag_bit(tag: &str) -> u64 {
     1 << (crate::collection::name_hash(tag.as_bytes()) % 64)
 }
 
+/// [`Rule::miss_bit`] of a rule without one.
+pub(crate) const NO_MISS_BIT: u32 = u32::MAX;
+
 /// The operator with what the log message needs.
 #[derive(Debug)]
 pub struct RuleOperator {
@@ -352,6 +358,14 @@ pub struct RuleOperator {
     /// libmodsecurity's operator name in messages (`Rx`, `Pm`, `Within`...).
     pub name: String,
     pub argument: MacroString,
+}
+
+impl RuleOperator {
+    /// Whether its answer depends on the value's text alone, and a "no" leaves nothing behind
+    /// (not negated: a `!@rx` writes the ranges it found when it does not match).
+    pub(crate) fn answers_by_text(&self) -> bool {
+        !self.negated && !self.argument.has_macros() && self.operator.is_pure()
+    }
 }
 
 impl Rule {

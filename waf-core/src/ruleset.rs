@@ -51,6 +51,9 @@ pub struct RuleSet {
     pub(crate) matcher: crate::matcher::Matcher,
     /// How many entries the targets' [`crate::rule::PhaseKeys`] number: bytes, candidates.
     pub(crate) phase_keys: crate::transaction::PhaseKeyCounts,
+    /// The words of a text's entry among the rules' misses: a bit per rule that has one
+    /// ([`crate::rule::Rule::miss_bit`]).
+    pub(crate) miss_words: usize,
     /// Whether transactions consult [`Self::matcher`] (on by default; off evaluates every
     /// rule's regex on its own, for testing the two against each other).
     pub(crate) grouped_matching: bool,
@@ -84,6 +87,7 @@ impl RuleSet {
             chains: crate::chains::ChainTable::new(),
             matcher: Default::default(),
             phase_keys: Default::default(),
+            miss_words: 0,
             grouped_matching: true,
             plan: Default::default(),
             static_decisions: true,

@@ -198,7 +198,7 @@ struct ValueTest<'a> {
 /// known), and an operator whose answer depends on the text alone (not negated: a `!@rx`
 /// writes the ranges it found when it does not match).
 fn texts_once(op: &crate::rule::RuleOperator) -> bool {
-    !op.negated && !op.argument.has_macros() && op.operator.is_pure()
+    op.answers_by_text()
 }
 
 impl Transaction {

@@ -32,9 +32,6 @@ type Key = (usize, usize, ChainId);
 /// (text hash, length, chain).
 type TextKey = (u64, usize, ChainId);
 
-/// (rule's address, text hash, length): see [`TransformCache::misses`].
-type MissKey = (usize, u64, usize);
-
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
 pub(crate) struct TransformCache {
@@ -65,13 +62,22 @@ pub(crate) struct TransformCache {
     /// the bytes of their values and outputs.
     outputs: HashMap<TextKey, (Bytes, Bytes, bool), BuildHasherDefault<KeyHasher>>,
     output_bytes: usize,
-    /// The short texts ([`KEPT_OUTPUT_MAX`]) a rule's operator did not match, by (rule's
-    /// address, text hash, length), for an operator whose answer depends on the text alone
-    /// and leaves nothing behind when it is "no" ([`crate::operators::Operator::is_pure`]):
-    /// the rule passes by the same text in the thread's next transactions on the same rule
-    /// set (the rules' addresses are theirs while the cache holds it) without transforming
-    /// or testing it again. Up to [`KEEP_MISSES`] texts and [`KEEP_TEXT_BYTES`] bytes.
-    misses: HashMap<MissKey, Bytes, BuildHasherDefault<KeyHasher>>,
+    /// The short texts ([`KEPT_OUTPUT_MAX`]) rules' operators did not match, for operators
+    /// whose answer depends on the text alone and leaves nothing behind when it is "no"
+    /// ([`crate::rule::RuleOperator::answers_by_text`]): a rule passes by the same text in the
+    /// thread's next transactions on the same rule set without transforming or testing it
+    /// again. A text's entry has a bit for each such rule ([`crate::rule::Rule::miss_bit`]):
+    /// the rules that test a value read one place (an entry per rule and text, in a table of
+    /// thousands, missed the processor's caches at most looks: 3% of CRS's regression
+    /// inputs' time). By (text hash, length), the entry's number; up to [`KEEP_MISSES`] texts
+    /// and [`KEEP_TEXT_BYTES`] bytes,
+    misses: HashMap<(u64, usize), u32, BuildHasherDefault<KeyHasher>>,
+    /// each entry's text,
+    miss_texts: Vec<Bytes>,
+    /// and its bits, `miss_words` words an entry (the rule set's
+    /// [`crate::RuleSet::miss_words`]).
+    miss_bits: Vec<u64>,
+    miss_words: usize,
     miss_bytes: usize,
     /// The bytes of short outputs a chain changed, by the output's buffer (address, length;
     /// the entry keeps the buffer, so the address is no other's while it lasts): a value
@@ -143,9 +149,9 @@ const KEPT_OUTPUT_MAX: usize = 256;
 /// CRS's chains make hundreds).
 const KEEP_OUTPUTS: usize = 8192;
 
-/// The most texts rules did not match kept for the next transactions (one a value and rule
-/// that ran its operator on it).
-const KEEP_MISSES: usize = 8192;
+/// The most texts rules did not match kept for the next transactions (a request's few dozen
+/// values each).
+const KEEP_MISSES: usize = 4096;
 
 thread_local! {
     /// A finished transaction's cache, emptied, for the thread's next transaction: its hash
@@ -166,6 +172,7 @@ impl TransformCache {
             cache.forget_texts();
             cache.forget_outputs();
             cache.forget_misses();
+            cache.miss_words = rules.miss_words;
             cache.rules = Some(std::sync::Arc::downgrade(rules));
         }
         cache
@@ -210,6 +217,8 @@ impl TransformCache {
     fn forget_misses(&mut self) {
         use super::spare::Empty;
         self.misses.empty(KEEP_CAPACITY);
+        self.miss_texts.clear();
+        self.miss_bits.clear();
         self.miss_bytes = 0;
     }
 
@@ -224,6 +233,32 @@ impl TransformCache {
 }
 
 impl TransformCache {
+    /// The entry of `text` (whose [`KeyHasher::text_hash`] is `hash`) among the misses, made
+    /// when there is room; `None` when it has none (past the limits, or another text of its
+    /// hash and length has it).
+    fn miss_entry(&mut self, text: &Bytes, hash: u64) -> Option<u32> {
+        let key = (hash, text.len());
+        if let Some(&e) = self.misses.get(&key) {
+            return (self.miss_texts[e as usize][..] == text[..]).then_some(e);
+        }
+        if self.misses.len() >= KEEP_MISSES || self.miss_bytes >= KEEP_TEXT_BYTES {
+            return None;
+        }
+        let e = self.miss_texts.len() as u32;
+        self.misses.insert(key, e);
+        self.miss_texts.push(text.clone());
+        self.miss_bits
+            .resize(self.miss_bits.len() + self.miss_words, 0);
+        self.miss_bytes += text.len();
+        Some(e)
+    }
+
+    /// The word and bit of `bit` in `entry`'s bits.
+    fn miss_place(&self, entry: u32, bit: u32) -> (usize, u64) {
+        let word = entry as usize * self.miss_words + bit as usize / 64;
+        (word, 1 << (bit % 64))
+    }
+
     /// Whether a text of `len` bytes is kept for the next transactions: a short one
     /// ([`KEPT_OUTPUT_MAX`]), and not in a large request, whose values are seldom seen again.
     fn keeps(&self, len: usize) -> bool {
@@ -439,54 +474,69 @@ impl Transaction {
 
     /// `test` (the operator's run on `value`, at every stage it has), unless `rule` did not
     /// match the same text in this or an earlier transaction ([`TransformCache::misses`]);
-    /// its miss is kept. `pure`: the rule's operator is pure and not negated.
+    /// its miss is kept. `pure`: the rule's operator answers by the text alone; `phase_value`:
+    /// the value's, when it is one (it keeps its text's entry).
     #[inline(always)]
     pub(crate) fn unless_missed(
         &mut self,
         pure: bool,
         rule: &Rule,
         value: &Bytes,
-        known: Option<&PhaseValue>,
+        phase_value: Option<&PhaseValue>,
         test: impl FnOnce(&mut Self) -> bool,
     ) -> bool {
-        let key = self.miss_key(pure, rule, value, known);
-        if self.missed_before(key, value) {
-            return false;
+        let bit = rule.miss_bit.load(std::sync::atomic::Ordering::Relaxed);
+        let entry = match pure && bit != crate::rule::NO_MISS_BIT {
+            true => self.miss_entry_of(value, phase_value),
+            false => None,
+        };
+        let place = entry.map(|e| self.transform_cache.miss_place(e, bit));
+        if let Some((word, mask)) = place {
+            if self.transform_cache.miss_bits[word] & mask != 0 {
+                return false;
+            }
         }
         let hit = test(self);
-        if let Some(key) = key.filter(|_| !hit) {
-            let cache = &mut self.transform_cache;
-            if cache.misses.len() < KEEP_MISSES && cache.miss_bytes < KEEP_TEXT_BYTES {
-                if let Entry::Vacant(e) = cache.misses.entry(key) {
-                    cache.miss_bytes += value.len();
-                    e.insert(value.clone());
-                }
-            }
+        if let Some((word, mask)) = place.filter(|_| !hit) {
+            self.transform_cache.miss_bits[word] |= mask;
         }
         hit
     }
 
-    /// The key of `rule`'s miss on `value` in [`TransformCache::misses`], when they serve it.
+    /// The entry of `value`'s text among the misses ([`TransformCache::miss_entry`]), kept
+    /// with its phase value.
     #[inline(always)]
-    fn miss_key(
-        &self,
-        pure: bool,
-        rule: &Rule,
-        value: &Bytes,
-        known: Option<&PhaseValue>,
-    ) -> Option<MissKey> {
-        (pure && self.transform_cache.keeps(value.len())).then(|| {
-            let text = text_hash(value, known);
-            (std::ptr::from_ref(rule) as usize, text, value.len())
-        })
+    fn miss_entry_of(&mut self, value: &Bytes, phase_value: Option<&PhaseValue>) -> Option<u32> {
+        use super::candidates::{NOT_LOOKED, NO_ENTRY};
+        use std::sync::atomic::Ordering::Relaxed;
+        let kept = phase_value.map_or(NOT_LOOKED, |p| p.miss_entry.load(Relaxed));
+        match kept {
+            NOT_LOOKED => {}
+            NO_ENTRY => return None,
+            e => return Some(e),
+        }
+        let entry = match self.transform_cache.keeps(value.len()) {
+            true => {
+                let hash = text_hash(value, phase_value);
+                self.transform_cache.miss_entry(value, hash)
+            }
+            false => None,
+        };
+        if let Some(p) = phase_value {
+            p.miss_entry.store(entry.unwrap_or(NO_ENTRY), Relaxed);
+        }
+        entry
     }
 
-    /// Whether `rule` (of `key`: [`Transaction::miss_key`]) did not match `value` in this or
-    /// an earlier transaction.
-    #[inline(always)]
-    fn missed_before(&self, key: Option<MissKey>, value: &[u8]) -> bool {
-        key.and_then(|k| self.transform_cache.misses.get(&k))
-            .is_some_and(|seen| seen[..] == *value)
+    /// Whether `rule` did not match `text` in this or an earlier transaction.
+    #[cfg(test)]
+    fn missed_before(&mut self, rule: &Rule, text: &Bytes) -> bool {
+        let bit = rule.miss_bit.load(std::sync::atomic::Ordering::Relaxed);
+        let Some(entry) = self.miss_entry_of(text, None) else {
+            return false;
+        };
+        let (word, mask) = self.transform_cache.miss_place(entry, bit);
+        bit != crate::rule::NO_MISS_BIT && self.transform_cache.miss_bits[word] & mask != 0
     }
 
     /// Whether the rule at `slot` of the grouped matcher may match `candidate` (a value of
@@ -737,9 +787,9 @@ pub(super) mod tests {
             tx.on_log(move |l| sink.lock().unwrap().push(l.to_string()));
             tx.process_connection("127.0.0.1", 12345, "127.0.0.1", 80);
             crate::transaction::test_log::get("/?a=BAR&b=%2531%2532%2533", &[])(&mut tx);
-            let missed = |i: usize, text: &Bytes| {
+            let mut missed = |i: usize, text: &Bytes| {
                 let rule = rule(i);
-                tx.missed_before(tx.miss_key(true, &rule, text, None), text)
+                tx.missed_before(&rule, text)
             };
             let kept = [
                 missed(0, &upper),
