@@ -193,14 +193,6 @@ struct ValueTest<'a> {
     check_removals: bool,
 }
 
-/// Whether a rule tests each text of a variable's `values` once: a large variable
-/// ([`super::candidates::COLUMN_MIN_VALUES`]: [`super::candidates::PhaseValue::same_as`] is
-/// known), and an operator whose answer depends on the text alone (not negated: a `!@rx`
-/// writes the ranges it found when it does not match).
-fn texts_once(op: &crate::rule::RuleOperator) -> bool {
-    op.answers_by_text()
-}
-
 impl Transaction {
     /// Runs the rules of one SecLang phase (0 to 5).
     pub(crate) fn run_phase(&mut self, phase: u8) {
@@ -513,8 +505,9 @@ impl Transaction {
         check_removals && self.target_removed_at_run_time_by(rule, |t| v.key_eq_ignore_case(t))
     }
 
-    /// [`test_value!`] over the values of a large variable, each text once ([`texts_once`]): a
-    /// value whose text an earlier value did not match is passed by. (A loop of its own: the
+    /// [`test_value!`] over the values of a large variable, each text once (an operator that
+    /// [`crate::rule::RuleOperator::answers_by_text`]): a value whose text an earlier value
+    /// did not match is passed by. (A loop of its own: the
     /// test of each value's text in the loop of every rule cost CRS's regression inputs 1.2%
     /// more instructions, though few of them have a variable so large.)
     #[inline(never)]
@@ -899,7 +892,7 @@ impl Transaction {
             return self.no_match();
         }
         // (an answer of the text alone: kept when it is "no")
-        let pure = self.rules.grouped_matching && texts_once(op);
+        let pure = self.rules.grouped_matching && op.answers_by_text();
         let mut matched = false;
         let mut values = std::mem::take(&mut self.scratch.values);
         // multiMatch: ranges reported by evaluations that did not match, for the next line
@@ -928,7 +921,9 @@ impl Transaction {
             };
             if let Some(s) = shared
                 .as_ref()
-                .filter(|_| count >= super::candidates::COLUMN_MIN_VALUES && texts_once(op))
+                // a large variable (its values' `same_as` known) and an operator that answers
+                // by the text alone: each text is tested once
+                .filter(|_| count >= super::candidates::COLUMN_MIN_VALUES && op.answers_by_text())
             {
                 let test = ValueTest {
                     rule,
