@@ -187,15 +187,16 @@ pub(crate) struct PhaseValue {
     /// the cross-transaction tables, which each rule's test and each chain's output looked up
     /// hashing the text anew.
     text_hash: AtomicU64,
-    /// Its text's entry among the rules' misses ([`NOT_LOOKED`] until it is asked): the rules
-    /// that test the value find it without hashing its text each.
-    pub(crate) miss_entry: AtomicU32,
+    /// Its text's entry among the texts kept across transactions ([`NOT_LOOKED`] until it is
+    /// asked): each chain's output and each rule's miss is found by it without hashing the
+    /// text or comparing its bytes again.
+    pub(crate) text_entry: AtomicU32,
 }
 
 /// [`PhaseValue::scan`] before the value is scanned.
 const NOT_SCANNED: u32 = u32::MAX;
 
-/// [`PhaseValue::miss_entry`] before it is asked,
+/// [`PhaseValue::text_entry`] before it is asked,
 pub(crate) const NOT_LOOKED: u32 = u32::MAX;
 /// and when its text has no entry.
 pub(crate) const NO_ENTRY: u32 = u32::MAX - 1;
@@ -216,7 +217,7 @@ impl PhaseValue {
             same_as,
             scan: NOT_SCANNED.into(),
             text_hash: 0.into(),
-            miss_entry: NOT_LOOKED.into(),
+            text_entry: NOT_LOOKED.into(),
         }
     }
 

@@ -6,13 +6,13 @@
 //! a clone of the buffer alive, so an address cannot be reused by another value while its entry
 //! exists. Values built afresh for each rule (computed scalars, counts) simply miss.
 //!
-//! The grouped matcher's results by text, the outputs of short values by text and chain, and
-//! the short texts a rule's pure operator did not match outlive the transaction: the thread's
-//! next transaction on the same rule set finds them (a browser sends the same `Accept`,
+//! The grouped matcher's results by text, and the short texts a transaction saw, with their
+//! outputs by chain and the rules whose pure operator did not match them, outlive the
+//! transaction: the thread's next transaction on the same rule set finds them (a browser sends the same `Accept`,
 //! `User-Agent` and cookies with every request), up to [`KEEP_TEXTS`] texts and
 //! [`KEEP_TEXT_BYTES`] bytes each.
 
-use super::candidates::PhaseValue;
+use super::candidates::{PhaseValue, NOT_LOOKED, NO_ENTRY};
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
@@ -29,8 +29,8 @@ use std::hash::BuildHasherDefault;
 /// (buffer address, length, chain).
 type Key = (usize, usize, ChainId);
 
-/// (text hash, length, chain).
-type TextKey = (u64, usize, ChainId);
+/// A kept text's entry ([`TransformCache::texts`]) and a chain, one word: `entry << 32 | chain`.
+type TextKey = u64;
 
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
@@ -56,29 +56,33 @@ pub(crate) struct TransformCache {
     /// it), and the bytes of the texts `by_text` keeps.
     rules: Option<std::sync::Weak<crate::RuleSet>>,
     text_bytes: usize,
-    /// The outputs of short values ([`KEPT_OUTPUT_MAX`]) by (text hash, length, chain): the
-    /// value, its output, and whether the chain left it as it was (then the asking value's
-    /// own buffer stands for the output, as in `map`); kept for the next transactions, with
-    /// the bytes of their values and outputs.
-    outputs: HashMap<TextKey, (Bytes, Bytes, bool), BuildHasherDefault<KeyHasher>>,
-    output_bytes: usize,
-    /// The short texts ([`KEPT_OUTPUT_MAX`]) rules' operators did not match, for operators
-    /// whose answer depends on the text alone and leaves nothing behind when it is "no"
-    /// ([`crate::rule::RuleOperator::answers_by_text`]): a rule passes by the same text in the
-    /// thread's next transactions on the same rule set without transforming or testing it
-    /// again. A text's entry has a bit for each such rule ([`crate::rule::Rule::miss_bit`]):
-    /// the rules that test a value read one place (an entry per rule and text, in a table of
-    /// thousands, missed the processor's caches at most looks: 3% of CRS's regression
-    /// inputs' time). By (text hash, length), the entry's number; up to [`KEEP_MISSES`] texts
-    /// and [`KEEP_TEXT_BYTES`] bytes,
-    misses: HashMap<(u64, usize), u32, BuildHasherDefault<KeyHasher>>,
+    /// The short texts ([`KEPT_OUTPUT_MAX`]) kept for the thread's next transactions on the
+    /// same rule set, each with an entry that the outputs and misses below are kept by: by
+    /// (text hash, length), the entry's number; up to [`KEEP_KEPT_TEXTS`] texts and
+    /// [`KEEP_TEXT_BYTES`] bytes. A phase value finds its text's entry once
+    /// ([`PhaseValue::text_entry`]); each chain's output and each rule's miss is then a look by
+    /// a number, without the text's hash or a compare of its bytes (a table by (text hash,
+    /// length, chain), confirmed by a compare for every chain, was a fifth of the looks'
+    /// time).
+    texts: HashMap<(u64, usize), u32, BuildHasherDefault<KeyHasher>>,
     /// each entry's text,
-    miss_texts: Vec<Bytes>,
-    /// and its bits, `miss_words` words an entry (the rule set's
-    /// [`crate::RuleSet::miss_words`]).
+    kept_texts: Vec<Bytes>,
+    kept_text_bytes: usize,
+    /// The outputs of the kept texts by (entry, chain): `None` when the chain leaves the text
+    /// as it is (the asking value's own buffer then stands for the output, as in `map`), with
+    /// the bytes of the outputs.
+    outputs: HashMap<TextKey, Option<Bytes>, BuildHasherDefault<KeyHasher>>,
+    output_bytes: usize,
+    /// The kept texts rules' operators did not match, for operators whose answer depends on
+    /// the text alone and leaves nothing behind when it is "no"
+    /// ([`crate::rule::RuleOperator::answers_by_text`]): a rule passes by the same text in the
+    /// thread's next transactions without transforming or testing it again. A text's entry
+    /// has a bit for each such rule ([`crate::rule::Rule::miss_bit`]): the rules that test a
+    /// value read one place (an entry per rule and text, in a table of thousands, missed the
+    /// processor's caches at most looks: 3% of CRS's regression inputs' time).
+    /// `miss_words` words an entry (the rule set's [`crate::RuleSet::miss_words`]).
     miss_bits: Vec<u64>,
     miss_words: usize,
-    miss_bytes: usize,
     /// The bytes of short outputs a chain changed, by the output's buffer (address, length;
     /// the entry keeps the buffer, so the address is no other's while it lasts): a value
     /// whose output comes from `outputs` in the next transactions is the same buffer, whose
@@ -149,9 +153,8 @@ const KEPT_OUTPUT_MAX: usize = 256;
 /// CRS's chains make hundreds).
 const KEEP_OUTPUTS: usize = 8192;
 
-/// The most texts rules did not match kept for the next transactions (a request's few dozen
-/// values each).
-const KEEP_MISSES: usize = 4096;
+/// The most texts kept for the next transactions (a request's few dozen values each).
+const KEEP_KEPT_TEXTS: usize = 4096;
 
 thread_local! {
     /// A finished transaction's cache, emptied, for the thread's next transaction: its hash
@@ -170,8 +173,7 @@ impl TransformCache {
             .is_some_and(|r| std::ptr::eq(r.as_ptr(), std::sync::Arc::as_ptr(rules)));
         if !same {
             cache.forget_texts();
-            cache.forget_outputs();
-            cache.forget_misses();
+            cache.forget_kept_texts();
             cache.miss_words = rules.miss_words;
             cache.rules = Some(std::sync::Arc::downgrade(rules));
         }
@@ -192,15 +194,14 @@ impl TransformCache {
         {
             self.forget_texts();
         }
-        if self.outputs.len() > KEEP_OUTPUTS
+        // (full: begun again, for the texts of the traffic to come)
+        if self.texts.len() >= KEEP_KEPT_TEXTS || self.kept_text_bytes >= KEEP_TEXT_BYTES {
+            self.forget_kept_texts();
+        } else if self.outputs.len() > KEEP_OUTPUTS
             || self.output_sets.len() > KEEP_OUTPUTS
             || self.output_bytes > KEEP_TEXT_BYTES
         {
             self.forget_outputs();
-        }
-        // (full: begun again, for the texts of the traffic to come)
-        if self.misses.len() >= KEEP_MISSES || self.miss_bytes >= KEEP_TEXT_BYTES {
-            self.forget_misses();
         }
         super::spare::keep(&SPARE, self);
     }
@@ -213,13 +214,15 @@ impl TransformCache {
         self.output_bytes = 0;
     }
 
-    /// Empties the texts rules did not match.
-    fn forget_misses(&mut self) {
+    /// Empties the kept texts, and with them their outputs and misses (kept by the texts'
+    /// entries, which the next texts will have).
+    fn forget_kept_texts(&mut self) {
         use super::spare::Empty;
-        self.misses.empty(KEEP_CAPACITY);
-        self.miss_texts.clear();
+        self.texts.empty(KEEP_CAPACITY);
+        self.kept_texts.clear();
+        self.kept_text_bytes = 0;
         self.miss_bits.clear();
-        self.miss_bytes = 0;
+        self.forget_outputs();
     }
 
     /// Empties the scans by text.
@@ -233,23 +236,23 @@ impl TransformCache {
 }
 
 impl TransformCache {
-    /// The entry of `text` (whose [`KeyHasher::text_hash`] is `hash`) among the misses, made
-    /// when there is room; `None` when it has none (past the limits, or another text of its
-    /// hash and length has it).
-    fn miss_entry(&mut self, text: &Bytes, hash: u64) -> Option<u32> {
+    /// The entry of `text` (whose [`KeyHasher::text_hash`] is `hash`) among the kept texts,
+    /// made when there is room; `None` when it has none (past the limits, or another text of
+    /// its hash and length has it).
+    fn text_entry(&mut self, text: &Bytes, hash: u64) -> Option<u32> {
         let key = (hash, text.len());
-        if let Some(&e) = self.misses.get(&key) {
-            return (self.miss_texts[e as usize][..] == text[..]).then_some(e);
+        if let Some(&e) = self.texts.get(&key) {
+            return (self.kept_texts[e as usize][..] == text[..]).then_some(e);
         }
-        if self.misses.len() >= KEEP_MISSES || self.miss_bytes >= KEEP_TEXT_BYTES {
+        if self.texts.len() >= KEEP_KEPT_TEXTS || self.kept_text_bytes >= KEEP_TEXT_BYTES {
             return None;
         }
-        let e = self.miss_texts.len() as u32;
-        self.misses.insert(key, e);
-        self.miss_texts.push(text.clone());
+        let e = self.kept_texts.len() as u32;
+        self.texts.insert(key, e);
+        self.kept_texts.push(text.clone());
         self.miss_bits
             .resize(self.miss_bits.len() + self.miss_words, 0);
-        self.miss_bytes += text.len();
+        self.kept_text_bytes += text.len();
         Some(e)
     }
 
@@ -376,6 +379,20 @@ impl Transaction {
         value: &Bytes,
         known: Option<&PhaseValue>,
     ) -> Option<Bytes> {
+        let mut entry = NOT_LOOKED;
+        self.output_of(chain, value, known, &mut entry)
+    }
+
+    /// [`Transaction::changed_output`]; `entry`: the entry of `value`'s text among the kept
+    /// texts ([`NOT_LOOKED`] until the first step that looks asks for it: the chain's
+    /// parents then find it without looking again).
+    fn output_of(
+        &mut self,
+        chain: ChainId,
+        value: &Bytes,
+        known: Option<&PhaseValue>,
+        entry: &mut u32,
+    ) -> Option<Bytes> {
         let bytes = known.map(|p| &p.bytes);
         let Some(step) = self.rules.chains.step(chain) else {
             debug_assert_eq!(chain, IDENTITY);
@@ -397,22 +414,20 @@ impl Transaction {
             return out.clone();
         }
         // a short value an earlier transaction (or another buffer of this one) had: its
-        // output by text (not in a large request, whose values are seldom seen again), given
-        // without an entry by address (the insert, two shared counts and a store in a table
-        // out of the processor's cache, cost more than the next look by text it would save:
-        // the benign set −1.1% instructions, −3 to −4% time)
-        let by_text = self
-            .transform_cache
-            .keeps(value.len())
-            .then(|| (text_hash(value, known), value.len(), chain));
+        // output by its text's entry (not in a large request, whose values are seldom seen
+        // again), given without an entry by address (the insert, two shared counts and a
+        // store in a table out of the processor's cache, cost more than the next look by text
+        // it would save: the benign set −1.1% instructions, −3 to −4% time)
+        if *entry == NOT_LOOKED {
+            *entry = self.text_entry_of(value, known).unwrap_or(NO_ENTRY);
+        }
+        let by_text = (*entry != NO_ENTRY).then(|| u64::from(*entry) << 32 | u64::from(chain));
         if let Some(text) = by_text {
-            if let Some((seen, out, same)) = self.transform_cache.outputs.get(&text) {
-                if seen[..] == value[..] {
-                    return (!*same).then(|| out.clone());
-                }
+            if let Some(out) = self.transform_cache.outputs.get(&text) {
+                return out.clone();
             }
         }
-        let parent = self.changed_output(step.parent, value, known);
+        let parent = self.output_of(step.parent, value, known, entry);
         let input = parent.as_ref().unwrap_or(value);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
@@ -442,10 +457,10 @@ impl Transaction {
         if let Some(text) = by_text {
             let cache = &mut self.transform_cache;
             if let Entry::Vacant(e) = cache.outputs.entry(text) {
-                let result = answer.as_ref().unwrap_or(value);
-                let same = result[..] == value[..];
-                cache.output_bytes += value.len() + if same { 0 } else { result.len() };
-                e.insert((value.clone(), result.clone(), same));
+                // (an output of the same text as the value, another buffer, is the value)
+                let changed = answer.as_ref().filter(|out| out[..] != value[..]);
+                cache.output_bytes += changed.map_or(0, |out| out.len());
+                e.insert(changed.cloned());
             }
         }
         self.transform_cache
@@ -473,7 +488,7 @@ impl Transaction {
     }
 
     /// `test` (the operator's run on `value`, at every stage it has), unless `rule` did not
-    /// match the same text in this or an earlier transaction ([`TransformCache::misses`]);
+    /// match the same text in this or an earlier transaction ([`TransformCache::miss_bits`]);
     /// its miss is kept. `pure`: the rule's operator answers by the text alone; `phase_value`:
     /// the value's, when it is one (it keeps its text's entry).
     #[inline(always)]
@@ -487,7 +502,7 @@ impl Transaction {
     ) -> bool {
         let bit = rule.miss_bit.load(std::sync::atomic::Ordering::Relaxed);
         let entry = match pure && bit != crate::rule::NO_MISS_BIT {
-            true => self.miss_entry_of(value, phase_value),
+            true => self.text_entry_of(value, phase_value),
             false => None,
         };
         let place = entry.map(|e| self.transform_cache.miss_place(e, bit));
@@ -503,13 +518,12 @@ impl Transaction {
         hit
     }
 
-    /// The entry of `value`'s text among the misses ([`TransformCache::miss_entry`]), kept
+    /// The entry of `value`'s text among the kept texts ([`TransformCache::text_entry`]), kept
     /// with its phase value.
     #[inline(always)]
-    fn miss_entry_of(&mut self, value: &Bytes, phase_value: Option<&PhaseValue>) -> Option<u32> {
-        use super::candidates::{NOT_LOOKED, NO_ENTRY};
+    fn text_entry_of(&mut self, value: &Bytes, phase_value: Option<&PhaseValue>) -> Option<u32> {
         use std::sync::atomic::Ordering::Relaxed;
-        let kept = phase_value.map_or(NOT_LOOKED, |p| p.miss_entry.load(Relaxed));
+        let kept = phase_value.map_or(NOT_LOOKED, |p| p.text_entry.load(Relaxed));
         match kept {
             NOT_LOOKED => {}
             NO_ENTRY => return None,
@@ -518,12 +532,12 @@ impl Transaction {
         let entry = match self.transform_cache.keeps(value.len()) {
             true => {
                 let hash = text_hash(value, phase_value);
-                self.transform_cache.miss_entry(value, hash)
+                self.transform_cache.text_entry(value, hash)
             }
             false => None,
         };
         if let Some(p) = phase_value {
-            p.miss_entry.store(entry.unwrap_or(NO_ENTRY), Relaxed);
+            p.text_entry.store(entry.unwrap_or(NO_ENTRY), Relaxed);
         }
         entry
     }
@@ -532,7 +546,7 @@ impl Transaction {
     #[cfg(test)]
     fn missed_before(&mut self, rule: &Rule, text: &Bytes) -> bool {
         let bit = rule.miss_bit.load(std::sync::atomic::Ordering::Relaxed);
-        let Some(entry) = self.miss_entry_of(text, None) else {
+        let Some(entry) = self.text_entry_of(text, None) else {
             return false;
         };
         let (word, mask) = self.transform_cache.miss_place(entry, bit);
@@ -720,6 +734,42 @@ pub(super) mod tests {
         assert_eq!(other_chain, chain);
         let mut tx = Transaction::new(other);
         assert_eq!(&tx.transformed(chain, &text(b"A%42C"))[..], b"ABC");
+    }
+
+    /// The outputs are kept by their texts' entries, which the next texts have once the kept
+    /// texts are forgotten (past [`KEEP_TEXT_BYTES`]): the outputs are forgotten with them.
+    #[test]
+    fn outputs_are_forgotten_with_their_texts() {
+        let text = "SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:lowercase\"";
+        let rules = Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
+        let Entry::Rule(rule) = &rules.phases[2][0] else {
+            unreachable!()
+        };
+        let chain = rule.transformation_chain.load(Relaxed);
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        assert_eq!(
+            &tx.transformed(chain, &Bytes::from(&b"ABC"[..]))[..],
+            b"abc"
+        );
+        assert_eq!(
+            tx.transform_cache.kept_texts.len(),
+            1,
+            "ABC has the first entry"
+        );
+        // texts past the bytes kept
+        for i in 0..KEEP_TEXT_BYTES / 200 + 1 {
+            tx.transformed(chain, &Bytes::from(format!("{i:0200}").as_bytes()));
+        }
+        assert!(tx.transform_cache.kept_text_bytes >= KEEP_TEXT_BYTES);
+        drop(tx);
+        let mut tx = Transaction::new(Arc::clone(&rules));
+        assert!(tx.transform_cache.kept_texts.is_empty());
+        // XYZ has the first entry now, and its own output
+        assert_eq!(
+            &tx.transformed(chain, &Bytes::from(&b"XYZ"[..]))[..],
+            b"xyz"
+        );
+        assert_eq!(tx.transform_cache.kept_texts.len(), 1);
     }
 
     /// The bytes of a changed output are kept by its buffer: the next transaction's output of
