@@ -701,13 +701,21 @@ impl Transaction {
             }
         }
         let mut present = ByteSet::default();
-        self.for_each_transformed(rule, target, values, chain, |tx, value, phase_value| {
-            match phase_value {
-                // the same buffer: the chain left the value as it is, and its bytes are known
-                Some(v) if Arc::ptr_eq(value, &v.value.value) => present = present.union(v.bytes),
-                _ => present = present.union(tx.output_bytes(value)),
-            }
-        });
+        self.for_each_transformed(
+            rule,
+            target,
+            values,
+            chain,
+            |tx, value, kept, phase_value| {
+                match phase_value {
+                    // the same buffer: the chain left the value as it is, and its bytes are known
+                    Some(v) if Arc::ptr_eq(value, &v.value.value) => {
+                        present = present.union(v.bytes)
+                    }
+                    _ => present = present.union(tx.kept_output_bytes(value, kept)),
+                }
+            },
+        );
         present
     }
 
@@ -728,12 +736,18 @@ impl Transaction {
             Err(values) => values,
         };
         let mut union = Candidates::none(self.rules.matcher.groups[group].len());
-        self.for_each_transformed(rule, target, values, chain, |tx, value, phase_value| {
-            match phase_value {
-                Some(v) => union.add(tx.phase_value_candidates(v, group, scan, value)),
-                None => union.add(tx.group_candidates(group, scan, value)),
-            }
-        });
+        self.for_each_transformed(
+            rule,
+            target,
+            values,
+            chain,
+            |tx, value, kept, phase_value| match phase_value {
+                Some(v) if Arc::ptr_eq(value, &v.value.value) => {
+                    union.add(tx.phase_value_candidates(v, group, scan, value))
+                }
+                _ => union.add(tx.kept_output_candidates(kept, group, scan, value)),
+            },
+        );
         union
     }
 
@@ -809,12 +823,17 @@ impl Transaction {
         target: &Target,
         values: Option<Arc<[PhaseValue]>>,
         chain: ChainId,
-        mut f: impl FnMut(&mut Self, &Bytes, Option<&PhaseValue>),
+        mut f: impl FnMut(&mut Self, &Bytes, super::transform_cache::TextKey, Option<&PhaseValue>),
     ) {
         if let Some(values) = values {
             for v in values.iter() {
-                let changed = self.changed_output(chain, &v.value.value, Some(v));
-                f(self, changed.as_ref().unwrap_or(&v.value.value), Some(v));
+                let (changed, kept) = self.changed_output(chain, &v.value.value, Some(v));
+                f(
+                    self,
+                    changed.as_ref().unwrap_or(&v.value.value),
+                    kept,
+                    Some(v),
+                );
             }
             self.give_back_phase_values(target.variable, values);
             return;
@@ -823,8 +842,8 @@ impl Transaction {
         values.clear();
         self.resolve(rule, target, &mut values);
         for v in &values {
-            let changed = self.changed_output(chain, &v.value, None);
-            f(self, changed.as_ref().unwrap_or(&v.value), None);
+            let (changed, kept) = self.changed_output(chain, &v.value, None);
+            f(self, changed.as_ref().unwrap_or(&v.value), kept, None);
         }
         values.clear();
         self.scratch.values = values;

@@ -123,6 +123,9 @@ pub(crate) enum Source<'v> {
     Output(u32),
     /// A phase's value of a whole variable (after the rule's chain).
     PhaseValue(&'v super::candidates::PhaseValue),
+    /// An output a chain changed, with its kept record's key
+    /// ([`super::transform_cache::Output`]).
+    Kept(u64),
     Other,
 }
 
@@ -156,10 +159,12 @@ macro_rules! test_value {
                     let (changed, output) = $tx.changed_column_output($variable, c, $i, &v.value);
                     (changed, Source::Output(output))
                 }
-                None => (
-                    $tx.changed_output($chain, &v.value, phase_value),
-                    phase_value.map_or(Source::Other, Source::PhaseValue),
-                ),
+                None => match $tx.changed_output($chain, &v.value, phase_value) {
+                    // (the value itself)
+                    (None, _) => (None, phase_value.map_or(Source::Other, Source::PhaseValue)),
+                    (changed, super::transform_cache::NOT_KEPT) => (changed, Source::Other),
+                    (changed, kept) => (changed, Source::Kept(kept)),
+                },
             };
             let candidate: &Bytes = changed.as_ref().unwrap_or(&v.value);
             if $slot != crate::matcher::NO_SLOT

@@ -30,7 +30,7 @@ use std::hash::BuildHasherDefault;
 type Key = (usize, usize, ChainId);
 
 /// A kept text's entry ([`TransformCache::texts`]) and a chain, one word: `entry << 32 | chain`.
-type TextKey = u64;
+pub(crate) type TextKey = u64;
 
 /// The cached results of one transaction.
 #[derive(Debug, Default)]
@@ -68,10 +68,9 @@ pub(crate) struct TransformCache {
     /// each entry's text,
     kept_texts: Vec<Bytes>,
     kept_text_bytes: usize,
-    /// The outputs of the kept texts by (entry, chain): `None` when the chain leaves the text
-    /// as it is (the asking value's own buffer then stands for the output, as in `map`), with
-    /// the bytes of the outputs.
-    outputs: HashMap<TextKey, Option<Bytes>, BuildHasherDefault<KeyHasher>>,
+    /// The outputs of the kept texts by (entry, chain) (a kept text's outputs are not in
+    /// `map`), with the bytes of the outputs.
+    outputs: HashMap<TextKey, KeptOutput, BuildHasherDefault<KeyHasher>>,
     output_bytes: usize,
     /// The kept texts rules' operators did not match, for operators whose answer depends on
     /// the text alone and leaves nothing behind when it is "no"
@@ -83,16 +82,37 @@ pub(crate) struct TransformCache {
     /// `miss_words` words an entry (the rule set's [`crate::RuleSet::miss_words`]).
     miss_bits: Vec<u64>,
     miss_words: usize,
-    /// The bytes of short outputs a chain changed, by the output's buffer (address, length;
-    /// the entry keeps the buffer, so the address is no other's while it lasts): a value
-    /// whose output comes from `outputs` in the next transactions is the same buffer, whose
-    /// bytes are then not worked out again. Kept and forgotten with `outputs`.
-    output_sets: HashMap<(usize, usize), (Bytes, ByteSet), BuildHasherDefault<KeyHasher>>,
     /// and for a long value, (value, group and subset) → the subset's members whose literals it
     /// holds.
     subsets: HashMap<Key, (Bytes, Candidates), BuildHasherDefault<KeyHasher>>,
     scratch: Vec<u8>,
 }
+
+/// A kept text's output through a chain ([`TransformCache::outputs`]), with what the rules ask
+/// of it: a rule's byte test its bytes, the grouped matcher its scan. Kept with the output,
+/// they are found by the look that found it (by its buffer, they were two more looks in
+/// tables out of the processor's caches, and a hash and a compare of the output's text).
+#[derive(Debug)]
+struct KeptOutput {
+    /// `None` when the chain leaves the text as it is (the asking value's own buffer then
+    /// stands for the output, as in `map`),
+    output: Option<Bytes>,
+    /// the bytes of a changed output ([`ByteSet::EMPTY`] until they are asked),
+    bytes: ByteSet,
+    /// and where its scan of every group's literals is in `sets` ([`NOT_SCANNED`] until it is
+    /// made; forgotten with `sets`).
+    scan: u32,
+}
+
+/// [`KeptOutput::scan`] before the output is scanned.
+const NOT_SCANNED: u32 = u32::MAX;
+
+/// What [`Transaction::changed_output`] gives: the output (`None`: the value itself) and the
+/// key of its kept record ([`NOT_KEPT`]: none).
+pub(crate) type Output = (Option<Bytes>, TextKey);
+
+/// The [`Output`] key of an output without a kept record.
+pub(crate) const NOT_KEPT: TextKey = u64::MAX;
 
 /// [`KeyHasher::text_hash`] of `value`, the text of `known` when it is a phase value (which
 /// keeps it).
@@ -197,10 +217,7 @@ impl TransformCache {
         // (full: begun again, for the texts of the traffic to come)
         if self.texts.len() >= KEEP_KEPT_TEXTS || self.kept_text_bytes >= KEEP_TEXT_BYTES {
             self.forget_kept_texts();
-        } else if self.outputs.len() > KEEP_OUTPUTS
-            || self.output_sets.len() > KEEP_OUTPUTS
-            || self.output_bytes > KEEP_TEXT_BYTES
-        {
+        } else if self.outputs.len() > KEEP_OUTPUTS || self.output_bytes > KEEP_TEXT_BYTES {
             self.forget_outputs();
         }
         super::spare::keep(&SPARE, self);
@@ -210,7 +227,6 @@ impl TransformCache {
     fn forget_outputs(&mut self) {
         use super::spare::Empty;
         self.outputs.empty(KEEP_CAPACITY);
-        self.output_sets.empty(KEEP_CAPACITY);
         self.output_bytes = 0;
     }
 
@@ -225,13 +241,16 @@ impl TransformCache {
         self.forget_outputs();
     }
 
-    /// Empties the scans by text.
+    /// Empties the scans by text (and the kept outputs' places in them).
     fn forget_texts(&mut self) {
         use super::spare::Empty;
         self.by_text.empty(KEEP_CAPACITY);
         self.sets.empty(KEEP_CAPACITY);
         self.distinct_sets.empty(KEEP_CAPACITY);
         self.text_bytes = 0;
+        for kept in self.outputs.values_mut() {
+            kept.scan = NOT_SCANNED;
+        }
     }
 }
 
@@ -365,6 +384,7 @@ impl Transaction {
     #[cfg(test)]
     pub(crate) fn transformed(&mut self, chain: ChainId, value: &Bytes) -> Bytes {
         self.changed_output(chain, value, None)
+            .0
             .unwrap_or_else(|| value.clone())
     }
 
@@ -372,13 +392,15 @@ impl Transaction {
     /// the phase value whose text `value` is, when it is one, whose bytes and text hash are
     /// then known); `None` when the output is `value` itself, its buffer (most values, for
     /// most chains). A shared buffer's count is an atomic add and subtract: handing `value`
-    /// back to a caller that holds it cost two per value and rule, ~5 ns each.
+    /// back to a caller that holds it cost two per value and rule, ~5 ns each. With the key of
+    /// the output's kept record, when it has one ([`Transaction::kept_output_bytes`],
+    /// [`Transaction::kept_output_candidates`]).
     pub(crate) fn changed_output(
         &mut self,
         chain: ChainId,
         value: &Bytes,
         known: Option<&PhaseValue>,
-    ) -> Option<Bytes> {
+    ) -> Output {
         let mut entry = NOT_LOOKED;
         self.output_of(chain, value, known, &mut entry)
     }
@@ -392,11 +414,11 @@ impl Transaction {
         value: &Bytes,
         known: Option<&PhaseValue>,
         entry: &mut u32,
-    ) -> Option<Bytes> {
+    ) -> Output {
         let bytes = known.map(|p| &p.bytes);
         let Some(step) = self.rules.chains.step(chain) else {
             debug_assert_eq!(chain, IDENTITY);
-            return None;
+            return (None, NOT_KEPT);
         };
         // a value with none of the bytes the chain acts on comes out as it went in: told by
         // its known bytes, or for a short value by one scan, which costs less than the cache's
@@ -407,27 +429,29 @@ impl Transaction {
             (Some(acted_on), None) => value.len() <= PLAIN_SCAN_MAX && !acted_on.occurs_in(value),
         };
         if unchanged {
-            return None;
+            return (None, NOT_KEPT);
         }
-        let key = (value.as_ptr() as usize, value.len(), chain);
-        if let Some((_, out)) = self.transform_cache.map.get(&key) {
-            return out.clone();
-        }
-        // a short value an earlier transaction (or another buffer of this one) had: its
-        // output by its text's entry (not in a large request, whose values are seldom seen
-        // again), given without an entry by address (the insert, two shared counts and a
-        // store in a table out of the processor's cache, cost more than the next look by text
-        // it would save: the benign set −1.1% instructions, −3 to −4% time)
+        // a short value (not in a large request, whose values are seldom seen again) is kept
+        // by its text's entry, for this and the next transactions; another by its buffer, for
+        // this one (an entry of both cost more, an insert and a look, than it saved)
         if *entry == NOT_LOOKED {
             *entry = self.text_entry_of(value, known).unwrap_or(NO_ENTRY);
         }
         let by_text = (*entry != NO_ENTRY).then(|| u64::from(*entry) << 32 | u64::from(chain));
-        if let Some(text) = by_text {
-            if let Some(out) = self.transform_cache.outputs.get(&text) {
-                return out.clone();
+        let key = (value.as_ptr() as usize, value.len(), chain);
+        match by_text {
+            Some(text) => {
+                if let Some(kept) = self.transform_cache.outputs.get(&text) {
+                    return (kept.output.clone(), text);
+                }
+            }
+            None => {
+                if let Some((_, out)) = self.transform_cache.map.get(&key) {
+                    return (out.clone(), NOT_KEPT);
+                }
             }
         }
-        let parent = self.output_of(step.parent, value, known, entry);
+        let (parent, _) = self.output_of(step.parent, value, known, entry);
         let input = parent.as_ref().unwrap_or(value);
         // most values come out of most transformations unchanged (`t:lowercase` on a lowercase
         // cookie): the input's buffer then stands for the output, which saves a copy and lets
@@ -436,12 +460,15 @@ impl Transaction {
         // (the output: the input's buffer, the parent's output, when the step leaves it as it
         // is)
         let answer = if crate::transformations::leaves_unchanged(step.name, input) {
-            if input.len() <= PLAIN_SCAN_MAX && self.transform_cache.map.len() >= KEEP_CAPACITY {
+            if by_text.is_none()
+                && input.len() <= PLAIN_SCAN_MAX
+                && self.transform_cache.map.len() >= KEEP_CAPACITY
+            {
                 // in a large request, telling it again costs about what a look in the cache
                 // does: a JSON order of many short values (`.` in every name, for
                 // `t:normalizePath`) kept an entry for most of them, two in three of the
                 // cache's entries (and 1 MB of JSON took 200 MB)
-                return parent;
+                return (parent, NOT_KEPT);
             }
             parent
         } else {
@@ -454,37 +481,76 @@ impl Transaction {
             self.transform_cache.scratch = out;
             answer
         };
-        if let Some(text) = by_text {
-            let cache = &mut self.transform_cache;
-            if let Entry::Vacant(e) = cache.outputs.entry(text) {
+        match by_text {
+            Some(text) => {
+                let cache = &mut self.transform_cache;
                 // (an output of the same text as the value, another buffer, is the value)
-                let changed = answer.as_ref().filter(|out| out[..] != value[..]);
-                cache.output_bytes += changed.map_or(0, |out| out.len());
-                e.insert(changed.cloned());
+                let changed = answer.filter(|out| out[..] != value[..]);
+                cache.output_bytes += changed.as_ref().map_or(0, |out| out.len());
+                let kept = KeptOutput {
+                    output: changed.clone(),
+                    bytes: ByteSet::EMPTY,
+                    scan: NOT_SCANNED,
+                };
+                cache.outputs.insert(text, kept);
+                (changed, text)
+            }
+            None => {
+                self.transform_cache
+                    .map
+                    .insert(key, (value.clone(), answer.clone()));
+                (answer, NOT_KEPT)
             }
         }
-        self.transform_cache
-            .map
-            .insert(key, (value.clone(), answer.clone()));
-        answer
     }
 }
 
 impl Transaction {
-    /// The bytes of `output`, an output a chain changed: kept by its buffer when it is short
-    /// ([`TransformCache::output_sets`]).
-    pub(crate) fn output_bytes(&mut self, output: &Bytes) -> ByteSet {
-        let key = (output.as_ptr() as usize, output.len());
+    /// The bytes of `output`, an output a chain changed whose kept record's key is `kept`
+    /// ([`NOT_KEPT`]: none): worked out once per kept output.
+    pub(crate) fn kept_output_bytes(&mut self, output: &Bytes, kept: TextKey) -> ByteSet {
+        let record = match kept {
+            NOT_KEPT => None,
+            key => self.transform_cache.outputs.get_mut(&key),
+        };
+        match record {
+            Some(record) if record.bytes != ByteSet::EMPTY => record.bytes,
+            Some(record) => {
+                record.bytes = ByteSet::of(output);
+                record.bytes
+            }
+            None => ByteSet::of(output),
+        }
+    }
+
+    /// [`Transaction::group_candidates`] of `candidate`, an output a chain changed whose kept
+    /// record's key is `kept`: the scan's place is kept with it. (Kept outputs are short: the
+    /// scan is that of every group's literals, whatever the subset.)
+    pub(crate) fn kept_output_candidates(
+        &mut self,
+        kept: TextKey,
+        group: usize,
+        scan: Scan,
+        candidate: &Bytes,
+    ) -> &[u64] {
         let cache = &mut self.transform_cache;
-        if let Some((_, bytes)) = cache.output_sets.get(&key) {
-            return *bytes;
-        }
-        let bytes = ByteSet::of(output);
-        if cache.keeps(output.len()) {
-            cache.output_bytes += output.len();
-            cache.output_sets.insert(key, (output.clone(), bytes));
-        }
-        bytes
+        let place = match kept {
+            NOT_KEPT => None,
+            key => cache.outputs.get(&key).map(|r| r.scan),
+        };
+        let at = match place {
+            None => return self.group_candidates(group, scan, candidate),
+            Some(NOT_SCANNED) => {
+                let at = cache.scan_of_text(&self.rules.matcher, candidate);
+                if let (Ok(place), Some(record)) = (u32::try_from(at), cache.outputs.get_mut(&kept))
+                {
+                    record.scan = place;
+                }
+                at
+            }
+            Some(at) => at as usize,
+        };
+        self.rules.matcher.groups[group].words_in(&self.transform_cache.sets[at..])
     }
 
     /// `test` (the operator's run on `value`, at every stage it has), unless `rule` did not
@@ -577,6 +643,7 @@ impl Transaction {
         let words = match source {
             Source::Output(i) => self.output_candidates(variable, i, group, scan),
             Source::PhaseValue(v) => self.phase_value_candidates(v, group, scan, candidate),
+            Source::Kept(key) => self.kept_output_candidates(key, group, scan, candidate),
             Source::Other => self.group_candidates(group, scan, candidate),
         };
         crate::matcher::holds(words, member)
@@ -772,11 +839,11 @@ pub(super) mod tests {
         assert_eq!(tx.transform_cache.kept_texts.len(), 1);
     }
 
-    /// The bytes of a changed output are kept by its buffer: the next transaction's output of
-    /// the same text (the same buffer, from the outputs by text) finds them, and an output of
-    /// another text of the same length has its own.
+    /// A kept output keeps its bytes and the place of its scan: the next transaction's output
+    /// of the same text (the same buffer, the same record) finds them, another text has its
+    /// own, and the scan's place is forgotten with the scans.
     #[test]
-    fn output_bytes_are_kept_by_buffer() {
+    fn kept_outputs_keep_their_bytes_and_scan() {
         let rules = Arc::new(
             RuleSet::from_text(
                 "t.conf",
@@ -795,17 +862,38 @@ pub(super) mod tests {
             b
         };
         let mut tx = Transaction::new(Arc::clone(&rules));
-        let abc = tx.transformed(chain, &Bytes::from(&b"ABC"[..]));
-        assert_eq!(tx.output_bytes(&abc), set(b"abc"));
+        let (abc, key) = tx.changed_output(chain, &Bytes::from(&b"ABC"[..]), None);
+        let abc = abc.unwrap();
+        assert_ne!(key, NOT_KEPT);
+        assert_eq!(tx.kept_output_bytes(&abc, key), set(b"abc"));
+        let words = tx.kept_output_candidates(key, 0, 0, &abc).to_vec();
+        assert!(
+            words.iter().any(|&w| w != 0),
+            "abc holds the rule's literal"
+        );
+        let scan = tx.transform_cache.outputs[&key].scan;
+        assert_ne!(scan, NOT_SCANNED);
         drop(tx);
         let mut tx = Transaction::new(Arc::clone(&rules));
-        let again = tx.transformed(chain, &Bytes::from(&b"ABC"[..]));
-        assert!(Arc::ptr_eq(&again, &abc));
-        let kept = tx.transform_cache.output_sets.len();
-        assert_eq!(tx.output_bytes(&again), set(b"abc"));
-        assert_eq!(tx.transform_cache.output_sets.len(), kept);
-        let xyz = tx.transformed(chain, &Bytes::from(&b"XYZ"[..]));
-        assert_eq!(tx.output_bytes(&xyz), set(b"xyz"));
+        let (again, same_key) = tx.changed_output(chain, &Bytes::from(&b"ABC"[..]), None);
+        assert!(Arc::ptr_eq(again.as_ref().unwrap(), &abc));
+        assert_eq!(same_key, key);
+        let record = &tx.transform_cache.outputs[&key];
+        assert_eq!((record.bytes, record.scan), (set(b"abc"), scan));
+        assert_eq!(tx.kept_output_candidates(key, 0, 0, &abc), &words[..]);
+        // another text: its own record, bytes and scan
+        let (xyz, other) = tx.changed_output(chain, &Bytes::from(&b"XYZ"[..]), None);
+        let xyz = xyz.unwrap();
+        assert_ne!(other, key);
+        assert_eq!(tx.kept_output_bytes(&xyz, other), set(b"xyz"));
+        assert!(tx
+            .kept_output_candidates(other, 0, 0, &xyz)
+            .iter()
+            .all(|&w| w == 0));
+        // without the scans, the places in them are forgotten
+        tx.transform_cache.forget_texts();
+        assert_eq!(tx.transform_cache.outputs[&key].scan, NOT_SCANNED);
+        assert_eq!(tx.kept_output_candidates(key, 0, 0, &abc), &words[..]);
     }
 
     /// A rule whose pure operator did not match a short text passes by the same text in the
@@ -907,8 +995,8 @@ pub(super) mod tests {
         }
     }
 
-    /// Past [`KEEP_CAPACITY`] entries, a short value a step leaves as it is gets no entry of
-    /// its own, and comes out the same as before.
+    /// Past [`KEEP_CAPACITY`] entries by buffer (made once the kept texts are full), a short
+    /// value a step leaves as it is gets no entry of its own, and comes out the same as before.
     #[test]
     fn a_large_cache_keeps_no_short_unchanged_values() {
         let text = "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:normalizePath,t:lowercase\"";
@@ -920,13 +1008,15 @@ pub(super) mod tests {
             .transformation_chain
             .load(std::sync::atomic::Ordering::Relaxed);
         let mut tx = Transaction::new(Arc::clone(&rules));
-        // values `t:normalizePath` changes, each with an entry per step
-        let changed: Vec<Bytes> = (0..KEEP_CAPACITY)
+        // values `t:normalizePath` changes: kept by text up to the kept texts' bound, then each
+        // with an entry by buffer per step
+        let changed: Vec<Bytes> = (0..KEEP_KEPT_TEXTS + KEEP_CAPACITY)
             .map(|i| Bytes::from(format!("a/./B{i}").as_bytes()))
             .collect();
         for (i, v) in changed.iter().enumerate() {
             assert_eq!(&tx.transformed(chain, v)[..], format!("a/b{i}").as_bytes());
         }
+        assert_eq!(tx.transform_cache.kept_texts.len(), KEEP_KEPT_TEXTS);
         let full = tx.transform_cache.map.len();
         assert!(full >= KEEP_CAPACITY);
         // a `.` it acts on, but nothing to change: the same buffer, no new entry
