@@ -193,8 +193,9 @@ pub(crate) struct PhaseValue {
     pub(crate) text_entry: AtomicU32,
 }
 
-/// [`PhaseValue::scan`] before the value is scanned.
-const NOT_SCANNED: u32 = u32::MAX;
+/// [`PhaseValue::scan`] before the value is scanned (and a kept text's or output's scan in
+/// the transformation cache).
+pub(crate) const NOT_SCANNED: u32 = u32::MAX;
 
 /// [`PhaseValue::text_entry`] before it is asked,
 pub(crate) const NOT_LOOKED: u32 = u32::MAX;
@@ -206,6 +207,22 @@ impl PhaseValue {
     pub(crate) fn new(value: Value, same_as: u32) -> PhaseValue {
         let bytes = ByteSet::of(&value.value);
         PhaseValue::with_bytes(value, bytes, same_as)
+    }
+
+    /// `value`, whose text is kept across transactions ([`TransformCache::kept_text`]): its
+    /// entry, hash, bytes and scan's place are known.
+    ///
+    /// [`TransformCache::kept_text`]: super::transform_cache::TransformCache::kept_text
+    fn of_kept_text(value: Value, same_as: u32, kept: (u32, u64, ByteSet, u32)) -> PhaseValue {
+        let (entry, hash, bytes, scan) = kept;
+        PhaseValue {
+            value,
+            bytes,
+            same_as,
+            scan: scan.into(),
+            text_hash: hash.into(),
+            text_entry: entry.into(),
+        }
     }
 
     /// `value`, whose bytes are `bytes`, and whose variable's first value of the same text is
@@ -773,6 +790,10 @@ impl Transaction {
                     .scan_of_text(&self.rules.matcher, candidate);
                 if let Ok(kept) = u32::try_from(at) {
                     phase_value.scan.store(kept, Relaxed);
+                    let entry = phase_value.text_entry.load(Relaxed);
+                    if entry != NOT_LOOKED && entry != NO_ENTRY {
+                        self.transform_cache.keep_text_scan(entry, kept);
+                    }
                 }
                 at
             }
@@ -874,10 +895,14 @@ impl Transaction {
                     .no_values
                     .get_or_insert_with(|| Arc::new([])),
             ),
+            // (a text kept across transactions, a short value's, brings its bytes and scan)
             false if same.is_empty() => values
                 .drain(..)
                 .enumerate()
-                .map(|(i, v)| PhaseValue::new(v, i as u32))
+                .map(|(i, v)| match self.transform_cache.kept_text(&v.value) {
+                    Some(kept) => PhaseValue::of_kept_text(v, i as u32, kept),
+                    None => PhaseValue::new(v, i as u32),
+                })
                 .collect(),
             // a text's bytes are worked out at its first value (a form's 11,000 fields held
             // 31 texts of ~70 bytes)

@@ -12,7 +12,7 @@
 //! `User-Agent` and cookies with every request), up to [`KEEP_TEXTS`] texts and
 //! [`KEEP_TEXT_BYTES`] bytes each.
 
-use super::candidates::{PhaseValue, NOT_LOOKED, NO_ENTRY};
+use super::candidates::{PhaseValue, NOT_LOOKED, NOT_SCANNED, NO_ENTRY};
 use super::Transaction;
 use crate::chains::{ChainId, IDENTITY};
 use crate::collection::Bytes;
@@ -65,8 +65,8 @@ pub(crate) struct TransformCache {
     /// length, chain), confirmed by a compare for every chain, was a fifth of the looks'
     /// time).
     texts: HashMap<(u64, usize), u32, BuildHasherDefault<KeyHasher>>,
-    /// each entry's text,
-    kept_texts: Vec<Bytes>,
+    /// each entry's text, with its bytes and its scan's place,
+    kept_texts: Vec<KeptText>,
     kept_text_bytes: usize,
     /// The outputs of the kept texts by (entry, chain) (a kept text's outputs are not in
     /// `map`), with the bytes of the outputs.
@@ -104,8 +104,19 @@ struct KeptOutput {
     scan: u32,
 }
 
-/// [`KeptOutput::scan`] before the output is scanned.
-const NOT_SCANNED: u32 = u32::MAX;
+/// A kept text ([`TransformCache::texts`]), with what a phase value of it needs: its bytes
+/// and its scan of every group's literals. A phase value of a kept text takes them from here
+/// (the same `Accept` or cookie in every request was a byte set worked out, and a scan
+/// found by a case-blind hash, a probe and a compare, in each).
+#[derive(Debug)]
+struct KeptText {
+    text: Bytes,
+    /// its bytes ([`ByteSet::EMPTY`] until they are asked),
+    bytes: ByteSet,
+    /// and where its scan is in `sets` ([`NOT_SCANNED`] until it is made; forgotten with
+    /// `sets`).
+    scan: u32,
+}
 
 /// What [`Transaction::changed_output`] gives: the output (`None`: the value itself) and the
 /// key of its kept record ([`NOT_KEPT`]: none).
@@ -251,6 +262,9 @@ impl TransformCache {
         for kept in self.outputs.values_mut() {
             kept.scan = NOT_SCANNED;
         }
+        for kept in &mut self.kept_texts {
+            kept.scan = NOT_SCANNED;
+        }
     }
 }
 
@@ -261,18 +275,45 @@ impl TransformCache {
     fn text_entry(&mut self, text: &Bytes, hash: u64) -> Option<u32> {
         let key = (hash, text.len());
         if let Some(&e) = self.texts.get(&key) {
-            return (self.kept_texts[e as usize][..] == text[..]).then_some(e);
+            return (self.kept_texts[e as usize].text[..] == text[..]).then_some(e);
         }
         if self.texts.len() >= KEEP_KEPT_TEXTS || self.kept_text_bytes >= KEEP_TEXT_BYTES {
             return None;
         }
         let e = self.kept_texts.len() as u32;
         self.texts.insert(key, e);
-        self.kept_texts.push(text.clone());
+        self.kept_texts.push(KeptText {
+            text: text.clone(),
+            bytes: ByteSet::EMPTY,
+            scan: NOT_SCANNED,
+        });
         self.miss_bits
             .resize(self.miss_bits.len() + self.miss_words, 0);
         self.kept_text_bytes += text.len();
         Some(e)
+    }
+
+    /// The entry of `value`'s text among the kept texts when it is kept
+    /// ([`TransformCache::keeps`]), with its hash, bytes and scan's place ([`NOT_SCANNED`]:
+    /// not made yet), for a phase value of it.
+    pub(crate) fn kept_text(&mut self, value: &Bytes) -> Option<(u32, u64, ByteSet, u32)> {
+        if !self.keeps(value.len()) {
+            return None;
+        }
+        let hash = KeyHasher::text_hash(value, 0);
+        let e = self.text_entry(value, hash)?;
+        let kept = &mut self.kept_texts[e as usize];
+        if kept.bytes == ByteSet::EMPTY {
+            kept.bytes = ByteSet::of(value);
+        }
+        Some((e, hash, kept.bytes, kept.scan))
+    }
+
+    /// Keeps `at`, the place of the scan of `entry`'s text, with it.
+    pub(crate) fn keep_text_scan(&mut self, entry: u32, at: u32) {
+        if let Some(kept) = self.kept_texts.get_mut(entry as usize) {
+            kept.scan = at;
+        }
     }
 
     /// The word and bit of `bit` in `entry`'s bits.
@@ -894,6 +935,33 @@ pub(super) mod tests {
         tx.transform_cache.forget_texts();
         assert_eq!(tx.transform_cache.outputs[&key].scan, NOT_SCANNED);
         assert_eq!(tx.kept_output_candidates(key, 0, 0, &abc), &words[..]);
+    }
+
+    /// A kept text keeps its bytes and its scan's place for the phase values of it: another
+    /// buffer of the text finds them, another text has its own, the scan's place is forgotten
+    /// with the scans, and a long text is not kept.
+    #[test]
+    fn kept_texts_keep_their_bytes_and_scan() {
+        let text = "SecRule ARGS \"@rx value\" \"id:1,phase:2,pass\"";
+        let rules = Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
+        let mut c = TransformCache::take(&rules);
+        let v = Bytes::from(&b"a value"[..]);
+        let (e, hash, bytes, scan) = c.kept_text(&v).unwrap();
+        assert_eq!(hash, KeyHasher::text_hash(&v, 0));
+        assert_eq!(bytes, ByteSet::of(&v));
+        assert_eq!(scan, NOT_SCANNED);
+        let at = c.scan_of_text(&rules.matcher, &v) as u32;
+        c.keep_text_scan(e, at);
+        let copy = Bytes::from(&b"a value"[..]);
+        assert_eq!(c.kept_text(&copy), Some((e, hash, bytes, at)));
+        let (o, _, other_bytes, other_scan) = c.kept_text(&Bytes::from(&b"other"[..])).unwrap();
+        assert_ne!(o, e);
+        assert_eq!(other_bytes, ByteSet::of(b"other"));
+        assert_eq!(other_scan, NOT_SCANNED);
+        c.forget_texts();
+        assert_eq!(c.kept_text(&v), Some((e, hash, bytes, NOT_SCANNED)));
+        let long = Bytes::from(vec![b'a'; KEPT_OUTPUT_MAX + 1]);
+        assert_eq!(c.kept_text(&long), None);
     }
 
     /// A rule whose pure operator did not match a short text passes by the same text in the
