@@ -17,7 +17,7 @@
 //! note. Exit status: 0 when every worker ran, 1 when one failed, 2 on a usage error.
 
 use sekisho_benches::compare::report::{render, EngineResult, RuleSetResults};
-use sekisho_benches::compare::turns::{run_in_turns, Turns, Worker};
+use sekisho_benches::compare::turns::{run_in_turns, spin_while_waiting, Turns, Worker};
 use sekisho_benches::compare::workloads::Size;
 use sekisho_benches::compare::{config, libs, worker};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,7 @@ struct Args {
     lib: Option<PathBuf>,
     conf: Option<PathBuf>,
     turns: bool,
+    spin: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -61,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         lib: None,
         conf: None,
         turns: false,
+        spin: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -87,6 +89,7 @@ fn parse_args() -> Result<Args, String> {
             "--lib" => a.lib = Some(val()?.into()),
             "--conf" => a.conf = Some(val()?.into()),
             "--turns" => a.turns = true,
+            "--spin" => a.spin = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -133,7 +136,10 @@ fn main() {
             size,
             loads: if args.quick { 3 } else { 5 },
             only: &args.workloads,
-            turns: Turns { on: args.turns },
+            turns: Turns {
+                on: args.turns,
+                spin: args.spin,
+            },
         };
         if let Err(e) = worker::run(&job) {
             eprintln!("compare worker {engine}: {e}");
@@ -199,6 +205,7 @@ fn drive(args: &Args, crs4: Option<&Path>) -> i32 {
         );
         let mut workers = Vec::new();
         let mut spawned = Vec::new();
+        let spin = spin_while_waiting(engines.len());
         for (e, lib) in &engines {
             let mut cmd = Command::new(&exe);
             cmd.arg("--worker")
@@ -206,6 +213,9 @@ fn drive(args: &Args, crs4: Option<&Path>) -> i32 {
                 .arg("--conf")
                 .arg(&conf)
                 .arg("--turns");
+            if spin {
+                cmd.arg("--spin");
+            }
             if let Some(l) = lib {
                 cmd.arg("--lib").arg(l);
             }
@@ -286,6 +296,13 @@ fn drive(args: &Args, crs4: Option<&Path>) -> i32 {
                 .map_or("Rust API, in process".into(), |l| l.display().to_string())
         );
     }
+    println!(
+        "  workers waiting for their turns: {} (SEKISHO_COMPARE_BLOCK=1 to block; see benches/src/compare/turns.rs)",
+        match spin_while_waiting(engines.len()) {
+            true => "spin, each on a core of its own",
+            false => "block",
+        }
+    );
     println!();
     print!("{}", render(&results, args.examples));
     for n in &notes {

@@ -14,6 +14,16 @@
 //! other engine's turn leaves the processor's caches cold, and a workload of one request was
 //! otherwise a cold start in every sample.
 //!
+//! A worker waits for its turn spinning (polling its stdin without blocking) when there is a
+//! core for every worker ([`Turns::spin`]): a worker that blocked let its core go idle for the
+//! whole of the other engine's turn — ~250 ms of libmodsecurity's 100 requests against ~5 ms of
+//! Sekisho's — and a core (a virtual machine's vCPU above all) comes back from idling slow for
+//! milliseconds: on a 2-core VM, sleeping 250 ms every 100 requests made Sekisho's median on
+//! CRS's regression inputs 29–46% dearer (35 → 45–56 µs), spinning as long 5–15%. Blocking,
+//! the turns charged that to the faster engine, which idles the most (Sekisho alone in
+//! `compare`: 44 µs on the regression inputs, 54 µs on the benign set; in turns with 3.0.15:
+//! 66–69 µs and 92–99 µs).
+//!
 //! The worker side is [`Turns`]; the driver side [`Worker`] and [`run_in_turns`]. A worker run
 //! by hand (`compare --worker ...`) takes no turns.
 
@@ -29,9 +39,11 @@ pub const TURN_REQUESTS: usize = 100;
 const TURN: &str = "turn";
 const GO: &str = "go";
 
-/// The worker's side: stops before each step when the driver runs it in turns.
+/// The worker's side: stops before each step when the driver runs it in turns; `spin`: waits
+/// spinning, its core kept busy (see the module's doc).
 pub struct Turns {
     pub on: bool,
+    pub spin: bool,
 }
 
 impl Turns {
@@ -44,6 +56,9 @@ impl Turns {
         writeln!(out, "{TURN}")
             .and_then(|_| out.flush())
             .map_err(|e| format!("telling the driver: {e}"))?;
+        if self.spin {
+            wait_readable(0);
+        }
         let mut line = String::new();
         match std::io::stdin().read_line(&mut line) {
             Ok(_) if line.trim_end() == GO => Ok(()),
@@ -51,6 +66,47 @@ impl Turns {
             Err(e) => Err(format!("waiting for the driver: {e}")),
         }
     }
+}
+
+/// `struct pollfd` (Linux).
+#[repr(C)]
+struct PollFd {
+    fd: i32,
+    events: i16,
+    revents: i16,
+}
+
+const POLLIN: i16 = 1;
+
+extern "C" {
+    fn poll(fds: *mut PollFd, nfds: u64, timeout: i32) -> i32;
+}
+
+/// Returns once `fd` has something to read (or an error or hang-up to report), polling it
+/// without blocking in the meantime. The driver writes a worker's `go` only after the worker
+/// asked for it, so nothing is ever left in stdin's buffer that the poll would not see.
+fn wait_readable(fd: i32) {
+    loop {
+        let mut p = PollFd {
+            fd,
+            events: POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, a timeout of 0 (no wait).
+        let n = unsafe { poll(&mut p, 1, 0) };
+        if n != 0 {
+            // readable, hung up, or an error: the read that follows says which
+            return;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// Whether workers waiting for their turns spin (see the module's doc): when each of
+/// `workers` has a core of its own, and `SEKISHO_COMPARE_BLOCK` is not set.
+pub fn spin_while_waiting(workers: usize) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    workers <= cores && std::env::var_os("SEKISHO_COMPARE_BLOCK").is_none()
 }
 
 /// The driver's side of one worker process.
@@ -194,6 +250,31 @@ mod tests {
         assert_eq!(done[0].stdout, "hello a\ndid a0\ndid a1\ndid a2\n");
         assert_eq!(done[1].stdout, "hello b\ndid b0\ndid b1\n");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A spinning wait returns when its descriptor has something to read, not before, and
+    /// when the writer has gone.
+    #[test]
+    fn a_spinning_wait_returns_when_there_is_something_to_read() {
+        use std::io::Read;
+        use std::os::unix::io::AsRawFd;
+        use std::os::unix::net::UnixStream;
+        let (mut reader, mut writer) = UnixStream::pair().unwrap();
+        let started = std::time::Instant::now();
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            writer.write_all(b"go\n").unwrap();
+            writer
+        });
+        wait_readable(reader.as_raw_fd());
+        assert!(started.elapsed() >= std::time::Duration::from_millis(90));
+        let mut got = [0u8; 3];
+        reader.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"go\n");
+        // the writer gone: a hang-up, reported at once
+        drop(late.join().unwrap());
+        wait_readable(reader.as_raw_fd());
+        assert_eq!(reader.read(&mut got).unwrap(), 0);
     }
 
     #[test]
