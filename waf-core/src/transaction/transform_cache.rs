@@ -97,11 +97,8 @@ struct KeptOutput {
     /// `None` when the chain leaves the text as it is (the asking value's own buffer then
     /// stands for the output, as in `map`),
     output: Option<Bytes>,
-    /// the bytes of a changed output ([`ByteSet::EMPTY`] until they are asked),
-    bytes: ByteSet,
-    /// and where its scan of every group's literals is in `sets` ([`NOT_SCANNED`] until it is
-    /// made; forgotten with `sets`).
-    scan: u32,
+    /// and what is known of a changed one.
+    facts: TextFacts,
 }
 
 /// A kept text ([`TransformCache::texts`]), with what a phase value of it needs: its bytes
@@ -111,11 +108,33 @@ struct KeptOutput {
 #[derive(Debug)]
 struct KeptText {
     text: Bytes,
-    /// its bytes ([`ByteSet::EMPTY`] until they are asked),
+    facts: TextFacts,
+}
+
+/// What the rules ask of a kept text or output, worked out when first asked.
+#[derive(Debug, Clone, Copy)]
+struct TextFacts {
+    /// Its bytes ([`ByteSet::EMPTY`] until they are asked: an empty text's are worked out
+    /// again, at no cost),
     bytes: ByteSet,
-    /// and where its scan is in `sets` ([`NOT_SCANNED`] until it is made; forgotten with
-    /// `sets`).
+    /// and where its scan of every group's literals is in `sets` ([`NOT_SCANNED`] until it is
+    /// made; forgotten with `sets`).
     scan: u32,
+}
+
+impl TextFacts {
+    const UNKNOWN: TextFacts = TextFacts {
+        bytes: ByteSet::EMPTY,
+        scan: NOT_SCANNED,
+    };
+
+    /// The bytes of `text`, the text these facts are of.
+    fn bytes_of(&mut self, text: &[u8]) -> ByteSet {
+        if self.bytes == ByteSet::EMPTY {
+            self.bytes = ByteSet::of(text);
+        }
+        self.bytes
+    }
 }
 
 /// What [`Transaction::changed_output`] gives: the output (`None`: the value itself) and the
@@ -259,11 +278,9 @@ impl TransformCache {
         self.sets.empty(KEEP_CAPACITY);
         self.distinct_sets.empty(KEEP_CAPACITY);
         self.text_bytes = 0;
-        for kept in self.outputs.values_mut() {
-            kept.scan = NOT_SCANNED;
-        }
-        for kept in &mut self.kept_texts {
-            kept.scan = NOT_SCANNED;
+        let outputs = self.outputs.values_mut().map(|k| &mut k.facts);
+        for facts in outputs.chain(self.kept_texts.iter_mut().map(|k| &mut k.facts)) {
+            facts.scan = NOT_SCANNED;
         }
     }
 }
@@ -284,8 +301,7 @@ impl TransformCache {
         self.texts.insert(key, e);
         self.kept_texts.push(KeptText {
             text: text.clone(),
-            bytes: ByteSet::EMPTY,
-            scan: NOT_SCANNED,
+            facts: TextFacts::UNKNOWN,
         });
         self.miss_bits
             .resize(self.miss_bits.len() + self.miss_words, 0);
@@ -302,17 +318,14 @@ impl TransformCache {
         }
         let hash = KeyHasher::text_hash(value, 0);
         let e = self.text_entry(value, hash)?;
-        let kept = &mut self.kept_texts[e as usize];
-        if kept.bytes == ByteSet::EMPTY {
-            kept.bytes = ByteSet::of(value);
-        }
-        Some((e, hash, kept.bytes, kept.scan))
+        let facts = &mut self.kept_texts[e as usize].facts;
+        Some((e, hash, facts.bytes_of(value), facts.scan))
     }
 
     /// Keeps `at`, the place of the scan of `entry`'s text, with it.
     pub(crate) fn keep_text_scan(&mut self, entry: u32, at: u32) {
         if let Some(kept) = self.kept_texts.get_mut(entry as usize) {
-            kept.scan = at;
+            kept.facts.scan = at;
         }
     }
 
@@ -530,8 +543,7 @@ impl Transaction {
                 cache.output_bytes += changed.as_ref().map_or(0, |out| out.len());
                 let kept = KeptOutput {
                     output: changed.clone(),
-                    bytes: ByteSet::EMPTY,
-                    scan: NOT_SCANNED,
+                    facts: TextFacts::UNKNOWN,
                 };
                 cache.outputs.insert(text, kept);
                 (changed, text)
@@ -555,11 +567,7 @@ impl Transaction {
             key => self.transform_cache.outputs.get_mut(&key),
         };
         match record {
-            Some(record) if record.bytes != ByteSet::EMPTY => record.bytes,
-            Some(record) => {
-                record.bytes = ByteSet::of(output);
-                record.bytes
-            }
+            Some(record) => record.facts.bytes_of(output),
             None => ByteSet::of(output),
         }
     }
@@ -577,7 +585,7 @@ impl Transaction {
         let cache = &mut self.transform_cache;
         let place = match kept {
             NOT_KEPT => None,
-            key => cache.outputs.get(&key).map(|r| r.scan),
+            key => cache.outputs.get(&key).map(|r| r.facts.scan),
         };
         let at = match place {
             None => return self.group_candidates(group, scan, candidate),
@@ -585,7 +593,7 @@ impl Transaction {
                 let at = cache.scan_of_text(&self.rules.matcher, candidate);
                 if let (Ok(place), Some(record)) = (u32::try_from(at), cache.outputs.get_mut(&kept))
                 {
-                    record.scan = place;
+                    record.facts.scan = place;
                 }
                 at
             }
@@ -746,6 +754,16 @@ pub(super) mod tests {
     use std::sync::atomic::Ordering::Relaxed;
     use std::sync::Arc;
 
+    /// The rule set of `text` and the transformation chain of its first phase-2 rule.
+    fn rules_and_chain(text: &str) -> (Arc<RuleSet>, ChainId) {
+        let rules = Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
+        let chain = match &rules.phases[2][0] {
+            Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
+            Entry::Marker(_) => unreachable!(),
+        };
+        (rules, chain)
+    }
+
     /// A set's hash skips its zero words but not their places: the same word at another place
     /// is another set, and so is another word at the same place.
     #[test]
@@ -812,12 +830,7 @@ pub(super) mod tests {
                 "SecRuleEngine On\n\
                  SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,{transformations}\""
             );
-            let rules = Arc::new(RuleSet::from_text("t.conf", &text, None).unwrap());
-            let chain = match &rules.phases[2][0] {
-                Entry::Rule(rule) => rule.transformation_chain.load(Relaxed),
-                Entry::Marker(_) => unreachable!(),
-            };
-            (rules, chain)
+            rules_and_chain(&text)
         };
         let (rules, chain) = rule_set("t:urlDecodeUni,t:lowercase");
         let text = |t: &[u8]| Bytes::from(t);
@@ -848,12 +861,8 @@ pub(super) mod tests {
     /// texts are forgotten (past [`KEEP_TEXT_BYTES`]): the outputs are forgotten with them.
     #[test]
     fn outputs_are_forgotten_with_their_texts() {
-        let text = "SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:lowercase\"";
-        let rules = Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
-        let Entry::Rule(rule) = &rules.phases[2][0] else {
-            unreachable!()
-        };
-        let chain = rule.transformation_chain.load(Relaxed);
+        let (rules, chain) =
+            rules_and_chain("SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:lowercase\"");
         let mut tx = Transaction::new(Arc::clone(&rules));
         assert_eq!(
             &tx.transformed(chain, &Bytes::from(&b"ABC"[..]))[..],
@@ -885,18 +894,8 @@ pub(super) mod tests {
     /// own, and the scan's place is forgotten with the scans.
     #[test]
     fn kept_outputs_keep_their_bytes_and_scan() {
-        let rules = Arc::new(
-            RuleSet::from_text(
-                "t.conf",
-                "SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:lowercase\"",
-                None,
-            )
-            .unwrap(),
-        );
-        let Entry::Rule(rule) = &rules.phases[2][0] else {
-            unreachable!()
-        };
-        let chain = rule.transformation_chain.load(Relaxed);
+        let (rules, chain) =
+            rules_and_chain("SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:lowercase\"");
         let set = |text: &[u8]| {
             let mut b = ByteSet::default();
             b.add(text);
@@ -912,14 +911,14 @@ pub(super) mod tests {
             words.iter().any(|&w| w != 0),
             "abc holds the rule's literal"
         );
-        let scan = tx.transform_cache.outputs[&key].scan;
+        let scan = tx.transform_cache.outputs[&key].facts.scan;
         assert_ne!(scan, NOT_SCANNED);
         drop(tx);
         let mut tx = Transaction::new(Arc::clone(&rules));
         let (again, same_key) = tx.changed_output(chain, &Bytes::from(&b"ABC"[..]), None);
         assert!(Arc::ptr_eq(again.as_ref().unwrap(), &abc));
         assert_eq!(same_key, key);
-        let record = &tx.transform_cache.outputs[&key];
+        let record = &tx.transform_cache.outputs[&key].facts;
         assert_eq!((record.bytes, record.scan), (set(b"abc"), scan));
         assert_eq!(tx.kept_output_candidates(key, 0, 0, &abc), &words[..]);
         // another text: its own record, bytes and scan
@@ -933,7 +932,7 @@ pub(super) mod tests {
             .all(|&w| w == 0));
         // without the scans, the places in them are forgotten
         tx.transform_cache.forget_texts();
-        assert_eq!(tx.transform_cache.outputs[&key].scan, NOT_SCANNED);
+        assert_eq!(tx.transform_cache.outputs[&key].facts.scan, NOT_SCANNED);
         assert_eq!(tx.kept_output_candidates(key, 0, 0, &abc), &words[..]);
     }
 
@@ -1067,14 +1066,9 @@ pub(super) mod tests {
     /// value a step leaves as it is gets no entry of its own, and comes out the same as before.
     #[test]
     fn a_large_cache_keeps_no_short_unchanged_values() {
-        let text = "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:normalizePath,t:lowercase\"";
-        let rules = Arc::new(RuleSet::from_text("t.conf", text, None).unwrap());
-        let Entry::Rule(rule) = &rules.phases[2][0] else {
-            unreachable!()
-        };
-        let chain = rule
-            .transformation_chain
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let (rules, chain) = rules_and_chain(
+            "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:normalizePath,t:lowercase\"",
+        );
         let mut tx = Transaction::new(Arc::clone(&rules));
         // values `t:normalizePath` changes: kept by text up to the kept texts' bound, then each
         // with an entry by buffer per step
