@@ -93,6 +93,13 @@ pub struct Transaction {
     /// Where each scalar's values were taken from, `(offset, length)`, one per time it was
     /// set, as libmodsecurity's `AnchoredVariable` keeps them (the `v` parts of `[ref]`).
     pub(crate) scalar_origins: Vec<Vec<(usize, usize)>>,
+    /// The thread's transaction before this one's short scalars, by variable: a scalar set to
+    /// the same bytes shares that buffer instead of allocating one ([`KEPT_SCALAR_LEN`]).
+    earlier_scalars: Vec<Option<crate::collection::Bytes>>,
+    /// The thread's transaction before this one's request headers, by position, as
+    /// [`SpareTables::earlier_headers`] keeps them: a header of the same name (or the same
+    /// name and value) at the same place shares their buffers.
+    pub(crate) earlier_headers: Vec<(crate::collection::Bytes, Option<crate::collection::Bytes>)>,
     /// libmodsecurity's `Transaction::m_variableOffset`: how far into the request (request
     /// line, headers, body) the data recorded so far reaches, by its bookkeeping.
     pub(crate) var_offset: usize,
@@ -252,6 +259,12 @@ struct SpareTables {
     matched_names: MatchedNames,
     scalars: Vec<Option<crate::collection::Bytes>>,
     scalar_origins: Vec<Vec<(usize, usize)>>,
+    /// The short scalars of the thread's last transaction ([`Transaction::set_scalar_at`]).
+    earlier_scalars: Vec<Option<crate::collection::Bytes>>,
+    /// The last transaction's request headers' names, with their values when short and not
+    /// credentials ([`Transaction::add_request_header`]): a browser's next request has most of
+    /// them again, at the same places.
+    earlier_headers: Vec<(crate::collection::Bytes, Option<crate::collection::Bytes>)>,
     /// `TX`: a copy of the rule set's plan's (its snapshot: [`Collection::copy_with_room`]
     /// then keeps the elements still shared), else emptied; the buffers the plan's `TX` is
     /// copied into.
@@ -314,6 +327,15 @@ impl Scratch {
     }
 }
 
+/// The longest scalar a transaction leaves for the thread's next one to share
+/// ([`Transaction::set_scalar_at`]).
+const KEPT_SCALAR_LEN: usize = 64;
+
+/// How many of its request headers a transaction leaves for the thread's next one, and the
+/// longest value (a browser's `User-Agent` and `Accept` are 100 to 150 bytes).
+const KEPT_HEADERS: usize = 32;
+const KEPT_HEADER_LEN: usize = 256;
+
 /// Entries a kept table may keep room for.
 const SPARE_TABLE_CAPACITY: usize = 1024;
 
@@ -328,12 +350,15 @@ impl SpareTables {
         let mut t = spare::take(&SPARE_TABLES);
         t.scalars.resize(VariableName::ALL.len(), None);
         t.scalar_origins.resize(VariableName::ALL.len(), Vec::new());
+        t.earlier_scalars.resize(VariableName::ALL.len(), None);
         t
     }
 
     /// Empties the tables and keeps them as the thread's spare; `TX` is made a copy of the
     /// rule set's `snapshot` (the plan's) when there is one, for the next transaction's plan.
-    /// (Also no request's data outlives its transaction in a spare.)
+    /// No request's data outlives its transaction in a spare but its short scalars and its
+    /// headers' names and short values other than credentials, kept to be shared by the next
+    /// transaction where it has the same bytes, never seen by it otherwise.
     fn recycle(mut self, snapshot: Option<&Collection>) {
         use spare::Empty;
         self.values.empty(SPARE_TABLE_CAPACITY);
@@ -345,10 +370,23 @@ impl SpareTables {
             }
             _ => self.tx.empty_keeping_room(SPARE_TABLE_CAPACITY, true),
         }
+        self.earlier_headers.clear();
+        let headers = self.request[0].iter().take(KEPT_HEADERS).map(|h| {
+            let credentials = [&b"cookie"[..], b"authorization", b"proxy-authorization"]
+                .iter()
+                .any(|c| h.name.eq_ignore_ascii_case(c));
+            let value = (h.value.len() <= KEPT_HEADER_LEN && !credentials).then(|| h.value.clone());
+            (h.name.clone(), value)
+        });
+        self.earlier_headers.extend(headers);
         for c in &mut self.request {
             c.empty_keeping_room(SPARE_TABLE_CAPACITY, false);
         }
-        self.scalars.iter_mut().for_each(|s| *s = None);
+        // (a long scalar, a body's, is not kept: nor is anything else of a request but the
+        // short scalars a next one may have too, its method, protocol, addresses, flags)
+        for (scalar, earlier) in self.scalars.iter_mut().zip(&mut self.earlier_scalars) {
+            *earlier = scalar.take().filter(|b| b.len() <= KEPT_SCALAR_LEN);
+        }
         for origins in &mut self.scalar_origins {
             origins.empty(SPARE_TABLE_CAPACITY);
         }
@@ -367,6 +405,8 @@ impl Drop for Transaction {
             matched_names: std::mem::take(&mut self.matched_names),
             scalars: std::mem::take(&mut self.scalars),
             scalar_origins: std::mem::take(&mut self.scalar_origins),
+            earlier_scalars: std::mem::take(&mut self.earlier_scalars),
+            earlier_headers: std::mem::take(&mut self.earlier_headers),
             // (the copy of the plan's `TX` this transaction did not take)
             tx: match self.spare_tx.is_empty() {
                 true => std::mem::take(&mut self.tx),
@@ -415,6 +455,8 @@ impl Transaction {
             path_decoded: Vec::new(),
             scalars: tables.scalars,
             scalar_origins: tables.scalar_origins,
+            earlier_scalars: tables.earlier_scalars,
+            earlier_headers: tables.earlier_headers,
             var_offset: 0,
             args,
             args_get,
@@ -531,13 +573,13 @@ impl Transaction {
         self.rule_engine() == Some(RuleEngine::Off)
     }
 
-    /// Sets a scalar taken from the current offset (libmodsecurity's
-    /// `set(value, m_variableOffset)`).
     /// `ENV` as this transaction sees it.
     pub(crate) fn env(&self) -> &Collection {
         self.env.as_ref().unwrap_or_else(|| process_env())
     }
 
+    /// Sets a scalar taken from the current offset (libmodsecurity's
+    /// `set(value, m_variableOffset)`).
     pub(crate) fn set_scalar(&mut self, v: VariableName, value: &[u8]) {
         self.set_scalar_at(v, value, self.var_offset, value.len());
     }
@@ -551,7 +593,12 @@ impl Transaction {
         offset: usize,
         len: usize,
     ) {
-        self.scalars[v as usize] = Some(value.into());
+        // (the earlier transaction's buffer when it holds these bytes: most of a request's ~45
+        // scalars are the last one's, and a buffer each was a sixth of its allocations)
+        let earlier = self.earlier_scalars[v as usize]
+            .take()
+            .filter(|e| e[..] == *value);
+        self.scalars[v as usize] = Some(earlier.unwrap_or_else(|| value.into()));
         self.scalar_origins[v as usize].push((offset, len));
     }
 
@@ -620,6 +667,64 @@ pub(crate) mod test_log {
 #[cfg(test)]
 mod tests {
     use super::test_log;
+
+    /// A short scalar or a header a transaction has again at the same place shares the last
+    /// transaction's buffer (no allocation); other bytes, a long scalar and credentials do not.
+    #[test]
+    fn equal_scalars_and_headers_share_the_last_transactions_buffers() {
+        use super::Transaction;
+        use crate::collection::Bytes;
+        use seclang_parser::names::VariableName as V;
+        use std::sync::Arc;
+        let rules = Arc::new(crate::RuleSet::from_text("t.conf", "", None).unwrap());
+        let long = "x".repeat(super::KEPT_SCALAR_LEN + 1);
+        let run = |method: &str, uri: &str, headers: &[(&str, &str)]| {
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            tx.process_connection("10.0.0.1", 40000, "10.0.0.2", 80);
+            tx.process_uri(uri.as_bytes(), method.as_bytes(), b"1.1");
+            for (n, v) in headers {
+                tx.add_request_header(n.as_bytes(), v.as_bytes());
+            }
+            let scalar = |v: V| tx.stored_scalar(v).unwrap();
+            let scalars = [V::RequestMethod, V::RemoteAddr, V::QueryString].map(scalar);
+            let headers: Vec<(Bytes, Bytes)> = tx
+                .request_headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect();
+            (scalars, headers)
+        };
+        let q = format!("/?{long}");
+        let headers = [
+            ("Host", "shop.example"),
+            ("Cookie", "a=1"),
+            ("Accept", "*/*"),
+        ];
+        let (s1, h1) = run("GET", &q, &headers);
+        let (s2, h2) = run("GET", &q, &headers);
+        assert!(Arc::ptr_eq(&s1[0], &s2[0]) && Arc::ptr_eq(&s1[1], &s2[1]));
+        assert!(!Arc::ptr_eq(&s1[2], &s2[2]), "a long scalar is not kept");
+        assert_eq!(s1[2], s2[2]);
+        assert!(h1.iter().zip(&h2).all(|(a, b)| Arc::ptr_eq(&a.0, &b.0)));
+        let shared: Vec<bool> = h1
+            .iter()
+            .zip(&h2)
+            .map(|(a, b)| Arc::ptr_eq(&a.1, &b.1))
+            .collect();
+        assert_eq!(shared, [true, false, true], "a cookie's value is not kept");
+        // other bytes at the same place: their own buffers, with their own bytes
+        let (s3, h3) = run("POST", &q, &[("Host", "other.example"), ("Accept", "*/*")]);
+        assert_eq!(&s3[0][..], b"POST");
+        assert!(Arc::ptr_eq(&s2[1], &s3[1]));
+        assert_eq!(&h3[0].1[..], b"other.example");
+        assert!(Arc::ptr_eq(&h2[0].0, &h3[0].0) && !Arc::ptr_eq(&h2[0].1, &h3[0].1));
+        assert_eq!(
+            &h3[1].0[..],
+            b"Accept",
+            "a header elsewhere is not the one at its place"
+        );
+        assert!(!Arc::ptr_eq(&h2[1].0, &h3[1].0));
+    }
 
     /// A transaction's tables and scalars are kept for the thread's next one (`SpareTables`):
     /// emptied, so that nothing of a request shows in the next.
