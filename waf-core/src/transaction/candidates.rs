@@ -86,29 +86,37 @@ pub(crate) fn fixed_after_headers(v: V) -> bool {
 /// their variables' phase values ~10 times each a request).
 #[derive(Debug, Default)]
 pub(crate) struct PhaseValues {
-    by_variable: Vec<Option<Arc<[PhaseValue]>>>,
+    by_variable: Vec<Option<Vec<PhaseValue>>>,
     /// The variables with values, a bit each (emptying the table visits only those).
     held: u128,
+    /// Arrays of earlier phases (and transactions), emptied, for the next variables' values:
+    /// one made and freed per variable and phase was ~26 allocations of a request, the
+    /// headers' of a kilobyte and more (each of which had glibc merge its free lists).
+    spare: Vec<Vec<PhaseValue>>,
 }
+
+/// How many emptied arrays [`PhaseValues`] keeps, and how large one may be.
+const SPARE_ARRAYS: usize = 32;
+const SPARE_ARRAY_ROOM: usize = 64;
 
 // (a bit of `held` for each variable)
 const _: () = assert!(V::ALL.len() <= 128);
 
 impl PhaseValues {
-    pub(crate) fn get(&self, v: &V) -> Option<&Arc<[PhaseValue]>> {
+    pub(crate) fn get(&self, v: &V) -> Option<&Vec<PhaseValue>> {
         self.by_variable.get(*v as usize)?.as_ref()
     }
 
     /// `v`'s values, taken out of the table (moved, not cloned) for a caller that gives them
     /// back ([`PhaseValues::put_back`]): see [`Transaction::lend_phase_values`].
     #[inline]
-    fn take(&mut self, v: V) -> Option<Arc<[PhaseValue]>> {
+    fn take(&mut self, v: V) -> Option<Vec<PhaseValue>> {
         self.by_variable.get_mut(v as usize)?.take()
     }
 
     /// Puts `values` in `v`'s place: where [`PhaseValues::take`] left it empty, a store.
     #[inline]
-    fn put_back(&mut self, v: V, values: Arc<[PhaseValue]>) {
+    fn put_back(&mut self, v: V, values: Vec<PhaseValue>) {
         match self.by_variable.get_mut(v as usize) {
             Some(slot @ None) => {
                 *slot = Some(values);
@@ -123,10 +131,11 @@ impl PhaseValues {
         self.held & (1 << v as usize) != 0 && self.get(&v).is_none()
     }
 
-    pub(crate) fn insert(&mut self, v: V, values: Arc<[PhaseValue]>) {
+    pub(crate) fn insert(&mut self, v: V, values: Vec<PhaseValue>) {
         let at = v as usize;
         if self.by_variable.len() <= at {
-            self.by_variable.resize(V::ALL.len().max(at + 1), None);
+            self.by_variable
+                .resize_with(V::ALL.len().max(at + 1), || None);
         }
         self.by_variable[at] = Some(values);
         self.held |= 1 << at;
@@ -139,7 +148,14 @@ impl PhaseValues {
             let at = held.trailing_zeros() as usize;
             held &= held - 1;
             if !keep(V::ALL[at]) {
-                self.by_variable[at] = None;
+                if let Some(mut values) = self.by_variable[at].take() {
+                    values.clear();
+                    if self.spare.len() < SPARE_ARRAYS
+                        && (1..=SPARE_ARRAY_ROOM).contains(&values.capacity())
+                    {
+                        self.spare.push(values);
+                    }
+                }
                 self.held &= !(1u128 << at);
             }
         }
@@ -149,6 +165,11 @@ impl PhaseValues {
         self.retain(|_| false);
     }
 
+    /// An empty array, an emptied one when there is.
+    fn spare_array(&mut self) -> Vec<PhaseValue> {
+        self.spare.pop().unwrap_or_default()
+    }
+
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.by_variable.iter().all(Option::is_none)
@@ -156,8 +177,8 @@ impl PhaseValues {
 }
 
 impl std::ops::Index<&V> for PhaseValues {
-    type Output = Arc<[PhaseValue]>;
-    fn index(&self, v: &V) -> &Arc<[PhaseValue]> {
+    type Output = Vec<PhaseValue>;
+    fn index(&self, v: &V) -> &Vec<PhaseValue> {
         self.get(v).expect("no phase values of this variable")
     }
 }
@@ -297,9 +318,6 @@ pub(crate) struct PhaseTables {
     candidates: Vec<(u32, Option<Candidates>)>,
     /// For a [`crate::rule::ByteTest`]'s set of targets, the union of their bytes.
     byte_sets: Vec<(u32, ByteSet)>,
-    /// The phase values of a variable without any, shared: a minimal GET has a dozen such
-    /// variables (`ARGS`, cookies...), each of which cost an allocation per phase.
-    no_values: Option<Arc<[PhaseValue]>>,
 }
 
 /// How many entries of each kind a rule set's per-phase tables have.
@@ -822,7 +840,7 @@ impl Transaction {
         rule: &Rule,
         target: &Target,
         chain: ChainId,
-    ) -> Result<super::columns::Column, Option<Arc<[PhaseValue]>>> {
+    ) -> Result<super::columns::Column, Option<Vec<PhaseValue>>> {
         if target.selector.is_some() {
             return Err(None);
         }
@@ -842,7 +860,7 @@ impl Transaction {
         &mut self,
         rule: &Rule,
         target: &Target,
-        values: Option<Arc<[PhaseValue]>>,
+        values: Option<Vec<PhaseValue>>,
         chain: ChainId,
         mut f: impl FnMut(&mut Self, &Bytes, super::transform_cache::TextKey, Option<&PhaseValue>),
     ) {
@@ -875,7 +893,7 @@ impl Transaction {
     /// Lent, not shared: a shared array's count is an atomic add and subtract (~6 ns each), and
     /// the rules a request reaches asked for their variables' arrays ~250 times. (Asked again
     /// before it is given back, an array is made anew: correct, and slower.)
-    pub(crate) fn lend_phase_values(&mut self, rule: &Rule, target: &Target) -> Arc<[PhaseValue]> {
+    pub(crate) fn lend_phase_values(&mut self, rule: &Rule, target: &Target) -> Vec<PhaseValue> {
         if let Some(v) = self.phase_values.take(target.variable) {
             return v;
         }
@@ -889,21 +907,22 @@ impl Transaction {
         self.resolve(rule, target, &mut values);
         let mut same = std::mem::take(&mut self.scratch.same_texts);
         same_texts(&values, &mut same);
-        let with_bytes: Arc<[PhaseValue]> = match values.is_empty() {
-            true => Arc::clone(
-                self.phase_tables
-                    .no_values
-                    .get_or_insert_with(|| Arc::new([])),
-            ),
+        // (a variable without values, as a dozen of a minimal GET's are, allocates nothing)
+        let mut with_bytes = match values.is_empty() {
+            true => Vec::new(),
+            false => self.phase_values.spare_array(),
+        };
+        match values.is_empty() {
+            true => {}
             // (a text kept across transactions, a short value's, brings its bytes and scan)
-            false if same.is_empty() => values
-                .drain(..)
-                .enumerate()
-                .map(|(i, v)| match self.transform_cache.kept_text(&v.value) {
-                    Some(kept) => PhaseValue::of_kept_text(v, i as u32, kept),
-                    None => PhaseValue::new(v, i as u32),
-                })
-                .collect(),
+            false if same.is_empty() => {
+                with_bytes.extend(values.drain(..).enumerate().map(|(i, v)| {
+                    match self.transform_cache.kept_text(&v.value) {
+                        Some(kept) => PhaseValue::of_kept_text(v, i as u32, kept),
+                        None => PhaseValue::new(v, i as u32),
+                    }
+                }))
+            }
             // a text's bytes are worked out at its first value (a form's 11,000 fields held
             // 31 texts of ~70 bytes)
             false => {
@@ -916,22 +935,22 @@ impl Transaction {
                         false => ByteSet::of(&v.value),
                     });
                 }
-                let made = values
-                    .drain(..)
-                    .zip(same.iter().zip(&bytes))
-                    .map(|(v, (&first, &b))| PhaseValue::with_bytes(v, b, first))
-                    .collect();
+                with_bytes.extend(
+                    values
+                        .drain(..)
+                        .zip(same.iter().zip(&bytes))
+                        .map(|(v, (&first, &b))| PhaseValue::with_bytes(v, b, first)),
+                );
                 self.scratch.text_bytes = bytes;
-                made
             }
-        };
+        }
         self.scratch.same_texts = same;
         self.scratch.phase_values = values;
         with_bytes
     }
 
     /// Puts back the phase values [`Transaction::lend_phase_values`] lent.
-    pub(crate) fn give_back_phase_values(&mut self, variable: V, values: Arc<[PhaseValue]>) {
+    pub(crate) fn give_back_phase_values(&mut self, variable: V, values: Vec<PhaseValue>) {
         self.phase_values.put_back(variable, values);
     }
 
@@ -943,7 +962,7 @@ impl Transaction {
         &mut self,
         rule: &Rule,
         target: &Target,
-    ) -> Option<Arc<[PhaseValue]>> {
+    ) -> Option<Vec<PhaseValue>> {
         (self.rules.grouped_matching
             && target.selector.is_none()
             && !target.count
@@ -1060,6 +1079,41 @@ mod tests {
         );
     }
 
+    /// The arrays of emptied phase values serve the next ones: up to [`SPARE_ARRAYS`] of them,
+    /// none larger than [`SPARE_ARRAY_ROOM`] values, none with any value left in it.
+    #[test]
+    fn emptied_phase_values_leave_their_arrays() {
+        let value = |i: u32| {
+            let v = Value {
+                name: super::super::variables::ValueName::Element(V::Args),
+                element: None,
+                value: Bytes::from(&b"v"[..]),
+                origin: super::super::variables::Origin::None,
+            };
+            PhaseValue::new(v, i)
+        };
+        let mut table = PhaseValues::default();
+        let mut small = Vec::with_capacity(4);
+        small.push(value(0));
+        let small_at = small.as_ptr();
+        table.insert(V::Args, small);
+        let mut large = Vec::with_capacity(SPARE_ARRAY_ROOM + 1);
+        large.push(value(0));
+        table.insert(V::RequestHeaders, large);
+        table.retain(|v| v == V::RequestHeaders);
+        assert_eq!(table.spare.len(), 1);
+        table.clear();
+        assert_eq!(table.spare.len(), 1, "too large to keep");
+        let again = table.spare_array();
+        assert_eq!((again.as_ptr(), again.len()), (small_at, 0));
+        assert!(table.spare_array().capacity() == 0);
+        for v in V::ALL.iter().take(SPARE_ARRAYS + 8) {
+            table.insert(*v, vec![value(0)]);
+        }
+        table.clear();
+        assert_eq!(table.spare.len(), SPARE_ARRAYS);
+    }
+
     #[test]
     fn header_values_outlive_phase_1() {
         let rules = rule_set(
@@ -1073,12 +1127,20 @@ mod tests {
         tx.add_request_header(b"Host", b"x");
         tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
         tx.process_request_headers();
-        let headers = Arc::clone(&tx.phase_values[&V::RequestHeaders]);
-        let args = Arc::clone(&tx.phase_values[&V::Args]);
-        assert_eq!(args.len(), 1);
+        // (a hash worked out in phase 1 is still there in phase 2: the same values, not
+        // values made anew, perhaps in the same array)
+        let headers = &tx.phase_values[&V::RequestHeaders];
+        assert_eq!(headers.len(), 2);
+        let hash = headers[0].text_hash();
+        assert_eq!(tx.phase_values[&V::Args].len(), 1);
         tx.append_request_body(b"b=2");
         tx.process_request_body();
-        assert!(Arc::ptr_eq(&headers, &tx.phase_values[&V::RequestHeaders]));
+        assert_eq!(
+            tx.phase_values[&V::RequestHeaders][0]
+                .text_hash
+                .load(Relaxed),
+            hash
+        );
         assert_eq!(tx.phase_values[&V::Args].len(), 2);
         tx.add_request_header(b"X-Late", b"y");
         assert!(tx.phase_values.is_empty());
@@ -1100,7 +1162,7 @@ mod tests {
         tx.process_uri(format!("/?{}", query.join("&")).as_bytes(), b"GET", b"1.1");
         tx.add_request_header(b"Host", b"x");
         tx.process_request_headers();
-        let args = Arc::clone(&tx.phase_values[&V::Args]);
+        let args = &tx.phase_values[&V::Args];
         assert_eq!(args.len(), query.len());
         assert!(args
             .iter()

@@ -402,7 +402,7 @@ mod tests {
     }
 
     /// `ARGS`' values this phase, as the rules see them.
-    fn args(tx: &mut Transaction) -> Arc<[PhaseValue]> {
+    fn args(tx: &mut Transaction) -> Vec<PhaseValue> {
         let rules = Arc::clone(&tx.rules);
         let Entry::Rule(rule) = &rules.phases[2][0] else {
             unreachable!()
