@@ -1,0 +1,199 @@
+//! Sekisho alone on one of `compare`'s workloads, in one process and one thread: for a
+//! profiler (`perf record`, `valgrind --tool=callgrind --toggle-collect='*timed_run*'`) or
+//! to time a change, build against build.
+//!
+//! ```sh
+//! cargo build --release -p sekisho-benches --example profile
+//! target/release/examples/profile [--steps] RULES WORKLOAD [ROUNDS]
+//! ```
+//!
+//! - `RULES`: `crs4-pl1`, `crs4-pl2` or `crs3` (CRS 4 found as `compare` finds it).
+//! - `WORKLOAD`: `regression` (CRS's regression inputs), `benign`, or `form`, `json`,
+//!   `multipart` with a size in bytes (`json:1048576`).
+//! - `ROUNDS` (default 3): how many times the requests run after a first, untimed round (the
+//!   one in which `@rx` automata are built).
+//!
+//! It prints the median and mean time of a transaction, as `compare` times one (`Sekisho::run`:
+//! connection to logging, then the transaction dropped); with `--steps`, of each step of it
+//! (the phases, and the drop) instead.
+
+use sekisho_benches::compare::{
+    config,
+    engine::{Engine, Prepared, Sink},
+    sekisho::Sekisho,
+    workloads,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use waf_core::{RuleSet, Transaction};
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let steps = args.first().is_some_and(|a| a == "--steps");
+    if steps {
+        args.remove(0);
+    }
+    let (Some(rules), Some(workload)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: profile [--steps] crs4-pl1|crs4-pl2|crs3 regression|benign|form:N|json:N|multipart:N [ROUNDS]");
+        std::process::exit(2);
+    };
+    let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+    let crs4 = config::crs4_dir(None);
+    let spec = config::rule_set(rules, crs4.as_deref()).unwrap_or_else(|e| fail(&e));
+    let dir = std::env::temp_dir().join(format!("sekisho-profile-{}", std::process::id()));
+    let conf = std::fs::create_dir_all(&dir)
+        .and_then(|_| spec.write(&dir))
+        .unwrap_or_else(|e| fail(&e.to_string()));
+    let requests = requests(workload, crs4.as_deref());
+    if requests.is_empty() {
+        fail(&format!("no requests for {workload}"));
+    }
+    let times = match steps {
+        true => {
+            let rules = RuleSet::from_files(&[&conf]).unwrap_or_else(|e| fail(&e.to_string()));
+            let rules = Arc::new(rules);
+            run_steps(&rules, &requests, 1);
+            run_steps(&rules, &requests, rounds)
+        }
+        false => {
+            let mut engine = Sekisho::default();
+            engine.load(&conf).unwrap_or_else(|e| fail(&e));
+            warm_run(&mut engine, &requests);
+            vec![("transaction", timed_run(&mut engine, &requests, rounds))]
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{rules} {workload}: {} requests x {rounds} rounds",
+        requests.len()
+    );
+    for (name, mut t) in times {
+        t.sort_by(f64::total_cmp);
+        let mean = t.iter().sum::<f64>() / t.len().max(1) as f64;
+        let median = t.get(t.len() / 2).copied().unwrap_or(0.0);
+        println!("{name:>12}: median {median:9.2} µs  mean {mean:9.2} µs");
+    }
+}
+
+fn fail(why: &str) -> ! {
+    eprintln!("profile: {why}");
+    std::process::exit(1);
+}
+
+fn requests(workload: &str, crs4: Option<&std::path::Path>) -> Vec<Prepared> {
+    let (kind, size) = workload.split_once(':').unwrap_or((workload, "1048576"));
+    let size: usize = size.parse().unwrap_or_else(|_| fail("a size in bytes"));
+    let one = |r| Prepared::new(r).into_iter().collect();
+    match kind {
+        "form" => one(workloads::urlencoded_body(size)),
+        "json" => one(workloads::json_body(size)),
+        "multipart" => one(workloads::multipart_body(size)),
+        "regression" | "benign" => {
+            let name = if kind == "benign" {
+                "benign"
+            } else {
+                "crs-regression"
+            };
+            let size = workloads::Size {
+                quick: false,
+                rounds: None,
+            };
+            workloads::all(size, crs4, &|n: &str| n == name)
+                .into_iter()
+                .find(|w| w.name == name)
+                .map(|w| w.requests)
+                .unwrap_or_default()
+        }
+        _ => fail(&format!("unknown workload {kind}")),
+    }
+}
+
+/// The untimed first round (kept apart from [`timed_run`] for callgrind's `--toggle-collect`).
+#[inline(never)]
+fn warm_run(engine: &mut Sekisho, requests: &[Prepared]) {
+    for r in requests {
+        engine.run(r, &mut Sink::default());
+    }
+}
+
+/// Each transaction's time in µs, `rounds` times over the requests.
+#[inline(never)]
+fn timed_run(engine: &mut Sekisho, requests: &[Prepared], rounds: usize) -> Vec<f64> {
+    let mut times = Vec::with_capacity(requests.len() * rounds);
+    for _ in 0..rounds {
+        for r in requests {
+            let mut sink = Sink::default();
+            let t = Instant::now();
+            engine.run(r, &mut sink);
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    times
+}
+
+const STEPS: [&str; 8] = [
+    "connection",
+    "uri",
+    "phase 1",
+    "phase 2",
+    "phase 3",
+    "phase 4",
+    "phase 5",
+    "drop",
+];
+
+/// Each step's time in µs, per transaction, driven as `Sekisho::run` drives one (the
+/// phases after an intervention skipped, their steps 0).
+fn run_steps(
+    rules: &Arc<RuleSet>,
+    requests: &[Prepared],
+    rounds: usize,
+) -> Vec<(&'static str, Vec<f64>)> {
+    let mut times = vec![Vec::with_capacity(requests.len() * rounds); STEPS.len()];
+    for _ in 0..rounds {
+        for p in requests {
+            let req = &p.req;
+            let mut step = [Duration::ZERO; STEPS.len()];
+            let mut at = Instant::now();
+            let mut lap = |i: usize| {
+                let now = Instant::now();
+                step[i] += now - at;
+                at = now;
+            };
+            let mut tx = Transaction::new(Arc::clone(rules));
+            tx.on_log(|_| {});
+            tx.process_connection("127.0.0.1", 40000, "127.0.0.1", 80);
+            lap(0);
+            tx.process_uri(&req.uri, req.method.as_bytes(), req.version.as_bytes());
+            lap(1);
+            for (n, v) in &req.headers {
+                tx.add_request_header(n, v);
+            }
+            tx.process_request_headers();
+            lap(2);
+            if tx.intervention().is_none() {
+                if !req.body.is_empty() {
+                    tx.append_request_body(&req.body);
+                }
+                tx.process_request_body();
+                lap(3);
+            }
+            if tx.intervention().is_none() {
+                let (name, value) = sekisho_benches::compare::engine::RESPONSE_HEADER;
+                tx.add_response_header(name, value);
+                tx.process_response_headers(200, b"HTTP 1.1");
+                lap(4);
+                tx.process_response_body();
+                lap(5);
+            }
+            tx.process_logging();
+            lap(6);
+            drop(tx);
+            lap(7);
+            for (t, s) in times.iter_mut().zip(step) {
+                t.push(s.as_secs_f64() * 1e6);
+            }
+        }
+    }
+    STEPS.into_iter().zip(times).collect()
+}
