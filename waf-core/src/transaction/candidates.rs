@@ -912,17 +912,14 @@ impl Transaction {
             true => Vec::new(),
             false => self.phase_values.spare_array(),
         };
-        match values.is_empty() {
-            true => {}
+        match same.is_empty() {
             // (a text kept across transactions, a short value's, brings its bytes and scan)
-            false if same.is_empty() => {
-                with_bytes.extend(values.drain(..).enumerate().map(|(i, v)| {
-                    match self.transform_cache.kept_text(&v.value) {
-                        Some(kept) => PhaseValue::of_kept_text(v, i as u32, kept),
-                        None => PhaseValue::new(v, i as u32),
-                    }
-                }))
-            }
+            true => with_bytes.extend(values.drain(..).enumerate().map(|(i, v)| {
+                match self.transform_cache.kept_text(&v.value) {
+                    Some(kept) => PhaseValue::of_kept_text(v, i as u32, kept),
+                    None => PhaseValue::new(v, i as u32),
+                }
+            })),
             // a text's bytes are worked out at its first value (a form's 11,000 fields held
             // 31 texts of ~70 bytes)
             false => {

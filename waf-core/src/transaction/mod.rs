@@ -331,6 +331,18 @@ impl Scratch {
 /// ([`Transaction::set_scalar_at`]).
 const KEPT_SCALAR_LEN: usize = 64;
 
+/// `earlier` (a buffer of the thread's last transaction) when it holds `bytes`, else a new
+/// buffer of them ([`KEPT_SCALAR_LEN`], [`KEPT_HEADERS`]).
+pub(crate) fn reused(
+    earlier: Option<&crate::collection::Bytes>,
+    bytes: &[u8],
+) -> crate::collection::Bytes {
+    match earlier {
+        Some(e) if e[..] == *bytes => e.clone(),
+        _ => bytes.into(),
+    }
+}
+
 /// How many of its request headers a transaction leaves for the thread's next one, and the
 /// longest value (a browser's `User-Agent` and `Accept` are 100 to 150 bytes).
 const KEPT_HEADERS: usize = 32;
@@ -595,10 +607,7 @@ impl Transaction {
     ) {
         // (the earlier transaction's buffer when it holds these bytes: most of a request's ~45
         // scalars are the last one's, and a buffer each was a sixth of its allocations)
-        let earlier = self.earlier_scalars[v as usize]
-            .take()
-            .filter(|e| e[..] == *value);
-        self.scalars[v as usize] = Some(earlier.unwrap_or_else(|| value.into()));
+        self.scalars[v as usize] = Some(reused(self.earlier_scalars[v as usize].as_ref(), value));
         self.scalar_origins[v as usize].push((offset, len));
     }
 

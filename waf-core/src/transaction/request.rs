@@ -266,18 +266,13 @@ impl Transaction {
         self.var_offset += name.len() + 2;
         // (the buffers of the header at this place in the thread's last request when they hold
         // these bytes: two allocations a header saved)
-        let (same_name, same_value) = match self.earlier_headers.get(self.request_headers.len()) {
-            Some((n, v)) if n[..] == *name => (
-                Some(n.clone()),
-                v.as_ref().filter(|v| v[..] == *value).cloned(),
-            ),
-            _ => (None, None),
-        };
-        self.request_headers.add_shared(
-            same_name.unwrap_or_else(|| name.into()),
-            same_value.unwrap_or_else(|| value.into()),
-            Some((self.var_offset, value.len())),
-        );
+        let earlier = self.earlier_headers.get(self.request_headers.len());
+        let earlier = earlier.filter(|(n, _)| n[..] == *name);
+        let shared_name = super::reused(earlier.map(|(n, _)| n), name);
+        let shared_value = super::reused(earlier.and_then(|(_, v)| v.as_ref()), value);
+        let origin = Some((self.var_offset, value.len()));
+        self.request_headers
+            .add_shared(shared_name, shared_value, origin);
         // (the name compared without regard to case, not lowercased into a copy per header)
         let is = |n: &[u8]| name.eq_ignore_ascii_case(n);
         if is(b"authorization") {
