@@ -18,6 +18,10 @@
 //! the time without (CRS 4.28's 920450, each header name captured into `TX` and looked up
 //! again by its chain, ~9.6 µs of a benign request at PL1 over 901's alone, 2026-12-03).
 //!
+//! `SEKISHO_PROFILE_BAND=40-60` keeps only the requests whose time is within those
+//! percentiles of the workload's (a median's requests, without the few large ones that
+//! would fill a profile).
+//!
 //! It prints the median and mean time of a transaction, as `compare` times one (`Sekisho::run`:
 //! connection to logging, then the transaction dropped); with `--steps`, of each step of it
 //! (the phases, and the drop) instead.
@@ -53,7 +57,10 @@ fn main() {
     let conf = std::fs::create_dir_all(&dir)
         .and_then(|_| spec.write(&dir))
         .unwrap_or_else(|e| fail(&e.to_string()));
-    let requests = requests(workload, crs4.as_deref());
+    let mut requests = requests(workload, crs4.as_deref());
+    if let Ok(band) = std::env::var("SEKISHO_PROFILE_BAND") {
+        requests = in_band(&conf, requests, &band);
+    }
     if requests.is_empty() {
         fail(&format!("no requests for {workload}"));
     }
@@ -115,6 +122,47 @@ fn requests(workload: &str, crs4: Option<&std::path::Path>) -> Vec<Prepared> {
         }
         _ => fail(&format!("unknown workload {kind}")),
     }
+}
+
+/// The requests whose time (the median of three, after a first untimed round) is within
+/// `band`, percentiles `LOW-HIGH` of all of them: to profile the requests a median is made
+/// of, which a few large ones would otherwise hide.
+fn in_band(conf: &std::path::Path, requests: Vec<Prepared>, band: &str) -> Vec<Prepared> {
+    let bounds = band.split_once('-').and_then(|(l, h)| {
+        let (l, h) = (l.parse::<usize>().ok()?, h.parse::<usize>().ok()?);
+        (l < h && h <= 100).then_some((l, h))
+    });
+    let (low, high) = bounds.unwrap_or_else(|| fail("SEKISHO_PROFILE_BAND is LOW-HIGH, 0-100"));
+    let mut engine = Sekisho::default();
+    engine.load(conf).unwrap_or_else(|e| fail(&e));
+    warm_run(&mut engine, &requests);
+    let mut each: Vec<(f64, usize)> = (0..requests.len()).map(|i| (0.0, i)).collect();
+    for (t, i) in &mut each {
+        let mut three = [0.0; 3];
+        for t in &mut three {
+            let started = Instant::now();
+            engine.run(&requests[*i], &mut Sink::default());
+            *t = started.elapsed().as_secs_f64();
+        }
+        three.sort_by(f64::total_cmp);
+        *t = three[1];
+    }
+    each.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = each.len();
+    let mut kept: Vec<usize> = each[n * low / 100..n * high / 100]
+        .iter()
+        .map(|&(_, i)| i)
+        .collect();
+    kept.sort_unstable();
+    let mut kept = kept.into_iter().peekable();
+    let mut requests = requests;
+    let mut i = 0;
+    requests.retain(|_| {
+        let keep = kept.next_if_eq(&i).is_some();
+        i += 1;
+        keep
+    });
+    requests
 }
 
 /// The untimed first round (kept apart from [`timed_run`] for callgrind's `--toggle-collect`).

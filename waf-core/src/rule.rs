@@ -366,6 +366,13 @@ impl RuleOperator {
     pub(crate) fn answers_by_text(&self) -> bool {
         !self.negated && !self.argument.has_macros() && self.operator.is_pure()
     }
+
+    /// Whether it is negated and, where its operator matches a value, what it leaves can be
+    /// worked out again from the value alone: its ranges wait until the rule matches
+    /// ([`crate::operators::Operator::reports_only_ranges`]).
+    pub(crate) fn defers_ranges(&self) -> bool {
+        self.negated && !self.argument.has_macros() && self.operator.reports_only_ranges()
+    }
 }
 
 impl Rule {

@@ -60,6 +60,11 @@ pub trait OperatorContext {
     /// Reports a matched range of the value (libmodsecurity's `Operator::logOffset`: the
     /// `o<start>,<len>` parts of a log line's `[ref]`), for the operators that report them.
     fn match_range(&mut self, _start: usize, _len: usize) {}
+    /// Whether the ranges of this evaluation can be read: an operator may skip the search
+    /// for where it matched (not whether) when they cannot and it does not capture.
+    fn wants_ranges(&self) -> bool {
+        true
+    }
 }
 
 /// A compiled operator (negation `!` is applied by the caller, not here).
@@ -86,6 +91,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     /// variable once, however many values hold it.
     fn is_pure(&self) -> bool {
         false
+    }
+
+    /// Whether `evaluate`'s answer depends on the value alone, and a `true` leaves nothing
+    /// behind but its ranges and captures: a negated rule without `capture` then works out the
+    /// ranges of the values it did not match only when it matches another (what they are for).
+    fn reports_only_ranges(&self) -> bool {
+        self.is_pure()
     }
 
     /// Whether `value` holds none of [`Operator::required_literals`]: `evaluate` is then false

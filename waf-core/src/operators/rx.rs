@@ -209,6 +209,9 @@ impl Operator for Rx {
         if !re.is_match(value) {
             return false;
         }
+        if !capturing && !ctx.wants_ranges() {
+            return true;
+        }
         CAPTURES.with_borrow_mut(|caps| {
             if !re.captures(value, caps) {
                 return !capturing;
@@ -240,6 +243,9 @@ impl Operator for RxGlobal {
         let capturing = ctx.capturing();
         if !capturing && !re.is_match(value) {
             return false;
+        }
+        if !capturing && !ctx.wants_ranges() {
+            return true;
         }
         // every match's groups: the captures (numbered on) and `[ref]`'s ranges
         let mut stored = 0usize;

@@ -60,6 +60,10 @@ pub struct StrMatch(pub(crate) Param);
 pub struct Within(pub(crate) Param);
 
 impl Operator for BeginsWith {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let p = self.0.get(ctx);
         let hit = value.starts_with(&p);
@@ -71,6 +75,10 @@ impl Operator for BeginsWith {
 }
 
 impl Operator for EndsWith {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let p = self.0.get(ctx);
         let hit = value.ends_with(&p);
@@ -82,6 +90,10 @@ impl Operator for EndsWith {
 }
 
 impl Operator for Contains {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let p = self.0.get(ctx);
         match find(value, &p) {
@@ -95,18 +107,30 @@ impl Operator for Contains {
 }
 
 impl Operator for StrMatch {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         find(value, &self.0.get(ctx)).is_some()
     }
 }
 
 impl Operator for StrEq {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         *value == *self.0.get(ctx)
     }
 }
 
 impl Operator for Within {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         if value.is_empty() {
             return true;
@@ -123,6 +147,10 @@ impl Operator for Within {
 }
 
 impl Operator for ContainsWord {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let word = self.0.get(ctx);
         match find_word(value, &word) {

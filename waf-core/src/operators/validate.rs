@@ -94,6 +94,10 @@ impl ValidateByteRange {
 }
 
 impl Operator for ValidateByteRange {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn required_bytes(&self) -> Option<&RequiredBytes> {
         Some(&self.outside)
     }
@@ -116,6 +120,10 @@ impl Operator for ValidateByteRange {
 pub struct ValidateUrlEncoding;
 
 impl Operator for ValidateUrlEncoding {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     /// A `%`: only an escape can be a bad one.
     fn required_bytes(&self) -> Option<&RequiredBytes> {
         static PERCENT: LazyLock<RequiredBytes> = LazyLock::new(|| RequiredBytes::of_bytes(b"%"));
@@ -195,6 +203,10 @@ fn utf8_char_len(s: &[u8]) -> Option<usize> {
 }
 
 impl Operator for ValidateUtf8Encoding {
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     /// A byte past ASCII: every ASCII byte is a character of its own.
     fn required_bytes(&self) -> Option<&RequiredBytes> {
         static NON_ASCII: LazyLock<RequiredBytes> =

@@ -28,6 +28,10 @@ struct OperatorCx<'a> {
     /// The value the operator sees, when it is a shared buffer: a capture of all of it
     /// shares it.
     subject: Option<&'a Bytes>,
+    /// The ranges can be read ([`OperatorContext::wants_ranges`]): `None` when that is
+    /// whether the match will be written ([`Transaction::message_needed`]), asked only if an
+    /// operator asks.
+    ranges_wanted: Option<bool>,
 }
 
 /// Which transformations gave a value the operator sees (`[ref]`'s `t:` part).
@@ -94,6 +98,46 @@ impl OperatorContext for OperatorCx<'_> {
 
     fn match_range(&mut self, start: usize, len: usize) {
         self.ranges.push((start, len));
+    }
+
+    fn wants_ranges(&self) -> bool {
+        self.ranges_wanted
+            .unwrap_or_else(|| self.tx.message_needed())
+    }
+}
+
+/// The values a negated rule's operator matched (so the rule did not) while the rule is
+/// evaluated, whose ranges are worked out only if the rule matches another value: until then
+/// they cannot be read, and for most such rules (`!@rx` on a header that is as it should be)
+/// that never happens. What the operator saw, and where in `[ref]` its ranges go.
+#[derive(Debug, Default)]
+pub(crate) struct DeferredRanges {
+    /// (where in the message's reference, the value's start and end in `bytes`)
+    at: Vec<(usize, usize, usize)>,
+    bytes: Vec<u8>,
+}
+
+impl DeferredRanges {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.at.clear();
+        self.bytes.clear();
+    }
+
+    /// Empties it, keeping room for about `room` values (and bytes).
+    pub(crate) fn empty(&mut self, room: usize) {
+        use super::spare::Empty;
+        self.at.empty(room);
+        self.bytes.empty(room * 64);
+    }
+
+    fn push(&mut self, reference_at: usize, value: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.at.push((reference_at, start, self.bytes.len()));
     }
 }
 
@@ -715,6 +759,8 @@ impl Transaction {
         let mut ranges = std::mem::take(&mut self.scratch.ranges);
         ranges.clear();
         let capture = rule.capture();
+        // (a negated operator's ranges when it matches: see `DeferredRanges`)
+        let defer = op.negated && !capture && !rule.multi_match() && op.defers_ranges();
         let hit = {
             let subject = match candidate {
                 Seen::Shared(b) => Some(b),
@@ -725,6 +771,11 @@ impl Transaction {
                 capture,
                 ranges: &mut ranges,
                 subject,
+                // (a match of a rule no line will print keeps no ranges)
+                ranges_wanted: match op.negated || rule.multi_match() {
+                    true => Some(!defer),
+                    false => None,
+                },
             };
             op.operator.evaluate(&mut cx, candidate.bytes())
         } != op.negated;
@@ -732,7 +783,11 @@ impl Transaction {
             // libmodsecurity appends an operator's ranges as it reports them, match or not
             // (`!@rx` that found something); with multiMatch the reference is emptied after
             // each line, so they go to the next line
-            if rule.multi_match() {
+            if defer {
+                self.scratch
+                    .deferred_ranges
+                    .push(message.reference.len(), candidate.bytes());
+            } else if rule.multi_match() {
                 write_ranges(pending, &ranges);
             } else {
                 write_ranges(&mut message.reference, &ranges);
@@ -771,6 +826,34 @@ impl Transaction {
             self.log_multi_match(rule, message);
         }
         true
+    }
+
+    /// The ranges of the values a negated rule's operator matched ([`DeferredRanges`]),
+    /// worked out again and written in their places in `[ref]`, now that the rule matched
+    /// another value: what writing them as they were found would have given.
+    fn write_deferred_ranges(&mut self, op: &crate::rule::RuleOperator, message: &mut RuleMessage) {
+        let deferred = std::mem::take(&mut self.scratch.deferred_ranges);
+        let mut ranges = std::mem::take(&mut self.scratch.ranges);
+        let mut text = String::new();
+        // (from the last: each insertion leaves the places before it where they were)
+        for &(reference_at, start, end) in deferred.at.iter().rev() {
+            let value = &deferred.bytes[start..end];
+            ranges.clear();
+            let mut cx = OperatorCx {
+                tx: self,
+                capture: false,
+                ranges: &mut ranges,
+                subject: None,
+                ranges_wanted: Some(true),
+            };
+            let found = op.operator.evaluate(&mut cx, value);
+            debug_assert!(found, "a deferred value is one the operator matched");
+            text.clear();
+            write_ranges(&mut text, &ranges);
+            message.reference.insert_str(reference_at, &text);
+        }
+        self.scratch.ranges = ranges;
+        self.scratch.deferred_ranges = deferred;
     }
 
     /// libmodsecurity's text for a match (`Matched "Operator ...`).
@@ -975,6 +1058,12 @@ impl Transaction {
         }
         values.clear();
         self.scratch.values = values;
+        if !self.scratch.deferred_ranges.is_empty() {
+            if matched && self.message_needed() {
+                self.write_deferred_ranges(op, message);
+            }
+            self.scratch.deferred_ranges.clear();
+        }
         if !matched {
             return self.no_match();
         }
@@ -1053,6 +1142,31 @@ mod tests {
         assert_eq!(
             planned.1[..3],
             ["MATCHED_VARS:TX:level", "GET", "MATCHED_VAR"]
+        );
+    }
+
+    /// A negated rule's values its operator matched (the rule did not) add their ranges to
+    /// `[ref]` in their places, before and after the value the rule matched, on every kind
+    /// of operator that reports ranges, in a chain's links too; a rule that matched no value
+    /// writes nothing (id 4). Expected: libmodsecurity 3.0.15's lines for the same rules and
+    /// request (tests/oracle/txn.sh).
+    #[test]
+    fn negated_rules_keep_the_ranges_of_the_values_they_did_not_match() {
+        let rules = "SecRuleEngine On\n\
+            SecRule ARGS \"!@rx ^a+\" \"id:1,phase:1,pass,log\"\n\
+            SecRule ARGS \"!@within xaaay\" \"id:2,phase:1,pass,log\"\n\
+            SecRule ARGS \"!@rx ^(a)(b)?\" \"id:3,phase:1,pass,log,chain\"\n\
+            SecRule ARGS|REQUEST_METHOD \"!@pm zz g\" \"t:none\"\n\
+            SecRule ARGS \"!@rx ^[az]\" \"id:4,phase:1,pass,log\"\n\
+            SecRule ARGS \"!@validateByteRange 97-98\" \"id:5,phase:1,pass,log\"";
+        assert_eq!(
+            refs(rules, "/?p=aa&q=zz&r=ab&s=a", &[("Host", "h")]),
+            [
+                "o0,2v13,2o0,1o0,1",
+                "o1,2v13,2v18,2o1,1",
+                "o0,1o0,1v13,2o0,2o0,1o1,1o0,1o0,1v8,2o0,2v18,2v23,1o0,1",
+                "v8,2o0,1o1,1v18,2v23,1",
+            ]
         );
     }
 

@@ -296,6 +296,8 @@ pub(crate) struct Scratch {
     pub(crate) no_match: Vec<u64>,
     /// The ranges an operator reports for a value ([`Transaction::try_value`]).
     pub(crate) ranges: Vec<(usize, usize)>,
+    /// The values a negated rule's operator matched, whose ranges wait for a match.
+    pub(crate) deferred_ranges: evaluate::DeferredRanges,
     /// A `setvar`'s expanded name.
     pub(crate) name: Vec<u8>,
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
@@ -317,6 +319,7 @@ impl Scratch {
         self.text_bytes.empty(room);
         self.no_match.empty(room);
         self.ranges.empty(room);
+        self.deferred_ranges.empty(room);
         self.name.empty(room);
         for step in &mut self.steps {
             step.empty(room * 64);
