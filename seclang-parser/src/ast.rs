@@ -239,8 +239,9 @@ pub enum SetVarOperation {
 /// A text that may contain `%{VARIABLE}` / `%{COLLECTION.key}` macros.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MacroString {
-    /// The text as written.
-    pub raw: String,
+    /// The text as written (shared: a rule's literal `msg`, `tag`s and `logdata` are the
+    /// text of each log line it writes, not a copy each).
+    pub raw: std::sync::Arc<str>,
     /// The text split into literal parts and macros; empty when there is no macro (the text
     /// is `raw`: most texts of a rule set have none, and a second copy of each was a tenth of
     /// a compiled CRS).
@@ -251,14 +252,14 @@ impl MacroString {
     /// A text known at load time.
     pub fn literal(text: &str) -> MacroString {
         MacroString {
-            raw: text.to_string(),
+            raw: text.into(),
             segments: Vec::new(),
         }
     }
 
     /// The text, when it has no macro.
     pub fn literal_text(&self) -> Option<&str> {
-        self.segments.is_empty().then_some(self.raw.as_str())
+        self.segments.is_empty().then_some(&*self.raw)
     }
 
     pub fn has_macros(&self) -> bool {

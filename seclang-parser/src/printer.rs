@@ -284,7 +284,7 @@ pub fn print_variable(v: &Variable, out: &mut String) {
 // --- operator ------------------------------------------------------------------------------------
 
 pub fn print_operator(op: &Operator, out: &mut String) {
-    let raw = op.argument.raw.as_str();
+    let raw = op.argument.raw.as_ref();
     // Quoted, `"` is written `\"`; a `"` already after an odd run of backslashes, or a trailing
     // odd run, cannot be written so.
     let quotable = raw

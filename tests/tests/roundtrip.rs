@@ -93,7 +93,7 @@ fn setvar_text(s: &SetVar) -> String {
 fn action_text(a: &Action) -> Option<String> {
     Some(match &a.argument {
         ActionArgument::None => return None,
-        ActionArgument::Text(m) => m.raw.clone(),
+        ActionArgument::Text(m) => m.raw.to_string(),
         ActionArgument::Plain(p) => p.clone(),
         ActionArgument::SetVar(s) => setvar_text(s),
         ActionArgument::Ctl(c) => format!("{}={}", c.name, c.value),
@@ -195,7 +195,7 @@ fn quote_operator_argument(arg: &str) -> Option<String> {
 fn macro_string(raw: &str) -> Option<MacroString> {
     let q = quote_operator_argument(raw)?;
     let op = parse_operator_source(&format!("\"@streq {q}\""))?;
-    (op.argument.raw == raw).then_some(op.argument)
+    (*op.argument.raw == *raw).then_some(op.argument)
 }
 
 // --- strategies ----------------------------------------------------------------------------------

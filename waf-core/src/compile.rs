@@ -127,7 +127,7 @@ fn prebuild_jobs(config: &Config) -> impl Iterator<Item = crate::prebuild::Job<'
         let DirectiveKind::Rule(r) = &d.kind else {
             return None;
         };
-        let (op, argument) = (&r.operator, r.operator.argument.raw.as_str());
+        let (op, argument) = (&r.operator, r.operator.argument.raw.as_ref());
         match op.name {
             N::Rx | N::RxGlobal if !op.argument.has_macros() && !argument.is_empty() => {
                 Some(Job::Pattern(argument))
@@ -606,7 +606,7 @@ fn classify(
         let plain = |a: &Action| -> String {
             match &a.argument {
                 ActionArgument::Plain(p) => p.clone(),
-                ActionArgument::Text(m) => m.raw.clone(),
+                ActionArgument::Text(m) => m.raw.to_string(),
                 ActionArgument::Number(n) => n.to_string(),
                 _ => String::new(),
             }
@@ -637,8 +637,8 @@ fn classify(
                     ra.severity = Some(s);
                 }
             }
-            A::Rev => ra.rev = plain(a),
-            A::Ver => ra.ver = plain(a),
+            A::Rev => ra.rev = plain(a).into(),
+            A::Ver => ra.ver = plain(a).into(),
             A::Maturity => ra.maturity = plain(a).trim().parse().ok(),
             A::Accuracy => ra.accuracy = plain(a).trim().parse().ok(),
             A::Log => {
@@ -709,7 +709,7 @@ fn classify(
             }
             A::InitCol => {
                 let m = text(a);
-                let (col, key) = m.raw.split_once('=').unwrap_or((m.raw.as_str(), ""));
+                let (col, key) = m.raw.split_once('=').unwrap_or((m.raw.as_ref(), ""));
                 let key = seclang_parser::parse_macros(key).map_err(|e| (a.span, e))?;
                 ra.match_actions.push(MatchAction::InitCol {
                     collection: col.trim().to_ascii_lowercase(),

@@ -6,7 +6,7 @@
 //! [data "..."] [severity "2"] [ver ""] [maturity "0"] [accuracy "0"] [tag "..."]
 //! [hostname "..."] [uri "..."] [unique_id "..."] [ref "..."]`
 
-use std::fmt::Write;
+use std::sync::Arc;
 
 /// One logged rule match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,66 +14,118 @@ pub struct RuleMessage {
     pub rule_id: u64,
     /// SecLang phase of the rule.
     pub phase: u8,
-    pub file: String,
+    // (the texts a rule or the request gives are shared, not copied: a logged match copied
+    // ~25 strings, a third of its cost)
+    pub file: Arc<str>,
     pub line: u32,
-    pub rev: String,
-    pub ver: String,
+    pub rev: Arc<str>,
+    pub ver: Arc<str>,
     pub maturity: u8,
     pub accuracy: u8,
-    pub msg: String,
-    pub data: String,
+    pub msg: Arc<str>,
+    pub data: Arc<str>,
     /// 0–7; libmodsecurity prints 255 when no severity is set? (kept as given).
     pub severity: Option<u8>,
-    pub tags: Vec<String>,
+    pub tags: Vec<Arc<str>>,
     /// `Matched "Operator ..." at ARGS:x`.
     pub matched: String,
     pub reference: String,
     /// Whether the rule's own disruptive action ran (engine On).
     pub disruptive: bool,
-    pub server_ip: String,
-    pub uri: String,
-    pub unique_id: String,
-    pub client_ip: String,
+    pub server_ip: Arc<str>,
+    pub uri: Arc<str>,
+    pub unique_id: Arc<str>,
+    pub client_ip: Arc<str>,
+}
+
+/// The request's texts each log line repeats (host, URI, unique id, client), shared by the
+/// messages of a transaction: made again only when the request's own text changed.
+#[derive(Debug, Default)]
+pub(crate) struct RequestTexts {
+    pub(crate) server_ip: Arc<str>,
+    pub(crate) uri: Arc<str>,
+    pub(crate) unique_id: Arc<str>,
+    pub(crate) client_ip: Arc<str>,
+}
+
+/// `cache`, remade from `source` (as lossy UTF-8) when it no longer holds it. (A source that
+/// is not UTF-8 never equals its lossy text, so it is remade each time: correct, and rare.)
+pub(crate) fn shared_text(cache: &mut Arc<str>, source: &[u8]) -> Arc<str> {
+    if cache.as_bytes() != source {
+        *cache = String::from_utf8_lossy(source).into();
+    }
+    cache.clone()
 }
 
 /// libmodsecurity truncates long fields to a limit and marks the cut.
 pub(crate) fn limit_to(limit: usize, s: &str) -> std::borrow::Cow<'_, str> {
+    let (head, omitted) = cut(limit, s);
+    if omitted == 0 {
+        return head.into();
+    }
+    let mut out = String::with_capacity(head.len() + 32);
+    out.push_str(head);
+    push_omitted(&mut out, omitted);
+    out.into()
+}
+
+/// `s`'s first `limit` bytes (fewer, to end on a character) and how many bytes are left out.
+fn cut(limit: usize, s: &str) -> (&str, usize) {
     if s.len() <= limit {
-        return s.into();
+        return (s, 0);
     }
     let mut end = limit;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{} ({} characters omitted)", &s[..end], s.len() - end).into()
+    (&s[..end], s.len() - end)
 }
 
-/// `[data "..."]`: non-printable bytes, `"` and `\` as `\xHH`, so the field cannot break
-/// out of its quotes.
-pub(crate) fn escape_data(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &c in s.as_bytes() {
-        if (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\' {
-            out.push(c as char);
-        } else {
-            let _ = write!(out, "\\x{c:02x}");
-        }
+/// The mark of a cut: ` (N characters omitted)`.
+fn push_omitted(out: &mut String, omitted: usize) {
+    out.push_str(" (");
+    crate::decimal::push_decimal(out, omitted as u64);
+    out.push_str(" characters omitted)");
+}
+
+/// Printable ASCII, kept as it is by [`hex_if_needed`].
+fn printable(c: u8) -> bool {
+    (0x20..0x7f).contains(&c)
+}
+
+/// Kept as it is in `[data "..."]`: printable, and neither `"` nor `\`.
+fn data_safe(c: u8) -> bool {
+    printable(c) && c != b'"' && c != b'\\'
+}
+
+/// `b` appended to `out`, each byte `keep` refuses as `\xHH`. (Runs of kept bytes are copied
+/// at once: a log line's fields are nearly all kept bytes.)
+fn push_hex_escaped(out: &mut String, b: &[u8], keep: impl Fn(u8) -> bool) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // (a run of kept bytes is ASCII, so always UTF-8)
+    fn ascii(run: &[u8]) -> &str {
+        std::str::from_utf8(run).unwrap_or_default()
     }
-    out
+    let mut run = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if keep(c) {
+            continue;
+        }
+        out.push_str(ascii(&b[run..i]));
+        out.push_str("\\x");
+        out.push(char::from(HEX[usize::from(c >> 4)]));
+        out.push(char::from(HEX[usize::from(c & 15)]));
+        run = i + 1;
+    }
+    out.push_str(ascii(&b[run..]));
 }
 
 /// Bytes as text: printable ASCII kept, anything else as `\xHH` (libmodsecurity's
-/// `toHexIfNeeded`).
+/// `toHexIfNeeded`). A tab too (3.0.15: `Value: `x\x09attack' )`), while `"` and `\` stay as
+/// they are.
 pub(crate) fn hex_if_needed(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
-    for &c in b {
-        // a tab too (3.0.15: `Value: `x\x09attack' )`), while `"` and `\` stay as they are
-        if (0x20..0x7f).contains(&c) {
-            out.push(c as char);
-        } else {
-            let _ = write!(out, "\\x{c:02x}");
-        }
-    }
+    push_hex_escaped(&mut out, b, printable);
     out
 }
 
@@ -103,10 +155,18 @@ impl RuleMessage {
         } = self;
         (*rule_id, *phase, *line, *maturity, *accuracy) = (0, 0, 0, 0, 0);
         (*severity, *disruptive) = (None, false);
-        for s in [
-            file, rev, ver, msg, data, matched, reference, server_ip, uri, unique_id, client_ip,
-        ] {
+        for s in [matched, reference] {
             s.clear();
+        }
+        // (only the texts a match filled: the empty text is one shared `Arc`, and the engine
+        // empties the message after each rule, so a count every thread bumps on each rule
+        // would cost more than the texts saved)
+        for s in [
+            file, rev, ver, msg, data, server_ip, uri, unique_id, client_ip,
+        ] {
+            if !s.is_empty() {
+                *s = Arc::default();
+            }
         }
         tags.clear();
     }
@@ -139,12 +199,15 @@ impl RuleMessage {
         number_field(&mut m, " [id \"", self.rule_id);
         field(&mut m, " [rev \"", &self.rev, "\"]");
         field(&mut m, " [msg \"", &self.msg, "\"]");
-        field(
-            &mut m,
-            " [data \"",
-            &escape_data(&limit_to(200, &self.data)),
-            "\"]",
-        );
+        // `[data "..."]`: cut to 200 bytes, then non-printable bytes, `"` and `\` as `\xHH`,
+        // so the field cannot break out of its quotes
+        m.push_str(" [data \"");
+        let (head, omitted) = cut(200, &self.data);
+        push_hex_escaped(&mut m, head.as_bytes(), data_safe);
+        if omitted > 0 {
+            push_omitted(&mut m, omitted);
+        }
+        m.push_str("\"]");
         number_field(&mut m, " [severity \"", self.severity.map_or(0, u64::from));
         field(&mut m, " [ver \"", &self.ver, "\"]");
         number_field(&mut m, " [maturity \"", u64::from(self.maturity));
@@ -153,7 +216,13 @@ impl RuleMessage {
             field(&mut m, " [tag \"", t, "\"]");
         }
         field(&mut m, " [hostname \"", &self.server_ip, "\"]");
-        field(&mut m, " [uri \"", &limit_to(200, &self.uri), "\"]");
+        m.push_str(" [uri \"");
+        let (head, omitted) = cut(200, &self.uri);
+        m.push_str(head);
+        if omitted > 0 {
+            push_omitted(&mut m, omitted);
+        }
+        m.push_str("\"]");
         field(&mut m, " [unique_id \"", &self.unique_id, "\"]");
         field(&mut m, " [ref \"", &self.reference, "\"]");
         m
@@ -181,7 +250,7 @@ mod tests {
     /// An emptied message is a new one (the engine reuses one from rule to rule).
     #[test]
     fn an_emptied_message_is_a_default_one() {
-        let s = |t: &str| t.to_string();
+        let s = |t: &str| -> std::sync::Arc<str> { t.into() };
         let mut m = RuleMessage {
             rule_id: 942100,
             phase: 2,
@@ -195,8 +264,8 @@ mod tests {
             data: s("data"),
             severity: Some(2),
             tags: vec![s("a"), s("b")],
-            matched: s("Matched"),
-            reference: s("o0,3"),
+            matched: "Matched".to_string(),
+            reference: "o0,3".to_string(),
             disruptive: true,
             server_ip: s("10.0.0.1"),
             uri: s("/"),
@@ -205,6 +274,33 @@ mod tests {
         };
         m.empty();
         assert_eq!(m, RuleMessage::default());
-        assert!(m.msg.capacity() > 0, "the room is kept");
+        assert!(m.matched.capacity() > 0, "the room is kept");
+    }
+
+    /// `[data]` is cut to 200 bytes (on a character), then escaped; `[uri]` is cut only.
+    #[test]
+    fn data_is_cut_then_escaped_and_uri_is_cut() {
+        let data = format!("a\"b\\c\u{1}é{}", "x".repeat(250));
+        let m = RuleMessage {
+            data: data.as_str().into(),
+            uri: format!("/{}", "u".repeat(300)).as_str().into(),
+            ..RuleMessage::default()
+        };
+        let line = m.log_line(false, None, false);
+        let kept = 200 - "a\"b\\c\u{1}é".len();
+        let want = format!(
+            " [data \"a\\x22b\\x5cc\\x01\\xc3\\xa9{} (58 characters omitted)\"]",
+            "x".repeat(kept)
+        );
+        assert!(line.contains(&want), "{line}");
+        let want = format!(" [uri \"/{} (101 characters omitted)\"]", "u".repeat(199));
+        assert!(line.contains(&want), "{line}");
+        // a cut inside a character ends before it
+        let m = RuleMessage {
+            data: format!("{}é", "y".repeat(199)).as_str().into(),
+            ..RuleMessage::default()
+        };
+        let want = format!(" [data \"{} (2 characters omitted)\"]", "y".repeat(199));
+        assert!(m.log_line(false, None, false).contains(&want));
     }
 }

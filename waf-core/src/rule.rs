@@ -247,8 +247,9 @@ pub struct RuleActions {
     pub logdata: Option<MacroString>,
     pub severity: Option<u8>,
     pub tags: Vec<MacroString>,
-    pub rev: String,
-    pub ver: String,
+    /// (shared with each log line's)
+    pub rev: Arc<str>,
+    pub ver: Arc<str>,
     pub maturity: Option<u8>,
     pub accuracy: Option<u8>,
     /// `log` (Some(true)) / `nolog` (Some(false)).

@@ -338,9 +338,9 @@ mod tests {
         match &got[4].1.argument {
             ActionArgument::SetVar(s) => {
                 assert_eq!(s.collection, "tx");
-                assert_eq!(s.key.raw, "x");
+                assert_eq!(&*s.key.raw, "x");
                 assert_eq!(s.operation, SetVarOperation::Add);
-                assert_eq!(s.value.raw, "%{tx.y}");
+                assert_eq!(&*s.value.raw, "%{tx.y}");
                 assert!(s.value.has_macros());
             }
             a => panic!("{a:?}"),

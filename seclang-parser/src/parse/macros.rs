@@ -57,7 +57,7 @@ pub(crate) fn parse_macro_string(text: &str) -> PResult<MacroString> {
         segments = Vec::new();
     }
     Ok(MacroString {
-        raw: text.to_string(),
+        raw: text.into(),
         segments,
     })
 }

@@ -180,12 +180,12 @@ mod tests {
     fn explicit_implicit_negated() {
         let o = parse_operator_t(r#"@rx ^a\"b\\d$"#, true).unwrap();
         assert_eq!((o.name, o.negated), (OperatorName::Rx, false));
-        assert_eq!(o.argument.raw, r#"^a"b\\d$"#);
+        assert_eq!(&*o.argument.raw, r#"^a"b\\d$"#);
         let o = parse_operator_t(r#"a\"b"#, false).unwrap();
-        assert_eq!(o.argument.raw, r#"a\"b"#);
+        assert_eq!(&*o.argument.raw, r#"a\"b"#);
         let o = parse_operator_t("!^foo", true).unwrap();
         assert_eq!(
-            (o.name, o.negated, o.argument.raw.as_str()),
+            (o.name, o.negated, o.argument.raw.as_ref()),
             (OperatorName::Rx, true, "^foo")
         );
         let o = parse_operator_t("!@within %{tx.allowed_methods}", true).unwrap();

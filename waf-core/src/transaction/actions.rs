@@ -6,7 +6,7 @@
 use super::variables::number_text;
 use super::{AllowState, BodyProcessor, Transaction};
 use crate::collection::{Bytes, Collection};
-use crate::message::RuleMessage;
+use crate::message::{shared_text, RuleMessage};
 use crate::persistent::Change;
 use crate::rule::{AllowKind, Disruptive, MatchAction, Rule, RuleSetVar};
 use seclang_parser::names::{CtlName, VariableName as V};
@@ -181,15 +181,14 @@ impl Transaction {
         // CRS's bookkeeping rules (`pass,nolog`) match on every request: no text for them
         let needed = self.message_needed();
         if needed {
-            for t in rule.all_tags() {
-                let tag = self.expand_to_string(t);
-                message.tags.push(tag);
-            }
+            message
+                .tags
+                .extend(rule.all_tags().map(|t| self.expand_to_text(t)));
             if let Some(m) = rule.logdata() {
-                message.data = self.expand_to_string(m);
+                message.data = self.expand_to_text(m);
             }
             if let Some(m) = rule.msg() {
-                message.msg = self.expand_to_string(m);
+                message.msg = self.expand_to_text(m);
             }
         }
         if let Some(s) = rule.severity() {
@@ -214,7 +213,10 @@ impl Transaction {
             None if rule.has_block() => defaults.disruptive.clone(),
             None => None,
         };
-        self.fill_rule_fields(rule, message, needed);
+        Self::fill_rule_fields(rule, message, needed);
+        if needed {
+            self.fill_request_texts(message);
+        }
         self.write_multi_match_lines(rule);
         let engine_on = self.engine_on();
         let mut acted = false;
@@ -257,24 +259,25 @@ impl Transaction {
     pub(crate) fn log_multi_match(&mut self, link: &Rule, message: &mut RuleMessage) {
         message.msg = link
             .msg()
-            .map(|m| self.expand_to_string(m))
+            .map(|m| self.expand_to_text(m))
             .unwrap_or_default();
         message.data = link
             .logdata()
-            .map(|m| self.expand_to_string(m))
+            .map(|m| self.expand_to_text(m))
             .unwrap_or_default();
         if let Some(s) = link.severity() {
             message.severity = Some(s);
         }
-        message.tags = link.all_tags().map(|t| self.expand_to_string(t)).collect();
+        message.tags = link.all_tags().map(|t| self.expand_to_text(t)).collect();
         let starter = self.current_rule().unwrap_or(link);
-        self.fill_rule_fields(starter, message, true);
+        Self::fill_rule_fields(starter, message, true);
+        self.fill_request_texts(message);
         message.disruptive = false;
         self.multi_match_lines.push(message.clone());
         message.matched.clear();
         message.reference.clear();
-        message.msg.clear();
-        message.data.clear();
+        message.msg = Default::default();
+        message.data = Default::default();
         message.tags.clear();
     }
 
@@ -294,35 +297,29 @@ impl Transaction {
         }
     }
 
-    /// The chain starter's part of a log line: id, phase, file and line, rev/ver, the
-    /// request's host, URI, id and client (`needed`: the text fields are worth filling).
-    fn fill_rule_fields(&self, rule: &Rule, message: &mut RuleMessage, needed: bool) {
+    /// The chain starter's part of a log line: id, phase, file and line, rev/ver
+    /// (`needed`: the text fields are worth filling).
+    fn fill_rule_fields(rule: &Rule, message: &mut RuleMessage, needed: bool) {
         message.rule_id = rule.id;
         message.phase = rule.phase;
         message.line = rule.line;
         message.maturity = rule.actions.maturity.unwrap_or(0);
         message.accuracy = rule.actions.accuracy.unwrap_or(0);
         if needed {
-            // (written into the message's own strings: the message a phase reuses from rule to
-            // rule keeps their room)
-            let set = |field: &mut String, text: &str| {
-                field.clear();
-                field.push_str(text);
-            };
-            set(&mut message.file, &rule.file);
-            set(&mut message.rev, &rule.actions.rev);
-            set(&mut message.ver, &rule.actions.ver);
-            set(
-                &mut message.server_ip,
-                self.hostname.as_deref().unwrap_or(&self.server_ip),
-            );
-            set(
-                &mut message.uri,
-                &String::from_utf8_lossy(&self.path_decoded),
-            );
-            set(&mut message.unique_id, &self.id);
-            set(&mut message.client_ip, &self.client_ip);
+            message.file = rule.file.clone();
+            message.rev = rule.actions.rev.clone();
+            message.ver = rule.actions.ver.clone();
         }
+    }
+
+    /// The request's part of a log line: its host, URI, id and client.
+    fn fill_request_texts(&mut self, message: &mut RuleMessage) {
+        let host = self.hostname.as_deref().unwrap_or(&self.server_ip);
+        let texts = &mut self.request_texts;
+        message.server_ip = shared_text(&mut texts.server_ip, host.as_bytes());
+        message.uri = shared_text(&mut texts.uri, &self.path_decoded);
+        message.unique_id = shared_text(&mut texts.unique_id, self.id.as_bytes());
+        message.client_ip = shared_text(&mut texts.client_ip, self.client_ip.as_bytes());
     }
 
     /// Whether the rule being evaluated (its chain's starter) can write a log line, so that

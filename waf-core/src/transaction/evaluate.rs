@@ -866,7 +866,7 @@ impl Transaction {
                 let param = if op.argument.has_macros() {
                     Cow::Owned(self.expand_to_string(&op.argument))
                 } else {
-                    Cow::Borrowed(op.argument.raw.as_str())
+                    Cow::Borrowed(op.argument.raw.as_ref())
                 };
                 // (pieces pushed: see `RuleMessage::log_line`)
                 let mut text = String::with_capacity(160 + param.len().min(230));

@@ -76,6 +76,14 @@ impl Transaction {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
+    /// [`Self::expand_to_string`], shared: a text without macros is the rule's own.
+    pub(crate) fn expand_to_text(&self, m: &MacroString) -> std::sync::Arc<str> {
+        if m.literal_text().is_some() {
+            return m.raw.clone();
+        }
+        self.expand_to_string(m).into()
+    }
+
     /// `expand_to_string(m) == s`, without expanding a text that has no macro.
     pub(crate) fn expands_to(&self, m: &MacroString, s: &str) -> bool {
         match m.literal_text() {
@@ -90,8 +98,8 @@ impl Transaction {
         let k = key.to_ascii_lowercase();
         Some(match k.as_str() {
             "id" => rule.id.to_string().into_bytes(),
-            "rev" => rule.actions.rev.clone().into_bytes(),
-            "ver" => rule.actions.ver.clone().into_bytes(),
+            "rev" => rule.actions.rev.as_bytes().to_vec(),
+            "ver" => rule.actions.ver.as_bytes().to_vec(),
             "severity" => rule.severity()?.to_string().into_bytes(),
             "msg" => self.expand_macros(rule.msg()?),
             "logdata" => self.expand_macros(rule.logdata()?),

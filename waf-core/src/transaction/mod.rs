@@ -88,6 +88,8 @@ pub struct Transaction {
     pub(crate) uri_raw: Vec<u8>,
     /// The decoded path without the query string (the log's `[uri]`).
     pub(crate) path_decoded: Vec<u8>,
+    /// Those texts as the messages share them.
+    pub(crate) request_texts: crate::message::RequestTexts,
     /// Scalar variables, indexed by `VariableName as usize`.
     pub(crate) scalars: Vec<Option<crate::collection::Bytes>>,
     /// Where each scalar's values were taken from, `(offset, length)`, one per time it was
@@ -468,6 +470,7 @@ impl Transaction {
             hostname: None,
             uri_raw: Vec::new(),
             path_decoded: Vec::new(),
+            request_texts: Default::default(),
             scalars: tables.scalars,
             scalar_origins: tables.scalar_origins,
             earlier_scalars: tables.earlier_scalars,
