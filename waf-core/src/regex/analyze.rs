@@ -84,28 +84,48 @@ impl Follow {
 /// Removes the possessive quantifiers whose meaning can be moved into what follows them (see
 /// the module doc); the others are left for [`analyze`] to judge.
 pub(crate) fn rewrite_possessive(node: &mut Node) {
-    rewrite(node, true);
+    rewrite(node, true, Mode::Exact);
 }
 
-fn rewrite(node: &mut Node, at_end: bool) {
+/// [`rewrite_possessive`], except that where what follows a possessive run is not known (the
+/// run, or a branch after it, ends a group that a loop or more of the pattern follows), the
+/// way through that would need it is dropped: the pattern then matches a subset of what PCRE
+/// matches, a match of it being one of PCRE's. (CRS 3.3.4's 920600 checks `Accept` with
+/// `;\s*+(?:charset...|param=value|;?)` in a loop: the `;?` branch, taken empty, leaves the
+/// next byte to the loop. Its usual values match without that way, on the linear engine.)
+pub(crate) fn rewrite_possessive_subset(node: &mut Node) {
+    rewrite(node, true, Mode::Subset);
+}
+
+/// How [`rewrite_possessive`] treats a way through it cannot rewrite exactly.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// It leaves the possessive run as it is (for the fallback).
+    Exact,
+    /// It drops the way ([`rewrite_possessive_subset`]).
+    Subset,
+}
+
+fn rewrite(node: &mut Node, at_end: bool, mode: Mode) {
     match node {
-        Node::Concat(items) => rewrite_seq(items, at_end),
+        Node::Concat(items) => rewrite_seq(items, at_end, mode),
         Node::Alt(branches) => {
             for b in branches {
-                rewrite(b, at_end);
+                rewrite(b, at_end, mode);
             }
         }
         Node::Group(g) => match g.kind {
+            // (a way dropped in a negative look-around would let more through)
             GroupKind::Lookahead { .. } | GroupKind::Lookbehind { .. } => {
-                rewrite(&mut g.node, false)
+                rewrite(&mut g.node, false, Mode::Exact)
             }
-            _ => rewrite(&mut g.node, at_end),
+            _ => rewrite(&mut g.node, at_end, mode),
         },
         Node::Repeat(r) => {
-            rewrite(&mut r.node, false);
+            rewrite(&mut r.node, false, mode);
             if r.possessive {
                 let mut seq = vec![std::mem::replace(node, Node::Empty)];
-                rewrite_seq(&mut seq, at_end);
+                rewrite_seq(&mut seq, at_end, mode);
                 *node = if seq.len() == 1 {
                     seq.pop().unwrap_or(Node::Empty)
                 } else {
@@ -117,7 +137,7 @@ fn rewrite(node: &mut Node, at_end: bool) {
     }
 }
 
-fn rewrite_seq(items: &mut Vec<Node>, at_end: bool) {
+fn rewrite_seq(items: &mut Vec<Node>, at_end: bool, mode: Mode) {
     let n = items.len();
     // the items from `trivial_from` on only ever match the empty string (worked out before
     // any is rewritten, as each item's test sees the ones after it unrewritten)
@@ -129,9 +149,9 @@ fn rewrite_seq(items: &mut Vec<Node>, at_end: bool) {
     for (i, item) in items.iter_mut().enumerate() {
         let child_at_end = at_end && i + 1 >= trivial_from;
         if !matches!(item, Node::Repeat(r) if r.possessive) {
-            rewrite(item, child_at_end);
+            rewrite(item, child_at_end, mode);
         } else if let Node::Repeat(r) = item {
-            rewrite(&mut r.node, false);
+            rewrite(&mut r.node, false, mode);
         }
     }
     let mut i = 0;
@@ -141,7 +161,7 @@ fn rewrite_seq(items: &mut Vec<Node>, at_end: bool) {
             _ => None,
         };
         if let Some(c) = candidate {
-            if let Some(rest) = push(&items[i + 1..], c, at_end) {
+            if let Some(rest) = push(&items[i + 1..], c, at_end, mode) {
                 items.truncate(i + 1);
                 items.extend(rest);
                 if let Node::Repeat(r) = &mut items[i] {
@@ -199,10 +219,15 @@ fn seq_node(mut items: Vec<Node>) -> Node {
 /// `rest` rewritten so that it only matches where the byte after the possessive run is not in
 /// `c` (or the text ends), as PCRE's possessive run implies; `None` if that cannot be written
 /// without look-ahead.
-fn push(rest: &[Node], c: ByteSet, at_end: bool) -> Option<Vec<Node>> {
+fn push(rest: &[Node], c: ByteSet, at_end: bool, mode: Mode) -> Option<Vec<Node>> {
     let Some((first_node, tail)) = rest.split_first() else {
         // Nothing follows at all: the greedy run takes everything first and succeeds there.
-        return at_end.then(Vec::new);
+        // (Something follows, not known here: in `Subset` mode, no way through.)
+        return match (at_end, mode) {
+            (true, _) => Some(Vec::new()),
+            (false, Mode::Subset) => Some(vec![Node::Fail]),
+            (false, Mode::Exact) => None,
+        };
     };
     let with_tail = |head: Vec<Node>| -> Vec<Node> {
         let mut v = head;
@@ -218,7 +243,7 @@ fn push(rest: &[Node], c: ByteSet, at_end: bool) -> Option<Vec<Node>> {
             let d = single_byte(&r.node)?;
             if r.max == Some(0) {
                 let mut v = vec![first_node.clone()];
-                v.extend(push(tail, c, at_end)?);
+                v.extend(push(tail, c, at_end, mode)?);
                 return Some(v);
             }
             let rest_repeat = Node::Repeat(Box::new(Repeat {
@@ -235,7 +260,7 @@ fn push(rest: &[Node], c: ByteSet, at_end: bool) -> Option<Vec<Node>> {
             if has_capture(tail) {
                 return None;
             }
-            let pending = seq_node(push(tail, c, at_end)?);
+            let pending = seq_node(push(tail, c, at_end, mode)?);
             let consuming = seq_node(consuming);
             let branches = if r.greedy {
                 vec![consuming, pending]
@@ -267,7 +292,7 @@ fn push(rest: &[Node], c: ByteSet, at_end: bool) -> Option<Vec<Node>> {
             };
             let mut out = Vec::with_capacity(branches.len());
             for b in &branches {
-                out.push(seq_node(push(&as_items(b), c, false)?));
+                out.push(seq_node(push(&as_items(b), c, false, mode)?));
             }
             let body = if out.len() == 1 {
                 out.pop().unwrap_or(Node::Empty)
@@ -301,6 +326,9 @@ fn uses_follow(node: &Node) -> bool {
         _ => false,
     }
 }
+
+/// [`Analysis::fallback`]'s reason for a possessive run.
+pub(crate) const POSSESSIVE: &str = "a possessive quantifier";
 
 fn need(a: &mut Analysis, why: &'static str) {
     if a.fallback.is_none() {
@@ -342,7 +370,7 @@ fn walk(node: &Node, follow: Follow, track: bool, a: &mut Analysis) {
                     || single_byte(&r.node)
                         .is_some_and(|s| !follow.nullable && !s.intersects(&follow.set));
                 if !safe {
-                    need(a, "a possessive quantifier");
+                    need(a, POSSESSIVE);
                 }
             }
             let body_follow = if track && r.max.map_or(true, |m| m > 1) {

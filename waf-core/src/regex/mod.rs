@@ -122,6 +122,11 @@ pub struct Regex {
     line_start_check: Option<OnceLock<Option<fancy_regex::Regex>>>,
     /// For `@rxGlobal`'s "non-empty match here" retry after an empty match.
     not_empty: OnceLock<Option<fancy_regex::Regex>>,
+    /// On the fallback, for a possessive run it cannot move into what follows: the pattern with
+    /// the ways through that need it dropped, on the linear engine
+    /// ([`analyze::rewrite_possessive_subset`]). Its matches are PCRE's, so a match it finds
+    /// answers [`Regex::is_match`]; only its "no" goes to the fallback.
+    subset: Option<meta::Regex>,
     /// A search for [`Regex::literals`] alone, built on the first [`Regex::lacks_literals`].
     literal_search: OnceLock<Option<aho_corasick::AhoCorasick>>,
 }
@@ -310,6 +315,19 @@ fn lowercased(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
 
 /// The pattern's tree as the engines are made from it: PCRE's parse, possessive repetitions
 /// rewritten where the linear engine gives the same results without them.
+/// The linear engine for the subset of the pattern's matches that need no possessive run PCRE
+/// keeps ([`Regex::subset`]); `None` when that still needs the fallback.
+fn linear_subset(pattern: &[u8]) -> Option<meta::Regex> {
+    let mut parsed = pcre::parse(pattern).ok()?;
+    analyze::rewrite_possessive_subset(&mut parsed.node);
+    let analysis = analyze::analyze(&parsed.node);
+    // (a multiline `^` after a final newline is one more thing PCRE refuses)
+    if analysis.fallback.is_some() || analysis.line_start_at_end {
+        return None;
+    }
+    build_linear(&hir::linear_hir(&parsed.node).ok()?).ok()
+}
+
 fn parse(pattern: &[u8]) -> Result<pcre::Parsed, pcre::Error> {
     let mut parsed = pcre::parse(pattern)?;
     analyze::rewrite_possessive(&mut parsed.node);
@@ -396,6 +414,7 @@ impl Regex {
                         context_free: cf,
                         line_start_check: analysis.line_start_at_end.then(OnceLock::new),
                         not_empty: OnceLock::new(),
+                        subset: None,
                         literal_search: OnceLock::new(),
                     });
                 }
@@ -423,6 +442,10 @@ impl Regex {
             engine: Engine::Backtrack(re),
             literals: None,
             required_bytes: None,
+            subset: match fallback {
+                Some(analyze::POSSESSIVE) => linear_subset(pattern),
+                _ => None,
+            },
             fallback,
             line_start_check: None,
             not_empty: OnceLock::new(),
@@ -505,6 +528,12 @@ impl Regex {
     /// Why the pattern runs on the backtracking fallback, if it does.
     pub fn fallback_reason(&self) -> Option<&'static str> {
         self.fallback
+    }
+
+    /// On the fallback, whether a linear subset of the pattern answers the matches it finds
+    /// ([`analyze::rewrite_possessive_subset`]).
+    pub fn has_linear_subset(&self) -> bool {
+        self.subset.is_some()
     }
 
     pub fn uses_fallback(&self) -> bool {
@@ -619,7 +648,10 @@ impl Regex {
                         .is_some_and(|f| f.is_match(haystack).unwrap_or(false)),
                 }
             }
-            Running::Backtrack(re) => re.is_some_and(|re| re.is_match(haystack).unwrap_or(false)),
+            Running::Backtrack(re) => {
+                self.subset.as_ref().is_some_and(|s| s.is_match(haystack))
+                    || re.is_some_and(|re| re.is_match(haystack).unwrap_or(false))
+            }
         }
     }
 
@@ -882,6 +914,52 @@ impl Iterator for FindIter<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `Accept`-like grammar whose `;\s*+(?:...|;?)`, in a loop, the linear engine cannot
+    /// take exactly (the shape of CRS 3.3.4's 920600; the second branch may start with a
+    /// blank, so the possessive run matters).
+    const ACCEPT_LIKE: &str = concat!(
+        r#"^(?:\*|[^",/;=\s]+)/(?:\*|[^",/;=\s]+)"#,
+        r#"(?:\s*+;\s*+(?:charset\s*+=\s*+utf-8|(?:c[^h",/;=]|[^c",/;=])[^",/;=]*\s*+=\s*+[^",/;=]+|;?))*"#,
+        r#"(?:\s*+,\s*+(?:\*|[^",/;=\s]+)/(?:\*|[^",/;=\s]+)"#,
+        r#"(?:\s*+;\s*+(?:[^",/;=][^",/;=]*\s*+=\s*+[^",/;=]+|;?))*)*$"#
+    );
+
+    /// The subset's "yes" answers the usual values on the linear engine; every answer is the
+    /// fallback's, where the possessive run matters too.
+    #[test]
+    fn a_possessive_runs_subset_answers_as_the_fallback() {
+        let re = Regex::new(ACCEPT_LIKE).unwrap();
+        assert_eq!(re.fallback_reason(), Some(analyze::POSSESSIVE));
+        let subset = re.subset.as_ref().expect("a linear subset");
+        for v in [
+            "text/html",
+            "text/html;q=0.9, */*;q=0.8",
+            "a/b ; charset = utf-8",
+        ] {
+            assert!(subset.is_match(v.as_bytes()), "{v}");
+        }
+        // without the possessive runs these match (a blank given back to the second
+        // branch); PCRE does not
+        let loose = Regex::new(&ACCEPT_LIKE.replace("*+", "*")).unwrap();
+        for v in ["text/html; =1", "a/b; \n=x"] {
+            let v = v.as_bytes();
+            assert!(loose.is_match(v) && !re.is_match(v), "{v:?}");
+        }
+        let exact = re.backtracking_variant(false).unwrap();
+        let config = proptest::test_runner::Config::with_cases(3000);
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let tail =
+            proptest::collection::vec(proptest::sample::select(b"ab;,= \n/c*".to_vec()), 0..14);
+        runner
+            .run(&tail, |tail| {
+                let v = [b"a/b".as_slice(), &tail].concat();
+                let want = exact.is_match(v.as_slice()).unwrap();
+                proptest::prop_assert_eq!(re.is_match(&v), want, "{:?}", v);
+                Ok(())
+            })
+            .unwrap();
+    }
 
     fn m(p: &str, h: &[u8]) -> bool {
         Regex::new(p).unwrap().is_match(h)
