@@ -87,7 +87,7 @@ fn skip_round_trip(d: &DirectiveKind) -> Option<&'static str> {
 /// starting with `@`, `"`, `#` or, when not negated, `!`, not ending in `\` or `\` and
 /// carriage return)"
 fn operator_skip(op: &Operator) -> Option<&'static str> {
-    let raw = op.argument.raw.as_str();
+    let raw = op.argument.raw.as_ref();
     let unquotable =
         escaped_flags(raw, |c| c == '"').any(|escaped| escaped) || ends_in_odd_backslashes(raw);
     let bare_ok = op.name == OperatorName::Rx
@@ -163,7 +163,7 @@ fn actions_skip(actions: &[Action]) -> Option<&'static str> {
 /// The text after `name:` as written (`None` for values that are numbers or names).
 fn action_value(a: &Action) -> Option<String> {
     Some(match &a.argument {
-        ActionArgument::Text(m) => m.raw.clone(),
+        ActionArgument::Text(m) => m.raw.to_string(),
         ActionArgument::Plain(p) => p.clone(),
         ActionArgument::Ctl(c) => format!("{}={}", c.name, c.value),
         ActionArgument::SetVar(s) => {
