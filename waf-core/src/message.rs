@@ -59,33 +59,27 @@ pub(crate) fn shared_text(cache: &mut Arc<str>, source: &[u8]) -> Arc<str> {
 
 /// libmodsecurity truncates long fields to a limit and marks the cut.
 pub(crate) fn limit_to(limit: usize, s: &str) -> std::borrow::Cow<'_, str> {
-    let (head, omitted) = cut(limit, s);
-    if omitted == 0 {
-        return head.into();
+    if s.len() <= limit {
+        return s.into();
     }
-    let mut out = String::with_capacity(head.len() + 32);
-    out.push_str(head);
-    push_omitted(&mut out, omitted);
+    let mut out = String::with_capacity(limit + 32);
+    push_limited(&mut out, limit, s, |out, head| out.push_str(head));
     out.into()
 }
 
-/// `s`'s first `limit` bytes (fewer, to end on a character) and how many bytes are left out.
-fn cut(limit: usize, s: &str) -> (&str, usize) {
-    if s.len() <= limit {
-        return (s, 0);
-    }
-    let mut end = limit;
+/// [`limit_to`] appended to `out`: `s`'s first `limit` bytes (fewer, to end on a character),
+/// written by `write`, then ` (N characters omitted)` if any were left out.
+fn push_limited(out: &mut String, limit: usize, s: &str, write: impl FnOnce(&mut String, &str)) {
+    let mut end = s.len().min(limit);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    (&s[..end], s.len() - end)
-}
-
-/// The mark of a cut: ` (N characters omitted)`.
-fn push_omitted(out: &mut String, omitted: usize) {
-    out.push_str(" (");
-    crate::decimal::push_decimal(out, omitted as u64);
-    out.push_str(" characters omitted)");
+    write(out, &s[..end]);
+    if end < s.len() {
+        out.push_str(" (");
+        crate::decimal::push_decimal(out, (s.len() - end) as u64);
+        out.push_str(" characters omitted)");
+    }
 }
 
 /// Printable ASCII, kept as it is by [`hex_if_needed`].
@@ -202,11 +196,9 @@ impl RuleMessage {
         // `[data "..."]`: cut to 200 bytes, then non-printable bytes, `"` and `\` as `\xHH`,
         // so the field cannot break out of its quotes
         m.push_str(" [data \"");
-        let (head, omitted) = cut(200, &self.data);
-        push_hex_escaped(&mut m, head.as_bytes(), data_safe);
-        if omitted > 0 {
-            push_omitted(&mut m, omitted);
-        }
+        push_limited(&mut m, 200, &self.data, |m, head| {
+            push_hex_escaped(m, head.as_bytes(), data_safe)
+        });
         m.push_str("\"]");
         number_field(&mut m, " [severity \"", self.severity.map_or(0, u64::from));
         field(&mut m, " [ver \"", &self.ver, "\"]");
@@ -217,11 +209,7 @@ impl RuleMessage {
         }
         field(&mut m, " [hostname \"", &self.server_ip, "\"]");
         m.push_str(" [uri \"");
-        let (head, omitted) = cut(200, &self.uri);
-        m.push_str(head);
-        if omitted > 0 {
-            push_omitted(&mut m, omitted);
-        }
+        push_limited(&mut m, 200, &self.uri, |m, head| m.push_str(head));
         m.push_str("\"]");
         field(&mut m, " [unique_id \"", &self.unique_id, "\"]");
         field(&mut m, " [ref \"", &self.reference, "\"]");

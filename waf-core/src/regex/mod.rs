@@ -313,8 +313,6 @@ fn lowercased(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
     }
 }
 
-/// The pattern's tree as the engines are made from it: PCRE's parse, possessive repetitions
-/// rewritten where the linear engine gives the same results without them.
 /// The linear engine for the subset of the pattern's matches that need no possessive run PCRE
 /// keeps ([`Regex::subset`]); `None` when that still needs the fallback.
 fn linear_subset(pattern: &[u8]) -> Option<meta::Regex> {
@@ -328,6 +326,8 @@ fn linear_subset(pattern: &[u8]) -> Option<meta::Regex> {
     build_linear(&hir::linear_hir(&parsed.node).ok()?).ok()
 }
 
+/// The pattern's tree as the engines are made from it: PCRE's parse, possessive repetitions
+/// rewritten where the linear engine gives the same results without them.
 fn parse(pattern: &[u8]) -> Result<pcre::Parsed, pcre::Error> {
     let mut parsed = pcre::parse(pattern)?;
     analyze::rewrite_possessive(&mut parsed.node);
