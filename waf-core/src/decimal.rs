@@ -27,6 +27,18 @@ pub(crate) fn push_decimal(out: &mut String, n: impl Into<u64>) {
     }
 }
 
+/// [`push_decimal`] with zeros before the digits up to `width` (`format!("{n:0width$}")`).
+pub(crate) fn push_padded(out: &mut String, n: impl Into<u64>, width: usize) {
+    let mut buf = [0; 20];
+    let digits = decimal(n, &mut buf);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    for &digit in digits {
+        out.push(char::from(digit));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -37,6 +49,11 @@ mod tests {
             let mut out = String::from("x");
             super::push_decimal(&mut out, n);
             assert_eq!(out, format!("x{n}"));
+            for width in [0, 2, 6, 25] {
+                let mut out = String::from("x");
+                super::push_padded(&mut out, n, width);
+                assert_eq!(out, format!("x{n:0width$}"));
+            }
         }
     }
 }
