@@ -1096,6 +1096,36 @@ mod tests {
     // Expected values: libmodsecurity 3.0.15's output for the same rules and request
     // (tests/oracle/txn.sh; tests/oracle/FINDINGS.md, "Transactions").
 
+    /// An operator's argument is expanded for each value: a `setvar` of the rule's match (run
+    /// at that value, before the next is tested) changes what the next values are tested
+    /// against. `z` matches and widens the list, so `b` and `c` match too. (A memo of the
+    /// expansion for the rule's values, tried on 2026-12-04, must be dropped at such a
+    /// `setvar`: this fails without.)
+    #[test]
+    fn an_argument_is_expanded_again_after_a_match_sets_tx() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecAction \"id:1,phase:1,pass,nolog,setvar:tx.list=/z/,setvar:tx.n=0\"\n\
+            SecRule ARGS \"@within %{tx.list}\" \"id:2,phase:1,pass,log,msg:'hit %{MATCHED_VAR}',\
+             setvar:'tx.list=/z/ /b/ /c/',setvar:tx.n=+1\"\n\
+            SecAction \"id:3,phase:1,pass,log,msg:'n=%{tx.n} list=%{tx.list}'\"";
+        let lines = test_log::lines(rules, test_log::get("/?a=q&b=r&c=z&d=b&e=c", &[]));
+        let fields: Vec<(String, String)> = lines
+            .iter()
+            .map(|l| (test_log::field(l, "msg"), test_log::field(l, "ref")))
+            .collect();
+        // libmodsecurity 3.0.15 (tests/oracle/txn.sh --lib wheel)
+        assert_eq!(
+            fields,
+            [
+                (
+                    "hit c".to_string(),
+                    "o1,1v16,1o5,1v20,1o9,1v24,1".to_string()
+                ),
+                ("n=3 list=/z/ /b/ /c/".to_string(), String::new()),
+            ]
+        );
+    }
+
     /// A rule the plan decided matched leaves `MATCHED_VARS` as its evaluation would (the
     /// plan's record of it, not a copy): the next rule reads it, and a match appends to it.
     #[test]
