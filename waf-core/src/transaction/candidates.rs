@@ -281,9 +281,14 @@ impl PhaseValue {
 /// form its empty and default fields. A text is known by a hash that starts from a secret
 /// ([`KeyHasher::keyed`]: a request cannot choose texts that fall in one bucket); texts that
 /// hash alike but differ are each their own (only the first gets the hash's entry).
-pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>) {
+///
+/// With each value's bytes in `bytes` (a text's worked out at its first value, while the
+/// hash has just read it: a second pass over a 1 MB form's 11,000 names read each from memory
+/// again).
+pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>, bytes: &mut Vec<ByteSet>) {
     use std::collections::hash_map::Entry;
     out.clear();
+    bytes.clear();
     if values.len() < COLUMN_MIN_VALUES {
         return;
     }
@@ -292,10 +297,15 @@ pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>) {
     for (i, v) in values.iter().enumerate() {
         let text = (KeyHasher::text_hash(&v.value, 0), v.value.len());
         let at = i as u32;
-        out.push(match first.entry(text) {
+        let same = match first.entry(text) {
             Entry::Vacant(e) => *e.insert(at),
             Entry::Occupied(e) if values[*e.get() as usize].value == v.value => *e.get(),
             Entry::Occupied(_) => at,
+        };
+        out.push(same);
+        bytes.push(match same == at {
+            true => ByteSet::of(&v.value),
+            false => bytes[same as usize],
         });
     }
 }
@@ -917,7 +927,8 @@ impl Transaction {
         values.clear();
         self.resolve(rule, target, &mut values);
         let mut same = std::mem::take(&mut self.scratch.same_texts);
-        same_texts(&values, &mut same);
+        let mut bytes = std::mem::take(&mut self.scratch.text_bytes);
+        same_texts(&values, &mut same, &mut bytes);
         // (a variable without values, as a dozen of a minimal GET's are, allocates nothing)
         let mut with_bytes = match values.is_empty() {
             true => Vec::new(),
@@ -933,25 +944,14 @@ impl Transaction {
             })),
             // a text's bytes are worked out at its first value (a form's 11,000 fields held
             // 31 texts of ~70 bytes)
-            false => {
-                let mut bytes = std::mem::take(&mut self.scratch.text_bytes);
-                bytes.clear();
-                for (i, v) in values.iter().enumerate() {
-                    let first = same[i] as usize;
-                    bytes.push(match first < i {
-                        true => bytes[first],
-                        false => ByteSet::of(&v.value),
-                    });
-                }
-                with_bytes.extend(
-                    values
-                        .drain(..)
-                        .zip(same.iter().zip(&bytes))
-                        .map(|(v, (&first, &b))| PhaseValue::with_bytes(v, b, first)),
-                );
-                self.scratch.text_bytes = bytes;
-            }
+            false => with_bytes.extend(
+                values
+                    .drain(..)
+                    .zip(same.iter().zip(&bytes))
+                    .map(|(v, (&first, &b))| PhaseValue::with_bytes(v, b, first)),
+            ),
         }
+        self.scratch.text_bytes = bytes;
         self.scratch.same_texts = same;
         self.scratch.phase_values = values;
         with_bytes
@@ -1021,9 +1021,10 @@ mod tests {
         let values: Vec<Value> = (0..COLUMN_MIN_VALUES + 6)
             .map(|i| value(texts[i % texts.len()]))
             .collect();
-        let mut same = Vec::new();
-        same_texts(&values, &mut same);
+        let (mut same, mut bytes) = (Vec::new(), Vec::new());
+        same_texts(&values, &mut same, &mut bytes);
         assert_eq!(same.len(), values.len());
+        assert_eq!(bytes.len(), values.len());
         for (i, &s) in same.iter().enumerate() {
             let first = values
                 .iter()
@@ -1031,8 +1032,11 @@ mod tests {
                 .unwrap();
             assert_eq!(s as usize, first, "value {i}");
         }
-        same_texts(&values[..COLUMN_MIN_VALUES - 1], &mut same);
-        assert!(same.is_empty());
+        for (v, b) in values.iter().zip(&bytes) {
+            assert_eq!(*b, ByteSet::of(&v.value));
+        }
+        same_texts(&values[..COLUMN_MIN_VALUES - 1], &mut same, &mut bytes);
+        assert!(same.is_empty() && bytes.is_empty());
     }
 
     /// The phase values of the request line's and headers' variables serve phase 2 (the same
