@@ -304,21 +304,45 @@ impl Collection {
     }
 
     fn set_with(&mut self, name: &[u8], hash: u64, shared: Option<&Bytes>, value: Bytes) {
+        self.set_from(name, hash, shared, |_| value);
+    }
+
+    /// [`Collection::set_shared`] of the value `value` makes of the first value of `name`
+    /// (`None`: there is none), found once: `setvar:tx.score=+5` reads and writes one element.
+    pub fn update_shared(
+        &mut self,
+        name: &Bytes,
+        hash: u64,
+        value: impl FnOnce(Option<&[u8]>) -> Bytes,
+    ) {
+        self.set_from(name, hash, Some(name), value);
+    }
+
+    fn set_from(
+        &mut self,
+        name: &[u8],
+        hash: u64,
+        shared: Option<&Bytes>,
+        value: impl FnOnce(Option<&[u8]>) -> Bytes,
+    ) {
         debug_assert_eq!(hash, name_hash(name));
         let (first, more) = {
             let mut found = self.positions(name, hash);
             (found.next(), found.next().is_some())
         };
         match first {
-            None => self.push_hashed(
-                shared.map_or_else(|| name.into(), Bytes::clone),
-                hash,
-                value,
-                None,
-            ),
+            None => {
+                let value = value(None);
+                self.push_hashed(
+                    shared.map_or_else(|| name.into(), Bytes::clone),
+                    hash,
+                    value,
+                    None,
+                )
+            }
             Some(first) => {
                 let e = &mut self.entries[first];
-                e.value = value;
+                e.value = value(Some(&e.value));
                 e.origin = None;
                 if more {
                     // rare: names added with `add` repeat; `set` keeps the first only
@@ -545,6 +569,30 @@ mod tests {
         c.set(b"b", b"4".to_vec());
         c.remove(b"B");
         assert!(!c.contains(b"b"));
+    }
+
+    /// `update_shared` gives the first value of the name (or none) and keeps only what it
+    /// makes of it, as reading it and then `set` do.
+    #[test]
+    fn update_reads_the_first_value_and_sets_it() {
+        let mut c = Collection::new();
+        let name: Bytes = b"score".as_slice().into();
+        let hash = name_hash(&name);
+        let plus = |by: u8| {
+            move |pre: Option<&[u8]>| -> Bytes {
+                let n = pre.map_or(0, |p| p[0] - b'0') + by;
+                vec![b'0' + n].into()
+            }
+        };
+        c.update_shared(&name, hash, plus(2));
+        assert_eq!(c.get(b"SCORE"), Some(&b"2"[..]));
+        c.add(b"Score", b"7");
+        c.add(b"other", b"1");
+        c.update_shared(&name, hash, plus(3));
+        let scores: Vec<&[u8]> = c.named(b"score").map(|e| &e.value[..]).collect();
+        assert_eq!(scores, [&b"5"[..]]);
+        assert_eq!(c.len(), 2);
+        assert!(Arc::ptr_eq(&c.iter().next().unwrap().name, &name));
     }
 
     #[test]

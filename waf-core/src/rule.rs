@@ -17,6 +17,9 @@ pub struct RuleSetVar {
     pub key: Option<(crate::collection::Bytes, u64)>,
     /// The value, when it has no macro.
     pub value: Option<crate::collection::Bytes>,
+    /// The element name of a value that is one `%{tx.name}` and nothing else (CRS's
+    /// `+%{tx.critical_anomaly_score}`), with its hash: read without expanding the macro.
+    pub value_of_tx: Option<(crate::collection::Bytes, u64)>,
 }
 
 impl RuleSetVar {
@@ -28,6 +31,17 @@ impl RuleSetVar {
                 (k, hash)
             }),
             value: shared(&var.value),
+            value_of_tx: match &var.value.segments[..] {
+                [seclang_parser::Segment::Macro {
+                    variable: seclang_parser::names::VariableName::Tx,
+                    key: Some(k),
+                }] if !k.starts_with('/') => {
+                    let k: crate::collection::Bytes = k.as_bytes().into();
+                    let hash = crate::collection::name_hash(&k);
+                    Some((k, hash))
+                }
+                _ => None,
+            },
             var,
         }
     }

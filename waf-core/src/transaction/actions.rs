@@ -108,9 +108,16 @@ impl Transaction {
         let is_tx = s.collection.eq_ignore_ascii_case("tx");
         let value = match s.operation {
             SetVarOperation::Set | SetVarOperation::Add | SetVarOperation::Subtract => {
-                match &rs.value {
-                    Some(v) => v.clone(),
-                    None => self.expand_shared(&s.value),
+                match (&rs.value, &rs.value_of_tx) {
+                    (Some(v), _) => v.clone(),
+                    // (`%{tx.name}` alone, as the macro gives it: its first value or nothing)
+                    (None, Some((k, hash))) => self
+                        .tx
+                        .named_by_hash(k, *hash)
+                        .next()
+                        .map(|e| e.value.clone())
+                        .unwrap_or_default(),
+                    (None, None) => self.expand_shared(&s.value),
                 }
             }
             SetVarOperation::Create | SetVarOperation::Delete => Bytes::default(),
@@ -118,6 +125,21 @@ impl Transaction {
         let Some(collection) = self.setvar_collection(&s.collection, is_tx) else {
             return;
         };
+        let add = |pre: Option<&[u8]>, by: &[u8]| {
+            let (pre, by) = (pre.map_or(0, stoi), stoi(by));
+            number_text(match s.operation == SetVarOperation::Add {
+                true => pre.saturating_add(by),
+                false => pre.saturating_sub(by),
+            })
+        };
+        if let (true, Some((k, hash)), SetVarOperation::Add | SetVarOperation::Subtract) =
+            (is_tx, &rs.key, s.operation)
+        {
+            // `TX`'s element read and written where it is found once (CRS adds to its scores
+            // a dozen times a request)
+            collection.update_shared(k, *hash, |pre| add(pre, &value));
+            return;
+        }
         let new_value = match s.operation {
             SetVarOperation::Set => Some(value),
             SetVarOperation::Create => Some(number_text(1)),
@@ -127,14 +149,7 @@ impl Transaction {
                     Some((k, hash)) => collection.named_by_hash(k, *hash).next(),
                     None => collection.named(key).next(),
                 };
-                let pre = pre.map_or(0, |e| stoi(&e.value));
-                let by = stoi(&value);
-                let n = if s.operation == SetVarOperation::Add {
-                    pre.saturating_add(by)
-                } else {
-                    pre.saturating_sub(by)
-                };
-                Some(number_text(n))
+                Some(add(pre.map(|e| &e.value[..]), &value))
             }
         };
         let set = |c: &mut Collection, v: Bytes| match &rs.key {
@@ -537,6 +552,12 @@ mod tests {
             ("setvar:tx.b=4,setvar:tx.a=x%{tx.b}y", "%{tx.a}", "x4y"),
             ("setvar:tx.b=k,setvar:tx.a_%{tx.b}=1", "%{tx.a_k}", "1"),
             ("setvar:tx.a=1,setvar:tx.a=+%{tx.missing}", "%{tx.a}", "1"),
+            (
+                "setvar:tx.b=3,setvar:tx.a=10,setvar:tx.a=-%{TX.B}",
+                "%{tx.a}",
+                "7",
+            ),
+            ("setvar:tx.b=3,setvar:tx.a=%{tx.b}", "%{tx.a}", "3"),
             ("setvar:ip.a=2,setvar:ip.a=+3", "%{ip.a}", "5"),
         ];
         for (setvars, msg, want) in cases {
