@@ -31,19 +31,26 @@ impl RuleSetVar {
                 (k, hash)
             }),
             value: shared(&var.value),
-            value_of_tx: match &var.value.segments[..] {
-                [seclang_parser::Segment::Macro {
-                    variable: seclang_parser::names::VariableName::Tx,
-                    key: Some(k),
-                }] if !k.starts_with('/') => {
-                    let k: crate::collection::Bytes = k.as_bytes().into();
-                    let hash = crate::collection::name_hash(&k);
-                    Some((k, hash))
-                }
-                _ => None,
-            },
+            value_of_tx: lone_tx_macro(&var.value),
             var,
         }
+    }
+}
+
+/// The element name and its [`crate::collection::name_hash`] of a text that is one
+/// `%{tx.name}` and nothing else (not a `%{tx./regex/}`): what it expands to is that element's
+/// first value, or nothing, looked up without hashing the name at each use.
+pub(crate) fn lone_tx_macro(m: &MacroString) -> Option<(crate::collection::Bytes, u64)> {
+    match &m.segments[..] {
+        [seclang_parser::Segment::Macro {
+            variable: seclang_parser::names::VariableName::Tx,
+            key: Some(k),
+        }] if !k.starts_with('/') => {
+            let k: crate::collection::Bytes = k.as_bytes().into();
+            let hash = crate::collection::name_hash(&k);
+            Some((k, hash))
+        }
+        _ => None,
     }
 }
 

@@ -53,6 +53,16 @@ pub trait OperatorContext {
     ) -> crate::collection::Bytes {
         self.expand(argument).into()
     }
+    /// [`OperatorContext::expand_shared`] of `argument`, a lone `%{tx.name}` whose element
+    /// name and [`crate::collection::name_hash`] are `name` and `hash`.
+    fn tx_value(
+        &mut self,
+        argument: &seclang_parser::MacroString,
+        _name: &[u8],
+        _hash: u64,
+    ) -> crate::collection::Bytes {
+        self.expand_shared(argument)
+    }
     /// Whether the rule has the `capture` action.
     fn capturing(&self) -> bool;
     /// Stores capture `index` (TX:0..TX:9) — call only when `capturing()`.
@@ -199,14 +209,18 @@ pub fn compile(
 pub(crate) enum Param {
     Static(Vec<u8>),
     Dynamic(MacroString),
+    /// `%{tx.name}` alone (`@within %{tx.allowed_methods}`, `@ge
+    /// %{tx.inbound_anomaly_score_threshold}`), with the element's name and hash
+    /// ([`crate::rule::lone_tx_macro`]).
+    Tx(MacroString, crate::collection::Bytes, u64),
 }
 
 impl Param {
     pub(crate) fn new(arg: &MacroString) -> Param {
-        if arg.has_macros() {
-            Param::Dynamic(arg.clone())
-        } else {
-            Param::Static(arg.raw.as_bytes().to_vec())
+        match crate::rule::lone_tx_macro(arg) {
+            Some((name, hash)) => Param::Tx(arg.clone(), name, hash),
+            None if arg.has_macros() => Param::Dynamic(arg.clone()),
+            None => Param::Static(arg.raw.as_bytes().to_vec()),
         }
     }
 
@@ -214,6 +228,7 @@ impl Param {
         match self {
             Param::Static(v) => ParamValue::Static(v),
             Param::Dynamic(m) => ParamValue::Expanded(ctx.expand_shared(m)),
+            Param::Tx(m, name, hash) => ParamValue::Expanded(ctx.tx_value(m, name, *hash)),
         }
     }
 }

@@ -111,12 +111,7 @@ impl Transaction {
                 match (&rs.value, &rs.value_of_tx) {
                     (Some(v), _) => v.clone(),
                     // (`%{tx.name}` alone, as the macro gives it: its first value or nothing)
-                    (None, Some((k, hash))) => self
-                        .tx
-                        .named_by_hash(k, *hash)
-                        .next()
-                        .map(|e| e.value.clone())
-                        .unwrap_or_default(),
+                    (None, Some((k, hash))) => self.tx_value(k, *hash),
                     (None, None) => self.expand_shared(&s.value),
                 }
             }

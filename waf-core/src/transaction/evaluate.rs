@@ -79,6 +79,10 @@ impl OperatorContext for OperatorCx<'_> {
         self.tx.expand_shared(argument)
     }
 
+    fn tx_value(&mut self, _argument: &MacroString, name: &[u8], hash: u64) -> Bytes {
+        self.tx.tx_value(name, hash)
+    }
+
     fn capturing(&self) -> bool {
         self.capture
     }
@@ -1124,6 +1128,24 @@ mod tests {
                 ("n=3 list=/z/ /b/ /c/".to_string(), String::new()),
             ]
         );
+    }
+
+    /// An argument that is one `%{tx.name}` (looked up by the name's hash kept from the load)
+    /// reads `TX` without regard to the name's case, and a missing element as nothing (the
+    /// rules logged for each request: libmodsecurity 3.0.15's, `tests/oracle/txn.sh --lib wheel`).
+    #[test]
+    fn a_lone_tx_argument_reads_the_element_or_nothing() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecAction \"id:1,phase:1,pass,nolog,setvar:tx.Want=5\"\n\
+            SecRule ARGS:a \"@streq %{TX.WANT}\" \"id:2,phase:1,pass,log,msg:'a'\"\n\
+            SecRule ARGS:b \"@streq %{tx.missing}\" \"id:3,phase:1,pass,log,msg:'b'\"\n\
+            SecRule ARGS:a \"@lt %{tx.want}\" \"id:4,phase:1,pass,log,msg:'c'\"";
+        let msgs = |uri: &str| -> Vec<String> {
+            let lines = test_log::lines(rules, test_log::get(uri, &[]));
+            lines.iter().map(|l| test_log::field(l, "msg")).collect()
+        };
+        assert_eq!(msgs("/?a=5&b="), ["a", "b"]);
+        assert_eq!(msgs("/?a=4&b=x"), ["c"]);
     }
 
     /// A rule the plan decided matched leaves `MATCHED_VARS` as its evaluation would (the

@@ -70,6 +70,16 @@ impl Transaction {
             .unwrap_or_else(|_| self.expand_macros(m).into())
     }
 
+    /// What a lone `%{tx.name}` expands to: the first value of `TX:name` (whose
+    /// [`crate::collection::name_hash`] is `hash`), or nothing.
+    pub(crate) fn tx_value(&self, name: &[u8], hash: u64) -> Bytes {
+        self.tx
+            .named_by_hash(name, hash)
+            .next()
+            .map(|e| e.value.clone())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn expand_to_string(&self, m: &MacroString) -> String {
         // (UTF-8, as nearly all are: the bytes become the string, not a copy)
         String::from_utf8(self.expand_macros(m))
