@@ -846,6 +846,9 @@ impl Transaction {
     /// For all of a fixed variable (`ARGS`, not `ARGS:id`) with [`COLUMN_MIN_VALUES`] values
     /// or more, the column of `chain` ([`super::columns`]); else the variable's values this
     /// phase when the target is all of it, lent ([`Transaction::lend_phase_values`]).
+    ///
+    /// (Inlined, the making of a column called apart: most variables are small.)
+    #[inline]
     fn whole_column(
         &mut self,
         rule: &Rule,
@@ -859,9 +862,20 @@ impl Transaction {
         if values.len() < COLUMN_MIN_VALUES {
             return Err(Some(values));
         }
-        let column = self.column(target.variable, &values, chain);
-        self.give_back_phase_values(target.variable, values);
-        Ok(column)
+        Ok(self.column_of_lent(target.variable, values, chain))
+    }
+
+    /// [`Transaction::whole_column`] of a large variable, whose lent `values` it gives back.
+    #[inline(never)]
+    fn column_of_lent(
+        &mut self,
+        variable: V,
+        values: Vec<PhaseValue>,
+        chain: ChainId,
+    ) -> super::columns::Column {
+        let column = self.column(variable, &values, chain);
+        self.give_back_phase_values(variable, values);
+        column
     }
 
     /// Calls `f` with each value of `target` (a fixed variable, not a count: see
