@@ -275,7 +275,10 @@ impl Transaction {
     }
 
     /// Calls `f` with each value `target` (counted or not) has now.
-    fn visit(&self, rule: &Rule, target: &Target, f: &mut dyn FnMut(Value)) {
+    ///
+    /// (Generic over `f`: `resolve` pushes each value inline, ~90 a regression request, where
+    /// a `dyn` callback was a call each.)
+    fn visit(&self, rule: &Rule, target: &Target, f: &mut impl FnMut(Value)) {
         let v = target.variable;
         if v == V::Rule {
             return self.resolve_rule_collection(rule, target, f);
