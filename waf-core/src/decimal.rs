@@ -18,22 +18,21 @@ pub(crate) fn decimal(n: impl Into<u64>, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// The decimal digits of `n` appended to `out`.
+#[inline]
 pub(crate) fn push_decimal(out: &mut String, n: impl Into<u64>) {
-    let mut buf = [0; 20];
-    // (a digit at a time: no UTF-8 check of the digits and no copy call for one to four of
-    // them; 920450's `[ref]` pairs wrote ~70 numbers a 12-header GET)
-    for &digit in decimal(n, &mut buf) {
-        out.push(char::from(digit));
-    }
+    push_padded(out, n, 0);
 }
 
 /// [`push_decimal`] with zeros before the digits up to `width` (`format!("{n:0width$}")`).
+#[inline]
 pub(crate) fn push_padded(out: &mut String, n: impl Into<u64>, width: usize) {
     let mut buf = [0; 20];
     let digits = decimal(n, &mut buf);
     for _ in digits.len()..width {
         out.push('0');
     }
+    // (a digit at a time: no UTF-8 check of the digits and no copy call for one to four of
+    // them; 920450's `[ref]` pairs wrote ~70 numbers a 12-header GET)
     for &digit in digits {
         out.push(char::from(digit));
     }
