@@ -545,6 +545,12 @@ impl Transaction {
                 Some(CompiledSelector::Key(_, _, Some(m))) => {
                     v.key_eq_ignore_case(&format!("{}:{}", e.variable, self.expand_to_string(m)))
                 }
+                // an element of the excluded variable: its name is the key's (`!REQUEST_
+                // HEADERS:Referer` is tried on each header, and the variable's name compared
+                // again each time was most of it)
+                Some(CompiledSelector::Key(k, _, None)) if matches!(v.name, ValueName::Element(var) if var == e.variable) => {
+                    v.element_eq_ignore_case(k, &e.full_name)
+                }
                 // a value of another variable cannot have this name: no text compared
                 _ => match v.name {
                     ValueName::Element(var) | ValueName::Scalar(var) if var != e.variable => false,
@@ -1128,6 +1134,37 @@ mod tests {
                 ("n=3 list=/z/ /b/ /c/".to_string(), String::new()),
             ]
         );
+    }
+
+    /// A named exclusion removes the elements of its own variable whose name is its key,
+    /// without regard to case (`skip`, `SKIP`, not `skipx`), and no element of another
+    /// variable (`!ARGS:other` leaves `ARGS_GET:other`): libmodsecurity 3.0.15's lines
+    /// (`tests/oracle/txn.sh --lib wheel`).
+    #[test]
+    fn a_named_exclusion_removes_its_variables_elements_of_that_name() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecRule ARGS|!ARGS:Skip \"@rx x\" \"id:1,phase:1,pass,log,msg:'a %{MATCHED_VAR_NAME}'\"\n\
+            SecRule REQUEST_HEADERS|!REQUEST_HEADERS:referer \"@rx y\" \"id:2,phase:1,pass,log,msg:'h %{MATCHED_VAR_NAME}'\"\n\
+            SecRule ARGS_GET|!ARGS:other \"@rx x\" \"id:3,phase:1,pass,log,msg:'g %{MATCHED_VAR_NAME}'\"";
+        let request = test_log::get(
+            "/?skip=x&SKIP=x&skipx=x&other=x",
+            &[("Referer", "y"), ("X-Y", "y")],
+        );
+        let lines = test_log::lines(rules, request);
+        let fields: Vec<(String, String)> = lines
+            .iter()
+            .map(|l| (test_log::field(l, "msg"), test_log::field(l, "ref")))
+            .collect();
+        let expected = [
+            ("a ARGS:other", "o0,1v26,1o0,1v34,1"),
+            ("h REQUEST_HEADERS:X-Y", "o0,1v61,1"),
+            ("g ARGS_GET:other", "o0,1v11,1o0,1v18,1o0,1v26,1o0,1v34,1"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(m, r)| (m.to_string(), r.to_string()))
+            .collect();
+        assert_eq!(fields, expected);
     }
 
     /// An argument that is one `%{tx.name}` (looked up by the name's hash kept from the load)

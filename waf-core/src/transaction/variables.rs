@@ -90,6 +90,16 @@ impl Value {
         }
     }
 
+    /// [`Value::key_eq_ignore_case`] of `full_name`, an element's full name whose element
+    /// part is `element` and whose variable is this value's: the element names compared.
+    pub fn element_eq_ignore_case(&self, element: &[u8], full_name: &str) -> bool {
+        let own = self.element.as_deref().unwrap_or_default();
+        // (a name equal byte for byte is valid UTF-8 as `full_name` is, and so its own key;
+        // U+FFFD in the key stands for bytes that are not UTF-8, told by the whole key)
+        own.eq_ignore_ascii_case(element)
+            || (!element.is_ascii() && self.key_eq_ignore_case(full_name))
+    }
+
     /// `self.key().eq_ignore_ascii_case(other)`, without building the key when it can.
     pub fn key_eq_ignore_case(&self, other: &str) -> bool {
         match &self.name {
