@@ -1310,6 +1310,29 @@ mod tests {
         assert_eq!(msgs, ["REQUEST_HEADERS:X-A", "REQUEST_HEADERS:X-A"]);
     }
 
+    /// The names of matched header elements kept from one transaction to the thread's next
+    /// (with the header names kept there) name the next one's own headers: the same header
+    /// again, the same name in other letters, another name at the same place.
+    #[test]
+    fn matched_header_names_kept_between_transactions_name_each_ones_headers() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+             SecRule REQUEST_HEADERS_NAMES \"@rx (?i)^x-\" \"id:1,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"\n\
+             SecRule REQUEST_HEADERS \"@rx 1\" \"id:2,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'\"";
+        let msgs = |name: &str| -> Vec<String> {
+            let lines = test_log::lines(rules, test_log::get("/", &[(name, "1")]));
+            lines.iter().map(|l| test_log::field(l, "msg")).collect()
+        };
+        for name in ["X-A", "X-A", "x-a", "X-B", "X-B"] {
+            assert_eq!(
+                msgs(name),
+                [
+                    format!("REQUEST_HEADERS_NAMES:{name}"),
+                    format!("REQUEST_HEADERS:{name}")
+                ]
+            );
+        }
+    }
+
     /// `MATCHED_VAR_NAME` of elements matched more than once, by several rules, and under
     /// two variables that share the element's buffer (a header and its name).
     #[test]

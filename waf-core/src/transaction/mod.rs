@@ -381,13 +381,13 @@ impl SpareTables {
     /// Empties the tables and keeps them as the thread's spare; `TX` is made a copy of the
     /// rule set's `snapshot` (the plan's) when there is one, for the next transaction's plan.
     /// No request's data outlives its transaction in a spare but its short scalars and its
-    /// headers' names and short values other than credentials, kept to be shared by the next
+    /// headers' names (with the `MATCHED_VAR_NAME`s made of them) and short values other than
+    /// credentials, kept to be shared by the next
     /// transaction where it has the same bytes, never seen by it otherwise.
     fn recycle(mut self, snapshot: Option<&Collection>) {
         use spare::Empty;
         self.values.empty(SPARE_TABLE_CAPACITY);
         columns::recycle(&mut self.columns, SPARE_TABLE_CAPACITY);
-        self.matched_names.empty(SPARE_TABLE_CAPACITY);
         match snapshot {
             Some(snapshot) if self.tx.room() <= SPARE_TABLE_CAPACITY => {
                 self.tx.copy_with_room(snapshot, 0)
@@ -403,6 +403,14 @@ impl SpareTables {
             (h.name.clone(), value)
         });
         self.earlier_headers.extend(headers);
+        // the names of matched header elements stay with the header names kept (920450
+        // matches each header's name on every request: its `MATCHED_VAR_NAME` was made anew)
+        let kept = &self.earlier_headers;
+        self.matched_names.retain(|_, (element, _)| {
+            kept.iter()
+                .any(|(name, _)| std::sync::Arc::ptr_eq(name, element))
+        });
+        self.matched_names.shrink_to(SPARE_TABLE_CAPACITY);
         for c in &mut self.request {
             c.empty_keeping_room(SPARE_TABLE_CAPACITY, false);
         }
