@@ -12,7 +12,8 @@
 #     service start is put in place when there is none (Docker images usually have one), so no
 #     packaged server binds port 80; the checks run their own nginx on 127.0.0.1.
 #   - Rust, only if `cargo` is missing or older than the workspace's rust-version, through rustup;
-#     rustfmt and clippy; the nightly toolchain (for `cargo fuzz`) when rustup is there
+#     rustfmt and clippy; the nightly toolchain (for `cargo fuzz`) and llvm-tools (llvm-profdata,
+#     for the profile-guided builds of scripts/pgo.sh) when rustup is there
 #   - PyPI: the `libmodsecurity` wheel (libmodsecurity 3.0.15 as a shared library), for
 #     `tests/oracle/run.sh --lib wheel`
 #   - ModSecurity's recommended configuration (`modsecurity.conf` + `unicode.mapping`), unpacked
@@ -145,6 +146,12 @@ if command -v rustup >/dev/null 2>&1; then
     if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
         say "rustup component add rustfmt clippy"
         rustup component add rustfmt clippy
+    fi
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    if [ ! -x "$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata" ]; then
+        say "rustup component add llvm-tools (for scripts/pgo.sh)"
+        rustup component add llvm-tools || rustup component add llvm-tools-preview ||
+            say "llvm-tools unavailable: scripts/bench.sh will measure plain release builds"
     fi
     if ! rustup run nightly rustc --version >/dev/null 2>&1; then
         say "rustup toolchain install nightly --profile minimal (for cargo fuzz)"

@@ -18,6 +18,10 @@
 //! the time without (CRS 4.28's 920450, each header name captured into `TX` and looked up
 //! again by its chain, ~9.6 µs of a benign request at PL1 over 901's alone, 2026-12-03).
 //!
+//! `SEKISHO_PROFILE_HALF=odd` (or `even`) keeps every other request, from the second (or the
+//! first): `scripts/pgo.sh` trains a profile-guided build on the odd half, which can then be
+//! measured on the other.
+//!
 //! `SEKISHO_PROFILE_BAND=40-60` keeps only the requests whose time is within those
 //! percentiles of the workload's (a median's requests, without the few large ones that
 //! would fill a profile).
@@ -58,6 +62,12 @@ fn main() {
         .and_then(|_| spec.write(&dir))
         .unwrap_or_else(|e| fail(&e.to_string()));
     let mut requests = requests(workload, crs4.as_deref());
+    if let Ok(half) = std::env::var("SEKISHO_PROFILE_HALF") {
+        // every other request, from the first (`even`) or the second (`odd`): a profile-guided
+        // build trained on one half is measured on the other
+        let from = usize::from(half == "odd");
+        requests = requests.into_iter().skip(from).step_by(2).collect();
+    }
     if let Ok(band) = std::env::var("SEKISHO_PROFILE_BAND") {
         requests = in_band(&conf, requests, &band);
     }
