@@ -26,6 +26,13 @@
 //! percentiles of the workload's (a median's requests, without the few large ones that
 //! would fill a profile).
 //!
+//! `SEKISHO_PROFILE_EVICT=16` writes a 16 MB buffer, untimed, before every request: what a
+//! request costs when the processor's caches hold none of Sekisho (in a server, after the rest
+//! of the server's work). `SEKISHO_PROFILE_EVICT=16:100` does it before every 100th request
+//! only, and leaves the request after it untimed: `compare`'s turns, each of Sekisho's 100
+//! requests after ~100 of libmodsecurity's, the first of them untimed. Callgrind counts the
+//! walk too (its own function, `evict`).
+//!
 //! It prints the median and mean time of a transaction, as `compare` times one (`Sekisho::run`:
 //! connection to logging, then the transaction dropped); with `--steps`, of each step of it
 //! (the phases, and the drop) instead.
@@ -85,7 +92,25 @@ fn main() {
             let mut engine = Sekisho::default();
             engine.load(&conf).unwrap_or_else(|e| fail(&e));
             warm_run(&mut engine, &requests);
-            vec![("transaction", timed_run(&mut engine, &requests, rounds))]
+            let evict = std::env::var("SEKISHO_PROFILE_EVICT").ok();
+            let (mb, every) = match evict
+                .as_deref()
+                .map(|e| e.split_once(':').unwrap_or((e, "1")))
+            {
+                Some((mb, every)) => match (mb.parse::<usize>(), every.parse::<usize>()) {
+                    (Ok(mb), Ok(every)) if every > 0 => (mb, every),
+                    _ => fail("SEKISHO_PROFILE_EVICT is MB or MB:EVERY"),
+                },
+                None => (0, 1),
+            };
+            let mut evict = Evict {
+                buffer: vec![0u8; mb << 20],
+                every,
+            };
+            vec![(
+                "transaction",
+                timed_run(&mut engine, &requests, rounds, &mut evict),
+            )]
         }
     };
     let _ = std::fs::remove_dir_all(&dir);
@@ -185,10 +210,25 @@ fn warm_run(engine: &mut Sekisho, requests: &[Prepared]) {
 
 /// Each transaction's time in µs, `rounds` times over the requests.
 #[inline(never)]
-fn timed_run(engine: &mut Sekisho, requests: &[Prepared], rounds: usize) -> Vec<f64> {
+fn timed_run(
+    engine: &mut Sekisho,
+    requests: &[Prepared],
+    rounds: usize,
+    evict: &mut Evict,
+) -> Vec<f64> {
     let mut times = Vec::with_capacity(requests.len() * rounds);
-    for _ in 0..rounds {
+    let mut n = 0;
+    for round in 0..rounds {
         for r in requests {
+            if !evict.buffer.is_empty() && n % evict.every == 0 {
+                self::evict(&mut evict.buffer, round);
+                if evict.every > 1 {
+                    // (as `compare`'s turns: the first request after the other engine's turn
+                    // runs untimed)
+                    engine.run(r, &mut Sink::default());
+                }
+            }
+            n += 1;
             let mut sink = Sink::default();
             let t = Instant::now();
             engine.run(r, &mut sink);
@@ -196,6 +236,22 @@ fn timed_run(engine: &mut Sekisho, requests: &[Prepared], rounds: usize) -> Vec<
         }
     }
     times
+}
+
+/// `SEKISHO_PROFILE_EVICT`: the buffer written before every `every`th request.
+struct Evict {
+    buffer: Vec<u8>,
+    every: usize,
+}
+
+/// Writes a byte of each cache line of `buffer` (a new value each round, so no line is left
+/// as it was): the caches then hold the buffer, not what the last request used.
+#[inline(never)]
+fn evict(buffer: &mut [u8], round: usize) {
+    for line in buffer.chunks_mut(64) {
+        line[0] = line[0].wrapping_add(round as u8 | 1);
+    }
+    std::hint::black_box(&buffer[0]);
 }
 
 const STEPS: [&str; 8] = [
