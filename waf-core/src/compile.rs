@@ -704,7 +704,8 @@ fn classify(
             }
             A::Ctl => {
                 if let ActionArgument::Ctl(c) = &a.argument {
-                    ra.match_actions.push(MatchAction::Ctl(c.clone()));
+                    ra.match_actions
+                        .push(MatchAction::Ctl(crate::rule::RuleCtl::new(c.clone())));
                 }
             }
             A::InitCol => {

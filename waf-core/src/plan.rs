@@ -343,7 +343,7 @@ fn leaves_nothing(rule: &Rule) -> bool {
 fn rule_may_interrupt(rule: &Rule) -> bool {
     disrupts(rule)
         || all_match_actions(rule)
-            .any(|a| matches!(a, MatchAction::Ctl(c) if c.name == CtlName::RuleEngine))
+            .any(|a| matches!(a, MatchAction::Ctl(c) if c.ctl.name == CtlName::RuleEngine))
 }
 
 /// Whether a rule that runs neither reads nor writes `TX` (nor jumps, nor interrupts): the
@@ -355,7 +355,7 @@ fn tx_inert(rule: &Rule) -> bool {
     };
     let action_reads = |a: &MatchAction| match a {
         MatchAction::Skip(_) | MatchAction::SkipAfter(_) => true,
-        MatchAction::Ctl(c) => c.value.contains("%{") || c.name == CtlName::RuleEngine,
+        MatchAction::Ctl(c) => c.ctl.value.contains("%{") || c.ctl.name == CtlName::RuleEngine,
         MatchAction::InitCol { key: m, .. }
         | MatchAction::SetSid(m)
         | MatchAction::SetUid(m)
@@ -604,6 +604,7 @@ impl Removable {
     fn add(&mut self, rule: &Rule) {
         for a in all_match_actions(rule) {
             let MatchAction::Ctl(c) = a else { continue };
+            let c = &c.ctl;
             let value = c.value.split(';').next().unwrap_or("").trim();
             let (to, by) = match c.name {
                 CtlName::RuleRemoveById => (&mut self.rules, By::Id),

@@ -278,13 +278,66 @@ pub enum AllowKind {
     Phase,
 }
 
+/// A `ctl` action, with what a `ctl:ruleRemove*` removes read from its value at load: CRS's
+/// 941010 removes a target by tag on most requests, and its value was split, and the tag and
+/// target copied, at each match.
+#[derive(Debug, Clone)]
+pub struct RuleCtl {
+    pub ctl: Ctl,
+    /// `ruleRemoveByTag`, `ruleRemoveTargetByTag`: the tag, with its [`tag_bit`].
+    pub(crate) tag: Option<(Arc<str>, u64)>,
+    /// `ruleRemoveById`, `ruleRemoveTargetById`: the ids.
+    pub(crate) ids: Vec<seclang_parser::IdRange>,
+    /// `ruleRemoveTarget*`: the targets after `;`, as written (`ARGS:a|ARGS:b`).
+    pub(crate) targets: Vec<Arc<str>>,
+}
+
+impl RuleCtl {
+    pub fn new(ctl: Ctl) -> RuleCtl {
+        use seclang_parser::names::CtlName;
+        let value = ctl.value.trim();
+        // (the part before `;` of a target removal names the rules)
+        let rules = value.split(';').next().unwrap_or("");
+        let (tag, ids) = match ctl.name {
+            CtlName::RuleRemoveById => (None, crate::transaction::id_ranges(value)),
+            CtlName::RuleRemoveTargetById => (None, crate::transaction::id_ranges(rules)),
+            CtlName::RuleRemoveByTag => (Some(value), Vec::new()),
+            CtlName::RuleRemoveTargetByTag => (Some(rules), Vec::new()),
+            _ => (None, Vec::new()),
+        };
+        let targets = match ctl.name {
+            CtlName::RuleRemoveTargetById | CtlName::RuleRemoveTargetByTag => target_names(value),
+            _ => Vec::new(),
+        };
+        RuleCtl {
+            tag: tag.map(|t| (Arc::from(t), tag_bit(t))),
+            ids,
+            targets,
+            ctl,
+        }
+    }
+}
+
+/// The targets after `;` in `ctl:ruleRemoveTarget*=X;ARGS:a|ARGS:b`, as written.
+fn target_names(value: &str) -> Vec<Arc<str>> {
+    match value.split_once(';') {
+        Some((_, list)) => list
+            .split(['|', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Arc::from)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
 /// Actions run after a full match, in rule order (libmodsecurity's "runtime" actions).
 #[derive(Debug, Clone)]
 pub enum MatchAction {
     Status(u16),
     Skip(u32),
     SkipAfter(Arc<str>),
-    Ctl(Ctl),
+    Ctl(RuleCtl),
     InitCol {
         collection: String,
         key: MacroString,
@@ -515,6 +568,63 @@ impl Rule {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A `ctl:ruleRemove*`'s value is read at load as the match read it: the ids or the tag
+    /// before `;` (the whole value without targets), the targets after it, split at `|` and
+    /// `,`, trimmed, as written.
+    #[test]
+    fn rule_removals_are_read_from_a_ctls_value() {
+        use seclang_parser::names::CtlName as N;
+        use seclang_parser::IdRange;
+        let ctl = |name, value: &str| {
+            RuleCtl::new(Ctl {
+                name,
+                value: value.to_string(),
+                targets: Vec::new(),
+            })
+        };
+        let tag = |c: &RuleCtl| c.tag.as_ref().map(|(t, bit)| (t.to_string(), *bit));
+        let targets = |c: &RuleCtl| c.targets.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        let c = ctl(
+            N::RuleRemoveTargetByTag,
+            " xss-perf-disable;REQUEST_FILENAME ",
+        );
+        assert_eq!(
+            tag(&c),
+            Some(("xss-perf-disable".into(), tag_bit("xss-perf-disable")))
+        );
+        assert_eq!(targets(&c), ["REQUEST_FILENAME"]);
+        assert!(c.ids.is_empty());
+        let c = ctl(
+            N::RuleRemoveTargetById,
+            "942100-942110,1;ARGS:a| ARGS:b ,,TX:x",
+        );
+        assert_eq!(
+            c.ids,
+            [
+                IdRange {
+                    start: 942100,
+                    end: 942110
+                },
+                IdRange::single(1)
+            ]
+        );
+        assert_eq!(targets(&c), ["ARGS:a", "ARGS:b", "TX:x"]);
+        assert_eq!(tag(&c), None);
+        let c = ctl(N::RuleRemoveById, "1 2-3");
+        assert_eq!(c.ids, [IdRange::single(1), IdRange { start: 2, end: 3 }]);
+        assert!(c.targets.is_empty());
+        let c = ctl(N::RuleRemoveByTag, "attack-sqli");
+        assert_eq!(
+            tag(&c),
+            Some(("attack-sqli".into(), tag_bit("attack-sqli")))
+        );
+        assert!(c.targets.is_empty() && c.ids.is_empty());
+        // (a removal by tag without targets removes nothing)
+        assert!(targets(&ctl(N::RuleRemoveTargetByTag, "t")).is_empty());
+        let c = ctl(N::RuleEngine, "Off");
+        assert!(c.tag.is_none() && c.ids.is_empty() && c.targets.is_empty());
+    }
 
     #[test]
     fn plain_literals() {

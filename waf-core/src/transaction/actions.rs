@@ -11,6 +11,7 @@ use crate::persistent::Change;
 use crate::rule::{AllowKind, Disruptive, MatchAction, Rule, RuleSetVar};
 use seclang_parser::names::{CtlName, VariableName as V};
 use seclang_parser::{IdRange, SetVarOperation};
+use std::sync::Arc;
 
 /// A leading integer, as C++'s `stoi` reads it (0 when there is none): after the C locale's
 /// white space (`isspace`: space, `\t`, `\n`, `\v`, `\f`, `\r`), a sign, then digits.
@@ -444,7 +445,8 @@ impl Transaction {
         }
     }
 
-    fn ctl(&mut self, c: &seclang_parser::Ctl) {
+    fn ctl(&mut self, rule_ctl: &crate::rule::RuleCtl) {
+        let c = &rule_ctl.ctl;
         let value = c.value.trim();
         match c.name {
             CtlName::RuleEngine => {
@@ -471,41 +473,29 @@ impl Transaction {
             CtlName::ForceRequestBodyVariable => {
                 self.force_request_body_variable = value.eq_ignore_ascii_case("on")
             }
-            CtlName::RuleRemoveById => self.removed_ids.extend(id_ranges(value)),
-            CtlName::RuleRemoveByTag => self
-                .removed_tags
-                .push((value.to_string(), crate::rule::tag_bit(value))),
+            CtlName::RuleRemoveById => self.removed_ids.extend(&rule_ctl.ids),
+            CtlName::RuleRemoveByTag => {
+                self.removed_tags.extend(rule_ctl.tag.iter().cloned());
+            }
             CtlName::RuleRemoveTargetById => {
-                let ids = value.split(';').next().unwrap_or("");
-                for r in id_ranges(ids) {
-                    for t in target_names(value) {
-                        self.removed_targets_by_id.push((r, t));
+                for &r in &rule_ctl.ids {
+                    for t in &rule_ctl.targets {
+                        self.removed_targets_by_id.push((r, Arc::clone(t)));
                     }
                 }
             }
             CtlName::RuleRemoveTargetByTag => {
-                let tag = value.split(';').next().unwrap_or("").to_string();
-                let bit = crate::rule::tag_bit(&tag);
-                for t in target_names(value) {
-                    self.removed_targets_by_tag.push((tag.clone(), t, bit));
+                if let Some((tag, bit)) = &rule_ctl.tag {
+                    for t in &rule_ctl.targets {
+                        self.removed_targets_by_tag
+                            .push((Arc::clone(tag), Arc::clone(t), *bit));
+                    }
                 }
             }
             CtlName::AuditEngine => self.audit.ctl_engine(value),
             CtlName::AuditLogParts => self.audit.ctl_parts(&self.rules.config, value),
             _ => {}
         }
-    }
-}
-
-/// The targets after `;` in `ctl:ruleRemoveTarget*=X;ARGS:a|ARGS:b`, as written.
-fn target_names(value: &str) -> Vec<String> {
-    match value.split_once(';') {
-        Some((_, list)) => list
-            .split(['|', ','])
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => Vec::new(),
     }
 }
 
@@ -581,10 +571,6 @@ mod tests {
                 IdRange { start: 2, end: 4 },
                 IdRange::single(7)
             ]
-        );
-        assert_eq!(
-            target_names("942100;ARGS:a|ARGS:b"),
-            vec!["ARGS:a", "ARGS:b"]
         );
     }
 }

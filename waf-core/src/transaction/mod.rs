@@ -166,10 +166,10 @@ pub struct Transaction {
     pub(crate) full_request: bool,
     pub(crate) removed_ids: Vec<IdRange>,
     /// `ctl:ruleRemoveByTag`: the tag and its [`crate::rule::tag_bit`].
-    pub(crate) removed_tags: Vec<(String, u64)>,
-    pub(crate) removed_targets_by_id: Vec<(IdRange, String)>,
+    pub(crate) removed_tags: Vec<(Arc<str>, u64)>,
+    pub(crate) removed_targets_by_id: Vec<(IdRange, Arc<str>)>,
     /// `ctl:ruleRemoveTargetByTag`: tag, target, and the tag's [`crate::rule::tag_bit`].
-    pub(crate) removed_targets_by_tag: Vec<(String, String, u64)>,
+    pub(crate) removed_targets_by_tag: Vec<(Arc<str>, Arc<str>, u64)>,
     pub(crate) skip_next: u32,
     pub(crate) marker: Option<std::sync::Arc<str>>,
     /// The last phase run with the rule set's [`crate::plan::Plan`] (0: not in use): the plan
