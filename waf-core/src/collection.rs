@@ -105,6 +105,9 @@ struct Positions<'a> {
 
 impl Iterator for Positions<'_> {
     type Item = usize;
+    // (inlined into its callers: a call's saving and restoring of registers was a third of
+    // its cost, and CRS looks up `TX` by name ~100 times a request)
+    #[inline(always)]
     fn next(&mut self) -> Option<usize> {
         let c = self.collection;
         match self.index {
