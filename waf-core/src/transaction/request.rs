@@ -115,15 +115,17 @@ impl Transaction {
         let base = self.var_offset;
         let after_method = method.len() + 1;
         self.set_scalar_at(V::RequestMethod, method, 0, method.len());
-        let mut line = method.to_vec();
+        // (each made at its length: grown piece by piece they were copied twice or three times)
+        let mut line =
+            Vec::with_capacity(method.len() + 1 + full_uri.len() + 6 + http_version.len());
+        line.extend_from_slice(method);
         line.push(b' ');
         line.extend_from_slice(full_uri);
         let method_and_uri = line.len();
         line.extend_from_slice(b" HTTP/");
         line.extend_from_slice(http_version);
         self.set_scalar(V::RequestLine, &line);
-        let mut proto = b"HTTP/".to_vec();
-        proto.extend_from_slice(http_version);
+        let proto = [&b"HTTP/"[..], http_version].concat();
         self.set_scalar_at(
             V::RequestProtocol,
             &proto,
