@@ -637,7 +637,7 @@ impl Transaction {
         self.resolve(rule, t, &mut values);
         let any = !values.is_empty();
         values.clear();
-        self.scratch.values = values;
+        super::spare::put_back(&mut self.scratch.values, values);
         any
     }
 
@@ -910,7 +910,7 @@ impl Transaction {
             f(self, changed.as_ref().unwrap_or(&v.value), kept, None);
         }
         values.clear();
-        self.scratch.values = values;
+        super::spare::put_back(&mut self.scratch.values, values);
     }
 
     /// The values of a whole fixed variable this phase, with their bytes: taken out of the
@@ -967,7 +967,7 @@ impl Transaction {
         }
         self.scratch.text_bytes = bytes;
         self.scratch.same_texts = same;
-        self.scratch.phase_values = values;
+        super::spare::put_back(&mut self.scratch.phase_values, values);
         with_bytes
     }
 

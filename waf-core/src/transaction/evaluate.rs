@@ -1067,7 +1067,7 @@ impl Transaction {
             }
         }
         values.clear();
-        self.scratch.values = values;
+        super::spare::put_back(&mut self.scratch.values, values);
         if !self.scratch.deferred_ranges.is_empty() {
             if matched && self.message_needed() {
                 self.write_deferred_ranges(op, message);
