@@ -656,7 +656,6 @@ impl Transaction {
     }
 }
 
-/// Test support: the log lines rules write for a request.
 /// The intervention's log line with each `%d` replaced by the status (libmodsecurity's
 /// `replaceAll(log, "%d", status)`); `None` when it has none. (A line is ~1 KB: a search
 /// for `%` first, as `str::replace`'s two-way search took ~1,000 instructions a blocked
@@ -678,6 +677,7 @@ fn replace_status(log: &str, status: u16) -> Option<String> {
     Some(out)
 }
 
+/// Test support: the log lines rules write for a request.
 #[cfg(test)]
 pub(crate) mod test_log {
     use super::Transaction;
