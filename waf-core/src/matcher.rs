@@ -401,7 +401,7 @@ impl Matcher {
 
 /// `value`, or its lowercase in `scratch` when it has capitals.
 fn lowercase<'a>(value: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
-    if value.iter().any(u8::is_ascii_uppercase) {
+    if crate::transformations::any_byte(value, |b| b.is_ascii_uppercase()) {
         scratch.clear();
         scratch.extend(value.iter().map(u8::to_ascii_lowercase));
         scratch
