@@ -600,13 +600,12 @@ enum By {
 }
 
 impl Removable {
-    /// The removals a rule that may run may make.
+    /// The removals a rule that may run may make: the ids and tag its `ctl`s remove at run
+    /// time, as read at load ([`crate::rule::RuleCtl`]).
     fn add(&mut self, rule: &Rule) {
         for a in all_match_actions(rule) {
             let MatchAction::Ctl(c) = a else { continue };
-            let c = &c.ctl;
-            let value = c.value.split(';').next().unwrap_or("").trim();
-            let (to, by) = match c.name {
+            let (to, by) = match c.ctl.name {
                 CtlName::RuleRemoveById => (&mut self.rules, By::Id),
                 CtlName::RuleRemoveByTag => (&mut self.rules, By::Tag),
                 CtlName::RuleRemoveByMsg => (&mut self.rules, By::Msg),
@@ -615,14 +614,15 @@ impl Removable {
                 CtlName::RuleRemoveTargetByMsg => (&mut self.targets, By::Msg),
                 _ => continue,
             };
-            to.any |= value.contains("%{");
+            to.any |= c.ctl.value.contains("%{");
             match by {
                 By::Id => {
-                    let ids = crate::transaction::id_ranges(value);
-                    to.any |= ids.is_empty();
-                    to.ids.extend(ids);
+                    to.any |= c.ids.is_empty();
+                    to.ids.extend(c.ids.iter().cloned());
                 }
-                By::Tag => to.tags.push(value.to_string()),
+                By::Tag => to
+                    .tags
+                    .extend(c.tag.iter().map(|(t, _)| t.trim().to_string())),
                 By::Msg => to.by_msg = true,
             }
         }
