@@ -166,6 +166,11 @@ pub struct SelectorRegex {
     /// punctuation), whether at its start, and where in it a search for it looks first
     /// ([`search_key`]).
     literal: Option<(Vec<u8>, bool, usize)>,
+    /// For another pattern, the text every name that matches starts with (ASCII case aside;
+    /// empty when none is known): CRS's `!REQUEST_COOKIES:/^pbjs-\w+$/` and
+    /// `/^_ga(?:_\w+)?$/` are tried on the name of every value of most of its rules, a regex
+    /// run each ([`required_start`]).
+    start: Vec<u8>,
 }
 
 impl SelectorRegex {
@@ -176,6 +181,7 @@ impl SelectorRegex {
                 let key = search_key(&l);
                 (l, anchored, key)
             }),
+            start: required_start(pattern),
         })
     }
 
@@ -189,7 +195,7 @@ impl SelectorRegex {
                 .get(..lit.len())
                 .is_some_and(|s| s[0].eq_ignore_ascii_case(&lit[0]) && s.eq_ignore_ascii_case(lit)),
             Some((lit, false, key)) => contains_ignore_case(name, lit, *key),
-            None => self.regex.is_match(name),
+            None => starts_with_ignore_case(name, &self.start) && self.regex.is_match(name),
         }
     }
 }
@@ -220,6 +226,32 @@ fn contains_ignore_case(name: &[u8], lit: &[u8], key: usize) -> bool {
     } else {
         memchr::memchr_iter(k, window).any(holds)
     }
+}
+
+/// Whether `name` starts with `start` (ASCII case aside).
+fn starts_with_ignore_case(name: &[u8], start: &[u8]) -> bool {
+    name.get(..start.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(start))
+}
+
+/// The plain text right after a pattern's leading `^`, which every match starts with: its
+/// letters, digits, `_` and `-` up to the first other byte, less the last when a quantifier
+/// follows it (`^ab?`: `a`). Empty for a pattern with a `|` anywhere (`^ab|cd` starts with
+/// neither) or without the `^`. (The selector's regex is compiled caseless and without
+/// multi-line mode: `^` is the name's start.)
+fn required_start(pattern: &str) -> Vec<u8> {
+    let Some(rest) = pattern.strip_prefix('^').filter(|_| !pattern.contains('|')) else {
+        return Vec::new();
+    };
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+    let mut start: Vec<u8> = rest.bytes().take_while(plain).collect();
+    if matches!(
+        rest.as_bytes().get(start.len()),
+        Some(b'?' | b'*' | b'+' | b'{')
+    ) {
+        start.pop();
+    }
+    start
 }
 
 /// A pattern that says "holds this literal" (`name`, `^name`, and either followed by one more
@@ -624,6 +656,52 @@ mod tests {
         assert!(targets(&ctl(N::RuleRemoveTargetByTag, "t")).is_empty());
         let c = ctl(N::RuleEngine, "Off");
         assert!(c.tag.is_none() && c.ids.is_empty() && c.targets.is_empty());
+    }
+
+    /// A pattern's required start says "no" only where its regex does: every pattern here
+    /// against names made of its own pieces, in both cases (a start that drops too little
+    /// before a quantifier, or is taken across a `|`, fails it).
+    #[test]
+    fn a_required_start_agrees_with_the_regex() {
+        assert_eq!(required_start(r"^pbjs-\w+$"), b"pbjs-");
+        assert_eq!(required_start(r"^_ga(?:_\w+)?$"), b"_ga");
+        assert_eq!(required_start("^ab?c"), b"a");
+        assert_eq!(required_start("^ab|cd"), b"");
+        assert_eq!(required_start("ab"), b"");
+        let patterns = [
+            r"^pbjs-\w+$",
+            r"^_ga(?:_\w+)?$",
+            "^ab?c",
+            "^ab*",
+            "^ab+c",
+            "^ab{2}",
+            "^ab{0,1}x",
+            "^a-b.c",
+            "^ab|cd",
+            "^(?:ab|cd)e",
+            r"^[\w]+\[[\w\-]+\]$",
+            "^a1_b$",
+            "x^ab",
+        ];
+        let pieces = [
+            "", "a", "A", "b", "B", "ab", "AB", "c", "cd", "x", "-", "_", "1", "e", "pbjs-",
+            "PBJS-", "_ga", "_GA_", "abb", "a-b", "[x]", "bb",
+        ];
+        for pattern in patterns {
+            let re = SelectorRegex::new(pattern).unwrap();
+            for p in pieces {
+                for q in pieces {
+                    for r in ["", "c", "x", "1", "b"] {
+                        let name = format!("{p}{q}{r}");
+                        assert_eq!(
+                            re.is_match(name.as_bytes()),
+                            re.regex.is_match(name.as_bytes()),
+                            "{pattern} {name:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
