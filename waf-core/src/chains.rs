@@ -91,6 +91,16 @@ impl ChainTable {
         self.flagged_by.get(id as usize).and_then(Option::as_ref)
     }
 
+    /// The bytes the values of `input`'s bytes hold after the chain, when each step has an
+    /// image ([`transformations::image`]): the chain's steps carried over the set, not over a
+    /// value.
+    pub fn image(&self, id: ChainId, input: ByteSet) -> Option<ByteSet> {
+        match self.step(id) {
+            None => Some(input),
+            Some(s) => transformations::image(s.name, self.image(s.parent, input)?),
+        }
+    }
+
     /// The last step of a chain; `None` for the identity.
     pub fn step(&self, id: ChainId) -> Option<Step> {
         self.steps.get(id as usize).copied().flatten()

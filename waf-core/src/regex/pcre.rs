@@ -150,6 +150,23 @@ impl ByteSet {
         r
     }
 
+    /// The set with its capitals made small letters (what `t:lowercase` makes of a value of
+    /// these bytes).
+    pub(crate) fn to_ascii_lowercase(self) -> ByteSet {
+        const CAPITALS: u64 = ((1 << 26) - 1) << 1;
+        let mut r = self;
+        r.0[1] = (self.0[1] & !CAPITALS) | ((self.0[1] & CAPITALS) << 32);
+        r
+    }
+
+    /// The set with its small letters made capitals (`t:uppercase`).
+    pub(crate) fn to_ascii_uppercase(self) -> ByteSet {
+        const SMALL: u64 = ((1 << 26) - 1) << 33;
+        let mut r = self;
+        r.0[1] = (self.0[1] & !SMALL) | ((self.0[1] & SMALL) >> 32);
+        r
+    }
+
     /// The set as inclusive ranges, in order (found a run at a time from the words' bits:
     /// a class is turned into ranges for each of the thousands of `\w`, `[^...]`... in CRS).
     pub(crate) fn ranges(&self) -> Vec<(u8, u8)> {

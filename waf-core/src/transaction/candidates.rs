@@ -739,11 +739,17 @@ impl Transaction {
             // when no value holds a byte the chain acts on, each is its own output and the
             // bytes are known: no value is looked at through the chain
             let raw = all.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
-            if !acted_on.intersects(&raw) {
+            // (or when each step maps or drops bytes one at a time, `t:lowercase`: the
+            // outputs' bytes are the chain's image of theirs)
+            let known = match acted_on.intersects(&raw) {
+                false => Some(raw),
+                true => self.rules.chains.image(chain, raw),
+            };
+            if let Some(bytes) = known {
                 if let Some(values) = values {
                     self.give_back_phase_values(target.variable, values);
                 }
-                return raw;
+                return bytes;
             }
         }
         let mut present = ByteSet::default();

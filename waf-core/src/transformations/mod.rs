@@ -42,6 +42,7 @@ mod digest;
 mod escape_seq_decode;
 mod hex;
 mod html_entity_decode;
+mod image;
 mod js_decode;
 mod length;
 mod nulls;
@@ -55,6 +56,7 @@ mod utf8_to_unicode;
 mod whitespace;
 
 pub(crate) use base64::base64_decode;
+pub(crate) use image::image;
 pub use unicode_map::{UnicodeMap, UnicodeMapError};
 pub(crate) use url_decode::copy_words;
 pub use url_decode::url_decode_uni_with_map;
