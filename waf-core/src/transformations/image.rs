@@ -1,7 +1,8 @@
 //! The bytes a transformation's output holds, told from the bytes its input holds: for the
 //! steps that map or drop bytes one at a time (the case maps, the null and white-space
 //! removals, `t:compressWhitespace`, the URL decoders without a `%`, `t:cmdLine` within a
-//! space), and for any step given none of the bytes it acts on.
+//! space), for any step given none of the bytes it acts on, and as a bound for the steps
+//! that only take bytes out (trims, comment removals, path normalizations).
 //!
 //! The byte tests (`crate::transaction`'s `candidates`) ask which bytes the values of a
 //! variable hold after a rule's chain; a chain of such steps answers it from the union of the
@@ -14,12 +15,32 @@ use seclang_parser::names::TransformationName;
 
 /// The bytes the outputs of `name` hold, for values whose bytes together are `input`: `None`
 /// when they depend on more than which bytes are there (a decoder given its escapes, a trim).
-/// Exact, but for `t:cmdLine`'s bound: each of the other steps treats a byte the same wherever
+/// Exact, but for `t:cmdLine`'s and the removals' bounds: each of the other steps treats a byte the same wherever
 /// it is, so the union of the outputs is the image of the union. (A bound is enough for a
 /// byte test, which only ever says "none of these bytes": a rule it lets through is
 /// evaluated.)
 pub(crate) fn image(name: TransformationName, input: ByteSet) -> Option<ByteSet> {
     use TransformationName as N;
+    match name {
+        // (steps that only take bytes out, or turn `\` into `/`, or a comment into a space:
+        // bounds, as what they take out depends on where the bytes are)
+        N::Trim | N::TrimLeft | N::TrimRight | N::RemoveCommentsChar => return Some(input),
+        // (a comment that ends the value leaves the string's NUL terminator: `comments`)
+        N::RemoveComments => {
+            let mut set = with_space(input);
+            set.insert(0);
+            return Some(set);
+        }
+        N::NormalizePath | N::NormalizePathWin => {
+            let mut set = input;
+            if name == N::NormalizePathWin && input.contains(b'\\') {
+                set.insert(b'/');
+            }
+            return Some(set);
+        }
+        N::ReplaceComments => return Some(with_space(input)),
+        _ => {}
+    }
     // (a value holding none of the bytes a step acts on comes out as it went in)
     let acted_on = known_sets(name).0?;
     if !acted_on.intersects(&input) {
@@ -68,7 +89,15 @@ mod tests {
     use TransformationName as N;
 
     /// Every step with an image, and some without.
-    const NAMES: [N; 10] = [
+    const NAMES: [N; 19] = [
+        N::Trim,
+        N::TrimLeft,
+        N::TrimRight,
+        N::RemoveComments,
+        N::RemoveCommentsChar,
+        N::NormalizePath,
+        N::NormalizePathWin,
+        N::ReplaceComments,
         N::Lowercase,
         N::Uppercase,
         N::RemoveNulls,
@@ -79,13 +108,15 @@ mod tests {
         N::UrlDecode,
         N::HtmlEntityDecode,
         N::CmdLine,
+        N::JsDecode,
     ];
 
     /// Values over a few bytes that the steps treat differently (letters of both cases,
     /// white space, NUL, NBSP, escapes, high bytes).
     fn values() -> impl Strategy<Value = Vec<Vec<u8>>> {
-        let byte = prop::sample::select(b"aZq \t\r\x0b\x00\xa0\xc2\xff%+&;\\/-*x0".to_vec());
-        prop::collection::vec(prop::collection::vec(byte, 0..12), 0..4)
+        let byte =
+            prop::sample::select(b"aZq \t\r\x0b\x00\xa0\xc2\xff%+&;\\/-*x0#.<!>(\"'\n".to_vec());
+        prop::collection::vec(prop::collection::vec(byte, 0..16), 0..4)
     }
 
     proptest! {
@@ -103,16 +134,26 @@ mod tests {
                     input = input.union(ByteSet::of(v));
                     outputs = outputs.union(ByteSet::of(&out));
                 }
-                match image(name, input) {
+                let Some(image) = image(name, input) else { continue };
+                // every byte of the outputs is in the image
+                prop_assert!(outputs.intersect_not(&image) == ByteSet::EMPTY, "{name:?} {values:?}");
+                match name {
+                    // (bounds: what they take out depends on where it is)
+                    N::Trim
+                    | N::TrimLeft
+                    | N::TrimRight
+                    | N::RemoveComments
+                    | N::RemoveCommentsChar
+                    | N::NormalizePath
+                    | N::NormalizePathWin
+                    | N::ReplaceComments => {}
                     // (its spaces before `/` or `(` go)
-                    Some(image) if name == N::CmdLine => prop_assert!(
-                        outputs.intersect_not(&image) == ByteSet::EMPTY
-                            && image.intersect_not(&outputs).intersect_not(&ByteSet::of(b" "))
-                                == ByteSet::EMPTY,
+                    N::CmdLine => prop_assert!(
+                        image.intersect_not(&outputs).intersect_not(&ByteSet::of(b" "))
+                            == ByteSet::EMPTY,
                         "{name:?} {values:?}"
                     ),
-                    Some(image) => prop_assert!(image == outputs, "{name:?} {values:?}"),
-                    None => {}
+                    _ => prop_assert!(image == outputs, "{name:?} {values:?}"),
                 }
             }
         }
