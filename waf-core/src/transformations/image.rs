@@ -14,11 +14,11 @@ use crate::regex::ByteSet;
 use seclang_parser::names::TransformationName;
 
 /// The bytes the outputs of `name` hold, for values whose bytes together are `input`: `None`
-/// when they depend on more than which bytes are there (a decoder given its escapes, a trim).
-/// Exact, but for `t:cmdLine`'s and the removals' bounds: each of the other steps treats a byte the same wherever
-/// it is, so the union of the outputs is the image of the union. (A bound is enough for a
-/// byte test, which only ever says "none of these bytes": a rule it lets through is
-/// evaluated.)
+/// when they depend on more than which bytes are there (a decoder given its escapes). Exact
+/// but for the bounds of `t:cmdLine` and of the steps that take bytes out by where they are:
+/// each other step treats a byte the same wherever it is, so the union of the outputs is the
+/// image of the union. (A bound is enough for a byte test, which only ever says "none of
+/// these bytes": a rule it lets through is evaluated.)
 pub(crate) fn image(name: TransformationName, input: ByteSet) -> Option<ByteSet> {
     use TransformationName as N;
     match name {
