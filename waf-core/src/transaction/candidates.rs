@@ -735,15 +735,16 @@ impl Transaction {
             Ok(column) => return self.column_bytes(target.variable, column),
             Err(values) => values,
         };
-        if let (Some(all), Some(acted_on)) = (&values, self.rules.chains.acted_on(chain)) {
+        if let Some(all) = &values {
             // when no value holds a byte the chain acts on, each is its own output and the
             // bytes are known: no value is looked at through the chain
             let raw = all.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
             // (or when each step maps or drops bytes one at a time, `t:lowercase`: the
-            // outputs' bytes are the chain's image of theirs)
-            let known = match acted_on.intersects(&raw) {
-                false => Some(raw),
-                true => self.rules.chains.image(chain, raw),
+            // outputs' bytes are the chain's image of theirs; a trim has no set it acts on,
+            // but an image)
+            let known = match self.rules.chains.acted_on(chain) {
+                Some(acted_on) if !acted_on.intersects(&raw) => Some(raw),
+                _ => self.rules.chains.image(chain, raw),
             };
             if let Some(bytes) = known {
                 if let Some(values) = values {
