@@ -74,6 +74,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
             miss_bits += 1;
         }
     }
+    let memo = crate::transaction::number_memo_slots(links(&phases));
     // A pattern outside the grouped matcher runs on every value of its targets: built now, at
     // load (before a server forks its workers, which then share it; built on first use, each
     // worker would build its own on its first request). A grouped one runs only when the
@@ -97,6 +98,7 @@ pub fn compile(config: Config) -> Result<RuleSet, Errors> {
     set.matcher = matcher;
     set.phase_keys = phase_keys;
     set.miss_words = (miss_bits as usize).div_ceil(64);
+    set.memo = memo;
     // the decisions are worked out by running rules, on a transaction of the finished set
     let sources = set.sources.clone();
     let set = Arc::new(set);
@@ -421,6 +423,7 @@ impl Compiler<'_> {
             tag_bloom: u64::MAX.into(),
             byte_test: std::sync::OnceLock::new(),
             miss_bit: crate::rule::NO_MISS_BIT.into(),
+            memo_slot: crate::transaction::NO_MEMO.into(),
         };
         Some((rule, meta))
     }

@@ -467,6 +467,9 @@ pub struct Rule {
     /// Its bit in the texts' entries of the rules' misses, when its operator answers by the
     /// text alone ([`RuleOperator::answers_by_text`]), given at load; [`NO_MISS_BIT`] else.
     pub(crate) miss_bit: std::sync::atomic::AtomicU32,
+    /// Its place in a thread's memo of the rules' last "no" on one short value, given at load
+    /// (`crate::transaction`'s `memo`); `NO_MEMO` else.
+    pub(crate) memo_slot: std::sync::atomic::AtomicU32,
 }
 
 /// A rule's test by the bytes of its variables' values, made once per phase for them all: the

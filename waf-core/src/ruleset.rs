@@ -67,6 +67,11 @@ pub struct RuleSet {
     pub(crate) noauditlog_hides_rule: bool,
     /// Load-time warnings (e.g. a rule that runs on the backtracking regex fallback).
     pub warnings: Vec<String>,
+    /// This rule set's number in the process, which no other has (a thread's memo is one
+    /// rule set's: [`crate::transaction`]'s `memo`).
+    pub(crate) id: u64,
+    /// What each place in the memo needs, by [`crate::rule::Rule::memo_slot`].
+    pub(crate) memo: Vec<crate::transaction::MemoRule>,
 }
 
 impl RuleSet {
@@ -93,6 +98,11 @@ impl RuleSet {
             static_decisions: true,
             noauditlog_hides_rule: true,
             warnings,
+            id: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
+            memo: Vec::new(),
         }
     }
 
@@ -123,7 +133,8 @@ impl RuleSet {
 
     /// Turns the grouped matcher off (or back on). Off, every `@rx` rule runs its own regex on
     /// every value, and every rule resolves its targets itself (no values shared by the rules
-    /// of a phase); verdicts and logs are the same either way, only speed differs.
+    /// of a phase) and is evaluated anew on each request (no memo of the rules' last "no" on
+    /// a repeated value); verdicts and logs are the same either way, only speed differs.
     pub fn set_grouped_matching(&mut self, on: bool) {
         self.grouped_matching = on;
     }

@@ -279,6 +279,11 @@ fn insert<T: std::hash::Hash + Eq>(by_mask: &mut Vec<(u32, HashSet<T>)>, mask: u
 }
 
 impl Operator for IpMatch {
+    /// (The value's address against the networks, nothing recorded.)
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, _: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let value = c_str(value);
         if value.contains(&b':') {

@@ -98,6 +98,11 @@ pub(crate) fn stoi_or_zero(s: &[u8]) -> i64 {
 }
 
 impl Operator for Numeric {
+    /// (A comparison of the value with the argument, nothing recorded.)
+    fn reports_only_ranges(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let param = self.param.get(ctx);
         if self.op == Comparison::Eq {

@@ -495,7 +495,7 @@ impl Transaction {
     }
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
-    fn runtime_removals_apply(&self, rule: &Rule) -> bool {
+    pub(crate) fn runtime_removals_apply(&self, rule: &Rule) -> bool {
         self.target_removed_at_run_time_by(rule, |_| true)
     }
 
@@ -962,6 +962,16 @@ impl Transaction {
             self.after_full_match(rule, message);
             return true;
         };
+        // (a rule on one short value: the thread's memo may know it finds no match in it)
+        let memo_slot = rule.memo_slot.load(std::sync::atomic::Ordering::Relaxed);
+        let mut remember = None;
+        if memo_slot != super::NO_MEMO {
+            match self.ask_memo(rule, memo_slot) {
+                super::memo::Asked::NoMatch => return self.no_match(),
+                super::memo::Asked::Unknown(value, argument) => remember = Some((value, argument)),
+                super::memo::Asked::Off => {}
+            }
+        }
         let (targets, exclusions, check_removals) = self.targets_of(rule);
         let chain = rule
             .transformation_chain
@@ -1075,6 +1085,9 @@ impl Transaction {
             self.scratch.deferred_ranges.clear();
         }
         if !matched {
+            if let Some((value, argument)) = remember {
+                self.keep_in_memo(memo_slot, value, argument);
+            }
             return self.no_match();
         }
         if rule.chains {

@@ -10,7 +10,8 @@
 //! Submodules: `request` (what each step records), `variables` (resolving targets),
 //! `evaluate` (rules and chains), `actions` (what matched rules do), `macros` (`%{...}`),
 //! `transform_cache` (each value transformed once per chain, the grouped matcher's results),
-//! `candidates` (grouped rules skipped by whole variables).
+//! `candidates` (grouped rules skipped by whole variables), `memo` (rules on one repeated
+//! value answered by their last "no").
 
 mod actions;
 pub(crate) use actions::id_ranges;
@@ -20,6 +21,8 @@ mod columns;
 pub(crate) use candidates::{number_phase_keys, PhaseKeyCounts};
 mod evaluate;
 mod macros;
+mod memo;
+pub(crate) use memo::{number_memo_slots, MemoRule, NO_MEMO};
 mod request;
 mod spare;
 mod transform_cache;
@@ -149,6 +152,8 @@ pub struct Transaction {
     /// Names of matched collection elements, by `(variable, element buffer's address and
     /// length)`, with the element's buffer ([`Transaction::matched_name`]).
     pub(crate) matched_names: MatchedNames,
+    /// What the rules on one short value found no match in, on this thread ([`memo`]).
+    pub(crate) memo: memo::Memo,
     pub(crate) xml: Option<crate::body::xml::XmlDocument>,
     /// What each XPath a rule names (`XML:/*`, `XML://@*`) selects in `xml`, made on its first
     /// use: the document does not change once parsed, and CRS names those two in a hundred
@@ -266,6 +271,8 @@ struct SpareTables {
     values: candidates::PhaseValues,
     columns: columns::PhaseColumns,
     matched_names: MatchedNames,
+    /// What the rules on one short value found no match in ([`memo`]).
+    memo: memo::Memo,
     scalars: Vec<Option<crate::collection::Bytes>>,
     scalar_origins: Vec<Vec<(usize, usize)>>,
     /// The short scalars of the thread's last transaction ([`Transaction::set_scalar_at`]).
@@ -360,6 +367,13 @@ pub(crate) fn reused(
 const KEPT_HEADERS: usize = 32;
 const KEPT_HEADER_LEN: usize = 256;
 
+/// A request header that carries credentials: its value is never kept past its transaction.
+pub(crate) fn is_credential(name: &[u8]) -> bool {
+    [&b"cookie"[..], b"authorization", b"proxy-authorization"]
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c))
+}
+
 /// Entries a kept table may keep room for.
 const SPARE_TABLE_CAPACITY: usize = 1024;
 
@@ -396,10 +410,8 @@ impl SpareTables {
         }
         self.earlier_headers.clear();
         let headers = self.request[0].iter().take(KEPT_HEADERS).map(|h| {
-            let credentials = [&b"cookie"[..], b"authorization", b"proxy-authorization"]
-                .iter()
-                .any(|c| h.name.eq_ignore_ascii_case(c));
-            let value = (h.value.len() <= KEPT_HEADER_LEN && !credentials).then(|| h.value.clone());
+            let value = (h.value.len() <= KEPT_HEADER_LEN && !is_credential(&h.name))
+                .then(|| h.value.clone());
             (h.name.clone(), value)
         });
         self.earlier_headers.extend(headers);
@@ -435,6 +447,7 @@ impl Drop for Transaction {
             values: std::mem::take(&mut self.phase_values),
             columns: std::mem::take(&mut self.phase_columns),
             matched_names: std::mem::take(&mut self.matched_names),
+            memo: std::mem::take(&mut self.memo),
             scalars: std::mem::take(&mut self.scalars),
             scalar_origins: std::mem::take(&mut self.scalar_origins),
             earlier_scalars: std::mem::take(&mut self.earlier_scalars),
@@ -475,6 +488,7 @@ impl Transaction {
         let [request_headers, request_cookies, args, args_get, args_post, matched_vars] =
             tables.request;
         let transform_cache = transform_cache::TransformCache::take(&rules);
+        let memo = tables.memo.for_rules(&rules);
         // (an emptied `TX` is this one's; a copy of the plan's waits for the plan)
         let (tx, spare_tx) = match tables.tx.is_empty() {
             true => (tables.tx, Collection::new()),
@@ -521,6 +535,7 @@ impl Transaction {
             matched_vars,
             matched_planned: None,
             matched_names: tables.matched_names,
+            memo,
             xml: None,
             xml_selections: Default::default(),
             request_body: Vec::new(),
