@@ -13,7 +13,8 @@
 //! A rule has a place in the memo ([`crate::rule::Rule::memo_slot`], given at load by
 //! [`number_memo_slots`]) when its operator answers by the value and its argument alone and
 //! leaves nothing but ranges ([`crate::operators::Operator::reports_only_ranges`]), its
-//! argument is plain text or one `TX` variable, it has no `capture` or `multiMatch`, and it
+//! argument is plain text or one `TX` variable, it has no `multiMatch` (nor `capture` when
+//! negated: a capture is made where the operator matches, a negated rule's "no"), and it
 //! has one target: a variable of one value, a header by its name (not a credential's), or a
 //! `TX` element. At run time the memo is asked only when the rule keeps that one target (no
 //! exclusion, no target removed by a `ctl`) and it has exactly one value, short ([`value_max`]:
@@ -76,7 +77,8 @@ impl Memo {
 /// Whether `rule` may have a place in the memo, and what it then needs.
 fn memo_rule(rule: &Rule) -> Option<MemoRule> {
     let op = rule.operator.as_ref()?;
-    if !op.operator.reports_only_ranges() || rule.capture() || rule.multi_match() {
+    // (a capture is made by a match: a negated rule's "no")
+    if !op.operator.reports_only_ranges() || (rule.capture() && op.negated) || rule.multi_match() {
         return None;
     }
     let tx_argument = match op.argument.has_macros() {
@@ -297,7 +299,8 @@ mod tests {
 
     /// Requests drawn from small pools (so that values repeat, with the same length where they
     /// differ) give the same log lines with the memo as without it (the grouped matcher off),
-    /// over every operator that may have a place, negated or not, on each kind of target.
+    /// over every operator that may have a place, negated or not, on each kind of target, with
+    /// captures (kept by a match, so by a negated rule's "no": 20 has no place).
     #[test]
     fn the_memo_answers_as_the_rules_would() {
         let text = "SecRuleEngine DetectionOnly\n\
@@ -311,7 +314,10 @@ mod tests {
             SecRule TX:n \"!@eq 1\" \"id:16,phase:1,pass,log\"\n\
             SecRule REMOTE_ADDR \"@ipMatch 127.0.0.1\" \"id:17,phase:1,pass,log,chain\"\n\
                 SecRule REQUEST_HEADERS:Host \"@endsWith c\" \"t:none\"\n\
-            SecRule REQUEST_HEADERS:X-List \"@contains PUT\" \"id:18,phase:1,pass,log\"";
+            SecRule REQUEST_HEADERS:X-List \"@contains PUT\" \"id:18,phase:1,pass,log\"\n\
+            SecRule REQUEST_HEADERS:Host \"@rx ^b(.)\" \"id:19,phase:1,pass,log,capture,msg:'%{TX.1}'\"\n\
+            SecRule REQUEST_METHOD \"!@rx ^(P)\" \"id:20,phase:1,pass,log,capture,msg:'%{TX.1}'\"\n\
+            SecRule REQUEST_METHOD \"@rx .\" \"id:21,phase:1,pass,log,msg:'%{TX.0} %{TX.1}'\"";
         let (with, without) = (rules(text, true), rules(text, false));
         let methods = ["GET", "PUT", "POST", "HEAD"];
         let hosts = ["abc", "bbc", "abd", "", "cab"];
