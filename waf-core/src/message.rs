@@ -165,6 +165,19 @@ impl RuleMessage {
         tags.clear();
     }
 
+    /// [`RuleMessage::empty`] after a rule (a chain) that did not match and wrote no
+    /// `multiMatch` line: only its `[ref]` and match text may have been written (what a match
+    /// fills is filled once the whole chain matched). ~90 rules a request end so, and emptying
+    /// each field was ~1% of a regression input's instructions.
+    pub(crate) fn empty_after_no_match(&mut self) {
+        self.matched.clear();
+        self.reference.clear();
+        debug_assert!(
+            *self == RuleMessage::default(),
+            "a rule that did not match filled its message: {self:?}"
+        );
+    }
+
     /// The log line. `code`: the status for an `Access denied` line (`None` prints `%d`, which
     /// the intervention replaces with the status). `client`: prefix `[client IP] ` (the
     /// intervention's log has it, the log callback's lines do not).

@@ -326,8 +326,14 @@ impl Transaction {
                     self.bytes_tested = tested.is_some();
                     self.current_rule_at = Some((phase, at));
                     let mut message = self.scratch.message.take().unwrap_or_default();
-                    self.evaluate_rule(rule, &mut message);
-                    message.empty();
+                    // (a chain that failed after a `multiMatch` line filled the message for
+                    // that line: `log_multi_match`)
+                    match self.evaluate_rule(rule, &mut message) {
+                        false if self.multi_match_lines.is_empty() => {
+                            message.empty_after_no_match()
+                        }
+                        _ => message.empty(),
+                    }
                     self.scratch.message = Some(message);
                     // a chain that did not match in full writes no line (see `log_multi_match`)
                     self.multi_match_lines.clear();
