@@ -397,7 +397,9 @@ impl SpareTables {
     /// No request's data outlives its transaction in a spare but its short scalars and its
     /// headers' names (with the `MATCHED_VAR_NAME`s made of them) and short values other than
     /// credentials, kept to be shared by the next
-    /// transaction where it has the same bytes, never seen by it otherwise.
+    /// transaction where it has the same bytes, never seen by it otherwise; and the memo's
+    /// values ([`memo`]: short scalars, headers other than credentials and `TX` elements,
+    /// one per rule), only ever compared with a later value.
     fn recycle(mut self, snapshot: Option<&Collection>) {
         use spare::Empty;
         self.values.empty(SPARE_TABLE_CAPACITY);
