@@ -25,7 +25,6 @@ use crate::collection::Bytes;
 use crate::rule::{CompiledSelector, Rule};
 use seclang_parser::names::VariableName as V;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 
 /// [`Rule::memo_slot`] of a rule without a place in the memo.
 pub(crate) const NO_MEMO: u32 = u32::MAX;
@@ -163,17 +162,12 @@ impl Transaction {
             .tx_argument
             .as_ref()
             .map(|(name, hash)| self.tx_value(name, *hash));
-        let known = match &self.memo.entries[slot as usize] {
-            Some((v, a)) => {
-                same(v, &value)
-                    && match (a, &argument) {
-                        (Some(a), Some(b)) => same(a, b),
-                        (None, None) => true,
-                        _ => false,
-                    }
-            }
-            None => false,
-        };
+        // (`Arc`'s `==` compares the pointers first: a repeated scalar or header is most often
+        // the thread's last transaction's buffer, [`super::reused`])
+        let known = matches!(
+            &self.memo.entries[slot as usize],
+            Some((v, a)) if *v == value && *a == argument
+        );
         if !known {
             return Asked::Unknown(value, argument);
         }
@@ -217,12 +211,6 @@ impl Transaction {
             *e = Some((value, argument));
         }
     }
-}
-
-/// The same bytes (the same buffer, most often: a repeated scalar or header is the thread's
-/// last transaction's buffer, [`super::reused`]).
-fn same(a: &Bytes, b: &Bytes) -> bool {
-    Arc::ptr_eq(a, b) || a[..] == b[..]
 }
 
 #[cfg(test)]
