@@ -601,6 +601,19 @@ impl Rule {
     pub fn multi_match(&self) -> bool {
         self.actions.multi_match || self.defaults.multi_match
     }
+
+    /// Whether the links after this rule (it has `chain`) write no log line of their own
+    /// before the whole chain matches: none of them is `multiMatch`.
+    pub(crate) fn links_log_nothing(&self) -> bool {
+        let mut link = self.chain.as_deref();
+        while let Some(l) = link {
+            if l.multi_match() {
+                return false;
+            }
+            link = l.chain.as_deref();
+        }
+        true
+    }
 }
 
 #[cfg(test)]

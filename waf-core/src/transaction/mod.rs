@@ -314,6 +314,8 @@ pub(crate) struct Scratch {
     pub(crate) ranges: Vec<(usize, usize)>,
     /// The values a negated rule's operator matched, whose ranges wait for a match.
     pub(crate) deferred_ranges: evaluate::DeferredRanges,
+    /// The `[ref]` pieces of chains' matches, written when the chain matches.
+    pub(crate) deferred_references: evaluate::DeferredReferences,
     /// A `setvar`'s expanded name.
     pub(crate) name: Vec<u8>,
     /// The message a rule being evaluated fills, emptied and kept from rule to rule (most
@@ -336,6 +338,7 @@ impl Scratch {
         self.no_match.empty(room);
         self.ranges.empty(room);
         self.deferred_ranges.empty(room);
+        self.deferred_references.empty(room);
         self.name.empty(room);
         for step in &mut self.steps {
             step.empty(room * 64);
