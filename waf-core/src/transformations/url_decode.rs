@@ -66,20 +66,24 @@ fn decode_uni(input: &[u8], out: &mut Vec<u8>, map: Option<&UnicodeMap>) -> bool
     let mut changed = false;
     let mut i = 0;
     while i < len {
-        // the bytes up to the next `%` or `+` are copied as they are, in one go
-        let next = memchr::memchr2(b'%', b'+', &input[i..]).map_or(len, |n| i + n);
-        out.extend_from_slice(&input[i..next]);
-        i = next;
-        if i == len {
-            break;
-        }
-        if input[i] == b'+' {
-            i = copy_words(input, i, out);
-            changed = true;
-        } else {
-            let (used, decoded) = decode_percent(input, i, out, map);
-            i += used;
-            changed |= decoded;
+        match input[i] {
+            b'+' => {
+                i = copy_words(input, i, out);
+                changed = true;
+            }
+            b'%' => {
+                let (used, decoded) = decode_percent(input, i, out, map);
+                i += used;
+                changed |= decoded;
+            }
+            _ => {
+                // the bytes up to the next `%` or `+` are copied as they are, in one go (a
+                // search only from a byte that is neither: 2 KB of `%25` was a search, a call,
+                // per `%`)
+                let next = memchr::memchr2(b'%', b'+', &input[i..]).map_or(len, |n| i + n);
+                out.extend_from_slice(&input[i..next]);
+                i = next;
+            }
         }
     }
     changed
