@@ -9,7 +9,8 @@
 //!
 //! - `RULES`: `crs4-pl1`, `crs4-pl2` or `crs3` (CRS 4 found as `compare` finds it).
 //! - `WORKLOAD`: `regression` (CRS's regression inputs), `benign`, or `form`, `json`,
-//!   `multipart` with a size in bytes (`json:1048576`).
+//!   `multipart` with a size in bytes (`json:1048576`), or one of `compare`'s worst inputs,
+//!   `worst-FAMILY:SIZE` (`worst-percent:2048`).
 //! - `ROUNDS` (default 3): how many times the requests run after a first, untimed round (the
 //!   one in which `@rx` automata are built).
 //!
@@ -54,7 +55,7 @@ fn main() {
         args.remove(0);
     }
     let (Some(rules), Some(workload)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: profile [--steps] crs4-pl1|crs4-pl2|crs3 regression|benign|form:N|json:N|multipart:N [ROUNDS]");
+        eprintln!("usage: profile [--steps] crs4-pl1|crs4-pl2|crs3 regression|benign|form:N|json:N|multipart:N|worst-FAMILY:N [ROUNDS]");
         std::process::exit(2);
     };
     let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
@@ -139,6 +140,13 @@ fn requests(workload: &str, crs4: Option<&std::path::Path>) -> Vec<Prepared> {
         "form" => one(workloads::urlencoded_body(size)),
         "json" => one(workloads::json_body(size)),
         "multipart" => one(workloads::multipart_body(size)),
+        family if family.starts_with("worst-") => {
+            let family = &family["worst-".len()..];
+            match sekisho_benches::compare::worst::worst_request(family, size) {
+                Some(r) => one(r),
+                None => fail(&format!("no worst input family {family}")),
+            }
+        }
         "regression" | "benign" => {
             let name = if kind == "benign" {
                 "benign"
