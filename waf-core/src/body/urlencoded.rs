@@ -143,12 +143,16 @@ fn decode_nonstrict_into(input: &[u8], out: &mut Vec<u8>) -> usize {
     let mut invalid = 0;
     let mut i = 0;
     while i < input.len() {
-        let Some(run) = memchr::memchr2(b'%', b'+', &input[i..]) else {
-            out.extend_from_slice(&input[i..]);
-            break;
-        };
-        out.extend_from_slice(&input[i..i + run]);
-        i += run;
+        // (a search only from a byte that is neither `%` nor `+`: a field of `%2F%2A...` was
+        // a search, a call, per `%`)
+        if !matches!(input[i], b'%' | b'+') {
+            let Some(run) = memchr::memchr2(b'%', b'+', &input[i..]) else {
+                out.extend_from_slice(&input[i..]);
+                break;
+            };
+            out.extend_from_slice(&input[i..i + run]);
+            i += run;
+        }
         if input[i] == b'+' {
             i = crate::transformations::copy_words(input, i, out);
             continue;
