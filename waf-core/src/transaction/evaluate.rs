@@ -733,11 +733,16 @@ impl Transaction {
         // `reports_unchanged`). Once one ran, `current` holds the value.
         let [current, next] = &mut steps;
         let mut transformed = false;
+        // the stage, while it is a shared buffer: a long value's stages come from the
+        // transaction's memo of each step ([`Transaction::step_output`]), which the other
+        // `multiMatch` rules and the chains of the rest share (2 KB of `%25` went through
+        // `t:urlDecodeUni` in each of CRS's `multiMatch` rules)
+        let mut shared: Option<Bytes> = None;
         for (i, (name, f)) in rule.transformations.iter().enumerate() {
-            let from = if transformed {
-                &current[..]
-            } else {
-                &input[..]
+            let from = match &shared {
+                Some(s) => &s[..],
+                None if transformed => &current[..],
+                None => &input[..],
             };
             // the raw value's bytes, when known, tell most steps without a scan (a value of
             // words and spaces, for 934100's `t:urlDecodeUni,t:jsDecode,t:removeWhitespace`)
@@ -756,6 +761,28 @@ impl Transaction {
             if skip {
                 continue;
             }
+            if from.len() >= super::transform_cache::STEP_MEMO_MIN
+                && (shared.is_some() || !transformed)
+            {
+                let stage_input = shared.take().unwrap_or_else(|| input.clone());
+                let (output, changed) = self.step_output(*name, *f, &stage_input);
+                transformed = true;
+                if multi && changed && may_match(&output) {
+                    let stage = Seen::Shared(&output);
+                    matched |= self.try_value(rule, op, v, stage, Stage::One(i), message, pending);
+                }
+                shared = Some(output);
+                continue;
+            }
+            if let Some(s) = shared.take() {
+                // (shorter now: on in the step buffers)
+                current.clear();
+                current.extend_from_slice(&s);
+            }
+            let from = match transformed {
+                true => &current[..],
+                false => &input[..],
+            };
             let changed = self.apply_transformation(*name, *f, from, next);
             // The output is always the new value; the "changed" flag (libmodsecurity's, not
             // always "output differs": t:cmdLine never sets it) only decides which values
@@ -768,10 +795,10 @@ impl Transaction {
             }
         }
         if !multi {
-            let all = if transformed {
-                Seen::Scratch(&current[..])
-            } else {
-                Seen::Shared(input)
+            let all = match &shared {
+                Some(s) => Seen::Shared(s),
+                None if transformed => Seen::Scratch(&current[..]),
+                None => Seen::Shared(input),
             };
             matched |= self.try_value(rule, op, v, all, Stage::All, message, pending);
         }
@@ -1397,6 +1424,32 @@ mod tests {
                 "o0,1v8,2o0,1v18,2o0,1v23,1o0,1v6,1t:lowercaseo0,1v11,1t:lowercase\
                  o0,1o0,1v13,2o0,2o0,1o1,1o0,1o0,1",
                 "o0,1v13,2"
+            ]
+        );
+    }
+
+    /// `multiMatch` rules on a long value (its stages from the transaction's memo of each
+    /// step, shared with the other rules) log the stages a short value's would: expected,
+    /// the lines without the memo.
+    #[test]
+    fn multi_match_stages_of_a_long_value() {
+        let rules = "SecRuleEngine On\n\
+            SecRule ARGS \"@rx ab\" \"id:21,phase:1,pass,log,multiMatch,t:urlDecodeUni,t:lowercase\"\n\
+            SecRule ARGS \"@rx ab\" \"id:22,phase:1,pass,log,multiMatch,\
+             t:utf8toUnicode,t:urlDecodeUni,t:lowercase,t:removeWhitespace\"\n\
+            SecRule ARGS \"@rx ab\" \"id:23,phase:1,pass,log,t:urlDecodeUni,t:lowercase\"";
+        let uri = format!("/?q=%2561%2562%41%42{}&r=%61b", "x%20".repeat(150));
+        assert_eq!(
+            refs(rules, &uri, &[("Host", "h")]),
+            [
+                "o0,2v8,308t:urlDecodeUni",
+                "o0,2v8,308t:lowercase",
+                "o0,2v627,2",
+                "o0,2v8,308t:urlDecodeUni",
+                "o0,2v8,308t:lowercase",
+                "o0,2v8,308t:removeWhitespace",
+                "o0,2v627,2",
+                "o0,2v8,308t:urlDecodeUni,t:lowercaseo0,2v627,2t:urlDecodeUni,t:lowercase"
             ]
         );
     }

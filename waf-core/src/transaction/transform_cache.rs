@@ -29,6 +29,12 @@ use std::hash::BuildHasherDefault;
 /// (buffer address, length, chain).
 type Key = (usize, usize, ChainId);
 
+/// (input buffer address, length, transformation): [`TransformCache::steps`].
+type StepKey = (usize, usize, TransformationName);
+
+/// (the input, kept, its output, libmodsecurity's "changed" flag).
+type StepOutput = (Bytes, Bytes, bool);
+
 /// A kept text's entry ([`TransformCache::texts`]) and a chain, one word: `entry << 32 | chain`.
 pub(crate) type TextKey = u64;
 
@@ -89,16 +95,16 @@ pub(crate) struct TransformCache {
     /// it) and the transformation: chains that differ before a step may give it the same
     /// input (`t:utf8toUnicode` leaves ASCII as it is, so `t:utf8toUnicode,t:urlDecodeUni`
     /// decodes what `t:urlDecodeUni` did), which their entries in `map` do not tell. 2 KB of
-    /// `%25` went through `t:urlDecodeUni` ~17 times a request.
-    steps:
-        HashMap<(usize, usize, TransformationName), (Bytes, Bytes), BuildHasherDefault<KeyHasher>>,
+    /// `%25` went through `t:urlDecodeUni` ~17 times a request. With libmodsecurity's
+    /// "changed" flag of the step (`multiMatch` tests a stage that raised it).
+    steps: HashMap<StepKey, StepOutput, BuildHasherDefault<KeyHasher>>,
     scratch: Vec<u8>,
 }
 
 /// The shortest input a transformation's output is kept for by the input and the
 /// transformation ([`TransformCache::steps`]): a short one costs less to transform again than
 /// the look.
-const STEP_MEMO_MIN: usize = 256;
+pub(crate) const STEP_MEMO_MIN: usize = 256;
 
 /// A kept text's output through a chain ([`TransformCache::outputs`]), with what the rules ask
 /// of it: a rule's byte test its bytes, the grouped matcher its scan. Kept with the output,
@@ -447,18 +453,39 @@ impl Transaction {
         apply(&self.rules, name, f, input, out)
     }
 
-    /// `input` after one transformation; `None` when it comes out as it went in.
+    /// `input` after one transformation (`None` when it comes out as it went in), and
+    /// libmodsecurity's "changed" flag.
     fn transformed_step(
         &mut self,
         name: TransformationName,
         f: crate::transformations::TransformFn,
         input: &[u8],
-    ) -> Option<Bytes> {
+    ) -> (Option<Bytes>, bool) {
         let mut out = std::mem::take(&mut self.transform_cache.scratch);
-        self.apply_transformation(name, f, input, &mut out);
+        let changed = self.apply_transformation(name, f, input, &mut out);
         let output = (out[..] != input[..]).then(|| Bytes::from(&out[..]));
         self.transform_cache.scratch = out;
-        output
+        (output, changed)
+    }
+
+    /// A long `input` ([`STEP_MEMO_MIN`] bytes or more) after one transformation, once per
+    /// transaction ([`TransformCache::steps`]): the output (`input` itself when the step left
+    /// it as it was) and libmodsecurity's "changed" flag.
+    pub(crate) fn step_output(
+        &mut self,
+        name: TransformationName,
+        f: crate::transformations::TransformFn,
+        input: &Bytes,
+    ) -> (Bytes, bool) {
+        let key = (input.as_ptr() as usize, input.len(), name);
+        if let Some((_, output, changed)) = self.transform_cache.steps.get(&key) {
+            return (output.clone(), *changed);
+        }
+        let (output, changed) = self.transformed_step(name, f, input);
+        let output = output.unwrap_or_else(|| input.clone());
+        let kept = (input.clone(), output.clone(), changed);
+        self.transform_cache.steps.insert(key, kept);
+        (output, changed)
     }
 
     /// `value` after the transformation chain `chain`, computed once per transaction.
@@ -561,24 +588,13 @@ impl Transaction {
             }
             parent
         } else if input.len() >= STEP_MEMO_MIN {
-            let step_key = (input.as_ptr() as usize, input.len(), step.name);
-            let output = match self.transform_cache.steps.get(&step_key) {
-                Some((_, output)) => output.clone(),
-                None => {
-                    let output = self
-                        .transformed_step(step.name, step.f, input)
-                        .unwrap_or_else(|| input.clone());
-                    let kept = (input.clone(), output.clone());
-                    self.transform_cache.steps.insert(step_key, kept);
-                    output
-                }
-            };
+            let (output, _) = self.step_output(step.name, step.f, input);
             match std::sync::Arc::ptr_eq(&output, input) {
                 true => parent,
                 false => Some(output),
             }
         } else {
-            self.transformed_step(step.name, step.f, input).or(parent)
+            self.transformed_step(step.name, step.f, input).0.or(parent)
         };
         match by_text {
             Some(text) => {
