@@ -87,7 +87,7 @@ impl LiteralScan {
         for part in split(&by_first, |i| &literals[i as usize]) {
             let of_part: Vec<&[u8]> = part.iter().map(|&i| &literals[i as usize][..]).collect();
             let start_len = teddy_start_len(&of_part).unwrap_or(FULL);
-            let automaton = leftmost(of_part.iter().map(|l| start(l, start_len)))?;
+            let automaton = leftmost(of_part.iter().map(|l| start(l, start_len)), None)?;
             parts.push(Part {
                 literals: part,
                 start_len,
@@ -187,7 +187,12 @@ impl LiteralScan {
                     }
                     let kept = part.literals.iter().filter(|&&i| scan.live[i as usize]);
                     let kept = kept.map(|&i| start(&self.literals[i as usize], start_len));
-                    let Some(automaton) = rebuilt_leftmost(kept) else {
+                    // (for the rest of one value: a contiguous NFA, not the DFA the builder
+                    // picks for a few literals, whose build was ~40% of a rebuild's ~200,000
+                    // instructions, paid about once a request by 2 KB of `1=1 and `; the SIMD
+                    // prefilter in front is the same)
+                    let contiguous = Some(aho_corasick::AhoCorasickKind::ContiguousNFA);
+                    let Some(automaton) = leftmost(kept, contiguous) else {
                         return false;
                     };
                     rebuilt = Some(automaton);
@@ -273,21 +278,14 @@ fn distinct_starts<'a>(starts: impl Iterator<Item = &'a [u8]>) -> Vec<&'a [u8]> 
 }
 
 /// A leftmost-first automaton (its prefilters need that match kind) of the distinct
-/// `starts`.
-fn leftmost<'a>(starts: impl Iterator<Item = &'a [u8]>) -> Option<AhoCorasick> {
+/// `starts`, of `kind` (`None`: the builder's choice).
+fn leftmost<'a>(
+    starts: impl Iterator<Item = &'a [u8]>,
+    kind: Option<aho_corasick::AhoCorasickKind>,
+) -> Option<AhoCorasick> {
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostFirst)
-        .build(distinct_starts(starts))
-        .ok()
-}
-
-/// [`leftmost`] for the rest of one value: a contiguous NFA, not the DFA the builder picks
-/// for a few literals (a DFA's build was ~40% of a rebuild's ~200,000 instructions, which 2 KB
-/// of `1=1 and ` paid about once a request; the SIMD prefilter in front is the same).
-fn rebuilt_leftmost<'a>(starts: impl Iterator<Item = &'a [u8]>) -> Option<AhoCorasick> {
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .kind(kind)
         .build(distinct_starts(starts))
         .ok()
 }
