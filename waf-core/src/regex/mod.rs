@@ -195,6 +195,10 @@ fn linear(node: &pcre::Node) -> Result<LinearParts, LinearError> {
         let hir = hir::linear_hir(node).map_err(LinearError::Refused)?;
         let _ = cell.set(Linear::Built(build_linear(&hir)?));
     }
+    // Without a light set, a set of punctuation and spaces keeps the pattern off values of
+    // letters and digits alone (after the choice above: such a pattern still runs on most
+    // text, and is built at load as before).
+    let bytes = bytes.or_else(|| RequiredBytes::without_words(&lower));
     Ok((cell, literals, bytes))
 }
 

@@ -128,7 +128,7 @@ impl RequiredBytes {
 
     /// The set for `hir`, if it has one light enough to be worth checking.
     pub(crate) fn of(hir: &Hir) -> Option<RequiredBytes> {
-        required(hir, false).map(RequiredBytes::from_set)
+        required(hir, false, LIGHT).map(RequiredBytes::from_set)
     }
 
     /// The set for a pattern given by its lowercased tree
@@ -136,7 +136,17 @@ impl RequiredBytes {
     /// and is counted so. (The lowercase of each match of the pattern is a match of that tree,
     /// so it holds one of the set's bytes, and the match that byte in one case or the other.)
     pub(crate) fn of_lowercased(lower: &Hir) -> Option<RequiredBytes> {
-        required(lower, true).map(RequiredBytes::from_set)
+        required(lower, true, LIGHT).map(RequiredBytes::from_set)
+    }
+
+    /// For a pattern with no light set ([`RequiredBytes::of_lowercased`]'s tree): bytes other
+    /// than letters and digits one of which every match holds, however common (a space),
+    /// if there are such. A value of letters and digits alone cannot match: a name, an id, a
+    /// number, a word (CRS's command patterns, 932250 and its kin, end each command with a
+    /// space, `&`, `|`, `)`, `,`, `<` or `>`; without a set they ran on every argument's name
+    /// and value).
+    pub(crate) fn without_words(lower: &Hir) -> Option<RequiredBytes> {
+        required(lower, true, WORDLESS).map(RequiredBytes::from_set)
     }
 
     fn from_set(set: Set) -> RequiredBytes {
@@ -198,16 +208,40 @@ impl Set {
     }
 }
 
+/// What a set may hold: how much it may weigh, and whether letters and digits may be in it.
+#[derive(Clone, Copy)]
+struct Limits {
+    cap: u32,
+    words: bool,
+}
+
+/// The sets [`RequiredBytes::of`] looks for: light ones, of a few uncommon bytes.
+const LIGHT: Limits = Limits {
+    cap: MAX_WEIGHT,
+    words: true,
+};
+
+/// The sets [`RequiredBytes::without_words`] looks for: any weight, no letter or digit.
+const WORDLESS: Limits = Limits {
+    cap: u32::MAX,
+    words: false,
+};
+
+/// Whether `b` may be in a set within `limits`.
+fn allowed(b: u8, limits: Limits) -> bool {
+    limits.words || !b.is_ascii_alphanumeric()
+}
+
 /// A set of bytes one of which every match of `hir` holds (the lightest found), or `None`
 /// when a match may hold none in particular (it may be empty, or anything) or when the
-/// lightest set weighs more than [`MAX_WEIGHT`] (unions only grow, so a heavier set could
-/// never make a useful one further up). `fold`: every byte stands for both its ASCII cases.
-fn required(hir: &Hir, fold: bool) -> Option<Set> {
-    any_required(hir, fold).filter(|s| s.weight <= MAX_WEIGHT)
+/// lightest set is past `limits` (unions only grow, so a heavier set could never make a
+/// useful one further up). `fold`: every byte stands for both its ASCII cases.
+fn required(hir: &Hir, fold: bool, limits: Limits) -> Option<Set> {
+    any_required(hir, fold, limits).filter(|s| s.weight <= limits.cap)
 }
 
 /// [`required`] before the weight limit.
-fn any_required(hir: &Hir, fold: bool) -> Option<Set> {
+fn any_required(hir: &Hir, fold: bool, limits: Limits) -> Option<Set> {
     let folded_weight = |b: u8| {
         let mut s = Set::empty();
         s.insert_folded(b, fold);
@@ -219,6 +253,7 @@ fn any_required(hir: &Hir, fold: bool) -> Option<Set> {
         HirKind::Literal(l) => {
             l.0.iter()
                 .copied()
+                .filter(|&b| allowed(b, limits))
                 .min_by_key(|&b| folded_weight(b))
                 .map(|b| {
                     let mut s = Set::empty();
@@ -230,6 +265,9 @@ fn any_required(hir: &Hir, fold: bool) -> Option<Set> {
             let mut s = Set::empty();
             for r in c.iter() {
                 for b in r.start()..=r.end() {
+                    if !allowed(b, limits) {
+                        return None;
+                    }
                     s.insert_folded(b, fold);
                 }
             }
@@ -239,17 +277,17 @@ fn any_required(hir: &Hir, fold: bool) -> Option<Set> {
         // not made by the linear engine's translation (bytes mode); no claim about it
         HirKind::Class(Class::Unicode(_)) => None,
         HirKind::Repetition(r) if r.min == 0 => None,
-        HirKind::Repetition(r) => required(&r.sub, fold),
-        HirKind::Capture(c) => required(&c.sub, fold),
+        HirKind::Repetition(r) => required(&r.sub, fold, limits),
+        HirKind::Capture(c) => required(&c.sub, fold, limits),
         HirKind::Concat(parts) => parts
             .iter()
-            .filter_map(|p| required(p, fold))
+            .filter_map(|p| required(p, fold, limits))
             .min_by_key(|s| s.weight),
         HirKind::Alternation(branches) => {
             let mut all = Set::empty();
             for b in branches {
-                all = all.union(&required(b, fold)?);
-                if all.weight > MAX_WEIGHT {
+                all = all.union(&required(b, fold, limits)?);
+                if all.weight > limits.cap {
                     return None;
                 }
             }
@@ -284,6 +322,33 @@ mod tests {
         assert_eq!(set(r"(?:;)*"), None);
         assert_eq!(set(r"^"), None);
         assert_eq!(set(r"(?:;)+"), Some(b";".to_vec()));
+    }
+
+    #[test]
+    fn wordless_sets_leave_letters_and_digits_out() {
+        let wordless = |pattern: &str| {
+            let parsed = super::super::parse(pattern.as_bytes()).unwrap();
+            let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
+            RequiredBytes::without_words(&lower)
+                .map(|s| (0..=255u8).filter(|&b| s.contains(b)).collect::<Vec<u8>>())
+        };
+        // every command ends with a space or `|`; the letters of each are lighter, and the
+        // space too common for a light set
+        let commands = r"(?i)(?:^|;)\s*(?:cat|wget)[ |]";
+        assert_eq!(set(commands), None);
+        assert_eq!(wordless(commands), Some(b" |".to_vec()));
+        // a branch with nothing but letters: no set
+        assert_eq!(wordless(r"(?:cat|wget)(?: |$)"), None);
+        assert_eq!(wordless(r"(?i)union"), None);
+        // a class with a letter in it is not a set of its own
+        assert_eq!(wordless(r"x[a ]|y[ ,]"), None);
+        assert_eq!(wordless(r"x[- ]|y[ ,]"), Some(b" ,-".to_vec()));
+        // a value of letters and digits is kept off, one with a space is not
+        let parsed = super::super::parse(commands.as_bytes()).unwrap();
+        let lower = super::super::hir::linear_hir_lowercased(&parsed.node).unwrap();
+        let s = RequiredBytes::without_words(&lower).unwrap();
+        assert!(!s.found_in(b"field123wget"));
+        assert!(s.found_in(b"cat /etc/passwd"));
     }
 
     #[test]
