@@ -171,18 +171,31 @@ pub struct SelectorRegex {
     /// `/^_ga(?:_\w+)?$/` are tried on the name of every value of most of its rules, a regex
     /// run each ([`required_start`]).
     start: Vec<u8>,
+    /// [`crate::collection::name_marks`] of the literal or start every name that matches
+    /// holds (0 when there is none): a collection that keeps its names' marks offers only the
+    /// names that have them ([`crate::Collection::iter_marked`]).
+    marks: u64,
 }
 
 impl SelectorRegex {
     pub fn new(pattern: &str) -> Result<SelectorRegex, String> {
+        let literal = plain_literal(pattern).map(|(l, anchored)| {
+            let key = search_key(&l);
+            (l, anchored, key)
+        });
+        let start = required_start(pattern);
+        let held = literal.as_ref().map_or(&start[..], |(l, ..)| &l[..]);
         Ok(SelectorRegex {
             regex: selector_regex(pattern)?,
-            literal: plain_literal(pattern).map(|(l, anchored)| {
-                let key = search_key(&l);
-                (l, anchored, key)
-            }),
-            start: required_start(pattern),
+            marks: crate::collection::name_marks(held),
+            literal,
+            start,
         })
+    }
+
+    /// The marks every name that matches has ([`SelectorRegex::marks`]).
+    pub fn marks(&self) -> u64 {
+        self.marks
     }
 
     /// Whether the pattern matches `name` (without regard to ASCII case).

@@ -280,7 +280,10 @@ impl Transaction {
             Some(CompiledSelector::Key(k, hash, None)) if collection == v => {
                 c.named_by_hash(k, *hash).count()
             }
-            _ => c.iter().filter(|e| self.selected(target, &e.name)).count(),
+            _ => c
+                .iter_marked(selector_marks(target))
+                .filter(|e| self.selected(target, &e.name))
+                .count(),
         }
     }
 
@@ -306,7 +309,7 @@ impl Transaction {
         }
         if let Some(base) = names_of(v) {
             if let Some(c) = self.collection(base) {
-                for e in c {
+                for e in c.iter_marked(selector_marks(target)) {
                     if self.selected(target, &e.name) {
                         // where the name sits: libmodsecurity keeps request and response header
                         // names apart (a header's name is 2 bytes before its value, `: `; a
@@ -346,7 +349,7 @@ impl Transaction {
                 }
                 return;
             }
-            for e in c {
+            for e in c.iter_marked(selector_marks(target)) {
                 if self.selected(target, &e.name) {
                     push(e);
                 }
@@ -464,6 +467,15 @@ impl Transaction {
                 origin: Origin::None,
             });
         }
+    }
+}
+
+/// The marks every element `target`'s selector picks has in its name
+/// ([`crate::rule::SelectorRegex::marks`]); 0 for any other selector.
+fn selector_marks(target: &Target) -> u64 {
+    match &target.selector {
+        Some(CompiledSelector::Regex(re, _)) => re.marks(),
+        _ => 0,
     }
 }
 
