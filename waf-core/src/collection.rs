@@ -44,13 +44,14 @@ pub struct Collection {
 }
 
 /// The bit of each byte in [`name_marks`] (ASCII case aside): letters, digits and `_-./` a bit
-/// each, other bytes share the rest.
-const MARK_BIT: [u8; 256] = {
-    let mut t = [0u8; 256];
+/// each, other bytes share the rest. (A mask a byte, not a bit number: a name's marks are a
+/// load and an `or` a byte.)
+const MARK: [u64; 256] = {
+    let mut t = [0u64; 256];
     let mut b = 0;
     while b < 256 {
         let l = (b as u8).to_ascii_lowercase();
-        t[b] = match l {
+        let bit = match l {
             b'a'..=b'z' => l - b'a',
             b'0'..=b'9' => 26 + (l - b'0'),
             b'_' => 36,
@@ -59,16 +60,16 @@ const MARK_BIT: [u8; 256] = {
             b'/' => 39,
             _ => 40 + l % 24,
         };
+        t[b] = 1 << bit;
         b += 1;
     }
     t
 };
 
-/// A set of the bytes of `name`, one bit each ([`MARK_BIT`]; ASCII case aside): a name that
-/// lacks a bit of a literal's marks cannot hold the literal.
+/// A set of the bytes of `name`, one bit each ([`MARK`]; ASCII case aside): a name that lacks
+/// a bit of a literal's marks cannot hold the literal.
 pub fn name_marks(name: &[u8]) -> u64 {
-    name.iter()
-        .fold(0, |m, &b| m | 1 << MARK_BIT[usize::from(b)])
+    name.iter().fold(0, |m, &b| m | MARK[usize::from(b)])
 }
 
 /// Entries by [`name_hash`]: the first and last position of each hash, and from each
