@@ -69,20 +69,20 @@ impl Transaction {
 
     /// `initcol`/`setsid`/`setuid`/`setrsc`: the collection's variables for `key`, from the
     /// rule set's store.
+    /// (A name other than the five is opened nowhere: no variable reads it, no `setvar`
+    /// writes it.)
     fn open_collection(&mut self, collection: &str, key: Vec<u8>) {
-        let loaded = self.rules.store.load(collection, &key);
-        self.persistent.insert(collection.to_string(), loaded);
-        self.persistent_keys.insert(collection.to_string(), key);
+        let Some(name) = crate::persistent::known_name(collection) else {
+            return;
+        };
+        let loaded = self.rules.store.load(name, &key);
+        self.persistent.open(name, loaded, key);
     }
 
     /// Writes a change of a persistent collection through to the store (under the key it was
     /// opened with; an unopened collection lives under the empty key, as in libmodsecurity).
     fn persist(&self, collection: &str, change: Change) {
-        let key = self
-            .persistent_keys
-            .get(collection)
-            .cloned()
-            .unwrap_or_default();
+        let key = self.persistent.key(collection).cloned().unwrap_or_default();
         self.rules.store.apply(collection, &key, change);
     }
 
@@ -177,13 +177,8 @@ impl Transaction {
         if is_tx {
             return Some(&mut self.tx);
         }
-        let col = name.to_ascii_lowercase();
-        match col.as_str() {
-            "ip" | "global" | "session" | "user" | "resource" => {
-                Some(self.persistent.entry(col).or_default())
-            }
-            _ => None,
-        }
+        let col = crate::persistent::known_name(&name.to_ascii_lowercase())?;
+        Some(self.persistent.get_or_default(col))
     }
 
     /// After the rule (and its chain) matched: everything but `setvar`, then the log line.

@@ -34,7 +34,6 @@ use crate::message::RuleMessage;
 use crate::ruleset::RuleSet;
 use seclang_parser::names::VariableName;
 use seclang_parser::IdRange;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -137,10 +136,9 @@ pub struct Transaction {
     /// the plan takes it (`Transaction::follow_plan`); else empty.
     pub(crate) spare_tx: Collection,
     /// Persistent collections (`ip`, `global`, `session`, `user`, `resource`) as loaded by
-    /// `initcol`/`setsid`/`setuid`/`setrsc`.
-    pub(crate) persistent: BTreeMap<String, Collection>,
-    /// The key each persistent collection was opened with (`initcol:ip=%{REMOTE_ADDR}`).
-    pub(crate) persistent_keys: BTreeMap<String, Vec<u8>>,
+    /// `initcol`/`setsid`/`setuid`/`setrsc`, with the key each was opened with
+    /// (`initcol:ip=%{REMOTE_ADDR}`).
+    pub(crate) persistent: crate::persistent::Opened,
     /// `MATCHED_VARS`; its last element is `MATCHED_VAR` and `MATCHED_VAR_NAME` (both are set
     /// by each match, and emptied by a rule that does not match): not a copy of it, whose
     /// buffers' counts were two atomic adds and subtracts per match.
@@ -535,8 +533,7 @@ impl Transaction {
             rule_vars: Collection::new(),
             tx,
             spare_tx,
-            persistent: BTreeMap::new(),
-            persistent_keys: BTreeMap::new(),
+            persistent: Default::default(),
             matched_vars,
             matched_planned: None,
             matched_names: tables.matched_names,

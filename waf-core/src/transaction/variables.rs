@@ -235,8 +235,8 @@ impl Transaction {
             V::WebAppId => self.rules.config.web_app_id.clone()?.into_bytes(),
             V::Status | V::StatusLine => self.scalar(V::ResponseStatus)?.to_vec(),
             V::FullRequest if self.full_request => self.full_request_text(),
-            V::SessionId => self.persistent_keys.get("session")?.clone(),
-            V::UserId => self.persistent_keys.get("user")?.clone(),
+            V::SessionId => self.persistent.key("session")?.clone(),
+            V::UserId => self.persistent.key("user")?.clone(),
             _ => return self.stored_scalar(v),
         }))
     }
