@@ -347,3 +347,29 @@ fn updated_targets_count() {
     assert_eq!(every.0.len(), 1, "{:?}", every.0);
     assert!(every.0[0].contains("[msg \"ARGS:q\"]"), "{:?}", every.0);
 }
+
+/// Two rule sets take turns on one thread: each transaction's `TX` starts as its own rule
+/// set's plan made it, never as the other's (the thread keeps a copy of the last one's for
+/// the next transaction, taken as it is only by a transaction of the same rule set).
+#[test]
+fn rule_sets_take_turns_with_their_own_tx() {
+    let text = |me: &str, other: &str| {
+        format!(
+            "SecRuleEngine On\n\
+            SecAction \"id:1,phase:1,pass,nolog,setvar:tx.who={me}\"\n\
+            SecRule ARGS:q \"@rx .\" \"id:2,phase:1,deny,status:403,log,chain\"\n\
+            SecRule TX:who \"@streq {other}\"\n\
+            SecRule ARGS:q \"@rx .\" \"id:3,phase:1,deny,status:409,log,chain\"\n\
+            SecRule TX:who \"!@streq {me}\""
+        )
+    };
+    let a = Arc::new(RuleSet::from_text("a.conf", &text("a", "b"), None).unwrap());
+    let b = Arc::new(RuleSet::from_text("b.conf", &text("b", "a"), None).unwrap());
+    // (the plan decides the `SecAction`, its `TX` holding `who`; the chains read the request,
+    // and `TX` as the transaction has it)
+    assert_eq!(a.decided_rules(), 1);
+    for rules in [&a, &b, &b, &a, &a, &b] {
+        let (lines, status) = run(rules, "x");
+        assert_eq!(status, None, "{lines:?}");
+    }
+}

@@ -135,6 +135,9 @@ pub struct Transaction {
     /// The thread's last `TX` made a copy of the plan's again (see `SpareTables::tx`), until
     /// the plan takes it (`Transaction::follow_plan`); else empty.
     pub(crate) spare_tx: Collection,
+    /// The rule set whose plan's `TX` `spare_tx` is a copy of (`SpareTables::tx_of`): the
+    /// plan takes such a copy as it is, when it is this transaction's rule set's.
+    pub(crate) spare_tx_of: u64,
     /// Persistent collections (`ip`, `global`, `session`, `user`, `resource`) as loaded by
     /// `initcol`/`setsid`/`setuid`/`setrsc`, with the key each was opened with
     /// (`initcol:ip=%{REMOTE_ADDR}`).
@@ -283,6 +286,8 @@ struct SpareTables {
     /// then keeps the elements still shared), else emptied; the buffers the plan's `TX` is
     /// copied into.
     tx: Collection,
+    /// The rule set ([`RuleSet::id`]) whose plan's `TX` `tx` is a copy of; 0 for none.
+    tx_of: u64,
     /// The request's collections most requests fill (headers, cookies, arguments) and
     /// `MATCHED_VARS`, emptied: grown from nothing in each transaction, each grew its two
     /// vectors a few times (~15 reallocations a request).
@@ -401,15 +406,19 @@ impl SpareTables {
     /// transaction where it has the same bytes, never seen by it otherwise; and the memo's
     /// values ([`memo`]: short scalars, headers other than credentials and `TX` elements,
     /// one per rule), only ever compared with a later value.
-    fn recycle(mut self, snapshot: Option<&Collection>) {
+    fn recycle(mut self, snapshot: Option<&Collection>, rules: u64) {
         use spare::Empty;
         self.values.empty(SPARE_TABLE_CAPACITY);
         columns::recycle(&mut self.columns, SPARE_TABLE_CAPACITY);
         match snapshot {
             Some(snapshot) if self.tx.room() <= SPARE_TABLE_CAPACITY => {
-                self.tx.copy_with_room(snapshot, 0)
+                self.tx.copy_with_room(snapshot, 0);
+                self.tx_of = rules;
             }
-            _ => self.tx.empty_keeping_room(SPARE_TABLE_CAPACITY, true),
+            _ => {
+                self.tx.empty_keeping_room(SPARE_TABLE_CAPACITY, true);
+                self.tx_of = 0;
+            }
         }
         self.earlier_headers.clear();
         let headers = self.request[0].iter().take(KEPT_HEADERS).map(|h| {
@@ -460,6 +469,7 @@ impl Drop for Transaction {
                 true => std::mem::take(&mut self.tx),
                 false => std::mem::take(&mut self.spare_tx),
             },
+            tx_of: 0,
             request: [
                 &mut self.request_headers,
                 &mut self.request_cookies,
@@ -471,7 +481,7 @@ impl Drop for Transaction {
             .map(std::mem::take),
             scratch: std::mem::take(&mut self.scratch),
         }
-        .recycle(self.rules.plan.snapshot.as_ref());
+        .recycle(self.rules.plan.snapshot.as_ref(), self.rules.id);
     }
 }
 
@@ -493,9 +503,9 @@ impl Transaction {
         let transform_cache = transform_cache::TransformCache::take(&rules);
         let memo = tables.memo.for_rules(&rules);
         // (an emptied `TX` is this one's; a copy of the plan's waits for the plan)
-        let (tx, spare_tx) = match tables.tx.is_empty() {
-            true => (tables.tx, Collection::new()),
-            false => (Collection::new(), tables.tx),
+        let (tx, spare_tx, spare_tx_of) = match tables.tx.is_empty() {
+            true => (tables.tx, Collection::new(), 0),
+            false => (Collection::new(), tables.tx, tables.tx_of),
         };
         let mut t = Transaction {
             rules,
@@ -533,6 +543,7 @@ impl Transaction {
             rule_vars: Collection::new(),
             tx,
             spare_tx,
+            spare_tx_of,
             persistent: Default::default(),
             matched_vars,
             matched_planned: None,
