@@ -280,10 +280,11 @@ impl Transaction {
             Some(CompiledSelector::Key(k, hash, None)) if collection == v => {
                 c.named_by_hash(k, *hash).count()
             }
-            _ => c
-                .iter_marked(selector_marks(target))
-                .filter(|e| self.selected(target, &e.name))
-                .count(),
+            _ => {
+                let mut n = 0;
+                self.each_selected(target, c, |_| n += 1);
+                n
+            }
         }
     }
 
@@ -309,26 +310,24 @@ impl Transaction {
         }
         if let Some(base) = names_of(v) {
             if let Some(c) = self.collection(base) {
-                for e in c.iter_marked(selector_marks(target)) {
-                    if self.selected(target, &e.name) {
-                        // where the name sits: libmodsecurity keeps request and response header
-                        // names apart (a header's name is 2 bytes before its value, `: `; a
-                        // response header's at the same offset), and derives the others from
-                        // the value's offset (`name=value`)
-                        let n = e.name.len();
-                        let origin = e.origin.map(|(o, _)| match base {
-                            V::RequestHeaders => (o.saturating_sub(n + 2), n),
-                            V::ResponseHeaders => (o, n),
-                            _ => (o.saturating_sub(n + 1), n),
-                        });
-                        f(Value {
-                            name: ValueName::Element(v),
-                            element: Some(e.name.clone()),
-                            value: e.name.clone(),
-                            origin: Origin::of(origin),
-                        });
-                    }
-                }
+                self.each_selected(target, c, |e| {
+                    // where the name sits: libmodsecurity keeps request and response header
+                    // names apart (a header's name is 2 bytes before its value, `: `; a
+                    // response header's at the same offset), and derives the others from
+                    // the value's offset (`name=value`)
+                    let n = e.name.len();
+                    let origin = e.origin.map(|(o, _)| match base {
+                        V::RequestHeaders => (o.saturating_sub(n + 2), n),
+                        V::ResponseHeaders => (o, n),
+                        _ => (o.saturating_sub(n + 1), n),
+                    });
+                    f(Value {
+                        name: ValueName::Element(v),
+                        element: Some(e.name.clone()),
+                        value: e.name.clone(),
+                        origin: Origin::of(origin),
+                    });
+                });
             }
             return;
         }
@@ -349,11 +348,7 @@ impl Transaction {
                 }
                 return;
             }
-            for e in c.iter_marked(selector_marks(target)) {
-                if self.selected(target, &e.name) {
-                    push(e);
-                }
-            }
+            self.each_selected(target, c, push);
             return;
         }
         // libmodsecurity's scalar ("anchored") variables always give one value, empty when
@@ -405,6 +400,27 @@ impl Transaction {
             Some(CompiledSelector::Key(k, _, None)) => name.eq_ignore_ascii_case(k),
             Some(CompiledSelector::Key(_, _, Some(m))) => self.named_by_expansion(m, name),
             Some(CompiledSelector::Regex(re, _)) => re.is_match(name),
+        }
+    }
+
+    /// Calls `f` with each element of `c` that `target`'s selector picks: by a pattern, only
+    /// among the names that have the marks of what every name it picks holds
+    /// ([`Collection::iter_marked`]).
+    #[inline]
+    fn each_selected<'c>(
+        &self,
+        target: &Target,
+        c: &'c Collection,
+        mut f: impl FnMut(&'c crate::collection::Entry),
+    ) {
+        let marks = match &target.selector {
+            Some(CompiledSelector::Regex(re, _)) => re.marks(),
+            _ => 0,
+        };
+        for e in c.iter_marked(marks) {
+            if self.selected(target, &e.name) {
+                f(e);
+            }
         }
     }
 
@@ -467,15 +483,6 @@ impl Transaction {
                 origin: Origin::None,
             });
         }
-    }
-}
-
-/// The marks every element `target`'s selector picks has in its name
-/// ([`crate::rule::SelectorRegex::marks`]); 0 for any other selector.
-fn selector_marks(target: &Target) -> u64 {
-    match &target.selector {
-        Some(CompiledSelector::Regex(re, _)) => re.marks(),
-        _ => 0,
     }
 }
 
