@@ -93,55 +93,52 @@ impl MemoryStore {
 }
 
 /// The persistent collections a transaction opened (`initcol`, `setsid`, `setuid`, `setrsc`)
-/// or wrote to, and the key each was opened with: the five libmodsecurity knows, by name. (A
-/// map by owned names allocated a ~1.8 KB tree node and two names an `initcol`: 2% of a CRS
+/// or wrote to, each with the key it was opened with: the five libmodsecurity knows, by name.
+/// (A map by owned names allocated a ~1.8 KB tree node and two names an `initcol`: 2% of a CRS
 /// 3.3.4 request.)
 #[derive(Debug, Default)]
-pub struct Opened {
-    collections: Vec<(&'static str, Collection)>,
-    keys: Vec<(&'static str, Vec<u8>)>,
-}
+pub(crate) struct Opened(Vec<(&'static str, Collection, Option<Vec<u8>>)>);
 
 /// `name` (lowercase) as the name of one of the five persistent collections.
-pub fn known_name(name: &str) -> Option<&'static str> {
+pub(crate) fn known_name(name: &str) -> Option<&'static str> {
     ["ip", "global", "session", "user", "resource"]
         .into_iter()
         .find(|&k| k == name)
 }
 
 impl Opened {
+    fn find(&self, name: &str) -> Option<&(&'static str, Collection, Option<Vec<u8>>)> {
+        self.0.iter().find(|(n, ..)| *n == name)
+    }
+
     /// The collection `name`, if it is open.
-    pub fn get(&self, name: &str) -> Option<&Collection> {
-        self.collections
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, c)| c)
-    }
-
-    /// The collection `name`, opened empty if it is not open.
-    pub fn get_or_default(&mut self, name: &'static str) -> &mut Collection {
-        let at = match self.collections.iter().position(|(n, _)| *n == name) {
-            Some(at) => at,
-            None => {
-                self.collections.push((name, Collection::new()));
-                self.collections.len() - 1
-            }
-        };
-        &mut self.collections[at].1
-    }
-
-    /// Opens `name` as `collection`, under `key` (in place of what it held).
-    pub fn open(&mut self, name: &'static str, collection: Collection, key: Vec<u8>) {
-        *self.get_or_default(name) = collection;
-        match self.keys.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, k)) => *k = key,
-            None => self.keys.push((name, key)),
-        }
+    pub(crate) fn get(&self, name: &str) -> Option<&Collection> {
+        self.find(name).map(|(_, c, _)| c)
     }
 
     /// The key `name` was opened with.
-    pub fn key(&self, name: &str) -> Option<&Vec<u8>> {
-        self.keys.iter().find(|(n, _)| *n == name).map(|(_, k)| k)
+    pub(crate) fn key(&self, name: &str) -> Option<&Vec<u8>> {
+        self.find(name).and_then(|(.., k)| k.as_ref())
+    }
+
+    /// The collection `name`, opened empty (without a key) if it is not open.
+    pub(crate) fn get_or_default(&mut self, name: &'static str) -> &mut Collection {
+        let at = match self.0.iter().position(|(n, ..)| *n == name) {
+            Some(at) => at,
+            None => {
+                self.0.push((name, Collection::new(), None));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// Opens `name` as `collection`, under `key` (in place of what it held).
+    pub(crate) fn open(&mut self, name: &'static str, collection: Collection, key: Vec<u8>) {
+        match self.0.iter_mut().find(|(n, ..)| *n == name) {
+            Some(e) => *e = (name, collection, Some(key)),
+            None => self.0.push((name, collection, Some(key))),
+        }
     }
 }
 
