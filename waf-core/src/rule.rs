@@ -507,6 +507,10 @@ pub(crate) struct ByteTest {
     pub required: crate::regex::ByteSet,
     /// A test of the presence of values, not of bytes.
     pub presence: bool,
+    /// For a test of bytes, the bytes entry of each of the variables (in the order the rule
+    /// names them, each once) with its position in the rule's targets: the test reads those
+    /// entries without walking the targets.
+    pub entries: Box<[(u32, u32)]>,
 }
 
 /// A tag's bit in [`Rule::tag_bloom`].

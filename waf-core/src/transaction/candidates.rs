@@ -474,11 +474,21 @@ pub(crate) fn number_phase_keys<'r>(
         keys.dedup();
         let next = byte_sets.len() as u32;
         let set = *byte_sets.entry((keys, presence)).or_insert(next);
+        let mut entries: Vec<(u32, u32)> = Vec::new();
+        if !presence {
+            for (at, t) in targets.iter().enumerate() {
+                let key = t.phase_keys.bytes.load(Relaxed);
+                if t.variable != V::Xml && !entries.iter().any(|e| e.0 == key) {
+                    entries.push((key, at as u32));
+                }
+            }
+        }
         let _ = rule.byte_test.set(crate::rule::ByteTest {
             set,
             xml: targets.iter().any(|t| t.variable == V::Xml),
             required,
             presence,
+            entries: entries.into_boxed_slice(),
         });
     }
     PhaseKeyCounts {
@@ -587,28 +597,48 @@ impl Transaction {
 
     /// [`Transaction::byte_test`] when its set's entry is not yet worked out this phase.
     fn no_bytes_in(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> Option<bool> {
+        if !test.presence {
+            return Some(self.no_bytes_in_entries(rule, test));
+        }
+        // a presence test: a value present is the whole answer, kept
         let targets = static_targets(rule)?;
-        let mut present = ByteSet::EMPTY;
         for t in targets.iter().filter(|t| t.variable != V::Xml) {
-            let bytes = match test.presence {
-                true if self.target_has_values(rule, t) => ByteSet::ALL,
-                true => ByteSet::EMPTY,
-                false => self.target_bytes(rule, t),
+            if self.target_has_values(rule, t) {
+                self.keep_byte_set(test.set, ByteSet::ALL);
+                return Some(false);
+            }
+        }
+        self.keep_byte_set(test.set, ByteSet::EMPTY);
+        Some(true)
+    }
+
+    /// [`Transaction::no_bytes_in`] of a test of bytes, by its variables' entries: each entry
+    /// not yet worked out this phase is made from the rule's target at its position.
+    fn no_bytes_in_entries(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> bool {
+        let mut present = ByteSet::EMPTY;
+        for &(key, at) in test.entries.iter() {
+            let bytes = match self.phase_tables.bytes(key) {
+                Some(b) => b,
+                None => {
+                    // (the targets the test was made of: `static_exceptions` is set once)
+                    let Some(t) = static_targets(rule).and_then(|t| t.get(at as usize)) else {
+                        return false;
+                    };
+                    let b = self.bytes_of(rule, t, keyed_chain(rule));
+                    self.phase_tables.set_bytes(key, b);
+                    b
+                }
             };
             if test.required.intersects(&bytes) {
                 // (the union is kept only when whole: the variables after this one are not
                 // worked out for a rule that runs anyway; keeping it whatever the answer, from
-                // the variables' entries already made, was slower. A value present is the
-                // whole answer of a presence test.)
-                if test.presence {
-                    self.keep_byte_set(test.set, bytes);
-                }
-                return Some(false);
+                // the variables' entries already made, was slower)
+                return false;
             }
             present = present.union(bytes);
         }
         self.keep_byte_set(test.set, present);
-        Some(true)
+        true
     }
 
     /// Keeps `present` as the phase's entry of byte set `set`.
@@ -1263,6 +1293,15 @@ mod tests {
             .collect();
         assert_eq!(sets[0], sets[1]);
         assert_eq!(sets[1], sets[2]);
+        // each test reads its variables' entries in the rule's order, `XML` left out
+        let entries = |i: usize| match &rules.phases[1][i] {
+            crate::ruleset::Entry::Rule(rule) => rule.byte_test.get().unwrap().entries.to_vec(),
+            crate::ruleset::Entry::Marker(_) => unreachable!(),
+        };
+        let (args, header) = (entries(0)[0].0, entries(0)[1].0);
+        assert_ne!(args, header);
+        assert_eq!(entries(0), [(args, 0), (header, 1)]);
+        assert_eq!(entries(2), [(header, 0), (args, 1)]);
         assert_eq!(run("a=%3B"), (vec![true, false, false], vec![2, 3]));
         assert_eq!(run("a=%3C"), (vec![false, true, true], vec![1]));
     }
