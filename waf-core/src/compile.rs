@@ -373,6 +373,7 @@ impl Compiler<'_> {
                             ));
                         }
                         Some(RuleOperator {
+                            required: o.required_bytes().copied(),
                             operator: o,
                             negated: op.negated,
                             name: operator_display_name(op.name),

@@ -1095,10 +1095,11 @@ impl Transaction {
             .transformation_chain
             .load(std::sync::atomic::Ordering::Relaxed);
         let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
+        debug_assert!(op.required.as_ref() == op.operator.required_bytes());
         // (the bytes one of which every match holds, when the grouped matcher is on)
         let required =
             match self.rules.grouped_matching && chain != crate::rule::UNASSIGNED && !op.negated {
-                true => op.operator.required_bytes(),
+                true => op.required.as_ref(),
                 false => None,
             };
         if let Some(required) = required.filter(|_| !bytes_tested) {
