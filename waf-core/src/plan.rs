@@ -170,6 +170,7 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 sim.removed_tags.clear();
                 sim.removed_targets_by_id.clear();
                 sim.removed_targets_by_tag.clear();
+                sim.removed_targets_tag_bits = 0;
                 sim.skip_next = 0;
                 (hit, sim.marker.take())
             });

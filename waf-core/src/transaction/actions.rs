@@ -484,6 +484,7 @@ impl Transaction {
                     for t in &rule_ctl.targets {
                         self.removed_targets_by_tag
                             .push((Arc::clone(tag), Arc::clone(t), *bit));
+                        self.removed_targets_tag_bits |= *bit;
                     }
                 }
             }

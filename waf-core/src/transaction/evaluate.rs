@@ -560,7 +560,15 @@ impl Transaction {
     }
 
     /// Whether some `ctl:ruleRemoveTargetById`/`ByTag` of this transaction names this rule.
+    #[inline]
     pub(crate) fn runtime_removals_apply(&self, rule: &Rule) -> bool {
+        // (CRS's 941010 removes a target from the rules of one tag on most requests: a rule
+        // without that tag's bit is answered by its tag bits, without a walk of the removals)
+        if self.removed_targets_by_id.is_empty()
+            && !rule.may_have_tag(self.removed_targets_tag_bits)
+        {
+            return false;
+        }
         self.target_removed_at_run_time_by(rule, |_| true)
     }
 
@@ -1306,6 +1314,30 @@ mod tests {
             .map(|(m, r)| (m.to_string(), r.to_string()))
             .collect();
         assert_eq!(fields, expected);
+    }
+
+    /// `ctl:ruleRemoveTargetByTag` removes the target from the rules of that tag only, later
+    /// in the transaction (CRS's 941010); a rule is passed over by its tag bits
+    /// (`Transaction::removed_targets_tag_bits`) only when it has none of the tag's.
+    #[test]
+    fn a_target_removed_by_tag_is_removed_from_that_tags_rules() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecRule ARGS:r \"@streq 1\" \"id:1,phase:1,pass,nolog,ctl:ruleRemoveTargetByTag=xss;ARGS:a\"\n\
+            SecRule ARGS \"@rx x\" \"id:2,phase:1,pass,log,msg:'2 %{MATCHED_VAR_NAME}',tag:'other',tag:'xss'\"\n\
+            SecRule ARGS \"@rx x\" \"id:3,phase:1,pass,log,msg:'3 %{MATCHED_VAR_NAME}',tag:'sqli'\"";
+        let msgs = |uri: &str| -> Vec<String> {
+            let lines = test_log::lines(rules, test_log::get(uri, &[]));
+            lines.iter().map(|l| test_log::field(l, "msg")).collect()
+        };
+        assert_eq!(msgs("/?r=1&a=x"), ["3 ARGS:a"].map(String::from));
+        assert_eq!(
+            msgs("/?r=1&a=x&b=x"),
+            ["2 ARGS:b", "3 ARGS:b"].map(String::from)
+        );
+        assert_eq!(
+            msgs("/?r=0&a=x"),
+            ["2 ARGS:a", "3 ARGS:a"].map(String::from)
+        );
     }
 
     /// An argument that is one `%{tx.name}` (looked up by the name's hash kept from the load)

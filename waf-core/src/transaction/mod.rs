@@ -176,6 +176,9 @@ pub struct Transaction {
     pub(crate) removed_targets_by_id: Vec<(IdRange, Arc<str>)>,
     /// `ctl:ruleRemoveTargetByTag`: tag, target, and the tag's [`crate::rule::tag_bit`].
     pub(crate) removed_targets_by_tag: Vec<(Arc<str>, Arc<str>, u64)>,
+    /// The union of `removed_targets_by_tag`'s tag bits: a rule none of whose tags has one
+    /// is none of theirs ([`Transaction::runtime_removals_apply`]).
+    pub(crate) removed_targets_tag_bits: u64,
     pub(crate) skip_next: u32,
     pub(crate) marker: Option<std::sync::Arc<str>>,
     /// The last phase run with the rule set's [`crate::plan::Plan`] (0: not in use): the plan
@@ -562,6 +565,7 @@ impl Transaction {
             removed_tags: Vec::new(),
             removed_targets_by_id: Vec::new(),
             removed_targets_by_tag: Vec::new(),
+            removed_targets_tag_bits: 0,
             skip_next: 0,
             marker: None,
             planned_through: 0,
