@@ -149,12 +149,16 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
             if statics.is_some_and(|s| s.removed) {
                 continue;
             }
-            let targets = statics.map(|s| match &s.targets {
-                Some((t, x)) => (&t[..], &x[..]),
-                None => (&rule.targets[..], &rule.exclusions[..]),
-            });
+            let targets = static_targets(rule);
             let decidable = targets.is_some_and(|(t, x)| known.decidable(rule, t, x))
                 && !removable.targets.covers(rule);
+            // a chain whose links are as decidable is decided when it matches in full
+            let links_decidable = decidable
+                && rule.chains
+                && links(rule).skip(1).all(|link| {
+                    !removable.targets.covers(link)
+                        && static_targets(link).is_some_and(|(t, x)| known.decidable(link, t, x))
+                });
             // a rule a transaction may remove decides what it does when it runs, no more
             let may_vanish = removable.rules.covers(rule);
             // what this rule alone matched (of a chain, its starter: a miss is the chain's)
@@ -162,8 +166,19 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 sim.no_match();
                 sim.current_rule_at = Some((phase, at));
                 sim.starter_only = true;
+                // (the starter's own `setvar`s run at each of its matches: a chain evaluated
+                // again in full starts from the `TX` before them)
+                let before = links_decidable.then(|| sim.tx.clone());
                 let hit = sim.evaluate_rule(rule, &mut RuleMessage::default());
                 sim.starter_only = false;
+                // (a chain whose starter matched and whose link did not stays undecided, as
+                // before: the starter's matches may have set `TX`)
+                let mut chain_hit = false;
+                if let Some(tx) = before.filter(|_| hit) {
+                    sim.tx = tx;
+                    sim.no_match();
+                    chain_hit = sim.evaluate_rule(rule, &mut RuleMessage::default());
+                }
                 sim.current_rule_at = None;
                 // (what a transaction may remove is followed in `removable`)
                 sim.removed_ids.clear();
@@ -172,10 +187,24 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 sim.removed_targets_by_tag.clear();
                 sim.removed_targets_tag_bits = 0;
                 sim.skip_next = 0;
-                (hit, sim.marker.take())
+                (hit, chain_hit, sim.marker.take())
             });
             let (hit, marker) = match outcome {
-                Some((hit, marker)) if !(hit && rule.chains) => (hit, marker),
+                // (a chain whose starter matched: decided only when all of it matched, with
+                // its links' `setvar`s folded or none, as a decided match runs its starter's
+                // alone)
+                Some((hit, chain_hit, marker))
+                    if !(hit && rule.chains)
+                        || (chain_hit
+                            && chain_setvars_decided(
+                                rule,
+                                folding && !conditional,
+                                may_vanish,
+                                &known,
+                            )) =>
+                {
+                    (hit, marker)
+                }
                 _ => {
                     // depends on the request (or on a chain's links)
                     if conditional || !tx_inert(rule) {
@@ -213,6 +242,10 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                     records.add_shared(e.name.clone(), e.value.clone(), None);
                 }
                 plan.matched.push(records);
+                debug_assert!(
+                    !rule.chains || !writes || folds,
+                    "a chain's setvars not run"
+                );
                 decisions[at] = Decision::Hit {
                     matched: (plan.matched.len() - 1) as u32,
                     jump_past: jump.map(|m| m as u32),
@@ -269,6 +302,24 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
         snapshot.mark_names();
     }
     plan
+}
+
+/// Whether a chain that matched in full may be a [`Decision::Hit`] as far as its `setvar`s
+/// go: it has none, or they fold into the snapshot (a hit's `setvar`s, when run, are its
+/// starter's alone).
+fn chain_setvars_decided(rule: &Rule, folding: bool, may_vanish: bool, known: &Known) -> bool {
+    let mut setvars = all_setvars(rule).peekable();
+    setvars.peek().is_none()
+        || (folding && !may_vanish && all_setvars(rule).all(|s| known.value_known(&s.var.value)))
+}
+
+/// A rule's targets and exclusions with its static exceptions; `None` when they depend on a
+/// macro.
+fn static_targets(rule: &Rule) -> Option<(&[Target], &[Target])> {
+    rule.static_exceptions.get().map(|s| match &s.targets {
+        Some((t, x)) => (&t[..], &x[..]),
+        None => (&rule.targets[..], &rule.exclusions[..]),
+    })
 }
 
 /// The first marker of that name after `at`.

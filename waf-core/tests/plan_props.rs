@@ -28,6 +28,16 @@ enum Spec {
         pattern: usize,
         then: Then,
     },
+    /// A chain of `TX` tests alone (CRS 3's 912100, `&TX:dos_* "@eq 0"`, `skipAfter`): decided
+    /// as a whole when every link is; its link may count, and may set a key.
+    TxOnlyChain {
+        key: usize,
+        n: u8,
+        link_key: usize,
+        link_counts: bool,
+        link_sets: bool,
+        then: Then,
+    },
     /// `SecRule &TX:key "@eq 0"` (a default).
     Default {
         key: usize,
@@ -97,6 +107,15 @@ fn spec() -> impl Strategy<Value = Spec> {
             .prop_map(|(key, op, n, then)| Spec::TxTest { key, op, n, then }),
         2 => (0..KEYS.len(), 0u8..3, 0..PATTERNS.len(), then())
             .prop_map(|(key, n, pattern, then)| Spec::TxChain { key, n, pattern, then }),
+        2 => (0..KEYS.len(), 0u8..3, 0..KEYS.len(), any::<bool>(), any::<bool>(), then())
+            .prop_map(|(key, n, link_key, link_counts, link_sets, then)| Spec::TxOnlyChain {
+                key,
+                n,
+                link_key,
+                link_counts,
+                link_sets,
+                then
+            }),
         2 => (0..KEYS.len(), 0u8..3).prop_map(|(key, n)| Spec::Default { key, n }),
         2 => (0..KEYS.len(), 0u8..3, any::<bool>())
             .prop_map(|(key, n, add)| Spec::Action { key, n, add }),
@@ -165,6 +184,23 @@ fn rules_text(specs: &[(Spec, u8)]) -> String {
                 KEYS[*key],
                 actions(id, *phase, then),
                 PATTERNS[*pattern]
+            ),
+            Spec::TxOnlyChain {
+                key,
+                n,
+                link_key,
+                link_counts,
+                link_sets,
+                then,
+            } => format!(
+                "SecRule TX:{} \"@ge {n}\" \"{},chain\"\n\
+                 SecRule {}TX:{} \"{}\" \"{}\"",
+                KEYS[*key],
+                actions(id, *phase, then),
+                if *link_counts { "&" } else { "" },
+                KEYS[*link_key],
+                if *link_counts { "@eq 0" } else { "@lt 2" },
+                if *link_sets { "setvar:tx.c=+1" } else { "t:none" },
             ),
             Spec::Default { key, n } => format!(
                 "SecRule &TX:{k} \"@eq 0\" \"id:{id},phase:{phase},pass,nolog,setvar:tx.{k}={n}\"",
@@ -262,6 +298,34 @@ fn bookkeeping_is_decided() {
     let rules = Arc::new(rules);
     assert_eq!(run(&rules, "attack").1, Some(403));
     assert_eq!(run(&rules, "pl2").1, None);
+}
+
+/// A chain of `TX` tests that matches in full, CRS 3's 912100 (three `&TX:dos_* "@eq 0"`
+/// links, `skipAfter`), is decided, and jumps as evaluated; one whose link does not match is
+/// decided too (its starter does), and one whose link sets `TX` outside phase 1's folding is not.
+#[test]
+fn chains_of_tx_tests_are_decided() {
+    let text = "SecRuleEngine On\n\
+        SecRule REQUEST_HEADERS:Content-Type \"@rx json\" \"id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON\"\n\
+        SecRule &TX:dos_a \"@eq 0\" \"id:2,phase:1,pass,nolog,skipAfter:END,chain\"\n\
+        SecRule &TX:dos_b \"@eq 0\" \"chain\"\n\
+        SecRule &TX:dos_c \"@eq 0\"\n\
+        SecRule ARGS \"@rx y\" \"id:3,phase:1,deny,log\"\n\
+        SecMarker END\n\
+        SecRule ARGS \"@rx x\" \"id:4,phase:1,pass,log,setvar:tx.n=+1\"\n\
+        SecRule &TX:n \"@eq 1\" \"id:5,phase:1,pass,nolog,chain\"\n\
+        SecRule &TX:m \"@eq 0\"\n\
+        SecRule &TX:m \"@eq 0\" \"id:6,phase:2,pass,nolog,chain\"\n\
+        SecRule &TX:dos_a \"@eq 0\" \"setvar:tx.p=1\"\n\
+        SecRule TX:p \"@eq 1\" \"id:7,phase:2,deny,log\"";
+    let rules = RuleSet::from_text("c.conf", text, None).unwrap();
+    // 2 decided (a hit that jumps over 3); 5 reads a count the request sets; 6 sets TX outside
+    // the folding (with its setvars, a decided hit would run its starter's alone)
+    assert_eq!(rules.decided_rules(), 1);
+    let [planned, every] = both(text, "y");
+    assert_eq!(planned, every);
+    assert_eq!(every.1, Some(403), "7 denies: 6's link set tx.p");
+    assert!(!every.0.iter().any(|l| l.contains("id \"3\"")));
 }
 
 /// Both ways, the log lines and verdict of `run` on `q`.
