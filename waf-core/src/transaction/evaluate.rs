@@ -403,9 +403,15 @@ impl Transaction {
                     if *setvars {
                         self.current_rule_at = Some((phase, at));
                     }
+                    let follows = rules.plan.follows[*matched as usize];
                     if !*setvars && self.matched_vars().is_empty() {
                         // (what it matched, as the plan keeps it: not copied)
                         self.matched_planned = Some(*matched);
+                    } else if let Some((_, joined)) = follows
+                        .filter(|(before, _)| !*setvars && self.matched_planned == Some(*before))
+                    {
+                        // (after the hit before it: the plan's join of the two records)
+                        self.matched_planned = Some(joined);
                     } else {
                         for e in rules.plan.matched[*matched as usize].iter() {
                             // (as evaluation does: once per value matched, `MATCHED_VAR` its
