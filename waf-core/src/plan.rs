@@ -183,7 +183,7 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
             if statics.is_some_and(|s| s.removed) {
                 continue;
             }
-            let targets = static_targets(rule);
+            let targets = rule.static_targets();
             let decidable = targets.is_some_and(|(t, x)| known.decidable(rule, t, x))
                 && !removable.targets.covers(rule);
             // a chain whose links are as decidable is decided when it matches in full
@@ -191,7 +191,9 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
                 && rule.chains
                 && links(rule).skip(1).all(|link| {
                     !removable.targets.covers(link)
-                        && static_targets(link).is_some_and(|(t, x)| known.decidable(link, t, x))
+                        && link
+                            .static_targets()
+                            .is_some_and(|(t, x)| known.decidable(link, t, x))
                 });
             // a rule a transaction may remove decides what it does when it runs, no more
             let may_vanish = removable.rules.covers(rule);
@@ -349,18 +351,8 @@ pub(crate) fn work_out(set: &Arc<RuleSet>) -> Plan {
 /// go: it has none, or they fold into the snapshot (a hit's `setvar`s, when run, are its
 /// starter's alone).
 fn chain_setvars_decided(rule: &Rule, folding: bool, may_vanish: bool, known: &Known) -> bool {
-    let mut setvars = all_setvars(rule).peekable();
-    setvars.peek().is_none()
+    all_setvars(rule).next().is_none()
         || (folding && !may_vanish && all_setvars(rule).all(|s| known.value_known(&s.var.value)))
-}
-
-/// A rule's targets and exclusions with its static exceptions; `None` when they depend on a
-/// macro.
-fn static_targets(rule: &Rule) -> Option<(&[Target], &[Target])> {
-    rule.static_exceptions.get().map(|s| match &s.targets {
-        Some((t, x)) => (&t[..], &x[..]),
-        None => (&rule.targets[..], &rule.exclusions[..]),
-    })
 }
 
 /// The first marker of that name after `at`.
@@ -460,12 +452,9 @@ fn tx_inert(rule: &Rule) -> bool {
         MatchAction::Status(_) | MatchAction::AuditLog(_) | MatchAction::Ignored(_) => false,
     };
     // (with `SecRuleUpdateTargetBy*`'s additions; unknown when they depend on a macro)
-    let reads_targets = |r: &Rule| match r.static_exceptions.get() {
-        Some(s) => match &s.targets {
-            Some((t, _)) => t.iter().any(target_reads),
-            None => r.targets.iter().any(target_reads),
-        },
-        None => true,
+    let reads_targets = |r: &Rule| {
+        r.static_targets()
+            .map_or(true, |(t, _)| t.iter().any(target_reads))
     };
     !rule_may_interrupt(rule)
         && links(rule).all(|r| {

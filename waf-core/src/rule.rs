@@ -619,6 +619,15 @@ impl Rule {
         self.actions.capture || self.defaults.capture
     }
 
+    /// The targets and exclusions the rule has in every transaction: its own, or those its
+    /// static exceptions give it; `None` when its exceptions depend on a macro.
+    pub(crate) fn static_targets(&self) -> Option<(&[Target], &[Target])> {
+        self.static_exceptions.get().map(|s| match &s.targets {
+            Some((t, x)) => (&t[..], &x[..]),
+            None => (&self.targets[..], &self.exclusions[..]),
+        })
+    }
+
     pub fn multi_match(&self) -> bool {
         self.actions.multi_match || self.defaults.multi_match
     }

@@ -506,16 +506,9 @@ fn often_empty(t: &Target) -> bool {
             && matches!(t.variable, V::RequestHeaders | V::RequestHeadersNames))
 }
 
-/// The targets `rule` has in every transaction: its own, or those its static exceptions give
-/// it; `None` when its exceptions depend on a macro.
+/// The targets `rule` has in every transaction ([`Rule::static_targets`]).
 pub(crate) fn static_targets(rule: &Rule) -> Option<&[Target]> {
-    Some(match rule.static_exceptions.get()? {
-        crate::exceptions::StaticExceptions {
-            targets: Some((t, _)),
-            ..
-        } => &t[..],
-        _ => &rule.targets[..],
-    })
+    rule.static_targets().map(|(t, _)| t)
 }
 
 /// The bytes one of which every match of `rule` holds, with those its chain acts on for a
