@@ -498,6 +498,12 @@ pub struct Rule {
 /// has one (CRS's 932230 names the cookies, the arguments and their names, and a plain GET has
 /// none). Its entry is `ByteSet::ALL` when some variable has a value, else empty, and
 /// `required` is `ByteSet::ALL`; such entries are apart from the bytes' ones.
+///
+/// A rule whose variables are all counts, compared with a constant (`&REQUEST_HEADERS:Host
+/// "@eq 0"`: CRS reaches half a dozen on every request, and each evaluation, the count made a
+/// text and read back, was ~1,000 instructions), is tested by its counts instead: it cannot
+/// match when the comparison (negation applied) holds for none of them. Such a test has no
+/// entry (`set` is [`NO_SET`]).
 #[derive(Debug)]
 pub(crate) struct ByteTest {
     pub set: u32,
@@ -511,7 +517,12 @@ pub(crate) struct ByteTest {
     /// names them, each once) with its position in the rule's targets: the test reads those
     /// entries without walking the targets.
     pub entries: Box<[(u32, u32)]>,
+    /// For a rule of counts: their comparison.
+    pub count: Option<crate::operators::numeric::IntegerTest>,
 }
+
+/// [`ByteTest::set`] of a test of counts.
+pub(crate) const NO_SET: u32 = u32::MAX;
 
 /// A tag's bit in [`Rule::tag_bloom`].
 pub fn tag_bit(tag: &str) -> u64 {

@@ -116,6 +116,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// For a comparison of integers with a constant argument (`@eq 0`): the comparison, which
+    /// answers for a number without its text (a count's). `evaluate` on a number's decimal
+    /// text must then be what [`numeric::IntegerTest::holds`] says of the number.
+    fn integer_test(&self) -> Option<numeric::IntegerTest> {
+        None
+    }
+
     /// Bytes one of which every value the operator matches holds, when there is such a set of
     /// uncommon bytes: a rule none of whose values holds one is skipped (see
     /// `transaction::candidates`). `evaluate` must then be false on any value without them.

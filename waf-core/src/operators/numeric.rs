@@ -33,14 +33,74 @@ pub enum Comparison {
 pub struct Numeric {
     op: Comparison,
     param: Param,
+    /// The comparison with the argument read once, when it has no macro (it was read again
+    /// for every value).
+    constant: Option<IntegerTest>,
 }
 
 impl Numeric {
     pub(crate) fn new(op: Comparison, arg: &MacroString) -> Numeric {
+        let param = Param::new(arg);
+        let constant = match &param {
+            Param::Static(text) => Some(IntegerTest::new(op, text)),
+            _ => None,
+        };
         Numeric {
             op,
-            param: Param::new(arg),
+            param,
+            constant,
         }
+    }
+}
+
+/// A comparison with a constant argument, read as the operator reads it: what
+/// [`Operator::integer_test`] gives, to answer for a number without its text (a count: CRS's
+/// `&REQUEST_HEADERS:Host "@eq 0"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntegerTest {
+    op: Comparison,
+    /// The argument, read by `std::stoi` for `@eq`, by `atoll` for the others.
+    argument: i64,
+}
+
+impl IntegerTest {
+    fn new(op: Comparison, argument: &[u8]) -> IntegerTest {
+        let argument = match op {
+            Comparison::Eq => stoi_or_zero(argument),
+            _ => atoll(argument),
+        };
+        IntegerTest { op, argument }
+    }
+
+    /// Whether the comparison holds for a value read as the operator reads it: `value` is
+    /// `stoi`'s reading for `@eq`, `atoll`'s for the others.
+    fn holds_for_read(&self, value: i64) -> bool {
+        match self.op {
+            Comparison::Eq => value == self.argument,
+            Comparison::Ge => value >= self.argument,
+            Comparison::Gt => value > self.argument,
+            Comparison::Le => value <= self.argument,
+            Comparison::Lt => value < self.argument,
+        }
+    }
+
+    /// Whether the comparison holds for the decimal text of `n` (as `evaluate` on it says).
+    pub fn holds(&self, n: i64) -> bool {
+        let read = match self.op {
+            // (`std::stoi` reads a number outside `int` as 0)
+            Comparison::Eq if i32::try_from(n).is_err() => 0,
+            _ => n,
+        };
+        self.holds_for_read(read)
+    }
+
+    /// Whether the comparison holds for `value`'s text.
+    fn holds_for_text(&self, value: &[u8]) -> bool {
+        let read = match self.op {
+            Comparison::Eq => stoi_or_zero(value),
+            _ => atoll(value),
+        };
+        self.holds_for_read(read)
     }
 }
 
@@ -103,7 +163,14 @@ impl Operator for Numeric {
         true
     }
 
+    fn integer_test(&self) -> Option<IntegerTest> {
+        self.constant
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
+        if let Some(test) = &self.constant {
+            return test.holds_for_text(value);
+        }
         let param = self.param.get(ctx);
         if self.op == Comparison::Eq {
             return stoi_or_zero(value) == stoi_or_zero(&param);
@@ -152,5 +219,47 @@ mod tests {
         let mut cx = Cx::default();
         cx.vars.insert("t".into(), b"5".to_vec());
         assert!(o.evaluate(&mut cx, b"5") && !o.evaluate(&mut cx, b"4"));
+    }
+
+    /// An integer test answers for a number as the operator answers for its decimal text.
+    #[test]
+    fn integer_tests_answer_as_the_text_would() {
+        let numbers = [
+            0,
+            1,
+            2,
+            -1,
+            5,
+            2_147_483_647,
+            2_147_483_648,
+            -2_147_483_649,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut cx = Cx::default();
+        for arg in [
+            "0",
+            "1",
+            "-1",
+            "5",
+            " 2",
+            "x",
+            "2147483648",
+            "9223372036854775808",
+        ] {
+            for name in ["eq", "ge", "gt", "le", "lt"] {
+                let o = op(&format!("@{name} {arg}"));
+                let test = o.integer_test().expect("a constant argument");
+                for n in numbers {
+                    let text = n.to_string();
+                    assert_eq!(
+                        test.holds(n),
+                        o.evaluate(&mut cx, text.as_bytes()),
+                        "@{name} {arg} on {n}"
+                    );
+                }
+            }
+        }
+        assert_eq!(op("@ge %{tx.t}").integer_test(), None);
     }
 }

@@ -448,6 +448,17 @@ pub(crate) fn number_phase_keys<'r>(
         if rule.operator.is_none() || targets.is_empty() {
             continue;
         }
+        if let Some(count) = count_test_of(rule, targets) {
+            let _ = rule.byte_test.set(crate::rule::ByteTest {
+                set: crate::rule::NO_SET,
+                xml: false,
+                required: ByteSet::ALL,
+                presence: false,
+                entries: Box::new([]),
+                count: Some(count),
+            });
+            continue;
+        }
         let (required, presence) = match required_of(rule, chains) {
             Some(required) => (required, false),
             // (only of variables a request often lacks: the test of one that always has
@@ -489,6 +500,7 @@ pub(crate) fn number_phase_keys<'r>(
             required,
             presence,
             entries: entries.into_boxed_slice(),
+            count: None,
         });
     }
     PhaseKeyCounts {
@@ -500,6 +512,18 @@ pub(crate) fn number_phase_keys<'r>(
 
 /// Whether a request often has no value of `t`: a collection (`ARGS`, the cookies, a header
 /// by its name) but not all the headers.
+/// The comparison of a rule whose targets are all counts and whose operator compares them
+/// with a constant, with no transformation between ([`crate::rule::ByteTest::count`]).
+fn count_test_of(
+    rule: &Rule,
+    targets: &[Target],
+) -> Option<crate::operators::numeric::IntegerTest> {
+    let op = rule.operator.as_ref()?;
+    (rule.transformations.is_empty() && targets.iter().all(|t| t.count))
+        .then(|| op.operator.integer_test())
+        .flatten()
+}
+
 fn often_empty(t: &Target) -> bool {
     t.variable.is_collection()
         && !(t.selector.is_none()
@@ -581,11 +605,27 @@ impl Transaction {
         {
             return None;
         }
+        if let Some(count) = &test.count {
+            return Some(self.no_count_holds(rule, count));
+        }
         let generation = self.phase_tables.generation;
         match entry_of(&self.phase_tables.byte_sets, test.set, generation) {
             Some(present) => Some(!test.required.intersects(&present)),
             None => self.no_bytes_in(rule, test),
         }
+    }
+
+    /// [`Transaction::byte_test`] of a rule of counts: whether the comparison, negation
+    /// applied, holds for none of its counts now (each as its evaluation would count it; a
+    /// target removed at run time only takes a count away).
+    fn no_count_holds(&self, rule: &Rule, test: &crate::operators::numeric::IntegerTest) -> bool {
+        let (Some(targets), Some(op)) = (static_targets(rule), &rule.operator) else {
+            return false;
+        };
+        targets.iter().all(|t| {
+            let n = i64::try_from(self.count_values(rule, t)).unwrap_or(i64::MAX);
+            test.holds(n) == op.negated
+        })
     }
 
     /// [`Transaction::byte_test`] when its set's entry is not yet worked out this phase.
@@ -1229,6 +1269,55 @@ mod tests {
             assert_eq!(p.bytes, ByteSet::of(&p.value.value), "value {i}");
             assert_eq!(args[p.same_as as usize].value.value, p.value.value);
         }
+    }
+
+    /// Rules of counts compared with a constant are tested by their counts: each answers as
+    /// its evaluation would (negated or not, over several counts, by a selector or the whole
+    /// collection, `TX` as it is when the rule is reached), and one that may match runs.
+    #[test]
+    fn rules_of_counts_are_tested_by_their_counts() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule &REQUEST_HEADERS:Host \"@eq 0\" \"id:1,phase:1,pass,log\"\n\
+             SecRule &REQUEST_HEADERS:X-A \"!@eq 0\" \"id:2,phase:1,pass,log,t:none\"\n\
+             SecRule &ARGS|&REQUEST_HEADERS \"@gt 2\" \"id:3,phase:1,pass,log\"\n\
+             SecAction \"id:4,phase:1,pass,nolog,setvar:tx.a=1\"\n\
+             SecRule &TX:a \"@eq 1\" \"id:5,phase:1,pass,log\"\n\
+             SecRule &ARGS \"@lt 1\" \"id:6,phase:1,pass,log\"\n\
+             SecRule &ARGS \"@eq 1\" \"id:7,phase:1,pass,log,t:length\"",
+        );
+        let run = |query: &str, headers: &[(&str, &str)]| {
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            tx.process_uri(format!("/?{query}").as_bytes(), b"GET", b"1.1");
+            for (n, v) in headers {
+                tx.add_request_header(n.as_bytes(), v.as_bytes());
+            }
+            tx.process_request_headers();
+            let tested: Vec<Option<bool>> = [0, 1, 2, 4, 5, 6]
+                .iter()
+                .map(|&i| match &rules.phases[1][i] {
+                    crate::ruleset::Entry::Rule(rule) => tx.byte_test(rule),
+                    crate::ruleset::Entry::Marker(_) => unreachable!(),
+                })
+                .collect();
+            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
+            (ids, tested)
+        };
+        let (ids, tested) = run("a=1", &[("Host", "x")]);
+        assert_eq!(ids, [5, 7]);
+        // (7 transforms its count, whose text is 1 long: no count test)
+        let answers = [
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(true),
+            None,
+        ];
+        assert_eq!(tested, answers);
+        let (ids, tested) = run("", &[("X-A", "1"), ("x-a", "2"), ("B", "3")]);
+        assert_eq!(ids, [1, 2, 3, 5, 6, 7]);
+        assert_eq!(tested[..5], [Some(false); 5]);
     }
 
     /// A target with a selector has per-phase entries of its own: `ARGS:b`'s bytes, asked

@@ -259,7 +259,7 @@ impl Transaction {
 
     /// How many values [`Transaction::visit`] gives, counted without making them (a value
     /// made and dropped was four atomic counts on its buffers).
-    fn count_values(&self, rule: &Rule, target: &Target) -> usize {
+    pub(crate) fn count_values(&self, rule: &Rule, target: &Target) -> usize {
         let v = target.variable;
         if matches!(v, V::Rule | V::Xml | V::RemoteUser) {
             // (made as `visit` makes them)
