@@ -49,6 +49,13 @@ fn fixed_during_phase(v: V) -> bool {
                 | V::RequestBody
                 | V::Files
                 | V::FilesNames
+                // (the multipart parser's: CRS's 922120, 922130 and 922150 read the parts'
+                // headers on every request, which a request without parts does not have)
+                | V::MultipartPartHeaders
+                | V::MultipartName
+                | V::MultipartFilename
+                | V::FilesSizes
+                | V::FilesTmpNames
                 | V::ResponseHeaders
                 | V::ResponseHeadersNames
                 | V::ResponseBody
@@ -1318,6 +1325,46 @@ mod tests {
         let (ids, tested) = run("", &[("X-A", "1"), ("x-a", "2"), ("B", "3")]);
         assert_eq!(ids, [1, 2, 3, 5, 6, 7]);
         assert_eq!(tested[..5], [Some(false); 5]);
+    }
+
+    /// The multipart parser's variables are fixed in phase 2, and their rules byte tested: a
+    /// request without parts passes them by, one with parts runs them (CRS's 922120 on the
+    /// parts' headers, 922130's negated pattern, the names and file names).
+    #[test]
+    fn rules_on_multipart_variables_are_byte_tested() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRequestBodyAccess On\n\
+             SecRule MULTIPART_PART_HEADERS \"@rx content-transfer-encoding:(.*)\" \"id:1,phase:2,pass,log,capture,t:none,t:lowercase\"\n\
+             SecRule MULTIPART_PART_HEADERS \"!@rx zzz\" \"id:2,phase:2,pass,log,t:none\"\n\
+             SecRule MULTIPART_NAME|MULTIPART_FILENAME|FILES_SIZES \"@rx ^(?:a|b\\.jpg|3)$\" \"id:3,phase:2,pass,log,t:none\"",
+        );
+        let run = |multipart: bool| {
+            let mut tx = Transaction::new(Arc::clone(&rules));
+            tx.process_uri(b"/", b"POST", b"1.1");
+            let body: &[u8] = match multipart {
+                true => b"--0000\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Transfer-Encoding: base64\r\n\r\nx\r\n--0000\r\nContent-Disposition: form-data; name=\"f\"; filename=\"b.jpg\"\r\n\r\nabc\r\n--0000--\r\n",
+                false => b"a=1",
+            };
+            let ct: &[u8] = match multipart {
+                true => b"multipart/form-data; boundary=0000",
+                false => b"application/x-www-form-urlencoded",
+            };
+            tx.add_request_header(b"Content-Type", ct);
+            tx.process_request_headers();
+            tx.append_request_body(body);
+            tx.process_request_body();
+            let tested: Vec<Option<bool>> = (0..3)
+                .map(|i| match &rules.phases[2][i] {
+                    crate::ruleset::Entry::Rule(rule) => tx.byte_test(rule),
+                    crate::ruleset::Entry::Marker(_) => unreachable!(),
+                })
+                .collect();
+            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
+            (ids, tested)
+        };
+        assert_eq!(run(false), (vec![], vec![Some(true); 3]));
+        assert_eq!(run(true), (vec![1, 2, 3], vec![Some(false); 3]));
     }
 
     /// A target with a selector has per-phase entries of its own: `ARGS:b`'s bytes, asked
