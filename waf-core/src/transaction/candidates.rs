@@ -1137,6 +1137,32 @@ mod tests {
         Arc::new(crate::RuleSet::from_text("t.conf", text, None).unwrap())
     }
 
+    /// A GET of `uri` with `headers`, through phase 1.
+    fn get(rules: &Arc<crate::RuleSet>, uri: &str, headers: &[(&str, &str)]) -> Transaction {
+        let mut tx = Transaction::new(Arc::clone(rules));
+        tx.process_uri(uri.as_bytes(), b"GET", b"1.1");
+        for (name, value) in headers {
+            tx.add_request_header(name.as_bytes(), value.as_bytes());
+        }
+        tx.process_request_headers();
+        tx
+    }
+
+    /// What the byte tests of the rules at `at` in `phase` say now.
+    fn byte_tests(tx: &mut Transaction, phase: usize, at: &[usize]) -> Vec<Option<bool>> {
+        let rules = Arc::clone(&tx.rules);
+        at.iter()
+            .map(|&i| match &rules.phases[phase][i] {
+                crate::ruleset::Entry::Rule(rule) => tx.byte_test(rule),
+                crate::ruleset::Entry::Marker(_) => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn ids(tx: &Transaction) -> Vec<u64> {
+        tx.messages().iter().map(|m| m.rule_id).collect()
+    }
+
     /// Rules with no bytes one of which every match holds (negated, or a pattern that may match
     /// the empty value) are passed by when none of their variables has a value, and run when
     /// one has, an empty one or one a selector picks among others.
@@ -1148,24 +1174,15 @@ mod tests {
              SecRule REQUEST_COOKIES|ARGS_NAMES|ARGS \"!@rx zzz\" \"id:2,phase:1,pass,log,t:none\"\n\
              SecRule REQUEST_HEADERS:X-A \"!@rx zzz\" \"id:3,phase:1,pass,log,t:none\"",
         );
+        for entry in &rules.phases[1] {
+            let crate::ruleset::Entry::Rule(rule) = entry else {
+                unreachable!()
+            };
+            assert!(rule.byte_test.get().is_some_and(|t| t.presence));
+        }
         let run = |query: &str, headers: &[(&str, &str)]| {
-            let mut tx = Transaction::new(Arc::clone(&rules));
-            tx.process_uri(format!("/{query}").as_bytes(), b"GET", b"1.1");
-            for (name, value) in headers {
-                tx.add_request_header(name.as_bytes(), value.as_bytes());
-            }
-            tx.process_request_headers();
-            let tests: Vec<Option<bool>> = (0..3)
-                .map(|i| match &rules.phases[1][i] {
-                    crate::ruleset::Entry::Rule(rule) => {
-                        assert!(rule.byte_test.get().is_some_and(|t| t.presence));
-                        tx.byte_test(rule)
-                    }
-                    crate::ruleset::Entry::Marker(_) => unreachable!(),
-                })
-                .collect();
-            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
-            (tests, ids)
+            let mut tx = get(&rules, &format!("/{query}"), headers);
+            (byte_tests(&mut tx, 1, &[0, 1, 2]), ids(&tx))
         };
         let host = [("Host", "x")];
         let none = Some(true);
@@ -1294,21 +1311,8 @@ mod tests {
              SecRule &ARGS \"@eq 1\" \"id:7,phase:1,pass,log,t:length\"",
         );
         let run = |query: &str, headers: &[(&str, &str)]| {
-            let mut tx = Transaction::new(Arc::clone(&rules));
-            tx.process_uri(format!("/?{query}").as_bytes(), b"GET", b"1.1");
-            for (n, v) in headers {
-                tx.add_request_header(n.as_bytes(), v.as_bytes());
-            }
-            tx.process_request_headers();
-            let tested: Vec<Option<bool>> = [0, 1, 2, 4, 5, 6]
-                .iter()
-                .map(|&i| match &rules.phases[1][i] {
-                    crate::ruleset::Entry::Rule(rule) => tx.byte_test(rule),
-                    crate::ruleset::Entry::Marker(_) => unreachable!(),
-                })
-                .collect();
-            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
-            (ids, tested)
+            let mut tx = get(&rules, &format!("/?{query}"), headers);
+            (ids(&tx), byte_tests(&mut tx, 1, &[0, 1, 2, 4, 5, 6]))
         };
         let (ids, tested) = run("a=1", &[("Host", "x")]);
         assert_eq!(ids, [5, 7]);
@@ -1354,14 +1358,7 @@ mod tests {
             tx.process_request_headers();
             tx.append_request_body(body);
             tx.process_request_body();
-            let tested: Vec<Option<bool>> = (0..3)
-                .map(|i| match &rules.phases[2][i] {
-                    crate::ruleset::Entry::Rule(rule) => tx.byte_test(rule),
-                    crate::ruleset::Entry::Marker(_) => unreachable!(),
-                })
-                .collect();
-            let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
-            (ids, tested)
+            (ids(&tx), byte_tests(&mut tx, 2, &[0, 1, 2]))
         };
         assert_eq!(run(false), (vec![], vec![Some(true); 3]));
         assert_eq!(run(true), (vec![1, 2, 3], vec![Some(false); 3]));
