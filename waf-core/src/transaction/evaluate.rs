@@ -368,8 +368,15 @@ impl Transaction {
                         self.no_match();
                         continue;
                     }
-                    // (a rule its byte test let through is not asked the same again)
+                    let candidates = self.candidate_test(rule);
+                    if candidates == Some(true) {
+                        self.no_match();
+                        continue;
+                    }
+                    // (a rule its byte and candidate tests let through is not asked the same
+                    // again)
                     self.bytes_tested = tested.is_some();
+                    self.candidates_tested = candidates.is_some();
                     self.current_rule_at = Some((phase, at));
                     let mut message = self.scratch.message.take().unwrap_or_default();
                     // (a chain that failed after a `multiMatch` line filled the message for
@@ -1082,6 +1089,7 @@ impl Transaction {
     pub(crate) fn evaluate_rule(&mut self, rule: &Rule, message: &mut RuleMessage) -> bool {
         // (for this rule only, not its chain's links)
         let bytes_tested = std::mem::take(&mut self.bytes_tested);
+        let candidates_tested = std::mem::take(&mut self.candidates_tested);
         // ctl:ruleRemoveById: libmodsecurity skips the rule and reports it as matched.
         if !self.removed_ids.is_empty()
             && self.removed_by_id(self.current_rule().map_or(rule.id, |r| r.id))
@@ -1127,6 +1135,7 @@ impl Transaction {
         if slot != crate::matcher::NO_SLOT
             && self.rules.grouped_matching
             && chain != crate::rule::UNASSIGNED
+            && !candidates_tested
             && self.no_candidate_value(rule, &targets, chain, slot)
         {
             // no value of its variables has one of its literals: the rule cannot match

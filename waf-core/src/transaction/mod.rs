@@ -212,6 +212,8 @@ pub struct Transaction {
     /// The rule about to be evaluated passed its [`crate::rule::ByteTest`] (asked by
     /// `run_phase`): its evaluation does not ask the same of its variables again.
     pub(crate) bytes_tested: bool,
+    /// And its grouped matcher's test of its variables' candidates.
+    pub(crate) candidates_tested: bool,
     /// What the audit record needs beyond the rest ([`crate::audit`]).
     pub(crate) audit: crate::audit::TransactionAudit,
 }
@@ -586,6 +588,7 @@ impl Transaction {
             phase_columns: tables.columns,
             scratch: tables.scratch,
             bytes_tested: false,
+            candidates_tested: false,
             audit: Default::default(),
         };
         t.set_scalar(VariableName::UrlencodedError, b"0");
