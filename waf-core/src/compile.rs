@@ -423,6 +423,7 @@ impl Compiler<'_> {
             static_exceptions: std::sync::OnceLock::new(),
             tag_bloom: u64::MAX.into(),
             byte_test: std::sync::OnceLock::new(),
+            candidate_test: std::sync::OnceLock::new(),
             miss_bit: crate::rule::NO_MISS_BIT.into(),
             memo_slot: crate::transaction::NO_MEMO.into(),
         };

@@ -477,6 +477,9 @@ pub struct Rule {
     pub tag_bloom: std::sync::atomic::AtomicU64,
     /// Its test by the bytes of its variables' values, when it has one (given at load).
     pub(crate) byte_test: std::sync::OnceLock<ByteTest>,
+    /// Its test by the grouped matcher's candidates of its variables, when it has one
+    /// (given at load).
+    pub(crate) candidate_test: std::sync::OnceLock<CandidateTest>,
     /// Its bit in the texts' entries of the rules' misses, when its operator answers by the
     /// text alone ([`RuleOperator::answers_by_text`]), given at load; [`NO_MISS_BIT`] else.
     pub(crate) miss_bit: std::sync::atomic::AtomicU32,
@@ -519,6 +522,21 @@ pub(crate) struct ByteTest {
     pub entries: Box<[(u32, u32)]>,
     /// For a rule of counts: their comparison.
     pub count: Option<crate::operators::numeric::IntegerTest>,
+}
+
+/// A grouped rule's test by its variables' candidates, asked by the phase loop: the rule
+/// cannot match when no value of its variables holds one of its literals (the grouped
+/// matcher's candidates entry of each variable, made once per phase, does not hold it). Only
+/// for a rule whose variables (its own, or those its static exceptions give it) all have
+/// candidates entries ([`PhaseKeys::candidates`]), but `XML`, which has no value without a
+/// document and is not fixed with one.
+#[derive(Debug)]
+pub(crate) struct CandidateTest {
+    /// The candidates entry of each of the variables, each once, with the variable's position
+    /// in the rule's targets (which makes the entry when it is not yet made).
+    pub entries: Box<[(u32, u32)]>,
+    /// One of the variables is `XML` (with a document, the test does not hold).
+    pub xml: bool,
 }
 
 /// [`ByteTest::set`] of a test of counts.
