@@ -495,21 +495,16 @@ pub(crate) fn number_phase_keys<'r>(
         keys.dedup();
         let next = byte_sets.len() as u32;
         let set = *byte_sets.entry((keys, presence)).or_insert(next);
-        let mut entries: Vec<(u32, u32)> = Vec::new();
-        if !presence {
-            for (at, t) in targets.iter().enumerate() {
-                let key = t.phase_keys.bytes.load(Relaxed);
-                if t.variable != V::Xml && !entries.iter().any(|e| e.0 == key) {
-                    entries.push((key, at as u32));
-                }
-            }
-        }
+        let entries = match presence {
+            true => None,
+            false => entries_of(targets, |t| &t.phase_keys.bytes),
+        };
         let _ = rule.byte_test.set(crate::rule::ByteTest {
             set,
             xml: targets.iter().any(|t| t.variable == V::Xml),
             required,
             presence,
-            entries: entries.into_boxed_slice(),
+            entries: entries.unwrap_or_default(),
             count: None,
         });
     }
@@ -520,8 +515,6 @@ pub(crate) fn number_phase_keys<'r>(
     }
 }
 
-/// Whether a request often has no value of `t`: a collection (`ARGS`, the cookies, a header
-/// by its name) but not all the headers.
 /// The [`crate::rule::CandidateTest`] of a rule in the grouped matcher whose targets all have
 /// candidates entries (but `XML`'s).
 fn candidate_test_of(rule: &Rule, targets: &[Target]) -> Option<crate::rule::CandidateTest> {
@@ -530,23 +523,34 @@ fn candidate_test_of(rule: &Rule, targets: &[Target]) -> Option<crate::rule::Can
     {
         return None;
     }
+    Some(crate::rule::CandidateTest {
+        entries: entries_of(targets, |t| &t.phase_keys.candidates)?,
+        xml: targets.iter().any(|t| t.variable == V::Xml),
+    })
+}
+
+/// A rule's entries in one of the per-phase tables (each variable's `key`, which only a
+/// fixed variable's value that is not a count has), each once, in the order the rule names
+/// them, with the variable's position in its targets; `XML` left out. `None` when a variable
+/// has no entry.
+fn entries_of(
+    targets: &[Target],
+    key: impl Fn(&Target) -> &AtomicU32,
+) -> Option<Box<[(u32, u32)]>> {
     let mut entries: Vec<(u32, u32)> = Vec::new();
     for (at, t) in targets.iter().enumerate() {
         if t.variable == V::Xml {
             continue;
         }
-        let key = t.phase_keys.candidates.load(Relaxed);
-        if key == NO_KEY || t.count || !fixed_during_phase(t.variable) {
+        let key = key(t).load(Relaxed);
+        if key == NO_KEY {
             return None;
         }
         if !entries.iter().any(|e| e.0 == key) {
             entries.push((key, at as u32));
         }
     }
-    Some(crate::rule::CandidateTest {
-        entries: entries.into_boxed_slice(),
-        xml: targets.iter().any(|t| t.variable == V::Xml),
-    })
+    Some(entries.into_boxed_slice())
 }
 
 /// The comparison of a rule whose targets are all counts and whose operator compares them
@@ -561,6 +565,8 @@ fn count_test_of(
         .flatten()
 }
 
+/// Whether a request often has no value of `t`: a collection (`ARGS`, the cookies, a header
+/// by its name) but not all the headers.
 fn often_empty(t: &Target) -> bool {
     t.variable.is_collection()
         && !(t.selector.is_none()
