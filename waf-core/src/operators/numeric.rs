@@ -168,21 +168,12 @@ impl Operator for Numeric {
     }
 
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
-        if let Some(test) = &self.constant {
-            return test.holds_for_text(value);
-        }
-        let param = self.param.get(ctx);
-        if self.op == Comparison::Eq {
-            return stoi_or_zero(value) == stoi_or_zero(&param);
-        }
-        let (v, p) = (atoll(value), atoll(&param));
-        match self.op {
-            Comparison::Ge => v >= p,
-            Comparison::Gt => v > p,
-            Comparison::Le => v <= p,
-            Comparison::Lt => v < p,
-            Comparison::Eq => v == p,
-        }
+        let test = match self.constant {
+            Some(test) => test,
+            // (an argument with macros, read at each evaluation)
+            None => IntegerTest::new(self.op, &self.param.get(ctx)),
+        };
+        test.holds_for_text(value)
     }
 }
 
