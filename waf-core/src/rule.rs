@@ -488,40 +488,44 @@ pub struct Rule {
     pub(crate) memo_slot: std::sync::atomic::AtomicU32,
 }
 
-/// A rule's test by the bytes of its variables' values, made once per phase for them all: the
-/// rule cannot match when none of its variables (after its transformation chain) holds one
-/// of `required`, the bytes one of which every match holds. The union of its variables'
-/// bytes is kept in a transaction's per-phase tables under `set`, an entry shared by the
-/// rules of the same variables and chain (CRS names the same five to nine variables in most
-/// of its rules). Only for a rule whose variables (its own, or those its static exceptions
-/// give it) all have their own entries ([`PhaseKeys`]).
-///
-/// A rule with no such bytes (a negated operator, a pattern that may match without one of a
-/// few bytes) is tested by the presence of values: it cannot match when none of its variables
-/// has one (CRS's 932230 names the cookies, the arguments and their names, and a plain GET has
-/// none). Its entry is `ByteSet::ALL` when some variable has a value, else empty, and
-/// `required` is `ByteSet::ALL`; such entries are apart from the bytes' ones.
-///
-/// A rule whose variables are all counts, compared with a constant (`&REQUEST_HEADERS:Host
-/// "@eq 0"`: CRS reaches half a dozen on every request, and each evaluation, the count made a
-/// text and read back, was ~1,000 instructions), is tested by its counts instead: it cannot
-/// match when the comparison (negation applied) holds for none of them. Such a test has no
-/// entry (`set` is [`NO_SET`]).
+/// A rule's test by what its variables hold, asked by the phase loop before its evaluation:
+/// `Some` answer of "it cannot match" spares the evaluation. Only for a rule whose variables
+/// (its own, or those its static exceptions give it) are all known to the test.
 #[derive(Debug)]
 pub(crate) struct ByteTest {
-    pub set: u32,
     /// One of the variables is `XML`, which has no value until a document is parsed (and is
     /// not fixed after: the test then does not hold).
     pub xml: bool,
-    pub required: crate::regex::ByteSet,
-    /// A test of the presence of values, not of bytes.
-    pub presence: bool,
-    /// For a test of bytes, the bytes entry of each of the variables (in the order the rule
-    /// names them, each once) with its position in the rule's targets: the test reads those
-    /// entries without walking the targets.
-    pub entries: Box<[(u32, u32)]>,
-    /// For a rule of counts: their comparison.
-    pub count: Option<crate::operators::numeric::IntegerTest>,
+    pub kind: ByteTestKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum ByteTestKind {
+    /// By the bytes of its variables' values, made once per phase for them all: the rule
+    /// cannot match when none of its variables (after its transformation chain) holds one of
+    /// `required`, the bytes one of which every match holds. The union of its variables' bytes
+    /// is kept in a transaction's per-phase tables under `set`, an entry shared by the rules
+    /// of the same variables and chain (CRS names the same five to nine variables in most of
+    /// its rules). Each variable needs its own entries ([`PhaseKeys`]).
+    Bytes {
+        set: u32,
+        required: crate::regex::ByteSet,
+        /// The bytes entry of each of the variables (in the order the rule names them, each
+        /// once) with its position in the rule's targets: the test reads those entries
+        /// without walking the targets.
+        entries: Box<[(u32, u32)]>,
+    },
+    /// By the presence of values, for a rule with no such bytes (a negated operator, a
+    /// pattern that may match without one of a few bytes): it cannot match when none of its
+    /// variables has one (CRS's 932230 names the cookies, the arguments and their names, and
+    /// a plain GET has none). Its entry under `set` is `ByteSet::ALL` when some variable has a
+    /// value, else empty; such entries are apart from the bytes' ones.
+    Presence { set: u32 },
+    /// By their counts, for a rule whose variables are all counts compared with a constant
+    /// (`&REQUEST_HEADERS:Host "@eq 0"`: CRS reaches half a dozen on every request, and each
+    /// evaluation, the count made a text and read back, was ~1,000 instructions): it cannot
+    /// match when the comparison (negation applied) holds for none of them.
+    Count(crate::operators::numeric::IntegerTest),
 }
 
 /// A grouped rule's test by its variables' candidates, asked by the phase loop: the rule
@@ -538,9 +542,6 @@ pub(crate) struct CandidateTest {
     /// One of the variables is `XML` (with a document, the test does not hold).
     pub xml: bool,
 }
-
-/// [`ByteTest::set`] of a test of counts.
-pub(crate) const NO_SET: u32 = u32::MAX;
 
 /// A tag's bit in [`Rule::tag_bloom`].
 pub fn tag_bit(tag: &str) -> u64 {

@@ -28,7 +28,7 @@ use crate::chains::ChainId;
 use crate::collection::Bytes;
 use crate::matcher::{Candidates, Scan};
 use crate::regex::{ByteSet, RequiredBytes};
-use crate::rule::{Rule, Target, NO_KEY};
+use crate::rule::{ByteTestKind, Rule, Target, NO_KEY};
 use crate::word_hash::KeyHasher;
 use seclang_parser::names::VariableName as V;
 use std::collections::HashMap;
@@ -460,12 +460,8 @@ pub(crate) fn number_phase_keys<'r>(
         }
         if let Some(count) = count_test_of(rule, targets) {
             let _ = rule.byte_test.set(crate::rule::ByteTest {
-                set: crate::rule::NO_SET,
                 xml: false,
-                required: ByteSet::ALL,
-                presence: false,
-                entries: Box::new([]),
-                count: Some(count),
+                kind: ByteTestKind::Count(count),
             });
             continue;
         }
@@ -495,17 +491,17 @@ pub(crate) fn number_phase_keys<'r>(
         keys.dedup();
         let next = byte_sets.len() as u32;
         let set = *byte_sets.entry((keys, presence)).or_insert(next);
-        let entries = match presence {
-            true => None,
-            false => entries_of(targets, |t| &t.phase_keys.bytes),
+        let kind = match presence {
+            true => ByteTestKind::Presence { set },
+            false => ByteTestKind::Bytes {
+                set,
+                required,
+                entries: entries_of(targets, |t| &t.phase_keys.bytes).unwrap_or_default(),
+            },
         };
         let _ = rule.byte_test.set(crate::rule::ByteTest {
-            set,
             xml: targets.iter().any(|t| t.variable == V::Xml),
-            required,
-            presence,
-            entries: entries.unwrap_or_default(),
-            count: None,
+            kind,
         });
     }
     PhaseKeyCounts {
@@ -648,13 +644,25 @@ impl Transaction {
         {
             return None;
         }
-        if let Some(count) = &test.count {
-            return Some(self.no_count_holds(rule, count));
-        }
         let generation = self.phase_tables.generation;
-        match entry_of(&self.phase_tables.byte_sets, test.set, generation) {
-            Some(present) => Some(!test.required.intersects(&present)),
-            None => self.no_bytes_in(rule, test),
+        match &test.kind {
+            ByteTestKind::Bytes {
+                set,
+                required,
+                entries,
+            } => Some(
+                match entry_of(&self.phase_tables.byte_sets, *set, generation) {
+                    Some(present) => !required.intersects(&present),
+                    None => self.no_bytes_in(rule, *set, required, entries),
+                },
+            ),
+            ByteTestKind::Presence { set } => {
+                match entry_of(&self.phase_tables.byte_sets, *set, generation) {
+                    Some(present) => Some(present == ByteSet::EMPTY),
+                    None => self.no_values_in(rule, *set),
+                }
+            }
+            ByteTestKind::Count(count) => Some(self.no_count_holds(rule, count)),
         }
     }
 
@@ -671,28 +679,32 @@ impl Transaction {
         })
     }
 
-    /// [`Transaction::byte_test`] when its set's entry is not yet worked out this phase.
-    fn no_bytes_in(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> Option<bool> {
-        if !test.presence {
-            return Some(self.no_bytes_in_entries(rule, test));
-        }
-        // a presence test: a value present is the whole answer, kept
+    /// [`Transaction::byte_test`] of a presence test whose entry is not yet worked out this
+    /// phase: a value present is the whole answer, kept.
+    fn no_values_in(&mut self, rule: &Rule, set: u32) -> Option<bool> {
         let targets = static_targets(rule)?;
         for t in targets.iter().filter(|t| t.variable != V::Xml) {
             if self.target_has_values(rule, t) {
-                self.keep_byte_set(test.set, ByteSet::ALL);
+                self.keep_byte_set(set, ByteSet::ALL);
                 return Some(false);
             }
         }
-        self.keep_byte_set(test.set, ByteSet::EMPTY);
+        self.keep_byte_set(set, ByteSet::EMPTY);
         Some(true)
     }
 
-    /// [`Transaction::no_bytes_in`] of a test of bytes, by its variables' entries: each entry
-    /// not yet worked out this phase is made from the rule's target at its position.
-    fn no_bytes_in_entries(&mut self, rule: &Rule, test: &crate::rule::ByteTest) -> bool {
+    /// [`Transaction::byte_test`] of a test of bytes whose set's entry is not yet worked out
+    /// this phase, by its variables' entries: each entry not yet worked out is made from the
+    /// rule's target at its position.
+    fn no_bytes_in(
+        &mut self,
+        rule: &Rule,
+        set: u32,
+        required: &ByteSet,
+        entries: &[(u32, u32)],
+    ) -> bool {
         let mut present = ByteSet::EMPTY;
-        for &(key, at) in test.entries.iter() {
+        for &(key, at) in entries {
             let bytes = match self.phase_tables.bytes(key) {
                 Some(b) => b,
                 None => {
@@ -705,7 +717,7 @@ impl Transaction {
                     b
                 }
             };
-            if test.required.intersects(&bytes) {
+            if required.intersects(&bytes) {
                 // (the union is kept only when whole: the variables after this one are not
                 // worked out for a rule that runs anyway; keeping it whatever the answer, from
                 // the variables' entries already made, was slower)
@@ -713,7 +725,7 @@ impl Transaction {
             }
             present = present.union(bytes);
         }
-        self.keep_byte_set(test.set, present);
+        self.keep_byte_set(set, present);
         true
     }
 
@@ -1259,7 +1271,10 @@ mod tests {
             let crate::ruleset::Entry::Rule(rule) = entry else {
                 unreachable!()
             };
-            assert!(rule.byte_test.get().is_some_and(|t| t.presence));
+            assert!(rule
+                .byte_test
+                .get()
+                .is_some_and(|t| matches!(t.kind, ByteTestKind::Presence { .. })));
         }
         let run = |query: &str, headers: &[(&str, &str)]| {
             let mut tx = get(&rules, &format!("/{query}"), headers);
@@ -1527,7 +1542,10 @@ mod tests {
         };
         let sets: Vec<u32> = (0..3)
             .map(|i| match &rules.phases[1][i] {
-                crate::ruleset::Entry::Rule(rule) => rule.byte_test.get().unwrap().set,
+                crate::ruleset::Entry::Rule(rule) => match rule.byte_test.get().unwrap().kind {
+                    ByteTestKind::Bytes { set, .. } => set,
+                    _ => unreachable!(),
+                },
                 crate::ruleset::Entry::Marker(_) => unreachable!(),
             })
             .collect();
@@ -1535,7 +1553,10 @@ mod tests {
         assert_eq!(sets[1], sets[2]);
         // each test reads its variables' entries in the rule's order, `XML` left out
         let entries = |i: usize| match &rules.phases[1][i] {
-            crate::ruleset::Entry::Rule(rule) => rule.byte_test.get().unwrap().entries.to_vec(),
+            crate::ruleset::Entry::Rule(rule) => match &rule.byte_test.get().unwrap().kind {
+                ByteTestKind::Bytes { entries, .. } => entries.to_vec(),
+                _ => unreachable!(),
+            },
             crate::ruleset::Entry::Marker(_) => unreachable!(),
         };
         let (args, header) = (entries(0)[0].0, entries(0)[1].0);
