@@ -275,9 +275,11 @@ pub(crate) struct Matcher {
     pub groups: Vec<Group>,
     /// Every group's literals (`None` without groups).
     automaton: Option<AhoCorasick>,
-    /// For each literal of the automaton, the members it lets through, as bits of a set of
-    /// every group's members ([`Group::first_word`]).
-    owners: Ragged<u32>,
+    /// For each literal of the automaton, the members it lets through, as words of a set of
+    /// every group's members ([`Group::first_word`]) and their bits, one pair a word: a
+    /// literal such as `on` or `select` lets through dozens of members, a few words' worth,
+    /// and a bit at a time it was most of the scan of a median request's short values.
+    owners: Ragged<(u32, u64)>,
     /// The length in words of a set of every group's members.
     words: usize,
 }
@@ -344,7 +346,17 @@ impl Matcher {
             return Matcher::default();
         };
         let mut owners_of_all = Ragged::default();
-        all_owners.iter().for_each(|o| owners_of_all.push(o));
+        for own in &mut all_owners {
+            own.sort_unstable();
+            let mut words: Vec<(u32, u64)> = Vec::new();
+            for &bit in own.iter() {
+                match words.last_mut() {
+                    Some((w, mask)) if *w == bit / 64 => *mask |= 1 << (bit % 64),
+                    _ => words.push((bit / 64, 1 << (bit % 64))),
+                }
+            }
+            owners_of_all.push(&words);
+        }
         let mut groups = Vec::new();
         let mut first_word = 0;
         for (chain, (literals, owners)) in order.into_iter().zip(lists) {
@@ -391,8 +403,8 @@ impl Matcher {
         if let Some(automaton) = &self.automaton {
             let value = lowercase(value, scratch);
             for m in automaton.find_overlapping_iter(value) {
-                for &bit in self.owners.get(m.pattern().as_usize()) {
-                    set[bit as usize / 64] |= 1 << (bit % 64);
+                for &(word, bits) in self.owners.get(m.pattern().as_usize()) {
+                    set[word as usize] |= bits;
                 }
             }
         }
