@@ -302,7 +302,64 @@ mod tests {
         }
     }
 
+    /// Values the detector reads as one word (`sqli_tokenizer::one_word`), which it then
+    /// passes by without its passes: none of them is SQLi by the passes either. Every keyword
+    /// of the table (those with a `.` too: `SYS.STRAGG`), alone and with a dotted tail, and
+    /// names as JSON and forms make them.
+    #[test]
+    fn one_word_values_are_not_sqli() {
+        use super::sqli::detect_tokens;
+        use super::sqli_tokenizer::one_word;
+        let mut values: Vec<String> = vec![
+            "json.items.array_0.id".into(),
+            "json.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v".into(),
+            "x.".into(),
+            "_".into(),
+        ];
+        for (word, _) in super::sqli_keywords::WORDS {
+            let word = String::from_utf8_lossy(word);
+            values.push(word.to_string());
+            for tail in [".1", ".x", ".union.select.1", "..", ".0x1f.e1"] {
+                values.push(format!("{word}{tail}"));
+                values.push(format!("json.{word}{tail}"));
+            }
+        }
+        let mut words = 0;
+        for v in &values {
+            if one_word(v.as_bytes()) {
+                words += 1;
+                assert_eq!(detect_tokens(v.as_bytes()), None, "{v}");
+            }
+        }
+        // (not an empty claim: about half of them are one word)
+        assert!(words > values.len() / 3, "{words} of {}", values.len());
+        // a keyword before a `.` cuts the word there: not one word
+        for v in ["select.1", "union.x", "sys.stragg.x", "DBMS_LOCK.sleep.1"] {
+            assert!(!one_word(v.as_bytes()), "{v}");
+        }
+        for v in ["1.x", "a b", "a'b", "a-b", "", "a`b"] {
+            assert!(!one_word(v.as_bytes()), "{v}");
+        }
+    }
+
     proptest::proptest! {
+        /// Values of SQL's words and numbers joined by `.`: when the detector would pass one
+        /// by as one word, its passes do not flag it.
+        #[test]
+        fn dotted_words_read_as_one_word_are_not_sqli(
+            pieces in proptest::collection::vec(0..WORD_PIECES.len(), 1..8),
+            head in "[A-Za-z_][A-Za-z0-9_]{0,6}",
+        ) {
+            let mut value = head;
+            for &i in &pieces {
+                value.push('.');
+                value.push_str(WORD_PIECES[i]);
+            }
+            if super::sqli_tokenizer::one_word(value.as_bytes()) {
+                proptest::prop_assert!(super::sqli::detect_tokens(value.as_bytes()).is_none(), "{value} flagged");
+            }
+        }
+
         /// A value of letters, digits and `_` alone is never SQLi ([`super::sqli_bytes`],
         /// [`super::DetectSqli`]'s required bytes): the detector itself is run here.
         #[test]

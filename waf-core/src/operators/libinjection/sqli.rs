@@ -571,9 +571,16 @@ impl<'a> Pass<'a> {
 
 /// libinjection's `libinjection_sqli`: the fingerprint when `s` looks like SQL injection.
 pub fn detect(s: &[u8]) -> Option<Fingerprint> {
-    if s.is_empty() {
+    // (one token: its fingerprint, one letter, is not SQLi; a JSON body's ~40,000 argument
+    // names were a tenth of its time here)
+    if s.is_empty() || one_word(s) {
         return None;
     }
+    detect_tokens(s)
+}
+
+/// [`detect`] of a value not all one word: the passes of the tokenizer and the fingerprint.
+pub(super) fn detect_tokens(s: &[u8]) -> Option<Fingerprint> {
     let found = |p: &Pass<'_>| {
         p.is_sqli().then(|| {
             let mut f = [0u8; 8];

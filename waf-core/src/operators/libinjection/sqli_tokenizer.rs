@@ -177,6 +177,73 @@ pub(super) fn lookup_word(key: &[u8]) -> Option<u8> {
     }
 }
 
+/// Whether the tokenizer reads all of `s` as one word, in every context the detector tries:
+/// `s` starts with a letter or `_` (the prefixed strings `b'..'`, `N'..'`, `U&'..'`... need a
+/// quote or `&`), holds only letters, digits, `_` and `.` (no byte ends a word, and there is
+/// no quote for the quoted contexts), and no part of it before a `.` that [`Tokenizer::word`]
+/// looks at is a keyword that would cut the word there (`select.1`). A fingerprint of one
+/// token is never SQLi (`one_word_values_are_not_sqli`): argument names such as
+/// `json.items.array_0.id`, which the byte test cannot pass by for their `.`.
+pub(super) fn one_word(s: &[u8]) -> bool {
+    if !s
+        .first()
+        .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+    {
+        return false;
+    }
+    // (past the first `.`, only a keyword with a `.` of its own can be what precedes one:
+    // `SYS.STRAGG`; their heads are few)
+    let mut first_dot = true;
+    let mut dotted_head = false;
+    // (letters, digits and `_`: 1; `.`: 2)
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                t[c] = 1;
+            }
+            c += 1;
+        }
+        t[b'.' as usize] = 2;
+        t
+    };
+    for (i, &c) in s.iter().enumerate() {
+        match CLASS[c as usize] {
+            1 => {}
+            2 if i < VAL_SIZE - 1 && (first_dot || dotted_head) => {
+                if first_dot {
+                    first_dot = false;
+                    dotted_head = dotted_heads()
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(&s[..i]));
+                }
+                if lookup_word(&s[..i]).is_some_and(|kind| kind != T_BAREWORD) {
+                    return false;
+                }
+            }
+            2 => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// What precedes the first `.` of each keyword that has one (`SYS` of `SYS.STRAGG`).
+fn dotted_heads() -> &'static [&'static [u8]] {
+    static HEADS: std::sync::LazyLock<Vec<&'static [u8]>> = std::sync::LazyLock::new(|| {
+        let mut heads: Vec<&[u8]> = WORDS
+            .iter()
+            .filter_map(|(word, _)| Some(&word[..memchr::memchr(b'.', word)?]))
+            .collect();
+        heads.sort_unstable();
+        heads.dedup();
+        heads
+    });
+    &HEADS
+}
+
 /// C's `char_is_white` (NUL and Latin-1 NBSP included).
 fn is_white(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0 | 0)
