@@ -332,6 +332,13 @@ pub(crate) struct Scratch {
     /// The buffers the steps of a chain write into outside the transformation cache
     /// (`multiMatch`), kept from value to value.
     pub(crate) steps: [Vec<u8>; 2],
+    /// The buffers of a large request's argument values by their text
+    /// ([`Transaction::push_argument`]).
+    pub(crate) argument_values: std::collections::HashMap<
+        (u64, usize),
+        crate::collection::Bytes,
+        std::hash::BuildHasherDefault<crate::word_hash::KeyHasher>,
+    >,
 }
 
 impl Scratch {
@@ -348,6 +355,7 @@ impl Scratch {
         self.deferred_ranges.empty(room);
         self.deferred_references.empty(room);
         self.name.empty(room);
+        self.argument_values.empty(room);
         for step in &mut self.steps {
             step.empty(room * 64);
         }
