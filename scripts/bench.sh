@@ -35,13 +35,16 @@ if [ "${SEKISHO_PGO:-1}" = 1 ]; then
         echo "==> no profile (see above): plain release builds"
     fi
 fi
-echo "==> cargo build --release -p sekisho-benches --bin compare"
-if [ -n "${SEKISHO_PGO_PROFILE:-}" ]; then
-    RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$SEKISHO_PGO_PROFILE" \
-        cargo build --release -p sekisho-benches --bin compare
-else
-    cargo build --release -p sekisho-benches --bin compare
-fi
+# cargo build --release of these targets, profile-guided when there is a profile
+release_build() {
+    echo "==> cargo build --release $*"
+    if [ -n "${SEKISHO_PGO_PROFILE:-}" ]; then
+        RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$SEKISHO_PGO_PROFILE" cargo build --release "$@"
+    else
+        cargo build --release "$@"
+    fi
+}
+release_build -p sekisho-benches --bin compare
 echo "==> scripts/build-ffi.sh (Sekisho's libmodsecurity.so.3, the C API column)"
 scripts/build-ffi.sh
 
@@ -53,12 +56,7 @@ echo "==> compare ${mode[*]} $*"
 # The 1 MB bodies, which --quick leaves out (libmodsecurity takes seconds to minutes on each):
 # Sekisho alone, for the target of 10 ms a body (the issue's), the same build as `compare`'s.
 echo "==> Sekisho alone on 1 MB bodies, CRS 4.28 PL1 (examples/profile; median of the rounds)"
-if [ -n "${SEKISHO_PGO_PROFILE:-}" ]; then
-    RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$SEKISHO_PGO_PROFILE" \
-        cargo build --release -p sekisho-benches --example profile
-else
-    cargo build --release -p sekisho-benches --example profile
-fi
+release_build -p sekisho-benches --example profile
 for body in form json multipart; do
     if ! text=$("$out/examples/profile" crs4-pl1 "$body:1048576" 9 2>&1); then
         case $text in
