@@ -275,10 +275,8 @@ impl Transaction {
         );
         let table = &mut self.scratch.argument_values;
         if let Some(earlier) = table.get(&key) {
-            if earlier[..] == *value {
-                return earlier.clone();
-            }
-            return value.into();
+            // (a text of the same hash but other bytes gets a buffer of its own)
+            return super::reused(Some(earlier), value);
         }
         let bytes: Bytes = value.into();
         if table.len() < SHARED_VALUES_MAX {
