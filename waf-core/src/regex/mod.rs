@@ -40,6 +40,7 @@ mod analyze;
 mod emit;
 mod factors;
 mod hir;
+mod literal_search;
 mod pcre;
 mod required_bytes;
 mod shared;
@@ -128,7 +129,7 @@ pub struct Regex {
     /// answers [`Regex::is_match`]; only its "no" goes to the fallback.
     subset: Option<meta::Regex>,
     /// A search for [`Regex::literals`] alone, built on the first [`Regex::lacks_literals`].
-    literal_search: OnceLock<Option<aho_corasick::AhoCorasick>>,
+    literal_search: OnceLock<Option<literal_search::LiteralSearch>>,
 }
 
 impl fmt::Debug for Regex {
@@ -558,13 +559,10 @@ impl Regex {
     /// of a few literals reads a short value about as fast as the pattern's lazy DFA, without
     /// its search's set-up and captures. Built on the first call.
     pub(crate) fn lacks_literals(&self, haystack: &[u8]) -> bool {
-        let search = self.literal_search.get_or_init(|| {
-            aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(self.literals.as_ref()?)
-                .ok()
-        });
-        search.as_ref().is_some_and(|s| !s.is_match(haystack))
+        let search = self
+            .literal_search
+            .get_or_init(|| literal_search::LiteralSearch::new(self.literals.as_ref()?));
+        search.as_ref().is_some_and(|s| s.lacks(haystack))
     }
 
     /// On the linear engine, bytes one of which every match holds, when there is such a set
