@@ -58,6 +58,14 @@ pub(crate) struct Columns {
     identity: Column,
     /// The bytes of all the values (whether a chain acts on none of them is one look).
     union: ByteSet,
+    /// The columns asked for candidates, each with its short outputs' distinct scans (ranges
+    /// of [`Columns::scan_places`]) and its long outputs (of [`Columns::long_outputs`]): what
+    /// every group's candidates of the column are made of. (A form's 13,500 names come to a
+    /// handful of scans, and each group's candidates of the column went through all of them.)
+    scanned: Vec<(Column, [u32; 2], [u32; 2])>,
+    /// The scans' places in the transformation cache's sets.
+    scan_places: Vec<usize>,
+    long_outputs: Vec<Bytes>,
 }
 
 #[derive(Debug)]
@@ -91,6 +99,48 @@ impl Columns {
         self.earlier = false;
         self.identity = 0;
         self.union = ByteSet::EMPTY;
+        self.scanned.clear();
+        self.scan_places.clear();
+        self.long_outputs.clear();
+    }
+
+    /// The distinct scans and the long outputs of `column` ([`Columns::scanned`]), made once.
+    fn scans(&mut self, column: Column, cache: &mut TransformCache, matcher: &Matcher) -> usize {
+        if let Some(i) = self.scanned.iter().position(|s| s.0 == column) {
+            return i;
+        }
+        let (places_from, long_from) = (self.scan_places.len(), self.long_outputs.len());
+        let start = column as usize;
+        for &o in &self.arena[start..start + self.values] {
+            let output = &mut self.outputs[o as usize];
+            if output.value.len() >= LONG_VALUE {
+                self.long_outputs.push(output.value.clone());
+                continue;
+            }
+            let at = output_scan(cache, matcher, output);
+            // (equal texts, and equal sets in a large request, share a scan's place)
+            if self.scan_places.len() == places_from || self.scan_places.last() != Some(&at) {
+                self.scan_places.push(at);
+            }
+        }
+        let places = &mut self.scan_places[places_from..];
+        places.sort_unstable();
+        // (the distinct ones to the front)
+        let mut distinct = 0;
+        for i in 0..places.len() {
+            if distinct == 0 || places[i] != places[distinct - 1] {
+                places[distinct] = places[i];
+                distinct += 1;
+            }
+        }
+        self.scan_places.truncate(places_from + distinct);
+        let range = |from: usize, to: usize| [from as u32, to as u32];
+        self.scanned.push((
+            column,
+            range(places_from, self.scan_places.len()),
+            range(long_from, self.long_outputs.len()),
+        ));
+        self.scanned.len() - 1
     }
 
     fn column(&self, start: Column) -> &[u32] {
@@ -111,6 +161,7 @@ pub(crate) fn recycle(columns: &mut PhaseColumns, room: usize) {
         c.outputs.empty(room);
         c.arena.empty(room * 8);
         c.scratch.empty(room);
+        c.scan_places.empty(room);
     }
 }
 
@@ -306,26 +357,21 @@ impl Transaction {
     ) -> Candidates {
         let matcher = &self.rules.matcher;
         let mut union = Candidates::none(matcher.groups[group].len());
-        let mut long = Vec::new();
-        if let Some(columns) = self.phase_columns.get_mut(&variable) {
-            let mut last = usize::MAX;
-            let start = column as usize;
-            for i in start..start + columns.values {
-                let output = &mut columns.outputs[columns.arena[i] as usize];
-                if output.value.len() >= LONG_VALUE {
-                    long.push(output.value.clone());
-                    continue;
-                }
-                let at = output_scan(&mut self.transform_cache, matcher, output);
-                // (equal texts share a scan)
-                if at != last {
-                    union.add(matcher.groups[group].words_in(&self.transform_cache.sets()[at..]));
-                    last = at;
-                }
-            }
+        let Some(columns) = self.phase_columns.get_mut(&variable) else {
+            return union;
+        };
+        let i = columns.scans(column, &mut self.transform_cache, matcher);
+        let (_, [from, to], [long_from, long_to]) = columns.scanned[i];
+        for &at in &columns.scan_places[from as usize..to as usize] {
+            union.add(matcher.groups[group].words_in(&self.transform_cache.sets()[at..]));
         }
-        for value in &long {
-            union.add(self.group_candidates(group, scan, value));
+        for l in long_from..long_to {
+            // (each long output's own search: `columns` is not borrowed across it)
+            let value = match self.phase_columns.get(&variable) {
+                Some(c) => c.long_outputs[l as usize].clone(),
+                None => break,
+            };
+            union.add(self.group_candidates(group, scan, &value));
         }
         union
     }
@@ -445,6 +491,51 @@ mod tests {
                     bytes.add(&expected);
                 }
                 prop_assert_eq!(tx.column_bytes(V::Args, column), bytes);
+            }
+        }
+    }
+
+    proptest! {
+        /// A column's candidates (made once from its distinct scans and long outputs, then
+        /// read again) are the union of its outputs' own.
+        #[test]
+        fn a_columns_candidates_are_its_outputs(
+            values in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(
+                    &b"abcxyz_.%41 AB"[..]), 0..12),
+                64..90),
+            long in proptest::option::of((0usize..64, 0usize..3)),
+        ) {
+            let mut values = values;
+            if let Some((at, filler)) = long {
+                // (a long value: searched on its own)
+                values[at] = [b"xy7".repeat(filler), vec![b'q'; LONG_VALUE]].concat();
+            }
+            let (mut tx, chains) = transaction(
+                "SecRule ARGS \"@rx abc\" \"id:1,phase:2,pass,t:none\"\n\
+                 SecRule ARGS \"@rx xy[0-9]\" \"id:2,phase:2,pass,t:none,t:urlDecodeUni\"\n\
+                 SecRule ARGS \"@rx (?i)b\\.c\" \"id:3,phase:2,pass,t:lowercase\"\n\
+                 SecRule ARGS \"@rx za_\" \"id:4,phase:2,pass,t:none,t:urlDecodeUni\"",
+                &values,
+            );
+            let phase_values = args(&mut tx);
+            let rules = Arc::clone(&tx.rules);
+            for (i, entry) in rules.phases[2].iter().enumerate() {
+                let Entry::Rule(rule) = entry else { continue };
+                let slot = rule.matcher_slot.load(std::sync::atomic::Ordering::Relaxed);
+                prop_assert!(slot != crate::matcher::NO_SLOT);
+                let (group, member) = ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
+                let scan = rules.matcher.groups[group].scan_for(V::Args, member);
+                let column = tx.column(V::Args, &phase_values, chains[i]);
+                let mut union = Candidates::none(rules.matcher.groups[group].len());
+                for v in 0..phase_values.len() {
+                    let o = tx.phase_columns[&V::Args].arena[column as usize + v];
+                    union.add(tx.output_candidates(V::Args, o, group, scan));
+                }
+                for _ in 0..2 {
+                    let made = tx.column_candidates(V::Args, column, group, scan);
+                    prop_assert_eq!(made.as_words(), union.as_words());
+                }
             }
         }
     }
