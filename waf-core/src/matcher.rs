@@ -40,7 +40,6 @@ mod literal_scan;
 use crate::chains::{ChainId, ChainTable};
 use crate::ragged::Ragged;
 use crate::rule::Rule;
-use aho_corasick::AhoCorasick;
 use literal_scan::LiteralScan;
 use seclang_parser::names::{TransformationName, VariableName as V};
 use std::collections::{BTreeMap, HashMap};
@@ -273,8 +272,9 @@ type Member<'r> = (&'r Rule, Vec<Vec<u8>>);
 #[derive(Debug, Default)]
 pub(crate) struct Matcher {
     pub groups: Vec<Group>,
-    /// Every group's literals (`None` without groups).
-    automaton: Option<AhoCorasick>,
+    /// Every group's literals (`None` without groups), walked a byte at a time by
+    /// [`Matcher::search_all`].
+    automaton: Option<aho_corasick::nfa::contiguous::NFA>,
     /// For each literal of the automaton, the members it lets through, as words of a set of
     /// every group's members ([`Group::first_word`]) and their bits, one pair a word: a
     /// literal such as `on` or `select` lets through dozens of members, a few words' worth,
@@ -341,7 +341,7 @@ impl Matcher {
         }
         // (the literals are lowercase, and so is the value searched: an automaton of both
         // cases of each letter took twice the time to build)
-        let Ok(automaton) = AhoCorasick::new(&all_literals) else {
+        let Ok(automaton) = aho_corasick::nfa::contiguous::NFA::new(&all_literals) else {
             // (too large for its state ids: every rule runs its own operator)
             return Matcher::default();
         };
@@ -400,11 +400,26 @@ impl Matcher {
         let start = sets.len();
         sets.resize(start + self.words, 0);
         let set = &mut sets[start..];
+        // Every literal that ends at each byte: the states the automaton goes through, and the
+        // literals each one holds (its own and the shorter ones that end it), as an overlapping
+        // search reports them. (Walked here, not by the crate's overlapping search, which
+        // stops and starts again at each literal found, ~200 instructions each: a JSON body's
+        // name, `json.items.array_12.description`, holds `json`, `on` twice, `arra`, `desc`.)
         if let Some(automaton) = &self.automaton {
+            use aho_corasick::{automaton::Automaton, Anchored};
             let value = lowercase(value, scratch);
-            for m in automaton.find_overlapping_iter(value) {
-                for &(word, bits) in self.owners.get(m.pattern().as_usize()) {
-                    set[word as usize] |= bits;
+            let Ok(mut state) = automaton.start_state(Anchored::No) else {
+                return;
+            };
+            for &b in value {
+                state = automaton.next_state(Anchored::No, state, b);
+                if automaton.is_match(state) {
+                    for i in 0..automaton.match_len(state) {
+                        let literal = automaton.match_pattern(state, i).as_usize();
+                        for &(word, bits) in self.owners.get(literal) {
+                            set[word as usize] |= bits;
+                        }
+                    }
                 }
             }
         }
