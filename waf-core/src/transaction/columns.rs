@@ -211,7 +211,6 @@ impl Transaction {
                     .phase_columns
                     .get_mut(&variable)
                     .expect("the parent's column made the variable's entry");
-                let (acted_on, _) = crate::transformations::known_sets(step.name);
                 let mut out = std::mem::take(&mut columns.scratch);
                 let start = columns.arena.len();
                 columns.arena.reserve(values.len());
@@ -230,19 +229,23 @@ impl Transaction {
                     }
                     let from = columns.arena[i];
                     let input = &columns.outputs[from as usize];
-                    let unchanged = acted_on.is_some_and(|a| !a.intersects(&input.bytes))
-                        || crate::transformations::leaves_unchanged(step.name, &input.value)
-                        || {
-                            out.clear();
-                            super::transform_cache::apply(
-                                rules,
-                                step.name,
-                                step.f,
-                                &input.value,
-                                &mut out,
-                            );
-                            out[..] == input.value[..]
-                        };
+                    let unchanged =
+                        crate::transformations::unchanged_with_bytes(
+                            step.name,
+                            &input.bytes,
+                            &input.value,
+                        ) || crate::transformations::leaves_unchanged(step.name, &input.value)
+                            || {
+                                out.clear();
+                                super::transform_cache::apply(
+                                    rules,
+                                    step.name,
+                                    step.f,
+                                    &input.value,
+                                    &mut out,
+                                );
+                                out[..] == input.value[..]
+                            };
                     if unchanged {
                         columns.arena.push(from);
                         continue;

@@ -217,6 +217,25 @@ pub(crate) fn leaves_unchanged(name: TransformationName, input: &[u8]) -> bool {
     }
 }
 
+/// Whether the transformation would give `input`, whose bytes are `bytes`, back unchanged, as
+/// told by the bytes ([`acted_on`]) and for the path normalizations by its last byte: a
+/// dotted name or a price (`json.items.price`, `12.34`) holds the `.` of their set, but only
+/// one at the end is acted on without a separator (a JSON body's names were each scanned for
+/// `/` per chain with `t:normalizePath`). `false` when that cannot tell.
+pub(crate) fn unchanged_with_bytes(
+    name: TransformationName,
+    bytes: &crate::regex::ByteSet,
+    input: &[u8],
+) -> bool {
+    use TransformationName as N;
+    let no_end_dot = || input.last() != Some(&b'.');
+    match name {
+        N::NormalizePath => !bytes.contains(b'/') && no_end_dot(),
+        N::NormalizePathWin => !bytes.contains(b'/') && !bytes.contains(b'\\') && no_end_dot(),
+        _ => known_sets(name).0.is_some_and(|a| !a.intersects(bytes)),
+    }
+}
+
 /// [`leaves_unchanged`], and the transformation's "changed" flag is not set either: what
 /// `multiMatch` needs to know to skip a stage. The flag is libmodsecurity's and not always
 /// "the output differs": `t:lowercase`/`t:uppercase` raise it for bytes 0x80-0xfe, which they
@@ -378,6 +397,15 @@ mod tests {
         }
         assert!(leaves_unchanged(N::NormalizePath, b"json.items.price"));
         assert!(!leaves_unchanged(N::NormalizePath, b"lt.."));
+        let with_bytes =
+            |name, v: &[u8]| unchanged_with_bytes(name, &crate::regex::ByteSet::of(v), v);
+        assert!(with_bytes(N::NormalizePath, b"json.items.price"));
+        assert!(with_bytes(N::NormalizePathWin, b"12.34"));
+        assert!(!with_bytes(N::NormalizePath, b"lt.."));
+        assert!(!with_bytes(N::NormalizePathWin, b"a\\b.c"));
+        assert!(!with_bytes(N::NormalizePath, b"a/b"));
+        assert!(with_bytes(N::UrlDecode, b"plain"));
+        assert!(!with_bytes(N::Base64Decode, b"field_1"));
     }
 
     /// Short values of the bytes transformations act on (and some they do not).
@@ -391,6 +419,18 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Whatever the value, a transformation its bytes say leaves it unchanged gives it back.
+        #[test]
+        fn unchanged_with_bytes_is_never_wrong(input in short_value()) {
+            let bytes = crate::regex::ByteSet::of(&input);
+            for &name in TransformationName::ALL {
+                let Some(f) = get(name) else { continue };
+                if unchanged_with_bytes(name, &bytes, &input) {
+                    proptest::prop_assert_eq!(&run(f, &input).0, &input, "{:?}", name);
+                }
+            }
+        }
+
         /// Whatever the value, a transformation said to leave it unchanged gives it back.
         #[test]
         fn leaves_unchanged_is_never_wrong(input in short_value()) {
