@@ -411,16 +411,32 @@ impl Matcher {
             let Ok(mut state) = automaton.start_state(Anchored::No) else {
                 return;
             };
+            // (the start holds an empty literal, were there one: found before any byte)
+            if automaton.is_match(state) {
+                self.add_owners(automaton, state, set);
+            }
             for &b in value {
                 state = automaton.next_state(Anchored::No, state, b);
                 if automaton.is_match(state) {
-                    for i in 0..automaton.match_len(state) {
-                        let literal = automaton.match_pattern(state, i).as_usize();
-                        for &(word, bits) in self.owners.get(literal) {
-                            set[word as usize] |= bits;
-                        }
-                    }
+                    self.add_owners(automaton, state, set);
                 }
+            }
+        }
+    }
+
+    /// Adds to `set` the owners of the literals that end at `state` (a match state).
+    #[inline(always)]
+    fn add_owners(
+        &self,
+        automaton: &aho_corasick::nfa::contiguous::NFA,
+        state: aho_corasick::automaton::StateID,
+        set: &mut [u64],
+    ) {
+        use aho_corasick::automaton::Automaton;
+        for i in 0..automaton.match_len(state) {
+            let literal = automaton.match_pattern(state, i).as_usize();
+            for &(word, bits) in self.owners.get(literal) {
+                set[word as usize] |= bits;
             }
         }
     }
