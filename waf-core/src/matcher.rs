@@ -396,7 +396,23 @@ impl Matcher {
     /// For every group, the members whose literals occur in `value` (ASCII case aside), as
     /// one set appended to `sets` (a group's part of it is [`Group::words_in`] it). `scratch`
     /// holds the value's lowercase when it has capitals.
+    #[cfg(test)]
     pub fn search_all(&self, value: &[u8], sets: &mut Vec<u64>, scratch: &mut Vec<u8>) {
+        self.search_all_after(value, sets, scratch, None);
+    }
+
+    /// [`Matcher::search_all`] that starts where `last`, the walk of the value scanned
+    /// before, left the bytes this value starts with, and becomes this value's walk: the
+    /// automaton's state after a byte depends on the bytes read alone, and so do the literals
+    /// found up to it. A large body's argument names share most of their bytes with the name
+    /// before (`json.items.array_12.description` after `json.items.array_12.name`).
+    pub(crate) fn search_all_after(
+        &self,
+        value: &[u8],
+        sets: &mut Vec<u64>,
+        scratch: &mut Vec<u8>,
+        last: Option<&mut LastWalk>,
+    ) {
         let start = sets.len();
         sets.resize(start + self.words, 0);
         let set = &mut sets[start..];
@@ -411,14 +427,76 @@ impl Matcher {
             let Ok(mut state) = automaton.start_state(Anchored::No) else {
                 return;
             };
-            // (the start holds an empty literal, were there one: found before any byte)
-            if automaton.is_match(state) {
-                self.add_owners(automaton, state, set);
-            }
-            for &b in value {
-                state = automaton.next_state(Anchored::No, state, b);
+            let Some(last) = last.filter(|_| value.len() <= LastWalk::LONGEST) else {
+                // (the start holds an empty literal, were there one: found before any byte)
                 if automaton.is_match(state) {
                     self.add_owners(automaton, state, set);
+                }
+                for &b in value {
+                    state = automaton.next_state(Anchored::No, state, b);
+                    if automaton.is_match(state) {
+                        self.add_owners(automaton, state, set);
+                    }
+                }
+                return;
+            };
+            if last.set.len() != self.words {
+                // (the first walk: from the start, whose literals every walk holds)
+                last.forget();
+                last.set.resize(self.words, 0);
+                if automaton.is_match(state) {
+                    self.add_owners(automaton, state, &mut last.set);
+                }
+            }
+            // The bytes both values start with: their states are the last walk's, and their
+            // literals its set's but for those of the literals found after them (undone, from
+            // the last: each change of a word is logged with what the word held).
+            let same = common_prefix(&last.text, value);
+            let kept = last
+                .matches
+                .partition_point(|&(at, _)| (at as usize) < same);
+            if let Some(&(_, undo_from)) = last.matches.get(kept) {
+                for &(word, before) in last.undo[undo_from as usize..].iter().rev() {
+                    last.set[word as usize] = before;
+                }
+                last.undo.truncate(undo_from as usize);
+            }
+            if same > 0 {
+                state = last.states[same - 1];
+            }
+            last.matches.truncate(kept);
+            last.states.truncate(same);
+            last.text.truncate(same);
+            last.text.extend_from_slice(&value[same..]);
+            last.states.reserve(value.len() - same);
+            for (at, &b) in value.iter().enumerate().skip(same) {
+                state = automaton.next_state(Anchored::No, state, b);
+                last.states.push(state);
+                if automaton.is_match(state) {
+                    last.matches.push((at as u32, last.undo.len() as u32));
+                    self.add_owners_logged(automaton, state, &mut last.set, &mut last.undo);
+                }
+            }
+            set.copy_from_slice(&last.set);
+        }
+    }
+
+    /// [`Matcher::add_owners`] that logs each word it changes, with what the word held.
+    fn add_owners_logged(
+        &self,
+        automaton: &aho_corasick::nfa::contiguous::NFA,
+        state: aho_corasick::automaton::StateID,
+        set: &mut [u64],
+        undo: &mut Vec<(u32, u64)>,
+    ) {
+        use aho_corasick::automaton::Automaton;
+        for i in 0..automaton.match_len(state) {
+            let literal = automaton.match_pattern(state, i).as_usize();
+            for &(word, bits) in self.owners.get(literal) {
+                let before = set[word as usize];
+                if before | bits != before {
+                    undo.push((word, before));
+                    set[word as usize] = before | bits;
                 }
             }
         }
@@ -440,6 +518,52 @@ impl Matcher {
             }
         }
     }
+}
+
+/// The last value walked through the matcher's automaton
+/// ([`Matcher::search_all_after`]): its bytes (lowercase), the state after each, and where
+/// a literal ended (the bytes after which the state was a match state).
+#[derive(Debug, Default)]
+pub(crate) struct LastWalk {
+    text: Vec<u8>,
+    states: Vec<aho_corasick::automaton::StateID>,
+    /// (byte, length of `undo` before the literals found there),
+    matches: Vec<(u32, u32)>,
+    /// the set of every group's members it found ([`Matcher::search_all`]'s), and the words
+    /// each literal found changed, with what they held before.
+    set: Vec<u64>,
+    undo: Vec<(u32, u64)>,
+}
+
+impl LastWalk {
+    /// The longest value walked this way (a longer one is walked as before, and leaves the
+    /// last walk as it was).
+    const LONGEST: usize = 256;
+
+    /// Forgets the last walk, and its room.
+    pub(crate) fn forget(&mut self) {
+        *self = LastWalk::default();
+    }
+}
+
+/// How many bytes `a` and `b` start with alike (eight compared at a time).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut same = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("eight bytes"));
+        let differ = word(x) ^ word(y);
+        if differ != 0 {
+            return same + (differ.trailing_zeros() / 8) as usize;
+        }
+        same += 8;
+    }
+    same + a[same..]
+        .iter()
+        .zip(&b[same..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// `value`, or its lowercase in `scratch` when it has capitals.
@@ -657,6 +781,54 @@ mod tests {
                         proptest::prop_assert!(found);
                     }
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A walk that starts from the last one's (values that start alike, values of any
+        /// case, a value too long to be walked that way between them, and an empty literal's
+        /// members, which every value holds) finds what a walk from the start finds.
+        #[test]
+        fn a_walk_from_the_last_finds_what_one_from_the_start_does(
+            patterns in proptest::collection::vec(
+                (0..3usize, proptest::collection::vec("[abAB.]{0,6}", 1..4)),
+                1..40,
+            ),
+            values in proptest::collection::vec(
+                (0..4usize, "[abAB.]{0,12}", proptest::bool::weighted(0.1)),
+                1..12,
+            ),
+        ) {
+            let chains = ["t:none", "t:lowercase", "t:none,t:urlDecode"];
+            let mut text = String::from("SecRuleEngine On\n");
+            for (i, (chain, alternatives)) in patterns.iter().enumerate() {
+                let alternatives: Vec<String> =
+                    alternatives.iter().map(|a| a.replace('.', "\\.")).collect();
+                text.push_str(&format!(
+                    "SecRule ARGS \"@rx (?:{})\" \"id:{},phase:2,pass,{}\"\n",
+                    alternatives.join("|"),
+                    i + 1,
+                    chains[*chain]
+                ));
+            }
+            let set = RuleSet::from_text("t.conf", &text, None).unwrap();
+            let starts = ["", "json.items.", "JSON.items.array_", "aab.b"];
+            let mut last = LastWalk::default();
+            for (start, rest, long) in &values {
+                let mut value = format!("{}{rest}", starts[*start]);
+                if *long {
+                    value = value.repeat(LastWalk::LONGEST / value.len().max(1) + 1);
+                }
+                let (mut plain, mut after) = (vec![7], vec![7]);
+                set.matcher.search_all(value.as_bytes(), &mut plain, &mut Vec::new());
+                set.matcher.search_all_after(
+                    value.as_bytes(),
+                    &mut after,
+                    &mut Vec::new(),
+                    Some(&mut last),
+                );
+                proptest::prop_assert_eq!(&plain, &after, "{:?}", value);
             }
         }
     }
