@@ -405,14 +405,16 @@ impl Matcher {
     /// before, left the bytes this value starts with, and becomes this value's walk: the
     /// automaton's state after a byte depends on the bytes read alone, and so do the literals
     /// found up to it. A large body's argument names share most of their bytes with the name
-    /// before (`json.items.array_12.description` after `json.items.array_12.name`).
+    /// before (`json.items.array_12.description` after `json.items.array_12.name`). Returns
+    /// whether the value was walked from `last` (`None` when not: no `last`, or a value too
+    /// long), and whether its set is the last walk's (kept at `last.place`).
     pub(crate) fn search_all_after(
         &self,
         value: &[u8],
         sets: &mut Vec<u64>,
         scratch: &mut Vec<u8>,
         last: Option<&mut LastWalk>,
-    ) {
+    ) -> Option<bool> {
         let start = sets.len();
         sets.resize(start + self.words, 0);
         let set = &mut sets[start..];
@@ -425,7 +427,7 @@ impl Matcher {
             use aho_corasick::{automaton::Automaton, Anchored};
             let value = lowercase(value, scratch);
             let Ok(mut state) = automaton.start_state(Anchored::No) else {
-                return;
+                return None;
             };
             let Some(last) = last.filter(|_| value.len() <= LastWalk::LONGEST) else {
                 // (the start holds an empty literal, were there one: found before any byte)
@@ -438,47 +440,70 @@ impl Matcher {
                         self.add_owners(automaton, state, set);
                     }
                 }
-                return;
+                return None;
             };
-            if last.set.len() != self.words {
-                // (the first walk: from the start, whose literals every walk holds)
-                last.forget();
-                last.set.resize(self.words, 0);
-                if automaton.is_match(state) {
-                    self.add_owners(automaton, state, &mut last.set);
-                }
-            }
-            // The bytes both values start with: their states are the last walk's, and their
-            // literals its set's but for those of the literals found after them (undone, from
-            // the last: each change of a word is logged with what the word held).
-            let same = common_prefix(&last.text, value);
-            let kept = last
-                .matches
-                .partition_point(|&(at, _)| (at as usize) < same);
-            if let Some(&(_, undo_from)) = last.matches.get(kept) {
-                for &(word, before) in last.undo[undo_from as usize..].iter().rev() {
-                    last.set[word as usize] = before;
-                }
-                last.undo.truncate(undo_from as usize);
-            }
-            if same > 0 {
-                state = last.states[same - 1];
-            }
-            last.matches.truncate(kept);
-            last.states.truncate(same);
-            last.text.truncate(same);
-            last.text.extend_from_slice(&value[same..]);
-            last.states.reserve(value.len() - same);
-            for (at, &b) in value.iter().enumerate().skip(same) {
-                state = automaton.next_state(Anchored::No, state, b);
-                last.states.push(state);
-                if automaton.is_match(state) {
-                    last.matches.push((at as u32, last.undo.len() as u32));
-                    self.add_owners_logged(automaton, state, &mut last.set, &mut last.undo);
-                }
-            }
-            set.copy_from_slice(&last.set);
+            Some(self.walk_from(automaton, state, value, set, last))
+        } else {
+            None
         }
+    }
+
+    /// [`Matcher::search_all_after`]'s walk of `value` from `last`, from the automaton's
+    /// start `state`: whether `set` is the last walk's.
+    #[inline(never)]
+    fn walk_from(
+        &self,
+        automaton: &aho_corasick::nfa::contiguous::NFA,
+        mut state: aho_corasick::automaton::StateID,
+        value: &[u8],
+        set: &mut [u64],
+        last: &mut LastWalk,
+    ) -> bool {
+        use aho_corasick::{automaton::Automaton, Anchored};
+        if last.set.len() != self.words {
+            // (the first walk: from the start, whose literals every walk holds)
+            last.forget();
+            last.set.resize(self.words, 0);
+            if automaton.is_match(state) {
+                self.add_owners(automaton, state, &mut last.set);
+            }
+        }
+        // (the last walk's set, to tell whether this one's is the same)
+        set.copy_from_slice(&last.set);
+        // The bytes both values start with: their states are the last walk's, and their
+        // literals its set's but for those of the literals found after them (undone, from
+        // the last: each change of a word is logged with what the word held).
+        let same = common_prefix(&last.text, value);
+        let kept = last
+            .matches
+            .partition_point(|&(at, _)| (at as usize) < same);
+        if let Some(&(_, undo_from)) = last.matches.get(kept) {
+            for &(word, before) in last.undo[undo_from as usize..].iter().rev() {
+                last.set[word as usize] = before;
+            }
+            last.undo.truncate(undo_from as usize);
+        }
+        if same > 0 {
+            state = last.states[same - 1];
+        }
+        last.matches.truncate(kept);
+        last.states.truncate(same);
+        last.text.truncate(same);
+        last.text.extend_from_slice(&value[same..]);
+        last.states.reserve(value.len() - same);
+        for (at, &b) in value.iter().enumerate().skip(same) {
+            state = automaton.next_state(Anchored::No, state, b);
+            last.states.push(state);
+            if automaton.is_match(state) {
+                last.matches.push((at as u32, last.undo.len() as u32));
+                self.add_owners_logged(automaton, state, &mut last.set, &mut last.undo);
+            }
+        }
+        if *set == *last.set {
+            return true;
+        }
+        set.copy_from_slice(&last.set);
+        false
     }
 
     /// [`Matcher::add_owners`] that logs each word it changes, with what the word held.
@@ -533,6 +558,8 @@ pub(crate) struct LastWalk {
     /// each literal found changed, with what they held before.
     set: Vec<u64>,
     undo: Vec<(u32, u64)>,
+    /// Where the caller keeps that set (`None`: not known yet).
+    pub(crate) place: Option<usize>,
 }
 
 impl LastWalk {

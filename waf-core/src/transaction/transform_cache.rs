@@ -317,6 +317,8 @@ impl TransformCache {
         self.by_text.empty(KEEP_CAPACITY);
         self.sets.empty(KEEP_CAPACITY);
         self.distinct_sets.empty(KEEP_CAPACITY);
+        // (their places in the sets)
+        self.last_walks = Vec::new();
         self.text_bytes = 0;
         let outputs = self.outputs.values_mut().map(|k| &mut k.facts);
         for facts in outputs.chain(self.kept_texts.iter_mut().map(|k| &mut k.facts)) {
@@ -407,18 +409,33 @@ impl TransformCache {
         }
         let at = self.sets.len();
         self.scans += 1;
-        let last = match self.scans > WALK_ON_AFTER_SCANS {
+        let walk = match self.scans > WALK_ON_AFTER_SCANS {
             true => {
                 if self.last_walks.is_empty() {
                     self.last_walks.resize_with(LAST_WALKS, Default::default);
                 }
                 let first = candidate.first().map_or(0, |b| b.to_ascii_lowercase());
-                Some(&mut self.last_walks[usize::from(first) % LAST_WALKS])
+                Some(usize::from(first) % LAST_WALKS)
             }
             false => None,
         };
-        matcher.search_all_after(candidate, &mut self.sets, &mut self.scratch, last);
-        let at = self.shared_set(at);
+        let last = walk.map(|w| &mut self.last_walks[w]);
+        let walked = matcher.search_all_after(candidate, &mut self.sets, &mut self.scratch, last);
+        let kept = match (walk, walked) {
+            (Some(w), Some(true)) => self.last_walks[w].place,
+            _ => None,
+        };
+        let at = match kept {
+            // (the last walk's set again: where it is kept, without the hash of its words)
+            Some(place) => {
+                self.sets.truncate(at);
+                place
+            }
+            None => self.shared_set(at),
+        };
+        if let (Some(w), Some(_)) = (walk, walked) {
+            self.last_walks[w].place = Some(at);
+        }
         if self.by_text.len() < TEXTS_MAX {
             if let Entry::Vacant(e) = self.by_text.entry(text) {
                 e.insert((candidate.clone(), at));
@@ -1294,6 +1311,43 @@ pub(super) mod tests {
         let upper = Bytes::from(&b"V1.2"[..]);
         assert_eq!(&tx.transformed(chain, &upper)[..], b"v1.2");
         assert!(tx.transform_cache.map.len() > full);
+    }
+
+    proptest::proptest! {
+        /// Past [`WALK_ON_AFTER_SCANS`] scans, where a text's scan is kept (the last walk's
+        /// place when its set is the same, a long text's between them included) holds what a
+        /// plain search of every group's literals finds in it.
+        #[test]
+        fn a_scan_from_the_last_walk_is_kept_as_the_search_finds_it(
+            texts in proptest::collection::vec(
+                (0..3usize, "[abAB.]{0,8}", proptest::bool::weighted(0.15)),
+                1..24,
+            ),
+        ) {
+            let rules = crate::RuleSet::from_text(
+                "t.conf",
+                "SecRule ARGS \"@rx a\\.b\" \"id:1,phase:2,pass\"\n\
+                 SecRule ARGS \"@rx (?:ab|ba)\" \"id:2,phase:2,pass,t:lowercase\"\n\
+                 SecRule ARGS \"@rx bbb\" \"id:3,phase:2,pass,t:none,t:urlDecode\"\n",
+                None,
+            )
+            .unwrap();
+            let mut c = TransformCache::default();
+            for i in 0..=WALK_ON_AFTER_SCANS {
+                c.scan_of_text(&rules.matcher, &Bytes::from(format!("~{i}~").as_bytes()));
+            }
+            let starts = ["", "a.", "ab.ab.b"];
+            for (start, rest, long) in &texts {
+                let mut text = format!("{}{rest}", starts[*start]);
+                if *long {
+                    text = text.repeat(300 / text.len().max(1) + 1);
+                }
+                let at = c.scan_of_text(&rules.matcher, &Bytes::from(text.as_bytes()));
+                let mut plain = Vec::new();
+                rules.matcher.search_all(text.as_bytes(), &mut plain, &mut Vec::new());
+                proptest::prop_assert_eq!(&c.sets()[at..at + plain.len()], &plain[..], "{:?}", text);
+            }
+        }
     }
 
     /// Past [`KEEP_CAPACITY`] words, an appended set equal to one kept earlier is dropped for
