@@ -425,11 +425,11 @@ impl Matcher {
         // name, `json.items.array_12.description`, holds `json`, `on` twice, `arra`, `desc`.)
         if let Some(automaton) = &self.automaton {
             use aho_corasick::{automaton::Automaton, Anchored};
-            let value = lowercase(value, scratch);
             let Ok(mut state) = automaton.start_state(Anchored::No) else {
                 return None;
             };
             let Some(last) = last.filter(|_| value.len() <= LastWalk::LONGEST) else {
+                let value = lowercase(value, scratch);
                 // (the start holds an empty literal, were there one: found before any byte)
                 if automaton.is_match(state) {
                     self.add_owners(automaton, state, set);
@@ -473,6 +473,8 @@ impl Matcher {
         // The bytes both values start with: their states are the last walk's, and their
         // literals its set's but for those of the literals found after them (undone, from
         // the last: each change of a word is logged with what the word held).
+        // (the bytes as they are: the same bytes have the same lowercase, which the automaton
+        // reads, a byte at a time; a copy in lowercase was a look for capitals in each value)
         let same = common_prefix(&last.text, value);
         let kept = last
             .matches
@@ -492,7 +494,7 @@ impl Matcher {
         last.text.extend_from_slice(&value[same..]);
         last.states.reserve(value.len() - same);
         for (at, &b) in value.iter().enumerate().skip(same) {
-            state = automaton.next_state(Anchored::No, state, b);
+            state = automaton.next_state(Anchored::No, state, b.to_ascii_lowercase());
             last.states.push(state);
             if automaton.is_match(state) {
                 last.matches.push((at as u32, last.undo.len() as u32));
@@ -546,7 +548,7 @@ impl Matcher {
 }
 
 /// The last value walked through the matcher's automaton
-/// ([`Matcher::search_all_after`]): its bytes (lowercase), the state after each, and where
+/// ([`Matcher::search_all_after`]): its bytes, the state after each, and where
 /// a literal ended (the bytes after which the state was a match state).
 #[derive(Debug, Default)]
 pub(crate) struct LastWalk {
