@@ -415,9 +415,6 @@ impl Matcher {
         scratch: &mut Vec<u8>,
         last: Option<&mut LastWalk>,
     ) -> Option<bool> {
-        let start = sets.len();
-        sets.resize(start + self.words, 0);
-        let set = &mut sets[start..];
         // Every literal that ends at each byte: the states the automaton goes through, and the
         // literals each one holds (its own and the shorter ones that end it), as an overlapping
         // search reports them. (Walked here, not by the crate's overlapping search, which
@@ -429,6 +426,9 @@ impl Matcher {
                 return None;
             };
             let Some(last) = last.filter(|_| value.len() <= LastWalk::LONGEST) else {
+                let start = sets.len();
+                sets.resize(start + self.words, 0);
+                let set = &mut sets[start..];
                 let value = lowercase(value, scratch);
                 // (the start holds an empty literal, were there one: found before any byte)
                 if automaton.is_match(state) {
@@ -442,21 +442,23 @@ impl Matcher {
                 }
                 return None;
             };
-            Some(self.walk_from(automaton, state, value, set, last))
+            Some(self.walk_from(automaton, state, value, sets, last))
         } else {
+            sets.resize(sets.len() + self.words, 0);
             None
         }
     }
 
     /// [`Matcher::search_all_after`]'s walk of `value` from `last`, from the automaton's
-    /// start `state`: whether `set` is the last walk's.
+    /// start `state`: whether its set is the last walk's (`true`: nothing is appended to
+    /// `sets`).
     #[inline(never)]
     fn walk_from(
         &self,
         automaton: &aho_corasick::nfa::contiguous::NFA,
         mut state: aho_corasick::automaton::StateID,
         value: &[u8],
-        set: &mut [u64],
+        sets: &mut Vec<u64>,
         last: &mut LastWalk,
     ) -> bool {
         use aho_corasick::{automaton::Automaton, Anchored};
@@ -468,8 +470,6 @@ impl Matcher {
                 self.add_owners(automaton, state, &mut last.set);
             }
         }
-        // (the last walk's set, to tell whether this one's is the same)
-        set.copy_from_slice(&last.set);
         // The bytes both values start with: their states are the last walk's, and their
         // literals its set's but for those of the literals found after them (undone, from
         // the last: each change of a word is logged with what the word held).
@@ -479,12 +479,18 @@ impl Matcher {
         let kept = last
             .matches
             .partition_point(|&(at, _)| (at as usize) < same);
+        // (the words the last walk's set had where this walk changes them, each at its first
+        // entry: the set is the last walk's when all of them come back)
+        let mut touched = std::mem::take(&mut last.touched);
+        touched.clear();
         if let Some(&(_, undo_from)) = last.matches.get(kept) {
             for &(word, before) in last.undo[undo_from as usize..].iter().rev() {
+                touched.push((word, last.set[word as usize]));
                 last.set[word as usize] = before;
             }
             last.undo.truncate(undo_from as usize);
         }
+        let first_new = last.undo.len();
         if same > 0 {
             state = last.states[same - 1];
         }
@@ -501,10 +507,16 @@ impl Matcher {
                 self.add_owners_logged(automaton, state, &mut last.set, &mut last.undo);
             }
         }
-        if *set == *last.set {
+        touched.extend_from_slice(&last.undo[first_new..]);
+        let same = touched.iter().enumerate().all(|(i, &(word, had))| {
+            touched[..i].iter().any(|&(w, _)| w == word) || last.set[word as usize] == had
+        });
+        last.touched = touched;
+        // (a first walk's set is not kept anywhere yet)
+        if same && last.place.is_some() {
             return true;
         }
-        set.copy_from_slice(&last.set);
+        sets.extend_from_slice(&last.set);
         false
     }
 
@@ -562,6 +574,8 @@ pub(crate) struct LastWalk {
     undo: Vec<(u32, u64)>,
     /// Where the caller keeps that set (`None`: not known yet).
     pub(crate) place: Option<usize>,
+    /// (the words a walk changes, with what they held: a scratch list)
+    touched: Vec<(u32, u64)>,
 }
 
 impl LastWalk {
@@ -844,6 +858,8 @@ mod tests {
             let set = RuleSet::from_text("t.conf", &text, None).unwrap();
             let starts = ["", "json.items.", "JSON.items.array_", "aab.b"];
             let mut last = LastWalk::default();
+            // (the set of the last value walked from the last walk: what "the same" stands for)
+            let mut last_set = Vec::new();
             for (start, rest, long) in &values {
                 let mut value = format!("{}{rest}", starts[*start]);
                 if *long {
@@ -851,13 +867,21 @@ mod tests {
                 }
                 let (mut plain, mut after) = (vec![7], vec![7]);
                 set.matcher.search_all(value.as_bytes(), &mut plain, &mut Vec::new());
-                set.matcher.search_all_after(
+                let walked = set.matcher.search_all_after(
                     value.as_bytes(),
                     &mut after,
                     &mut Vec::new(),
                     Some(&mut last),
                 );
+                if walked == Some(true) {
+                    proptest::prop_assert_eq!(after.len(), 1, "nothing appended");
+                    after.extend_from_slice(&last_set);
+                }
                 proptest::prop_assert_eq!(&plain, &after, "{:?}", value);
+                if walked.is_some() {
+                    last_set = after[1..].to_vec();
+                    last.place = Some(0);
+                }
             }
         }
     }
