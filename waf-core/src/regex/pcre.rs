@@ -102,6 +102,25 @@ impl ByteSet {
     /// Adds the bytes of `value` (the bytes of a whole variable's values, for
     /// [`super::RequiredBytes::meets`]).
     pub(crate) fn add(&mut self, value: &[u8]) {
+        if value.len() < 32 {
+            // a short ASCII value (most of a JSON body's are) sets the two low words, kept in
+            // registers: the sets below, in memory, are read back wide right after their
+            // byte-wise stores, which the processor cannot forward, a stall that a short
+            // value's few bytes do not pay for (10% of a 1 MB JSON body's time was here)
+            let (mut low, mut high, mut all) = (0u64, 0u64, 0u8);
+            for &b in value {
+                let bit = 1u64 << (b & 63);
+                let upper = u64::from((b >> 6) & 1).wrapping_neg();
+                low |= bit & !upper;
+                high |= bit & upper;
+                all |= b;
+            }
+            if all < 0x80 {
+                self.0[0] |= low;
+                self.0[1] |= high;
+                return;
+            }
+        }
         if value.len() < 512 {
             // four sets, one per byte of each group of four, merged at the end: a byte's bit
             // is set in memory, and consecutive bytes in one word waited on each other (1.4x
@@ -1567,14 +1586,16 @@ mod tests {
             }
         }
 
-        /// A value's bytes added at once (short values four sets at a time, long ones through
-        /// a table, a chunk at a time until every byte is in) are the bytes inserted one by
-        /// one.
+        /// A value's bytes added at once (short ASCII values in registers, other values of
+        /// less than 512 bytes four sets at a time, long ones through a table, a chunk at a
+        /// time until every byte is in) are the bytes inserted one by one.
         #[test]
         fn added_bytes_are_the_inserted_ones(
             words in proptest::array::uniform4(proptest::prelude::any::<u64>()),
             value in proptest::prop_oneof![
                 proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700),
+                // ASCII, short ones in registers
+                proptest::collection::vec(0u8..0x80, 0..64),
                 // several chunks, every byte in the first
                 proptest::collection::vec(proptest::prelude::any::<u8>(), 4000..13000),
                 // several chunks, a new byte in the last
