@@ -58,6 +58,10 @@ pub(crate) struct Columns {
     identity: Column,
     /// The bytes of all the values (whether a chain acts on none of them is one look).
     union: ByteSet,
+    /// The bytes of each column's outputs, gathered as it is made: the byte tests of every
+    /// rule on the variable asked for them, and a 1 MB JSON body's 45,000 outputs were read
+    /// from memory again for each.
+    bytes: Map<Column, ByteSet>,
     /// The columns asked for candidates, each with its short outputs' distinct scans (ranges
     /// of [`Columns::scan_places`]) and its long outputs (of [`Columns::long_outputs`]): what
     /// every group's candidates of the column are made of. (A form's 13,500 names come to a
@@ -99,6 +103,7 @@ impl Columns {
         self.earlier = false;
         self.identity = 0;
         self.union = ByteSet::EMPTY;
+        self.bytes.clear();
         self.scanned.clear();
         self.scan_places.clear();
         self.long_outputs.clear();
@@ -193,6 +198,7 @@ impl Transaction {
             columns.union = values.iter().fold(ByteSet::EMPTY, |u, v| u.union(v.bytes));
             columns.identity = columns.arena.len() as Column;
             columns.arena.extend(values.iter().map(|v| v.same_as));
+            columns.bytes.insert(columns.identity, columns.union);
         }
         // a value with none of the bytes the whole chain acts on is its own output (most
         // values, for most chains): when every value is, the chain's column is the identity's
@@ -214,6 +220,8 @@ impl Transaction {
                 let mut out = std::mem::take(&mut columns.scratch);
                 let start = columns.arena.len();
                 columns.arena.reserve(values.len());
+                // (a repeated text's output is its first value's, whose bytes are in)
+                let mut union = ByteSet::EMPTY;
                 // (read off the identity's column and the values' own outputs, not the phase
                 // values: fewer bytes a value to bring in from memory)
                 for (k, i) in (parent..parent + values.len()).enumerate() {
@@ -224,6 +232,7 @@ impl Transaction {
                         continue;
                     }
                     if whole.is_some_and(|a| !a.intersects(&columns.outputs[k].bytes)) {
+                        union = union.union(columns.outputs[k].bytes);
                         columns.arena.push(first as u32);
                         continue;
                     }
@@ -247,16 +256,19 @@ impl Transaction {
                                 out[..] == input.value[..]
                             };
                     if unchanged {
+                        union = union.union(input.bytes);
                         columns.arena.push(from);
                         continue;
                     }
                     let bytes = ByteSet::of(&out);
+                    union = union.union(bytes);
                     columns
                         .outputs
                         .push(Output::new(Bytes::from(&out[..]), bytes));
                     columns.arena.push((columns.outputs.len() - 1) as u32);
                 }
                 columns.scratch = out;
+                columns.bytes.insert(start as Column, union);
                 start
             }
         } as Column;
@@ -270,12 +282,16 @@ impl Transaction {
         let Some(columns) = self.phase_columns.get(&variable) else {
             return ByteSet::default();
         };
-        columns
-            .column(column)
-            .iter()
-            .fold(ByteSet::default(), |b, &i| {
-                b.union(columns.outputs[i as usize].bytes)
-            })
+        match columns.bytes.get(&column) {
+            Some(&bytes) => bytes,
+            // (each column's are gathered as it is made: read off its outputs otherwise)
+            None => columns
+                .column(column)
+                .iter()
+                .fold(ByteSet::default(), |b, &i| {
+                    b.union(columns.outputs[i as usize].bytes)
+                }),
+        }
     }
 
     /// Value `i` of `variable` after `column`'s chain, and its output's number.
@@ -472,6 +488,10 @@ mod tests {
                     &b"aZ09 _-=\t%+&;/.\\\"'\x00\xc3\xa9"[..]), 0..24),
                 64..80),
         ) {
+            // (and a byte of one value alone, which most chains leave as it is: a column's
+            // bytes gathered as it is made take in the values no step acts on)
+            let mut values = values;
+            values.push(b"q".to_vec());
             let t: Vec<String> = chain.iter().map(|&i| format!("t:{}", NAMES[i])).collect();
             let prefix = &t[..cut.min(t.len() - 1)];
             let text = format!(
