@@ -100,11 +100,19 @@ pub(crate) struct PhaseValues {
     /// one made and freed per variable and phase was ~26 allocations of a request, the
     /// headers' of a kilobyte and more (each of which had glibc merge its free lists).
     spare: Vec<Vec<PhaseValue>>,
+    /// Arrays of more than [`SPARE_ARRAY_ROOM`] values, up to [`LARGE_ARRAYS`] of them, kept
+    /// while the thread's recent requests were large ([`super::Room`]): a 1 MB JSON body's
+    /// were mapped from the kernel and faulted in page by page in every request.
+    large_spare: Vec<Vec<PhaseValue>>,
+    /// How many values a large array may have room for and still be kept.
+    array_room: usize,
 }
 
-/// How many emptied arrays [`PhaseValues`] keeps, and how large one may be.
+/// How many emptied arrays [`PhaseValues`] keeps, and how large one may be;
 const SPARE_ARRAYS: usize = 32;
 const SPARE_ARRAY_ROOM: usize = 64;
+/// how many of them may be larger, when the thread's recent requests were large.
+const LARGE_ARRAYS: usize = 8;
 
 // (a bit of `held` for each variable)
 const _: () = assert!(V::ALL.len() <= 128);
@@ -158,9 +166,12 @@ impl PhaseValues {
             if !keep(V::ALL[at]) {
                 if let Some(mut values) = self.by_variable[at].take() {
                     values.clear();
-                    if self.spare.len() < SPARE_ARRAYS
-                        && (1..=SPARE_ARRAY_ROOM).contains(&values.capacity())
-                    {
+                    let room = values.capacity();
+                    if room > SPARE_ARRAY_ROOM {
+                        if room <= self.array_room && self.large_spare.len() < LARGE_ARRAYS {
+                            self.large_spare.push(values);
+                        }
+                    } else if room > 0 && self.spare.len() < SPARE_ARRAYS {
                         self.spare.push(values);
                     }
                 }
@@ -173,8 +184,25 @@ impl PhaseValues {
         self.retain(|_| false);
     }
 
-    /// An empty array, an emptied one when there is.
-    fn spare_array(&mut self) -> Vec<PhaseValue> {
+    /// An empty array for `values` values, an emptied one when there is (a large one for
+    /// more than [`SPARE_ARRAY_ROOM`]: the smallest with room for them, else the largest).
+    fn spare_array(&mut self, values: usize) -> Vec<PhaseValue> {
+        if values > SPARE_ARRAY_ROOM && !self.large_spare.is_empty() {
+            let fits = |a: &&Vec<PhaseValue>| a.capacity() >= values;
+            let at = match self
+                .large_spare
+                .iter()
+                .filter(fits)
+                .map(Vec::capacity)
+                .min()
+            {
+                Some(room) => self.large_spare.iter().position(|a| a.capacity() == room),
+                None => (0..self.large_spare.len()).max_by_key(|&i| self.large_spare[i].capacity()),
+            };
+            if let Some(at) = at {
+                return self.large_spare.swap_remove(at);
+            }
+        }
         self.spare.pop().unwrap_or_default()
     }
 
@@ -192,7 +220,11 @@ impl std::ops::Index<&V> for PhaseValues {
 }
 
 impl super::spare::Empty for PhaseValues {
-    fn empty(&mut self, _room: usize) {
+    /// Empties the table, keeping arrays with room for up to `room` values (at most
+    /// [`LARGE_ARRAYS`] of them over [`SPARE_ARRAY_ROOM`]).
+    fn empty(&mut self, room: usize) {
+        self.array_room = room;
+        self.large_spare.retain(|a| a.capacity() <= room);
         self.clear();
     }
 }
@@ -1106,7 +1138,7 @@ impl Transaction {
         // (a variable without values, as a dozen of a minimal GET's are, allocates nothing)
         let mut with_bytes = match values.is_empty() {
             true => Vec::new(),
-            false => self.phase_values.spare_array(),
+            false => self.phase_values.spare_array(values.len()),
         };
         match same.is_empty() {
             // (a text kept across transactions, a short value's, brings its bytes and scan)
@@ -1321,14 +1353,32 @@ mod tests {
         assert_eq!(table.spare.len(), 1);
         table.clear();
         assert_eq!(table.spare.len(), 1, "too large to keep");
-        let again = table.spare_array();
+        let again = table.spare_array(1);
         assert_eq!((again.as_ptr(), again.len()), (small_at, 0));
-        assert!(table.spare_array().capacity() == 0);
+        assert!(table.spare_array(1).capacity() == 0);
         for v in V::ALL.iter().take(SPARE_ARRAYS + 8) {
             table.insert(*v, vec![value(0)]);
         }
         table.clear();
         assert_eq!(table.spare.len(), SPARE_ARRAYS);
+        // with the room of a large request kept, as many large arrays as fit in it
+        use super::super::spare::Empty;
+        table.empty(1000);
+        for (i, v) in V::ALL.iter().take(LARGE_ARRAYS + 2).enumerate() {
+            table.insert(*v, Vec::with_capacity(500 + i));
+        }
+        table.insert(V::ALL[LARGE_ARRAYS + 2], Vec::with_capacity(2000));
+        table.clear();
+        assert_eq!(table.large_spare.len(), LARGE_ARRAYS);
+        assert_eq!(table.spare.len(), SPARE_ARRAYS, "the small ones are apart");
+        assert!(table.large_spare.iter().all(|a| a.capacity() < 1000));
+        // a large variable gets the smallest that fits, or the largest; a small one a small
+        assert_eq!(table.spare_array(502).capacity(), 502);
+        assert_eq!(table.spare_array(900).capacity(), 500 + LARGE_ARRAYS - 1);
+        assert!(table.spare_array(10).capacity() <= SPARE_ARRAY_ROOM);
+        // and they are given back when the room is
+        table.empty(SPARE_ARRAY_ROOM);
+        assert!(table.large_spare.is_empty());
     }
 
     #[test]

@@ -163,8 +163,9 @@ pub(crate) fn recycle(columns: &mut PhaseColumns, room: usize) {
     use super::spare::Empty;
     for c in columns.values_mut() {
         c.clear();
-        c.outputs.empty(room);
-        c.arena.empty(room * 8);
+        // (the values' own and the ones steps changed)
+        c.outputs.empty(room * 4);
+        c.arena.empty(room * 32);
         c.scratch.empty(room);
         c.scan_places.empty(room);
     }

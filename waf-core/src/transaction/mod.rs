@@ -155,6 +155,8 @@ pub struct Transaction {
     pub(crate) matched_names: MatchedNames,
     /// What the rules on one short value found no match in, on this thread ([`memo`]).
     pub(crate) memo: memo::Memo,
+    /// The room the thread's spare tables keep ([`Room`]), carried to the next transaction.
+    room: Room,
     pub(crate) xml: Option<crate::body::xml::XmlDocument>,
     /// What each XPath a rule names (`XML:/*`, `XML://@*`) selects in `xml`, made on its first
     /// use: the document does not change once parsed, and CRS names those two in a hundred
@@ -300,6 +302,48 @@ struct SpareTables {
     /// The rules' scratch buffers, emptied (each grew from nothing in each transaction: a
     /// chain's `TX:/^header_name_920450_/` reallocated its values' vector on every request).
     scratch: Scratch,
+    /// The room the tables and buffers keep.
+    room: Room,
+}
+
+/// The room a thread's spare tables and buffers keep: for [`SPARE_TABLE_CAPACITY`] entries,
+/// or, for [`LARGE_ROOM_KEPT_FOR`] transactions after one with more values in a collection,
+/// for that many (up to [`LARGE_ROOM_MAX`]). A large request's arrays (its arguments, their
+/// phase values, columns and scratch, ~100 bytes a value) made anew in each were each mapped
+/// from the kernel, faulted in page by page and unmapped again: a fifth of a 1 MB JSON body's
+/// time. A thread that saw one keeps what it needed while such requests go on, and gives it
+/// back after a run of small ones. (What it keeps is at most what such a request held at its
+/// peak, for up to `LARGE_ROOM_MAX` values a collection: tens of megabytes after a 1 MB JSON
+/// body, whose 40,000 values peaked at ~70 MB of RSS.)
+#[derive(Debug, Default)]
+struct Room {
+    /// The room of the recent large requests (0 after none).
+    large: usize,
+    /// Transactions since the last large one.
+    since: u32,
+}
+
+/// Entries the kept tables keep room for after small requests,
+const SPARE_TABLE_CAPACITY: usize = 1024;
+/// and at most after a large one;
+const LARGE_ROOM_MAX: usize = 1 << 16;
+/// for how many transactions after the last large one.
+const LARGE_ROOM_KEPT_FOR: u32 = 16;
+
+impl Room {
+    /// The room to keep after a transaction whose largest collection held `needed` entries.
+    fn after(&mut self, needed: usize) -> usize {
+        if needed > SPARE_TABLE_CAPACITY {
+            self.large = self.large.max(needed.min(LARGE_ROOM_MAX));
+            self.since = 0;
+        } else {
+            self.since = self.since.saturating_add(1);
+            if self.since >= LARGE_ROOM_KEPT_FOR {
+                self.large = 0;
+            }
+        }
+        self.large.max(SPARE_TABLE_CAPACITY)
+    }
 }
 
 /// A transaction's scratch buffers, taken by a rule and given back (kept to reuse their
@@ -393,9 +437,6 @@ pub(crate) fn is_credential(name: &[u8]) -> bool {
         .any(|c| name.eq_ignore_ascii_case(c))
 }
 
-/// Entries a kept table may keep room for.
-const SPARE_TABLE_CAPACITY: usize = 1024;
-
 thread_local! {
     static SPARE_TABLES: std::cell::RefCell<Option<SpareTables>> =
         const { std::cell::RefCell::new(None) };
@@ -421,8 +462,14 @@ impl SpareTables {
     /// one per rule), only ever compared with a later value.
     fn recycle(mut self, snapshot: Option<&Collection>, rules: u64) {
         use spare::Empty;
-        self.values.empty(SPARE_TABLE_CAPACITY);
-        columns::recycle(&mut self.columns, SPARE_TABLE_CAPACITY);
+        // (the values of the largest collection, as room grows by doubling: not its room,
+        // which may be the one kept from before)
+        let needed = self.request.iter().map(Collection::len).max().unwrap_or(0);
+        let room = self
+            .room
+            .after(needed.checked_next_power_of_two().unwrap_or(needed));
+        self.values.empty(room);
+        columns::recycle(&mut self.columns, room);
         match snapshot {
             Some(snapshot) if self.tx.room() <= SPARE_TABLE_CAPACITY => {
                 self.tx.copy_with_room(snapshot, 0);
@@ -449,7 +496,7 @@ impl SpareTables {
         });
         self.matched_names.shrink_to(SPARE_TABLE_CAPACITY);
         for c in &mut self.request {
-            c.empty_keeping_room(SPARE_TABLE_CAPACITY, false);
+            c.empty_keeping_room(room, false);
         }
         // (a long scalar, a body's, is not kept: nor is anything else of a request but the
         // short scalars a next one may have too, its method, protocol, addresses, flags)
@@ -457,9 +504,10 @@ impl SpareTables {
             *earlier = scalar.take().filter(|b| b.len() <= KEPT_SCALAR_LEN);
         }
         for origins in &mut self.scalar_origins {
-            origins.empty(SPARE_TABLE_CAPACITY);
+            // (`ARGS_COMBINED_SIZE` has two a value)
+            origins.empty(room * 2);
         }
-        self.scratch.empty(SPARE_TABLE_CAPACITY);
+        self.scratch.empty(room);
         spare::keep(&SPARE_TABLES, self);
     }
 }
@@ -473,6 +521,7 @@ impl Drop for Transaction {
             columns: std::mem::take(&mut self.phase_columns),
             matched_names: std::mem::take(&mut self.matched_names),
             memo: std::mem::take(&mut self.memo),
+            room: std::mem::take(&mut self.room),
             scalars: std::mem::take(&mut self.scalars),
             scalar_origins: std::mem::take(&mut self.scalar_origins),
             earlier_scalars: std::mem::take(&mut self.earlier_scalars),
@@ -562,6 +611,7 @@ impl Transaction {
             matched_planned: None,
             matched_names: tables.matched_names,
             memo,
+            room: tables.room,
             xml: None,
             xml_selections: Default::default(),
             request_body: Vec::new(),
@@ -769,6 +819,56 @@ pub(crate) mod test_log {
 #[cfg(test)]
 mod tests {
     use super::test_log;
+
+    /// A large request's room is kept while large ones go on, and for
+    /// `LARGE_ROOM_KEPT_FOR` transactions after the last; at most `LARGE_ROOM_MAX`.
+    #[test]
+    fn a_large_requests_room_is_kept_for_a_while() {
+        use super::{Room, LARGE_ROOM_KEPT_FOR, LARGE_ROOM_MAX, SPARE_TABLE_CAPACITY};
+        let mut room = Room::default();
+        assert_eq!(room.after(10), SPARE_TABLE_CAPACITY);
+        assert_eq!(room.after(5000), 5000);
+        assert_eq!(room.after(3000), 5000, "the larger recent one");
+        for _ in 1..LARGE_ROOM_KEPT_FOR {
+            assert_eq!(room.after(10), 5000);
+        }
+        assert_eq!(room.after(10), SPARE_TABLE_CAPACITY);
+        assert_eq!(room.after(usize::MAX), LARGE_ROOM_MAX);
+    }
+
+    /// The thread's next transaction after one with thousands of arguments finds their room,
+    /// and after a run of small ones it is given back.
+    #[test]
+    fn the_next_transaction_finds_a_large_ones_room() {
+        use std::sync::Arc;
+        let rules = Arc::new(
+            crate::RuleSet::from_text(
+                "t.conf",
+                "SecRule ARGS \"@rx x\" \"id:1,phase:1,pass\"",
+                None,
+            )
+            .unwrap(),
+        );
+        let uri: String = (0..3000).map(|i| format!("a{i}=v&")).collect();
+        let run = |uri: &str| {
+            let mut tx = super::Transaction::new(Arc::clone(&rules));
+            tx.process_uri(format!("/?{uri}").as_bytes(), b"GET", b"HTTP/1.1");
+            tx.process_request_headers();
+        };
+        run(&uri);
+        let tx = super::Transaction::new(Arc::clone(&rules));
+        assert!(tx.args.room() >= 3000, "{}", tx.args.room());
+        drop(tx);
+        for _ in 0..super::LARGE_ROOM_KEPT_FOR {
+            run("a=1");
+        }
+        let tx = super::Transaction::new(Arc::clone(&rules));
+        assert!(
+            tx.args.room() <= super::SPARE_TABLE_CAPACITY,
+            "{}",
+            tx.args.room()
+        );
+    }
 
     /// Each `%d` of an intervention's log line is the status, as a left-to-right replace of
     /// every occurrence gives it; a line without one is left as it is.
