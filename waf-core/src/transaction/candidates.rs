@@ -1381,6 +1381,26 @@ mod tests {
         assert!(table.large_spare.is_empty());
     }
 
+    /// A large variable takes a kept array with room for it, even when one without is closer
+    /// to its size (which would grow, copying its values, at the last of them).
+    #[test]
+    fn a_large_variable_takes_an_array_with_room_for_it() {
+        use super::super::spare::Empty;
+        let mut table = PhaseValues::default();
+        table.empty(1000);
+        table.insert(V::Args, Vec::with_capacity(509));
+        table.insert(V::ArgsNames, Vec::with_capacity(600));
+        table.insert(V::RequestHeaders, Vec::with_capacity(700));
+        table.clear();
+        assert_eq!(table.spare_array(510).capacity(), 600);
+        assert_eq!(
+            table.spare_array(800).capacity(),
+            700,
+            "none fits: the largest"
+        );
+        assert_eq!(table.spare_array(100).capacity(), 509);
+    }
+
     #[test]
     fn header_values_outlive_phase_1() {
         let rules = rule_set(
