@@ -187,18 +187,13 @@ impl PhaseValues {
     /// An empty array for `values` values, an emptied one when there is (a large one for
     /// more than [`SPARE_ARRAY_ROOM`]: the smallest with room for them, else the largest).
     fn spare_array(&mut self, values: usize) -> Vec<PhaseValue> {
-        if values > SPARE_ARRAY_ROOM && !self.large_spare.is_empty() {
-            let fits = |a: &&Vec<PhaseValue>| a.capacity() >= values;
-            let at = match self
-                .large_spare
-                .iter()
-                .filter(fits)
-                .map(Vec::capacity)
-                .min()
-            {
-                Some(room) => self.large_spare.iter().position(|a| a.capacity() == room),
-                None => (0..self.large_spare.len()).max_by_key(|&i| self.large_spare[i].capacity()),
-            };
+        if values > SPARE_ARRAY_ROOM {
+            // (those that fit first, each side by its distance from `values`: the smallest
+            // that fits, else the largest)
+            let at = (0..self.large_spare.len()).min_by_key(|&i| {
+                let room = self.large_spare[i].capacity();
+                (room < values, room.abs_diff(values))
+            });
             if let Some(at) = at {
                 return self.large_spare.swap_remove(at);
             }
