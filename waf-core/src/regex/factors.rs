@@ -13,8 +13,13 @@
 //! are one-letter classes in the lowercased tree), and the concatenation takes the rarest set
 //! of any run of such parts or of any other part; an alternation takes the union of its
 //! branches' sets (each branch needs one); a repetition run at least once takes its body's.
-//! Zero-width assertions (`\b`, `^`) are skipped over. A set is "rarest" by a rough frequency
-//! of its literals ([`frequency`]), and refused past [`MAX_COST`] ([`affordable`]).
+//! Zero-width assertions (`\b`, `^`) are skipped over. A part also knows, where it can, the
+//! literals its matches start with, and a concatenation that starts with literals joins them
+//! to those of the part after them: CRS's command lists are trees of common starts
+//! (`l(?:z(?:ma[\s&|,<>]|cat)|s(?:of|usb)[\s&|,<>])`), whose words have short tails of their
+//! own (`ma` before a class) but whose whole words (`lzma`) make a set. A set is "rarest" by
+//! a rough frequency of its literals ([`frequency`]), and refused past [`MAX_COST`]
+//! ([`affordable`]).
 //!
 //! One-byte literals are not kept in such a set, even of uncommon bytes (`'`, `(`, `@`: 941170
 //! and 942190 would have sets with them): measured, the automaton's extra matches on ordinary
@@ -33,8 +38,9 @@ use super::pcre::ByteSet;
 use super::required_bytes::{weight, MAX_WEIGHT};
 use regex_syntax::hir::{Class, ClassBytes, Hir, HirKind};
 
-/// The most literals a set may hold (regex-syntax's extractor stops at about as many).
-const MAX_SET: usize = 250;
+/// The most literals a set may hold (regex-syntax's extractor stops at about 250; 932260's
+/// command names are 272 before those that hold another are left out).
+const MAX_SET: usize = 320;
 
 /// The most bytes of a class taken as that many one-byte strings.
 const MAX_CLASS: usize = 8;
@@ -45,6 +51,9 @@ struct Part {
     literals: Vec<Vec<u8>>,
     /// Every match is one of them.
     exact: bool,
+    /// When not exact: literals one of which every match starts with, if known (`[""]` says
+    /// nothing, but a literal before the part still starts every match of the two).
+    starts: Option<Vec<Vec<u8>>>,
 }
 
 /// Literals (as they are in `lower`, sorted, distinct) one of which occurs in every match of
@@ -54,6 +63,20 @@ pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
     (!literals.is_empty() && affordable(&literals)).then(|| minimal(literals))
 }
 
+/// Like [`required_factors`], with a higher budget ([`MAX_COST_ALONE`]), for a pattern that
+/// nothing else would keep off a value (no set, no required bytes): it would run on every
+/// value, and each value the set keeps it off is a search saved.
+pub(super) fn last_resort_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
+    let literals = restricted(lower, &ByteSet::EMPTY)?;
+    (!literals.is_empty() && cost(&literals) <= MAX_COST_ALONE).then(|| minimal(literals))
+}
+
+/// The most a set of [`last_resort_factors`] may cost. CRS 4.28's two patterns that take one:
+/// 932260's 240 command names (2.56) and 942210's SQL words (1.22, `or`, `and`...). With
+/// 932260's, a 1 MB JSON body at PL1 costs 7.3% fewer instructions, a 1 MB form 9.2%, the
+/// regression inputs 0.4% (benign requests 0.1%).
+const MAX_COST_ALONE: f64 = 4.0;
+
 /// Like [`required_factors`], for a pattern none of whose sets is usable because it is full
 /// of optional punctuation: a set of "escape" bytes, each as a literal of its own, and
 /// literals one of which every match *without* an escape byte holds. A match holds an escape
@@ -62,10 +85,11 @@ pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
 /// patterns (932230, 932235, 932340) allow quotes, `\`, `$` and `[` between the letters of
 /// each word, and start with a separator (`;`, `&&`, `=`, `` ` ``...) or a wrapper command
 /// (`busybox`, `env`, `eval`, `nohup`...): with those bytes out, the wrappers' names.
-/// (932250 and 932260 may also start at the start of the value, before hundreds of short
-/// command words: no set. A set of "a line start, or these" was tried, told by a search
+/// (932250 and 932260 may also start at the start of the value, before hundreds of command
+/// words: no set here. A set of "a line start, or these" was tried, told by a search
 /// anchored at the start: the benign requests cost 2% more, the lazy DFA building states for
-/// the anchored start of such large patterns.)
+/// the anchored start of such large patterns. 932260's words are a set
+/// [`last_resort_factors`] takes; 932250's, two letters long with junk between them, are not.)
 ///
 /// The escapes: every uncommon punctuation byte the pattern names (`;`, quotes, `\`, `$`...,
 /// and `&`, `=`; not `/`, `%` or `,`, whose one-byte matches would cost the automaton more on
@@ -251,6 +275,26 @@ impl Part {
         Part {
             literals: Vec::new(),
             exact: true,
+            starts: None,
+        }
+    }
+
+    /// A part about which nothing is known but that each of its matches starts with the
+    /// empty string: what a wide class or an optional part is to the literal before it.
+    fn opaque() -> Part {
+        Part {
+            literals: vec![Vec::new()],
+            exact: false,
+            starts: Some(vec![Vec::new()]),
+        }
+    }
+
+    /// Literals one of which every match starts with.
+    fn starts(&self) -> Option<&[Vec<u8>]> {
+        if self.exact {
+            Some(&self.literals)
+        } else {
+            self.starts.as_deref()
         }
     }
 
@@ -263,6 +307,7 @@ fn exact(literals: Vec<Vec<u8>>) -> Option<Part> {
     Some(Part {
         literals,
         exact: true,
+        starts: None,
     })
 }
 
@@ -290,7 +335,7 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
         HirKind::Literal(l) => exact(vec![l.0.to_vec()]),
         HirKind::Class(Class::Bytes(c)) => {
             if class_set(c).intersect_not(escape).len() > MAX_CLASS {
-                return None;
+                return Some(Part::opaque());
             }
             let literals: Vec<Vec<u8>> = c
                 .iter()
@@ -301,36 +346,57 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
             (literals.len() <= MAX_CLASS).then_some(Part {
                 literals,
                 exact: true,
+                starts: None,
             })
         }
         // not made by the linear engine's translation (bytes mode); no claim about it
         HirKind::Class(Class::Unicode(_)) => None,
         HirKind::Repetition(r) if r.max == Some(0) => exact(vec![Vec::new()]),
         // an optional part that cannot match is not there at all (the escapes' junk)
-        HirKind::Repetition(r) if r.min == 0 => (escape != &ByteSet::EMPTY
-            && factor(&r.sub, escape).is_some_and(|p| p.is_dead()))
-        .then(|| Part {
-            literals: vec![Vec::new()],
-            exact: true,
+        HirKind::Repetition(r) if r.min == 0 => Some(match factor(&r.sub, escape) {
+            Some(sub) if escape != &ByteSet::EMPTY && sub.is_dead() => Part {
+                literals: vec![Vec::new()],
+                exact: true,
+                starts: None,
+            },
+            // (`x?` of a few strings: those or none, `f?grep`)
+            Some(sub) if r.max == Some(1) && sub.exact && sub.literals.len() < MAX_CLASS => {
+                let mut literals = sub.literals;
+                literals.push(Vec::new());
+                Part {
+                    literals,
+                    exact: true,
+                    starts: None,
+                }
+            }
+            _ => Part::opaque(),
         }),
         HirKind::Repetition(r) => {
             let sub = factor(&r.sub, escape)?;
             if sub.is_dead() {
                 return Some(sub);
             }
+            // (each match starts with one of the body's)
+            let starts = sub.starts().map(<[_]>::to_vec);
             Some(Part {
                 literals: sub.literals,
                 // (`x{1}` is `x`; more copies are not worth the products)
                 exact: sub.exact && r.min == 1 && r.max == Some(1),
+                starts,
             })
         }
         HirKind::Capture(c) => factor(&c.sub, escape),
         HirKind::Alternation(branches) => {
             let mut literals = Vec::new();
             let mut all_exact = true;
+            let mut starts = Some(Vec::new());
             for b in branches {
                 let part = factor(b, escape)?;
                 all_exact &= part.exact;
+                starts = starts.and_then(|mut s: Vec<Vec<u8>>| {
+                    s.extend_from_slice(part.starts()?);
+                    Some(s)
+                });
                 literals.extend(part.literals);
                 if literals.len() > MAX_SET {
                     return None;
@@ -339,6 +405,7 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
             Some(Part {
                 literals,
                 exact: all_exact,
+                starts: starts.map(shortest_starts),
             })
         }
         HirKind::Concat(parts) => concat(parts, escape),
@@ -352,8 +419,31 @@ fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
     let mut best: Option<Vec<Vec<u8>>> = None;
     let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
     let mut whole = true;
+    // the literals every match starts with: the product of the exact parts from the first,
+    // and of the starts of the part after them (`a` `(?:[\s]|dec)` → `a`; CRS's command
+    // lists are trees of such, `l(?:z(?:ma[\s]|...)|...)`); growing while `leading`
+    let mut lead = vec![Vec::new()];
+    let mut leading = true;
     for p in parts {
-        match factor(p, escape) {
+        let part = factor(p, escape);
+        if leading {
+            let starts = part.as_ref().and_then(Part::starts);
+            leading = part.as_ref().is_some_and(|p| p.exact);
+            // (a class of more than a few bytes after a word, `like\s+`, `lsof\s`, would
+            // make it as many literals, one for each, for little: the lead stops before it;
+            // `php[57]` and `[ef]?grep` are joined)
+            let wide_class = starts
+                .is_some_and(|s| s.len() > MAX_JOINED_CLASS && s.iter().all(|l| l.len() <= 1));
+            let starts = starts.filter(|_| !wide_class);
+            match starts.and_then(|s| product(&lead, s)) {
+                // (exact while it grows; the starts of the part that ends it, `(?:ma|cat)\s+`,
+                // may be shortened to those no other starts with, as nothing is joined after)
+                Some(longer) if leading => lead = longer,
+                Some(longer) => lead = shortest_starts(longer),
+                None => leading = false,
+            }
+        }
+        match part {
             Some(part) if part.is_dead() => return Some(part),
             // (`\b`, `^`: nothing to join)
             Some(part) if part.exact && part.literals.iter().all(Vec::is_empty) => {}
@@ -395,10 +485,30 @@ fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
     if let Some(r) = run {
         best = rarer(best, r);
     }
-    best.map(|literals| Part {
-        literals,
+    best = rarer(best, lead.clone());
+    Some(Part {
+        literals: best.unwrap_or_else(|| lead.clone()),
         exact: false,
+        starts: Some(lead),
     })
+}
+
+/// The most one-byte literals (a class) a concatenation's leading literals are joined to.
+const MAX_JOINED_CLASS: usize = 3;
+
+/// Sorted and distinct, without a literal that starts with another (a match that starts
+/// with the longer one starts with the shorter).
+fn shortest_starts(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    literals.sort();
+    literals.dedup();
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(literals.len());
+    for l in literals {
+        // (sorted: the literals that start with one follow it)
+        if !kept.last().is_some_and(|k| l.starts_with(k)) {
+            kept.push(l);
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -445,8 +555,12 @@ mod tests {
         // the rarest of a concatenation's parts
         assert_eq!(factors(r"\w+ as\b\s*\w+\s*\bfrom"), strings(&["from"]));
         // one-letter literals are too common
-        assert_eq!(factors(r"ab?c"), None);
-        assert_eq!(factors(r"x(?:a;|c<){1,3}y"), strings(&["a;", "c<"]));
+        assert_eq!(factors(r"a\w?c"), None);
+        // (an optional letter is one more word)
+        assert_eq!(factors(r"ab?c"), strings(&["abc", "ac"]));
+        assert_eq!(factors(r"\w(?:a;|c<){1,3}y"), strings(&["a;", "c<"]));
+        // a literal before it: each match starts with it and one of the body's
+        assert_eq!(factors(r"x(?:a;|c<){1,3}y"), strings(&["xa;", "xc<"]));
     }
 
     fn escapes(pattern: &str) -> Option<Vec<String>> {
@@ -461,7 +575,7 @@ mod tests {
             strings(&["\"", "'", "\\", "busy"])
         );
         // an optional part that needs an escape byte is left out
-        assert_eq!(escapes(r"sel(?:;x)?ect"), strings(&[";", "select"]));
+        assert_eq!(escapes(r"sel(?:;x)*ect"), strings(&[";", "select"]));
         // a branch made of escapes alone is left out whole (here by its quotes: the `!` after
         // them is given back first, and then neither quote can be)
         assert_eq!(
@@ -489,6 +603,34 @@ mod tests {
             escapes(&pattern),
             strings(&["\"", "&", "'", ";", "=", "\\", "env", "eval", "nohup"])
         );
+    }
+
+    #[test]
+    fn words_are_joined_across_their_common_starts() {
+        // 932260's shape: each word's own tail is short (`ma`, `of`), the whole words are not;
+        // an optional letter is one more word (`perl5?`), a class after a word ends it
+        assert_eq!(
+            factors(
+                r"(?:^|;)\s*(?:l(?:z(?:ma[\s&|,<>]|cat)|s(?:of|usb)[\s&|,<>])|pe(?:rl5?|xx)\s+\w)"
+            ),
+            strings(&["lsof", "lsusb", "lzcat", "lzma", "perl", "pexx"])
+        );
+        // a repeated class after a word is not joined to it (six literals for `like\s+`)
+        assert_eq!(factors(r"\b(?:like|rlike)\s+\w"), strings(&["like"]));
+    }
+
+    #[test]
+    fn a_pattern_nothing_else_keeps_off_gets_a_costly_set() {
+        // common words: too costly for the grouped matcher's budget, but better than a search
+        // of every value
+        let words = r"(?:^|=)\s*(?:or|and|not|set|diff|find|perl)\b";
+        assert_eq!(factors(words), None);
+        assert_eq!(
+            set_of(words, last_resort_factors),
+            strings(&["and", "diff", "find", "not", "or", "perl", "set"])
+        );
+        // (still none without a literal in every match)
+        assert_eq!(set_of(r"^\w+$", last_resort_factors), None);
     }
 
     #[test]

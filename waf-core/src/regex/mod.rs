@@ -174,8 +174,13 @@ fn linear(node: &pcre::Node) -> Result<LinearParts, LinearError> {
     // to case; its required bytes are folded back to both cases); the engine's own tree is
     // built only with the engine.
     let lower = hir::linear_hir_lowercased(node).map_err(LinearError::Refused)?;
-    let literals = required_literals(&lower);
+    let mut literals = required_literals(&lower);
     let bytes = RequiredBytes::of_lowercased(&lower);
+    // (nothing else would keep such a pattern off a value: a costlier set is still a search
+    // saved on each value without its literals; 932260's command names)
+    if literals.is_none() && bytes.is_none() {
+        literals = factors::last_resort_factors(&lower);
+    }
     let cell = OnceLock::new();
     // Without literals or required bytes nothing keeps the pattern off a value: it will run on
     // every value and be built at load anyway, so from the HIR in hand rather than a second
@@ -1194,6 +1199,12 @@ mod tests {
         // optional punctuation between letters ([`factors::escape_factors`])
         "[;<]*",
         "(?:<b)?",
+        // words with common starts, their tails ending in a class ([`factors`]'s leads)
+        "x(?:a\\s+|ab)",
+        "(?:a(?:b|[^x])|xy)",
+        "y(?:[ab;<]|ab?)",
+        "a?b",
+        "(?:xa)+",
     ];
 
     proptest::proptest! {
@@ -1230,7 +1241,8 @@ mod tests {
                     );
                 }
             }
-            if let Some(literals) = required_literals(&lower) {
+            let sets = [required_literals(&lower), factors::last_resort_factors(&lower)];
+            for literals in sets.into_iter().flatten() {
                 for h in &hays {
                     let lower_h = h.to_ascii_lowercase();
                     let held = literals
