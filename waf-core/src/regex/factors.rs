@@ -59,7 +59,7 @@ struct Part {
 /// Literals (as they are in `lower`, sorted, distinct) one of which occurs in every match of
 /// `lower`, the rarest such set found; `None` without a usable one.
 pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
-    let literals = restricted(lower, &ByteSet::EMPTY)?;
+    let literals = restricted(lower, &ByteSet::EMPTY, true)?;
     (!literals.is_empty() && affordable(&literals)).then(|| minimal(literals))
 }
 
@@ -68,10 +68,10 @@ pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
 /// required bytes): it would run on every value, and each value the set keeps it off is a
 /// search saved.
 pub(super) fn last_resort_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
-    restricted(lower, &ByteSet::EMPTY)
+    restricted(lower, &ByteSet::EMPTY, true)
         .filter(|l| !l.is_empty() && cost(l) <= MAX_COST_ALONE)
         .map(minimal)
-        .or_else(|| escape_factors_within(lower, MAX_COST_ALONE))
+        .or_else(|| escape_factors_within(lower, MAX_COST_ALONE, true))
 }
 
 /// The most a set of [`last_resort_factors`] may cost. CRS 4.28's patterns that take one:
@@ -103,16 +103,17 @@ const MAX_COST_ALONE: f64 = 8.0;
 /// candidates, CRS 4.28's benign requests cost 1.2% more instructions than without; with `&`
 /// and `=` alone, 1.1% fewer, the command patterns in the groups.)
 pub(super) fn escape_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
-    escape_factors_within(lower, MAX_COST)
+    escape_factors_within(lower, MAX_COST, false)
 }
 
-/// [`escape_factors`] with a budget of `max_cost` for the literals.
-fn escape_factors_within(lower: &Hir, max_cost: f64) -> Option<Vec<Vec<u8>>> {
+/// [`escape_factors`] with a budget of `max_cost` for the literals, its walks with or without
+/// the parts' starts ([`Walk::starts`]).
+fn escape_factors_within(lower: &Hir, max_cost: f64, starts: bool) -> Option<Vec<Vec<u8>>> {
     let affordable = |literals: &[Vec<u8>]| cost(literals) <= max_cost;
     // first with every uncommon byte out: giving bytes back only lets more strings match, so
     // without a good set now there will be none (932250 and 932260 stop here)
     let uncommon = ByteSet::from_fn(uncommon);
-    if !restricted(lower, &uncommon).is_some_and(|l| affordable(&l)) {
+    if !restricted(lower, &uncommon, starts).is_some_and(|l| affordable(&l)) {
         return None;
     }
     let mut named = ByteSet::EMPTY;
@@ -129,7 +130,7 @@ fn escape_factors_within(lower: &Hir, max_cost: f64) -> Option<Vec<Vec<u8>>> {
         f64::from(weight_of(escape)) / 100.0 + cost(literals)
     };
     let mut escape = named;
-    let mut literals = restricted(lower, &escape)?;
+    let mut literals = restricted(lower, &escape, starts)?;
     let tries = std::iter::once(light).chain(candidates.into_iter().map(|b| {
         let mut one = ByteSet::EMPTY;
         one.insert(b);
@@ -140,7 +141,7 @@ fn escape_factors_within(lower: &Hir, max_cost: f64) -> Option<Vec<Vec<u8>>> {
         if fewer == escape {
             continue;
         }
-        if let Some(l) = restricted(lower, &fewer) {
+        if let Some(l) = restricted(lower, &fewer, starts) {
             if total(&fewer, &l) < total(&escape, &literals) {
                 (escape, literals) = (fewer, l);
             }
@@ -179,8 +180,8 @@ fn weight_of(bytes: &ByteSet) -> u32 {
 
 /// The factors of `lower` with the `escape` bytes taken out of it: `Some(empty)` when nothing
 /// is left of it (every match holds an escape byte).
-fn restricted(lower: &Hir, escape: &ByteSet) -> Option<Vec<Vec<u8>>> {
-    let part = factor(lower, escape)?;
+fn restricted(lower: &Hir, escape: &ByteSet, starts: bool) -> Option<Vec<Vec<u8>>> {
+    let part = factor(lower, &Walk { escape, starts })?;
     if part.is_dead() {
         return Some(Vec::new());
     }
@@ -241,10 +242,14 @@ fn frequency(literal: &[u8]) -> f64 {
 /// The set if a prefilter can use it: literals of [`super::MIN_LITERAL`] bytes or more (as
 /// the extractor's), not too many.
 fn usable(literals: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
-    (!literals.is_empty()
+    is_usable(&literals).then_some(literals)
+}
+
+/// Whether [`usable`] takes the set.
+fn is_usable(literals: &[Vec<u8>]) -> bool {
+    !literals.is_empty()
         && literals.len() <= MAX_SET
-        && literals.iter().all(|l| l.len() >= super::MIN_LITERAL))
-    .then_some(literals)
+        && literals.iter().all(|l| l.len() >= super::MIN_LITERAL)
 }
 
 /// A set's cost: its literals' frequencies, each counted as at least [`RARE_ENOUGH`].
@@ -322,11 +327,8 @@ fn exact(literals: Vec<Vec<u8>>) -> Option<Part> {
     })
 }
 
-/// Every concatenation of a literal of `a` with one of `b`, if there are few enough.
-fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
-    if a.len().saturating_mul(b.len()) > MAX_SET {
-        return None;
-    }
+/// Every concatenation of a literal of `a` with one of `b`.
+fn products(a: &[Vec<u8>], b: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let mut out = Vec::with_capacity(a.len() * b.len());
     for x in a {
         for y in b {
@@ -335,10 +337,56 @@ fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
             out.push(l);
         }
     }
-    Some(out)
+    out
 }
 
-fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
+/// Whether the product of `a` and `b` is small enough to be made.
+fn fits(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+    a.len().saturating_mul(b.len()) <= MAX_SET
+}
+
+/// `a` made the product of `a` and `b` (which [`fits`]), in place when `b` is one literal or
+/// `a` the empty string: a word's letters, one at a time, are most products, and a pattern's
+/// walks ([`escape_factors`] makes about twenty of a command pattern's 8,000 bytes) made a
+/// set for each.
+fn join(a: &mut Vec<Vec<u8>>, b: &[Vec<u8>]) {
+    match (&a[..], b) {
+        (_, [one]) => a.iter_mut().for_each(|x| x.extend_from_slice(one)),
+        ([empty], _) if empty.is_empty() => *a = b.to_vec(),
+        _ => *a = products(a, b),
+    }
+}
+
+/// [`cost`] of the product of `a` and `b`, without making it (each literal's frequency
+/// worked out in the same order, and summed in the same order, as for the product).
+fn product_cost(a: &[Vec<u8>], b: &[Vec<u8>]) -> f64 {
+    a.iter()
+        .flat_map(|x| {
+            let fx = frequency(x);
+            b.iter().map(move |y| {
+                y.iter()
+                    .fold(fx, |f, &c| f * (f64::from(weight(c)) / 100.0))
+                    .max(RARE_ENOUGH)
+            })
+        })
+        .sum()
+}
+
+/// How a pattern is walked: the escape bytes taken out of it, and whether its parts' starts
+/// are worked out and joined ([`Walk::starts`]).
+struct Walk<'a> {
+    escape: &'a ByteSet,
+    /// Whether wide classes and optional parts are passed over and concatenations' leading
+    /// literals joined to the starts after them (`Part::starts`). Without, they make a part
+    /// with no set, as before leads were known: [`escape_factors`]'s own walks (about twenty
+    /// of each command pattern) go without, as with them CRS 4.28's first load took 108M more
+    /// instructions (a tenth more) for sets of the grouped matcher's budget little different
+    /// (942120's, 932130's).
+    starts: bool,
+}
+
+fn factor(hir: &Hir, w: &Walk) -> Option<Part> {
+    let escape = w.escape;
     match hir.kind() {
         // zero-width: the empty string, which a product leaves as it is
         HirKind::Empty | HirKind::Look(_) => exact(vec![Vec::new()]),
@@ -346,7 +394,7 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
         HirKind::Literal(l) => exact(vec![l.0.to_vec()]),
         HirKind::Class(Class::Bytes(c)) => {
             if class_set(c).intersect_not(escape).len() > MAX_CLASS {
-                return Some(Part::opaque());
+                return w.starts.then(Part::opaque);
             }
             let literals: Vec<Vec<u8>> = c
                 .iter()
@@ -364,31 +412,25 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
         HirKind::Class(Class::Unicode(_)) => None,
         HirKind::Repetition(r) if r.max == Some(0) => exact(vec![Vec::new()]),
         // an optional part that cannot match is not there at all (the escapes' junk)
-        HirKind::Repetition(r) if r.min == 0 => Some(match factor(&r.sub, escape) {
-            Some(sub) if escape != &ByteSet::EMPTY && sub.is_dead() => Part {
-                literals: vec![Vec::new()],
-                exact: true,
-                starts: None,
-            },
+        HirKind::Repetition(r) if r.min == 0 => match factor(&r.sub, w) {
+            Some(sub) if escape != &ByteSet::EMPTY && sub.is_dead() => exact(vec![Vec::new()]),
             // (`x?` of a few strings: those or none, `f?grep`)
-            Some(sub) if r.max == Some(1) && sub.exact && sub.literals.len() < MAX_CLASS => {
+            Some(sub)
+                if w.starts && r.max == Some(1) && sub.exact && sub.literals.len() < MAX_CLASS =>
+            {
                 let mut literals = sub.literals;
                 literals.push(Vec::new());
-                Part {
-                    literals,
-                    exact: true,
-                    starts: None,
-                }
+                exact(literals)
             }
-            _ => Part::opaque(),
-        }),
+            _ => w.starts.then(Part::opaque),
+        },
         HirKind::Repetition(r) => {
-            let sub = factor(&r.sub, escape)?;
+            let sub = factor(&r.sub, w)?;
             if sub.is_dead() {
                 return Some(sub);
             }
             // (each match starts with one of the body's)
-            let starts = sub.starts().map(<[_]>::to_vec);
+            let starts = sub.starts().filter(|_| w.starts).map(<[_]>::to_vec);
             Some(Part {
                 literals: sub.literals,
                 // (`x{1}` is `x`; more copies are not worth the products)
@@ -396,37 +438,50 @@ fn factor(hir: &Hir, escape: &ByteSet) -> Option<Part> {
                 starts,
             })
         }
-        HirKind::Capture(c) => factor(&c.sub, escape),
+        HirKind::Capture(c) => factor(&c.sub, w),
         HirKind::Alternation(branches) => {
             let mut literals = Vec::new();
             let mut all_exact = true;
-            let mut starts = Some(Vec::new());
+            // the starts of the branches that are not exact (an exact one's are its literals,
+            // whose places in `literals` are kept): the union's, needed only when one is not
+            let mut starts = w.starts.then(Vec::new);
+            let mut exact_places = Vec::new();
             for b in branches {
-                let part = factor(b, escape)?;
+                let part = factor(b, w)?;
                 all_exact &= part.exact;
-                starts = starts.and_then(|mut s: Vec<Vec<u8>>| {
-                    s.extend_from_slice(part.starts()?);
-                    Some(s)
-                });
+                if part.exact {
+                    exact_places.push(literals.len()..literals.len() + part.literals.len());
+                } else {
+                    starts = starts.zip(part.starts).map(|(mut s, p)| {
+                        s.extend(p);
+                        s
+                    });
+                }
                 literals.extend(part.literals);
                 if literals.len() > MAX_SET {
                     return None;
                 }
             }
+            let starts = starts.filter(|_| !all_exact).map(|mut s| {
+                exact_places
+                    .into_iter()
+                    .for_each(|r| s.extend_from_slice(&literals[r]));
+                shortest_starts(s)
+            });
             Some(Part {
                 literals,
                 exact: all_exact,
-                starts: starts.map(shortest_starts),
+                starts,
             })
         }
-        HirKind::Concat(parts) => concat(parts, escape),
+        HirKind::Concat(parts) => concat(parts, w),
     }
 }
 
 /// A concatenation: runs of exact parts are joined into their products; the rarest usable set
 /// of a run or of another part stands for the whole (exact only when one run covers it all).
 /// A part that cannot match makes the whole unable to.
-fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
+fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
     let mut best: Option<Vec<Vec<u8>>> = None;
     let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
     let mut whole = true;
@@ -434,9 +489,9 @@ fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
     // and of the starts of the part after them (`a` `(?:[\s]|dec)` → `a`; CRS's command
     // lists are trees of such, `l(?:z(?:ma[\s]|...)|...)`); growing while `leading`
     let mut lead = vec![Vec::new()];
-    let mut leading = true;
+    let mut leading = w.starts;
     for p in parts {
-        let part = factor(p, escape);
+        let part = factor(p, w);
         if leading {
             let starts = part.as_ref().and_then(Part::starts);
             leading = part.as_ref().is_some_and(|p| p.exact);
@@ -445,12 +500,16 @@ fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
             // `php[57]` and `[ef]?grep` are joined)
             let wide_class = starts
                 .is_some_and(|s| s.len() > MAX_JOINED_CLASS && s.iter().all(|l| l.len() <= 1));
-            let starts = starts.filter(|_| !wide_class);
-            match starts.and_then(|s| product(&lead, s)) {
-                // (exact while it grows; the starts of the part that ends it, `(?:ma|cat)\s+`,
-                // may be shortened to those no other starts with, as nothing is joined after)
-                Some(longer) if leading => lead = longer,
-                Some(longer) => lead = shortest_starts(longer),
+            match starts.filter(|s| !wide_class && fits(&lead, s)) {
+                Some(s) => {
+                    join(&mut lead, s);
+                    // (exact while it grows; the starts of the part that ends it,
+                    // `(?:ma|cat)\s+`, may be shortened to those no other starts with, as
+                    // nothing is joined after them)
+                    if !leading && lead.len() > 1 {
+                        lead = shortest_starts(lead);
+                    }
+                }
                 None => leading = false,
             }
         }
@@ -463,14 +522,19 @@ fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
                 // (a product with the empty string: `n~v`, a command's letters with the
                 // escapes' junk between them, stays exact, and so `e~(?:n~v|v~a~l)` is
                 // `env`, `eval`)
-                let joined = run.as_deref().and_then(|r| match r {
-                    [empty] if empty.is_empty() => Some(part.literals.clone()),
-                    _ => product(r, &part.literals)
-                        .filter(|j| cost(j) < cost(r) && cost(j) < cost(&part.literals)),
+                // (the product's cost is worked out before it is made: most are not)
+                let joins = run.as_deref().is_some_and(|r| match r {
+                    [empty] if empty.is_empty() => true,
+                    _ => {
+                        fits(r, &part.literals) && {
+                            let joined = product_cost(r, &part.literals);
+                            joined < cost(r) && joined < cost(&part.literals)
+                        }
+                    }
                 });
-                match joined {
-                    Some(j) => run = Some(j),
-                    None => {
+                match run.as_mut() {
+                    Some(r) if joins => join(r, &part.literals),
+                    _ => {
                         whole = false;
                         if let Some(r) = run.take() {
                             best = rarer(best, r);
@@ -496,9 +560,21 @@ fn concat(parts: &[Hir], escape: &ByteSet) -> Option<Part> {
     if let Some(r) = run {
         best = rarer(best, r);
     }
-    best = rarer(best, lead.clone());
+    if !w.starts {
+        return best.map(|literals| Part {
+            literals,
+            exact: false,
+            starts: None,
+        });
+    }
+    // the lead when it is rarer ([`rarer`], copied only then)
+    let lead_rarer = is_usable(&lead) && !best.as_ref().is_some_and(|b| cost(b) <= cost(&lead));
+    let literals = match best {
+        Some(b) if !lead_rarer => b,
+        _ => lead.clone(),
+    };
     Some(Part {
-        literals: best.unwrap_or_else(|| lead.clone()),
+        literals,
         exact: false,
         starts: Some(lead),
     })
