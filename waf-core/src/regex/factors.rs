@@ -19,7 +19,7 @@
 //! (`l(?:z(?:ma[\s&|,<>]|cat)|s(?:of|usb)[\s&|,<>])`), whose words have short tails of their
 //! own (`ma` before a class) but whose whole words (`lzma`) make a set. A set is "rarest" by
 //! a rough frequency of its literals ([`frequency`]), and refused past [`MAX_COST`]
-//! ([`affordable`]).
+//! ([`within`]).
 //!
 //! One-byte literals are not kept in such a set, even of uncommon bytes (`'`, `(`, `@`: 941170
 //! and 942190 would have sets with them): measured, the automaton's extra matches on ordinary
@@ -56,22 +56,52 @@ struct Part {
     starts: Option<Vec<Vec<u8>>>,
 }
 
-/// Literals (as they are in `lower`, sorted, distinct) one of which occurs in every match of
-/// `lower`, the rarest such set found; `None` without a usable one.
-pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
-    let literals = restricted(lower, &ByteSet::EMPTY, true)?;
-    (!literals.is_empty() && affordable(&literals)).then(|| minimal(literals))
+/// The set of a pattern whose matches have no common start or end: its
+/// [`required_factors`], or failing those its [`escape_factors`]; and when nothing else would
+/// keep it off a value (`alone`: no required bytes either), failing both, the same with a
+/// higher budget ([`last_resort_factors`]): it would run on every value, and each value the
+/// set keeps it off is a search saved. The pattern is walked for its plain set once.
+pub(super) fn inner_factors(lower: &Hir, alone: bool) -> Option<Vec<Vec<u8>>> {
+    let plain = restricted(lower, &ByteSet::EMPTY, true);
+    within(plain.as_deref(), MAX_COST)
+        .or_else(|| escape_factors(lower))
+        .or_else(|| {
+            alone
+                .then(|| last_resort(lower, plain.as_deref()))
+                .flatten()
+        })
 }
 
-/// Like [`required_factors`], then [`escape_factors`], with a higher budget
-/// ([`MAX_COST_ALONE`]), for a pattern that nothing else would keep off a value (no set, no
-/// required bytes): it would run on every value, and each value the set keeps it off is a
-/// search saved.
+/// Literals (as they are in `lower`, sorted, distinct) one of which occurs in every match of
+/// `lower`, the rarest such set found; `None` without a usable one.
+#[cfg(test)]
+pub(super) fn required_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
+    within(
+        restricted(lower, &ByteSet::EMPTY, true).as_deref(),
+        MAX_COST,
+    )
+}
+
+/// Like [`required_factors`], then [`escape_factors`], with the higher budget
+/// ([`MAX_COST_ALONE`]) of [`inner_factors`]' last resort.
+#[cfg(test)]
 pub(super) fn last_resort_factors(lower: &Hir) -> Option<Vec<Vec<u8>>> {
-    restricted(lower, &ByteSet::EMPTY, true)
-        .filter(|l| !l.is_empty() && cost(l) <= MAX_COST_ALONE)
-        .map(minimal)
-        .or_else(|| escape_factors_within(lower, MAX_COST_ALONE, true))
+    last_resort(lower, restricted(lower, &ByteSet::EMPTY, true).as_deref())
+}
+
+/// [`last_resort_factors`], given the pattern's plain set.
+fn last_resort(lower: &Hir, plain: Option<&[Vec<u8>]>) -> Option<Vec<Vec<u8>>> {
+    within(plain, MAX_COST_ALONE).or_else(|| escape_factors_within(lower, MAX_COST_ALONE, true))
+}
+
+/// The set, if it is one (not empty) and costs `max_cost` at most, without literals that
+/// hold another. ([`MAX_COST`], the grouped matcher's: past it, a set's literals (`on`, `or`,
+/// `and`) turn up in so many values that the automaton's extra matches cost more than the
+/// searches they save.)
+fn within(literals: Option<&[Vec<u8>]>, max_cost: f64) -> Option<Vec<Vec<u8>>> {
+    literals
+        .filter(|l| !l.is_empty() && cost(l) <= max_cost)
+        .map(|l| minimal(l.to_vec()))
 }
 
 /// The most a set of [`last_resort_factors`] may cost. CRS 4.28's patterns that take one:
@@ -255,13 +285,6 @@ fn is_usable(literals: &[Vec<u8>]) -> bool {
 /// A set's cost: its literals' frequencies, each counted as at least [`RARE_ENOUGH`].
 fn cost(literals: &[Vec<u8>]) -> f64 {
     literals.iter().map(|l| frequency(l).max(RARE_ENOUGH)).sum()
-}
-
-/// Whether a set is worth a place in the automaton: past [`MAX_COST`], its literals (`on`,
-/// `or`, `and`) turn up in so many values that the automaton's extra matches cost more than
-/// the searches they save.
-fn affordable(literals: &[Vec<u8>]) -> bool {
-    cost(literals) <= MAX_COST
 }
 
 /// The most a whole set may cost. (At 0.2 it left out 942360, whose 17 SQL words cost

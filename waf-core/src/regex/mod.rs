@@ -174,13 +174,10 @@ fn linear(node: &pcre::Node) -> Result<LinearParts, LinearError> {
     // to case; its required bytes are folded back to both cases); the engine's own tree is
     // built only with the engine.
     let lower = hir::linear_hir_lowercased(node).map_err(LinearError::Refused)?;
-    let mut literals = required_literals(&lower);
     let bytes = RequiredBytes::of_lowercased(&lower);
-    // (nothing else would keep such a pattern off a value: a costlier set is still a search
-    // saved on each value without its literals; 932260's command names)
-    if literals.is_none() && bytes.is_none() {
-        literals = factors::last_resort_factors(&lower);
-    }
+    // (without required bytes nothing else would keep the pattern off a value: a costlier set
+    // is still a search saved on each value without its literals; 932260's command names)
+    let literals = required_literals(&lower, bytes.is_none());
     let cell = OnceLock::new();
     // Without literals or required bytes nothing keeps the pattern off a value: it will run on
     // every value and be built at load anyway, so from the HIR in hand rather than a second
@@ -267,13 +264,14 @@ type Literals = Vec<Vec<u8>>;
 /// one of which every match ends with (regex-syntax's prefix and suffix extraction; the set
 /// whose shortest literal is longer, the more selective); when neither set is finite with
 /// literals of at least [`MIN_LITERAL`] bytes, literals one of which every match holds
-/// somewhere ([`factors`]); `None` without any. The grouped matcher scans for them.
+/// somewhere ([`factors::inner_factors`], with a higher budget when the pattern is `alone`:
+/// without required bytes); `None` without any. The grouped matcher scans for them.
 ///
 /// `lower` is the pattern's lowercased tree ([`hir::linear_hir_lowercased`]): the literals are
 /// searched without regard to case anyway, and a caseless `(?i)select` is `[sS][eE]...`, whose
 /// 64 spellings (times each alternative) overflow the extractor's limits, so CRS's large
 /// caseless alternations got no literals and ran on every value.
-fn required_literals(lower: &regex_syntax::hir::Hir) -> Option<Literals> {
+fn required_literals(lower: &regex_syntax::hir::Hir, alone: bool) -> Option<Literals> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let usable = |kind: ExtractKind| {
         let seq = Extractor::new().kind(kind).extract(lower);
@@ -293,7 +291,7 @@ fn required_literals(lower: &regex_syntax::hir::Hir) -> Option<Literals> {
         (Some(p), Some(s)) => Some(if s.0 > p.0 { s.1 } else { p.1 }),
         (Some((_, l)), None) | (None, Some((_, l))) => Some(l),
         // literals inside the matches, when they have no common start or end
-        (None, None) => factors::required_factors(lower).or_else(|| factors::escape_factors(lower)),
+        (None, None) => factors::inner_factors(lower, alone),
     }
 }
 
@@ -506,8 +504,8 @@ impl Regex {
                 // and the lowercased tree gives the prefilters lowercasing the direct one gives
                 let lower = hir::linear_hir_lowercased(&parsed.node).map_err(|e| e.to_string())?;
                 let (direct, via) = (
-                    required_literals(&lower),
-                    required_literals(&lowercased(&a)),
+                    required_literals(&lower, false),
+                    required_literals(&lowercased(&a), false),
                 );
                 let (bytes, bytes_via) =
                     (RequiredBytes::of_lowercased(&lower), RequiredBytes::of(&a));
@@ -1241,7 +1239,7 @@ mod tests {
                     );
                 }
             }
-            let sets = [required_literals(&lower), factors::last_resort_factors(&lower)];
+            let sets = [required_literals(&lower, true), factors::last_resort_factors(&lower)];
             for literals in sets.into_iter().flatten() {
                 for h in &hays {
                     let lower_h = h.to_ascii_lowercase();
