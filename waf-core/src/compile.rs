@@ -414,6 +414,7 @@ impl Compiler<'_> {
             transformations: effective_transformations(&all_ts),
             transformation_chain: crate::rule::UNASSIGNED.into(),
             matcher_slot: crate::matcher::NO_SLOT.into(),
+            raw_probe_slot: crate::matcher::NO_SLOT.into(),
             actions: ra,
             // shared by the phase's rules (one copy each was a quarter of a megabyte)
             defaults: defaults.map_or_else(|| Arc::clone(&self.no_defaults), |d| Arc::clone(&d.0)),

@@ -459,6 +459,9 @@ pub struct Rule {
     pub transformation_chain: std::sync::atomic::AtomicU32,
     /// The rule's place in the grouped matcher ([`crate::matcher::Slot`]).
     pub matcher_slot: crate::matcher::Slot,
+    /// A `multiMatch` rule's probe for its raw stage in the grouped matcher
+    /// ([`crate::matcher::Slot`]; not a member: its operator runs as before).
+    pub raw_probe_slot: crate::matcher::Slot,
     pub actions: RuleActions,
     /// The defaults of the rule's phase (`SecDefaultAction`), as libmodsecurity keeps them apart.
     pub defaults: Arc<RuleActions>,

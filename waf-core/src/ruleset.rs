@@ -160,8 +160,8 @@ impl RuleSet {
 
     /// How many `@rx` rules the grouped matcher covers, in how many groups.
     pub fn grouped_rules(&self) -> (usize, usize) {
-        let rules = self.matcher.groups.iter().map(|g| g.len()).sum::<usize>();
-        (rules, self.matcher.groups.len())
+        let groups = self.matcher.member_groups();
+        (groups.iter().map(|g| g.len()).sum(), groups.len())
     }
 
     /// Rules as libmodsecurity's `msc_rules_add*` counts them: one per rule (a chain counts

@@ -366,6 +366,56 @@ impl Transaction {
         left
     }
 
+    /// Marks in `misses` (a bit per value of `values`, at the first value of each text, as
+    /// in [`Transaction::mark_non_candidates`]) the texts whose value as it is holds none of
+    /// the literals of the `multiMatch` rule whose raw stage's probe is at `slot`
+    /// ([`crate::rule::Rule::raw_probe_slot`]) or none of the bytes one of which each of its
+    /// matches holds (`probe`'s second), by the scan of every group's literals over the
+    /// identity's column (the bytes first: they cost less);
+    /// of those, the ones that come out of the rule's `chain` with no step's "changed" flag
+    /// raised ([`crate::chains::ChainTable::quiet_for`]) in `no_match` instead: the raw value
+    /// is their only stage, and the rule cannot match them. Long values are left unmarked.
+    pub(crate) fn mark_raw_misses(
+        &mut self,
+        variable: V,
+        values: &[PhaseValue],
+        (slot, required): (u64, Option<&crate::regex::RequiredBytes>),
+        chain: ChainId,
+        misses: &mut [u64],
+        no_match: &mut [u64],
+    ) {
+        let (group, member) = ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
+        let identity = self.column(variable, values, IDENTITY);
+        let rules = &self.rules;
+        let Some(columns) = self.phase_columns.get_mut(&variable) else {
+            return;
+        };
+        let n = values.len();
+        let firsts = &columns.arena[identity as usize..][..n];
+        for (i, (&first, p)) in firsts.iter().zip(values).enumerate() {
+            if first as usize != i {
+                continue;
+            }
+            if required.map_or(true, |r| r.meets(&p.bytes)) {
+                // (the identity's output of a first value is the value's own)
+                let output = &mut columns.outputs[i];
+                if output.value.len() >= LONG_VALUE {
+                    continue;
+                }
+                let at = output_scan(&mut self.transform_cache, &rules.matcher, output);
+                let sets = &self.transform_cache.sets()[at..];
+                if crate::matcher::holds(rules.matcher.groups[group].words_in(sets), member) {
+                    continue;
+                }
+            }
+            let marks = match rules.chains.quiet_for(chain, &p.bytes, &p.value.value) {
+                true => &mut *no_match,
+                false => &mut *misses,
+            };
+            marks[i / 64] |= 1 << (i % 64);
+        }
+    }
+
     /// The members of `group` that may match some output of `column` (of `variable`), by
     /// `scan` for the long ones.
     pub(crate) fn column_candidates(
@@ -681,5 +731,49 @@ mod tests {
         let (out, _) = tx.column_output(V::Args, column, 0);
         assert_eq!(&out[..], b"b0");
         assert_eq!(tx.phase_columns[&V::Args].outputs.len(), made);
+    }
+
+    /// A `multiMatch` rule's raw stage, told by its probe: a text without the literals is a
+    /// miss, and one that no step changes either cannot match at all; a text with them, or
+    /// with a literal only a step brings out, is neither (the first) or a miss (the second),
+    /// whose stages the rule still tests.
+    #[test]
+    fn raw_misses_are_told_by_the_probe() {
+        let mut values: Vec<Vec<u8>> = vec![b"plain".to_vec(); 70];
+        values[3] = b"__PROTO__".to_vec();
+        values[4] = b"%5f_proto__".to_vec();
+        values[5] = b"a+b".to_vec();
+        values[6] = b"plain words".to_vec();
+        let (mut tx, chains) = transaction(
+            "SecRule ARGS \"@rx __proto__\" \"id:1,phase:2,pass,t:none,t:urlDecodeUni,multiMatch\"",
+            &values,
+        );
+        let rules = Arc::clone(&tx.rules);
+        let Entry::Rule(rule) = &rules.phases[2][0] else {
+            unreachable!()
+        };
+        let probe = rule
+            .raw_probe_slot
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_ne!(probe, crate::matcher::NO_SLOT);
+        let phase_values = args(&mut tx);
+        let words = phase_values.len().div_ceil(64);
+        let (mut misses, mut no_match) = (vec![0u64; words], vec![0u64; words]);
+        let required = rule.operator.as_ref().unwrap().required.as_ref();
+        tx.mark_raw_misses(
+            V::Args,
+            &phase_values,
+            (probe, required),
+            chains[0],
+            &mut misses,
+            &mut no_match,
+        );
+        let at = |set: &[u64], i: usize| set[i / 64] & (1 << (i % 64)) != 0;
+        // (the first "plain" alone: the others are its text's)
+        assert!(at(&no_match, 0) && !at(&no_match, 1) && !at(&misses, 0));
+        assert!(!at(&no_match, 3) && !at(&misses, 3));
+        assert!(at(&misses, 4) && !at(&no_match, 4));
+        assert!(at(&misses, 5) && !at(&no_match, 5));
+        assert!(at(&no_match, 6) && !at(&misses, 6));
     }
 }

@@ -232,19 +232,22 @@ pub(crate) enum Source<'v> {
 /// stopped inlining them (2% more).
 macro_rules! test_value {
     ($tx:ident, $rule:expr, $op:expr, $variable:expr, $chain:expr, $slot:expr, $required:expr,
-     $column:expr, $pure:expr, $i:expr, $v:expr, $phase_value:expr, $message:expr,
-     $pending:expr) => {{
+     $raw_misses:expr, $column:expr, $pure:expr, $i:expr, $v:expr, $phase_value:expr,
+     $message:expr, $pending:expr) => {{
         let (rule, op, v): (&Rule, &crate::rule::RuleOperator, &Value) = ($rule, $op, $v);
         let phase_value: Option<&PhaseValue> = $phase_value;
         let bytes = phase_value.map(|p| &p.bytes);
         if rule.multi_match() || $chain == crate::rule::UNASSIGNED {
             // (a multiMatch rule's first stage, the value as it is, whose bytes are known
-            // when it is a phase value)
-            let raw_may_match = $required.zip(bytes).map_or(true, |(r, b)| r.meets(b));
+            // when it is a phase value, and whose scan may have told it lacks the literals)
+            let raw_may_match =
+                !$raw_misses && $required.zip(bytes).map_or(true, |(r, b)| r.meets(b));
             // (a text this rule did not match before: none of its stages matches)
             let (message, pending) = (&mut *$message, &mut *$pending);
             $tx.unless_missed($pure, rule, &v.value, phase_value, |tx| {
-                tx.try_stages(rule, op, v, bytes, raw_may_match, message, pending)
+                // (a raw miss of the probe's is a text some step changes: told already)
+                let loud = $raw_misses;
+                tx.try_stages(rule, op, v, bytes, raw_may_match, loud, message, pending)
             })
         } else {
             // (the transformed value, when it is not the value's own buffer)
@@ -667,19 +670,36 @@ impl Transaction {
         let mut no_match = std::mem::take(&mut self.scratch.no_match);
         no_match.clear();
         no_match.resize(values.len().div_ceil(64), 0);
+        let mut raw_misses = std::mem::take(&mut self.scratch.raw_misses);
+        raw_misses.clear();
         if let Some(column) = t.column.filter(|_| t.slot != crate::matcher::NO_SLOT) {
             // (a member of the grouped matcher: the texts without its literals, at once)
             if !self.mark_non_candidates(t.variable, column, values, t.slot, &mut no_match) {
                 self.scratch.no_match = no_match;
+                self.scratch.raw_misses = raw_misses;
                 return false;
             }
+        }
+        let probe = t
+            .rule
+            .raw_probe_slot
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if probe != crate::matcher::NO_SLOT && self.rules.grouped_matching {
+            // (a multiMatch rule: the texts whose value as it is lacks its literals, at once,
+            // and of those the ones no step changes, which it cannot match)
+            raw_misses.resize(no_match.len(), 0);
+            let (misses, no_match) = (&mut raw_misses, &mut no_match);
+            let probe = (probe, t.required);
+            self.mark_raw_misses(t.variable, values, probe, t.chain, misses, no_match);
         }
         let mut matched = false;
         for (i, p) in values.iter().enumerate() {
             let first = p.same_as as usize;
-            if no_match[first / 64] & (1 << (first % 64)) != 0 {
+            let bit = 1 << (first % 64);
+            if no_match[first / 64] & bit != 0 {
                 continue;
             }
+            let raw_missed = raw_misses.get(first / 64).is_some_and(|w| w & bit != 0);
             if self.excluded(t.rule, t.exclusions, &p.value, t.check_removals) {
                 continue;
             }
@@ -691,6 +711,7 @@ impl Transaction {
                 t.chain,
                 t.slot,
                 t.required,
+                raw_missed,
                 t.column,
                 // (a large variable's texts: tested once each, and seldom seen again)
                 false,
@@ -706,6 +727,7 @@ impl Transaction {
             }
         }
         self.scratch.no_match = no_match;
+        self.scratch.raw_misses = raw_misses;
         matched
     }
 
@@ -719,7 +741,8 @@ impl Transaction {
     /// transformation gives, so testing each stage before the next one is computed is what
     /// libmodsecurity's "all stages, then each" comes to.) `raw_may_match`: `false` when a
     /// `multiMatch` rule's operator cannot match the value as it is (it lacks every byte one
-    /// of which each match holds), whose stage is then not tested.
+    /// of which each match holds), whose stage is then not tested. `loud`: some step is
+    /// known to raise its "changed" flag on the value (not asked again).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn try_stages(
@@ -729,6 +752,7 @@ impl Transaction {
         v: &Value,
         bytes: Option<&ByteSet>,
         raw_may_match: bool,
+        loud: bool,
         message: &mut RuleMessage,
         pending: &mut String,
     ) -> bool {
@@ -750,7 +774,7 @@ impl Transaction {
             let chain = rule
                 .transformation_chain
                 .load(std::sync::atomic::Ordering::Relaxed);
-            if bytes.is_some_and(|b| self.rules.chains.quiet_for(chain, b, input)) {
+            if !loud && bytes.is_some_and(|b| self.rules.chains.quiet_for(chain, b, input)) {
                 return matched;
             }
         }
@@ -1206,6 +1230,7 @@ impl Transaction {
                         chain,
                         slot,
                         required,
+                        false,
                         column,
                         pure && count < super::candidates::COLUMN_MIN_VALUES,
                         i,

@@ -362,6 +362,9 @@ pub(crate) struct Scratch {
     /// The texts of a large variable a rule being evaluated found no match in, a bit each
     /// (by the position of their first value: [`candidates::PhaseValue::same_as`]).
     pub(crate) no_match: Vec<u64>,
+    /// The texts of a large variable whose value as it is lacks the literals of the
+    /// `multiMatch` rule being evaluated, a bit each as in `no_match`.
+    pub(crate) raw_misses: Vec<u64>,
     /// The ranges an operator reports for a value ([`Transaction::try_value`]).
     pub(crate) ranges: Vec<(usize, usize)>,
     /// The values a negated rule's operator matched, whose ranges wait for a match.
@@ -395,6 +398,7 @@ impl Scratch {
         self.same_texts.empty(room);
         self.text_bytes.empty(room);
         self.no_match.empty(room);
+        self.raw_misses.empty(room);
         self.ranges.empty(room);
         self.deferred_ranges.empty(room);
         self.deferred_references.empty(room);
