@@ -70,7 +70,16 @@ pub(crate) struct Columns {
     /// The scans' places in the transformation cache's sets.
     scan_places: Vec<usize>,
     long_outputs: Vec<Bytes>,
+    /// For each value, the last output a step made of it ([`NO_OUTPUT`] before one; the
+    /// others are linked by [`Output::before`]): the chains of a variable often come to the
+    /// same text by other steps (`t:lowercase` and `t:cmdLine` of `Product 123`), which then
+    /// shares that output, its bytes and its scan instead of a buffer of its own (a 1 MB JSON
+    /// body's steps made 131,000 outputs).
+    latest: Vec<u32>,
 }
+
+/// [`Columns::latest`] of a value no step has changed yet.
+const NO_OUTPUT: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct Output {
@@ -79,6 +88,8 @@ struct Output {
     /// Where its scan of every group's literals is in the transformation cache's sets
     /// ([`NOT_SCANNED`] until it is made).
     scan: u32,
+    /// The output a step made of the same value before this one ([`NO_OUTPUT`]: none).
+    before: u32,
 }
 
 /// [`Output::scan`] before the output is scanned.
@@ -90,6 +101,7 @@ impl Output {
             value,
             bytes,
             scan: NOT_SCANNED,
+            before: NO_OUTPUT,
         }
     }
 }
@@ -107,6 +119,7 @@ impl Columns {
         self.scanned.clear();
         self.scan_places.clear();
         self.long_outputs.clear();
+        self.latest.clear();
     }
 
     /// The distinct scans and the long outputs of `column` ([`Columns::scanned`]), made once.
@@ -168,6 +181,7 @@ pub(crate) fn recycle(columns: &mut PhaseColumns, room: usize) {
         c.arena.empty(room * 32);
         c.scratch.empty(room);
         c.scan_places.empty(room);
+        c.latest.empty(room);
     }
 }
 
@@ -200,6 +214,8 @@ impl Transaction {
             columns.identity = columns.arena.len() as Column;
             columns.arena.extend(values.iter().map(|v| v.same_as));
             columns.bytes.insert(columns.identity, columns.union);
+            columns.latest.clear();
+            columns.latest.resize(values.len(), NO_OUTPUT);
         }
         // a value with none of the bytes the whole chain acts on is its own output (most
         // values, for most chains): when every value is, the chain's column is the identity's
@@ -261,12 +277,26 @@ impl Transaction {
                         columns.arena.push(from);
                         continue;
                     }
+                    let mut made = columns.latest[k];
+                    while let Some(earlier) = columns.outputs.get(made as usize) {
+                        if earlier.value[..] == out[..] {
+                            break;
+                        }
+                        made = earlier.before;
+                    }
+                    if let Some(same) = columns.outputs.get(made as usize) {
+                        union = union.union(same.bytes);
+                        columns.arena.push(made);
+                        continue;
+                    }
                     let bytes = ByteSet::of(&out);
                     union = union.union(bytes);
-                    columns
-                        .outputs
-                        .push(Output::new(Bytes::from(&out[..]), bytes));
-                    columns.arena.push((columns.outputs.len() - 1) as u32);
+                    let mut output = Output::new(Bytes::from(&out[..]), bytes);
+                    output.before = columns.latest[k];
+                    columns.outputs.push(output);
+                    let made = (columns.outputs.len() - 1) as u32;
+                    columns.arena.push(made);
+                    columns.latest[k] = made;
                 }
                 columns.scratch = out;
                 columns.bytes.insert(start as Column, union);
@@ -534,6 +564,8 @@ mod tests {
         fn columns_equal_the_cached_chains(
             chain in proptest::collection::vec(0..NAMES.len(), 1..5),
             cut in 0usize..4,
+            // (a chain of its own, whose outputs may be texts the others made: shared)
+            other in proptest::collection::vec(0..NAMES.len(), 1..4),
             values in proptest::collection::vec(
                 proptest::collection::vec(proptest::sample::select(
                     &b"aZ09 _-=\t%+&;/.\\\"'\x00\xc3\xa9"[..]), 0..24),
@@ -545,11 +577,14 @@ mod tests {
             values.push(b"q".to_vec());
             let t: Vec<String> = chain.iter().map(|&i| format!("t:{}", NAMES[i])).collect();
             let prefix = &t[..cut.min(t.len() - 1)];
+            let other: Vec<String> = other.iter().map(|&i| format!("t:{}", NAMES[i])).collect();
             let text = format!(
                 "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,{}\"\n\
-                 SecRule ARGS \"@rx x\" \"id:2,phase:2,pass,t:none{}\"",
+                 SecRule ARGS \"@rx x\" \"id:2,phase:2,pass,t:none{}\"\n\
+                 SecRule ARGS \"@rx x\" \"id:3,phase:2,pass,{}\"",
                 t.join(","),
                 prefix.iter().map(|p| format!(",{p}")).collect::<String>(),
+                other.join(","),
             );
             let (mut tx, chains) = transaction(&text, &values);
             let phase_values = args(&mut tx);
@@ -731,6 +766,34 @@ mod tests {
         let (out, _) = tx.column_output(V::Args, column, 0);
         assert_eq!(&out[..], b"b0");
         assert_eq!(tx.phase_columns[&V::Args].outputs.len(), made);
+    }
+
+    /// Chains that come to the same text of a value by other steps share its output: one
+    /// buffer, one scan.
+    #[test]
+    fn chains_of_one_text_share_its_output() {
+        let values: Vec<Vec<u8>> = (0..70)
+            .map(|i| format!("Product {i}").into_bytes())
+            .collect();
+        let (mut tx, chains) = transaction(
+            "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:lowercase\"\n\
+             SecRule ARGS \"@rx x\" \"id:2,phase:2,pass,t:cmdLine\"\n\
+             SecRule ARGS \"@rx x\" \"id:3,phase:2,pass,t:removeWhitespace\"",
+            &values,
+        );
+        let phase_values = args(&mut tx);
+        let columns: Vec<Column> = chains
+            .iter()
+            .map(|&c| tx.column(V::Args, &phase_values, c))
+            .collect();
+        // the values, their lowercase (cmdLine's too), and without the blank
+        assert_eq!(tx.phase_columns[&V::Args].outputs.len(), 70 * 3);
+        let (lower, a) = tx.column_output(V::Args, columns[0], 5);
+        let (command, b) = tx.column_output(V::Args, columns[1], 5);
+        assert_eq!((&lower[..], a), (&b"product 5"[..], b));
+        assert_eq!(&command[..], b"product 5");
+        let (joined, _) = tx.column_output(V::Args, columns[2], 5);
+        assert_eq!(&joined[..], b"Product5");
     }
 
     /// A `multiMatch` rule's raw stage, told by its probe: a text without the literals is a
