@@ -31,6 +31,11 @@
 //! `@pmFromFile` of the request phases (see [`eligible`]). Everything else runs as it always
 //! did.
 //!
+//! A `multiMatch` rule with such literals is no member, but its first stage (the value as it
+//! is) has a probe in the last group, which no rule is a member of ([`raw_probe`]): on a large
+//! variable the scan of every group's literals, which reads the texts anyway, tells which
+//! texts its raw stage cannot match (`mark_raw_misses`, in `transaction::columns`).
+//!
 //! (A multi-pattern lazy DFA over the whole patterns, `meta::Regex::new_many` with
 //! `MatchKind::All`, answers the same question exactly but was measured slower here: CRS's
 //! attack inputs keep it determinizing new states, 3× the time of the rule-by-rule run.)
