@@ -55,6 +55,8 @@ const PATTERNS: &[&str] = &[
     "@pm <script a/b",
     "@pm $x ../ evil",
     "@pm %41 &lt;",
+    // no literals, but a quick look for multiMatch (`Operator::quick_rule_out`)
+    "@detectSQLi",
 ];
 const WORDS: &[&str] = &[
     "a",
@@ -92,6 +94,9 @@ const WORDS: &[&str] = &[
     "%253Cscript",
     "&lt;script",
     "sel ect",
+    "1' or '1'='1",
+    "%2527 or 1=1--",
+    "a.b_c",
 ];
 
 #[derive(Debug, Clone)]

@@ -116,6 +116,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// For an operator without literals: a look at a value, much cheaper than `evaluate`,
+    /// that tells some values `evaluate` is false on (`true`: false on it; `false`: unsure).
+    /// A `multiMatch` rule asks it of each text of a large variable before testing any.
+    fn quick_rule_out(&self) -> Option<fn(&[u8]) -> bool> {
+        None
+    }
+
     /// For a comparison of integers with a constant argument (`@eq 0`): the comparison, which
     /// answers for a number without its text (a count's). `evaluate` on a number's decimal
     /// text must then be what [`numeric::IntegerTest::holds`] says of the number.

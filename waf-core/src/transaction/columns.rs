@@ -92,6 +92,16 @@ struct Output {
     before: u32,
 }
 
+/// How [`Transaction::mark_raw_misses`] tells a `multiMatch` rule's raw stage cannot match a
+/// text: by its probe in the grouped matcher (the slot,
+/// [`crate::rule::Rule::raw_probe_slot`]), or by its operator's own quick look
+/// ([`crate::operators::Operator::quick_rule_out`]).
+#[derive(Clone, Copy)]
+pub(crate) enum RawTest {
+    Probe(u64),
+    Quick(fn(&[u8]) -> bool),
+}
+
 /// [`Output::scan`] before the output is scanned.
 const NOT_SCANNED: u32 = u32::MAX;
 
@@ -397,45 +407,55 @@ impl Transaction {
     }
 
     /// Marks in `misses` (a bit per value of `values`, at the first value of each text, as
-    /// in [`Transaction::mark_non_candidates`]) the texts whose value as it is holds none of
-    /// the literals of the `multiMatch` rule whose raw stage's probe is at `slot`
-    /// ([`crate::rule::Rule::raw_probe_slot`]) or none of the bytes one of which each of its
-    /// matches holds (`probe`'s second), by the scan of every group's literals over the
-    /// identity's column (the bytes first: they cost less);
-    /// of those, the ones that come out of the rule's `chain` with no step's "changed" flag
-    /// raised ([`crate::chains::ChainTable::quiet_for`]) in `no_match` instead: the raw value
-    /// is their only stage, and the rule cannot match them. Long values are left unmarked.
+    /// in [`Transaction::mark_non_candidates`]) the texts whose value as it is a `multiMatch`
+    /// rule cannot match: it holds none of the bytes one of which each of its matches holds
+    /// (the pair's second; tried first, it costs less), or `test` says so ([`RawTest`]: none
+    /// of the literals of the rule's probe, by the scan of every group's literals over the
+    /// identity's column; or the operator's quick look). Of those, the ones that come out of
+    /// the rule's `chain` with no step's "changed" flag raised
+    /// ([`crate::chains::ChainTable::quiet_for`]) go in `no_match` instead: the raw value is
+    /// their only stage, and the rule cannot match them. Long values are left unmarked by a
+    /// probe.
     pub(crate) fn mark_raw_misses(
         &mut self,
         variable: V,
         values: &[PhaseValue],
-        (slot, required): (u64, Option<&crate::regex::RequiredBytes>),
+        (test, required): (RawTest, Option<&crate::regex::RequiredBytes>),
         chain: ChainId,
         misses: &mut [u64],
         no_match: &mut [u64],
     ) {
-        let (group, member) = ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
-        let identity = self.column(variable, values, IDENTITY);
+        if let RawTest::Probe(_) = test {
+            // (the scans are kept with the identity's outputs)
+            self.column(variable, values, IDENTITY);
+        }
         let rules = &self.rules;
         let Some(columns) = self.phase_columns.get_mut(&variable) else {
             return;
         };
-        let n = values.len();
-        let firsts = &columns.arena[identity as usize..][..n];
-        for (i, (&first, p)) in firsts.iter().zip(values).enumerate() {
-            if first as usize != i {
+        for (i, p) in values.iter().enumerate() {
+            if p.same_as as usize != i {
                 continue;
             }
             if required.map_or(true, |r| r.meets(&p.bytes)) {
-                // (the identity's output of a first value is the value's own)
-                let output = &mut columns.outputs[i];
-                if output.value.len() >= LONG_VALUE {
-                    continue;
-                }
-                let at = output_scan(&mut self.transform_cache, &rules.matcher, output);
-                let sets = &self.transform_cache.sets()[at..];
-                if crate::matcher::holds(rules.matcher.groups[group].words_in(sets), member) {
-                    continue;
+                match test {
+                    RawTest::Quick(rules_out) if rules_out(&p.value.value) => {}
+                    RawTest::Quick(_) => continue,
+                    RawTest::Probe(slot) => {
+                        let (group, member) =
+                            ((slot >> 32) as usize, (slot & 0xffff_ffff) as usize);
+                        // (the identity's output of a first value is the value's own)
+                        let output = &mut columns.outputs[i];
+                        if output.value.len() >= LONG_VALUE {
+                            continue;
+                        }
+                        let at = output_scan(&mut self.transform_cache, &rules.matcher, output);
+                        let words = rules.matcher.groups[group]
+                            .words_in(&self.transform_cache.sets()[at..]);
+                        if crate::matcher::holds(words, member) {
+                            continue;
+                        }
+                    }
                 }
             }
             let marks = match rules.chains.quiet_for(chain, &p.bytes, &p.value.value) {
@@ -826,7 +846,7 @@ mod tests {
         tx.mark_raw_misses(
             V::Args,
             &phase_values,
-            (probe, required),
+            (RawTest::Probe(probe), required),
             chains[0],
             &mut misses,
             &mut no_match,

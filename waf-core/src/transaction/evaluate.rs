@@ -4,6 +4,7 @@
 //! `RuleWithOperator::evaluate`).
 
 use super::candidates::PhaseValue;
+use super::columns::RawTest;
 use super::variables::{Origin, Value, ValueName};
 use super::{AllowState, Transaction};
 use crate::collection::Bytes;
@@ -684,13 +685,20 @@ impl Transaction {
             .rule
             .raw_probe_slot
             .load(std::sync::atomic::Ordering::Relaxed);
-        if probe != crate::matcher::NO_SLOT && self.rules.grouped_matching {
-            // (a multiMatch rule: the texts whose value as it is lacks its literals, at once,
-            // and of those the ones no step changes, which it cannot match)
+        let raw_test = match probe {
+            crate::matcher::NO_SLOT if t.rule.multi_match() && !t.op.negated => {
+                t.op.operator.quick_rule_out().map(RawTest::Quick)
+            }
+            crate::matcher::NO_SLOT => None,
+            slot => Some(RawTest::Probe(slot)),
+        };
+        if let Some(test) = raw_test.filter(|_| self.rules.grouped_matching) {
+            // (a multiMatch rule: the texts whose value as it is it cannot match, at once, and
+            // of those the ones no step changes, which it cannot match at all)
             raw_misses.resize(no_match.len(), 0);
             let (misses, no_match) = (&mut raw_misses, &mut no_match);
-            let probe = (probe, t.required);
-            self.mark_raw_misses(t.variable, values, probe, t.chain, misses, no_match);
+            let test = (test, t.required);
+            self.mark_raw_misses(t.variable, values, test, t.chain, misses, no_match);
         }
         let mut matched = false;
         for (i, p) in values.iter().enumerate() {

@@ -87,6 +87,12 @@ impl Operator for DetectSqli {
         Some(sqli_bytes())
     }
 
+    /// A value of word bytes alone ([`sqli_bytes`]) or one word (`sqli::detect`'s first
+    /// test): a JSON body's argument names (`json.items.array_0.id`).
+    fn quick_rule_out(&self) -> Option<fn(&[u8]) -> bool> {
+        Some(|value| !sqli_bytes().found_in(value) || sqli::rules_out(value))
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         if !sqli_bytes().found_in(value) {
             return false;
@@ -151,6 +157,38 @@ mod tests {
         };
         assert!(o.evaluate(&mut cx, b"<script>alert(1)</script>"));
         assert_eq!(cx.tx[&0], b"<script>alert(1)</script>");
+    }
+
+    /// `@detectSQLi`'s quick look rules out words and argument names, and nothing the
+    /// detector flags.
+    #[test]
+    fn quick_rule_out_passes_by_words_only() {
+        use crate::operators::Operator;
+        let rules_out = super::DetectSqli.quick_rule_out().unwrap();
+        for v in ["", "json.items.array_0.id", "word", "_x1", "12345"] {
+            assert!(rules_out(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "Product 123",
+            "1' or '1'='1",
+            "1 union select 1,2,3--",
+            "admin'--",
+            "@@version",
+            "a.b c",
+        ] {
+            assert!(!rules_out(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "1' or '1'='1",
+            "1 union select 1,2,3--",
+            "admin'--",
+            "' or 1=1#",
+        ] {
+            assert!(
+                is_sqli(v.as_bytes()).is_some() && !rules_out(v.as_bytes()),
+                "{v}"
+            );
+        }
     }
 
     /// Verdicts of libmodsecurity 3.0.15's libinjection (`tests/oracle/libinjection.c`).

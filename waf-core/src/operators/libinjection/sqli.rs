@@ -573,10 +573,16 @@ impl<'a> Pass<'a> {
 pub fn detect(s: &[u8]) -> Option<Fingerprint> {
     // (one token: its fingerprint, one letter, is not SQLi; a JSON body's ~40,000 argument
     // names were a tenth of its time here)
-    if s.is_empty() || one_word(s) {
+    if rules_out(s) {
         return None;
     }
     detect_tokens(s)
+}
+
+/// Whether [`detect`] is sure to find no SQLi in `s` without tokenizing it: the empty value,
+/// one word.
+pub(super) fn rules_out(s: &[u8]) -> bool {
+    s.is_empty() || one_word(s)
 }
 
 /// [`detect`] of a value not all one word: the passes of the tokenizer and the fingerprint.
