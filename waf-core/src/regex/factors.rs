@@ -299,13 +299,15 @@ const RARE_ENOUGH: f64 = 1e-3;
 
 /// The rarer of two usable sets.
 fn rarer(best: Option<Vec<Vec<u8>>>, other: Vec<Vec<u8>>) -> Option<Vec<Vec<u8>>> {
-    let Some(other) = usable(other) else {
-        return best;
-    };
-    match best {
-        Some(b) if cost(&b) <= cost(&other) => Some(b),
-        _ => Some(other),
+    match rarer_than(best.as_deref(), &other) {
+        true => Some(other),
+        false => best,
     }
+}
+
+/// Whether [`rarer`] takes `other` over `best`: it is usable and costs less.
+fn rarer_than(best: Option<&[Vec<u8>]>, other: &[Vec<u8>]) -> bool {
+    is_usable(other) && !best.is_some_and(|b| cost(b) <= cost(other))
 }
 
 impl Part {
@@ -590,10 +592,9 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
             starts: None,
         });
     }
-    // the lead when it is rarer ([`rarer`], copied only then)
-    let lead_rarer = is_usable(&lead) && !best.as_ref().is_some_and(|b| cost(b) <= cost(&lead));
+    // the lead when it is rarer (copied only then)
     let literals = match best {
-        Some(b) if !lead_rarer => b,
+        Some(b) if !rarer_than(Some(&b), &lead) => b,
         _ => lead.clone(),
     };
     Some(Part {
