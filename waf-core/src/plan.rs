@@ -79,32 +79,62 @@ pub(crate) struct Passage {
     pub(crate) end: u32,
     /// Whether a rule of the stretch is a [`Decision::Miss`].
     pub(crate) misses: bool,
+    /// The lowest and highest id of the stretch's [`Decision::Miss`] rules (`lowest >
+    /// highest`: none): a `ctl:ruleRemoveById` whose ids are all outside them leaves the
+    /// stretch as it is (CRS's 920539 removes 920540 on every JSON request).
+    pub(crate) miss_ids: (u64, u64),
 }
+
+impl Passage {
+    /// Whether one of `removed` may name a missed rule of the stretch (a rule removed at run
+    /// time is evaluated as matched, not missed: such a stretch is walked a rule at a time).
+    pub(crate) fn may_hold_any(&self, removed: &[seclang_parser::IdRange]) -> bool {
+        let (lowest, highest) = self.miss_ids;
+        lowest <= highest
+            && removed
+                .iter()
+                .any(|r| r.start <= highest && lowest <= r.end)
+    }
+}
+
+/// No ids: [`Passage::miss_ids`] of a stretch without a missed rule.
+const NO_IDS: (u64, u64) = (u64::MAX, 0);
 
 /// The [`Passage`]s of a phase's entries.
 fn passages(entries: &[Entry], decisions: &[Decision]) -> Vec<Passage> {
-    let mut out = vec![Passage::default(); entries.len()];
+    let mut out = vec![
+        Passage {
+            miss_ids: NO_IDS,
+            ..Passage::default()
+        };
+        entries.len()
+    ];
     let mut next = Passage {
         end: entries.len() as u32,
         misses: false,
+        miss_ids: NO_IDS,
     };
     for (at, entry) in entries.iter().enumerate().rev() {
         let (passable, miss) = match entry {
-            Entry::Marker(_) => (true, false),
+            Entry::Marker(_) => (true, None),
             Entry::Rule(rule) => {
                 let miss = decisions.get(at) == Some(&Decision::Miss);
                 let removed = rule.static_exceptions.get().is_some_and(|s| s.removed);
-                (miss || removed, miss)
+                (miss || removed, miss.then_some(rule.id))
             }
         };
         next = match passable {
             true => Passage {
                 end: next.end,
-                misses: next.misses || miss,
+                misses: next.misses || miss.is_some(),
+                miss_ids: miss.map_or(next.miss_ids, |id| {
+                    (next.miss_ids.0.min(id), next.miss_ids.1.max(id))
+                }),
             },
             false => Passage {
                 end: at as u32,
                 misses: false,
+                miss_ids: NO_IDS,
             },
         };
         out[at] = next;
@@ -730,6 +760,33 @@ impl Removals {
 mod tests {
     use crate::{RuleSet, Transaction};
     use std::sync::Arc;
+
+    /// A stretch of decided misses is passed at once while no `ctl:ruleRemoveById` names one
+    /// of them: a removed rule is evaluated as matched and leaves `MATCHED_VAR` as it was
+    /// (403 below), where a miss empties it (200), as with every rule evaluated.
+    #[test]
+    fn a_removal_at_run_time_opens_the_stretch_it_names() {
+        let status = |removed: u64, static_decisions: bool| {
+            let text = format!(
+                "SecRuleEngine On\n\
+                 SecRule ARGS:c \"@streq on\" \"id:1,phase:1,pass,nolog,ctl:ruleRemoveById={removed}\"\n\
+                 SecRule TX:never \"@eq 1\" \"id:3,phase:1,pass,nolog\"\n\
+                 SecRule MATCHED_VAR \"@streq on\" \"id:4,phase:1,deny,status:403,log\""
+            );
+            let mut rules = RuleSet::from_text("r.conf", &text, None).unwrap();
+            // (3 is a decided miss, a stretch of its own)
+            assert!(rules.plan.passages[1].iter().any(|p| p.misses));
+            rules.set_static_decisions(static_decisions);
+            let mut tx = Transaction::new(Arc::new(rules));
+            tx.process_uri(b"/?c=on", b"GET", b"1.1");
+            tx.process_request_headers();
+            tx.intervention().map(|i| i.status)
+        };
+        for static_decisions in [true, false] {
+            assert_eq!(status(3, static_decisions), Some(403));
+            assert_eq!(status(9, static_decisions), None);
+        }
+    }
 
     /// Consecutive decided hits leave `MATCHED_VARS` as the plan's join of their records, not
     /// copied: the chain after them still sees the first hit's `TX:a` (a join that lost it

@@ -664,9 +664,11 @@ impl Transaction {
     /// does not hold in this transaction.
     pub(crate) fn byte_test(&mut self, rule: &Rule) -> Option<bool> {
         let test = rule.byte_test.get()?;
-        // (a `ctl:ruleRemoveById` rule is evaluated as matched, not as failed)
+        // (a rule a `ctl:ruleRemoveById` names is evaluated as matched, not as failed; the
+        // others of the transaction keep their tests: CRS's 920539 removes 920540 from every
+        // JSON request, which ran each rule after it in full)
         if !self.rules.grouped_matching
-            || !self.removed_ids.is_empty()
+            || self.removed_at_run_time(rule)
             || (test.xml && self.xml.is_some())
         {
             return None;
@@ -840,8 +842,8 @@ impl Transaction {
     /// evaluation's own setup before the same answer was ~250 instructions.
     pub(crate) fn candidate_test(&mut self, rule: &Rule) -> Option<bool> {
         let test = rule.candidate_test.get()?;
-        // (a `ctl:ruleRemoveById` rule is evaluated as matched, not as failed)
-        if !self.rules.grouped_matching || !self.removed_ids.is_empty() {
+        // (a rule a `ctl:ruleRemoveById` names is evaluated as matched, not as failed)
+        if !self.rules.grouped_matching || self.removed_at_run_time(rule) {
             return None;
         }
         if test.xml && self.xml.is_some() {
@@ -1537,7 +1539,8 @@ mod tests {
              SecRule ARGS|REQUEST_HEADERS \"@rx bar\\d\" \"id:2,phase:1,pass,log,t:none\"\n\
              SecRule ARGS \"!@rx zzz\" \"id:3,phase:1,pass,log,t:none\"\n\
              SecRule ARGS:c \"@rx 1\" \"id:4,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=9\"\n\
-             SecRule ARGS|TX:a \"@rx foo\\d\" \"id:5,phase:1,pass,log,t:none\"",
+             SecRule ARGS|TX:a \"@rx foo\\d\" \"id:5,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS:d \"@rx 1\" \"id:6,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=2\"",
         );
         let tested = |query: &str| {
             let mut tx = get(&rules, &format!("/?{query}"), &[("X-A", "b")]);
@@ -1555,7 +1558,42 @@ mod tests {
         let both = tested("a=bar2&b=foo3");
         assert_eq!(both, (vec![1, 2, 3, 5], vec![may, may, None, no_test]));
         assert_eq!(tested("a=x"), (vec![3], vec![no, no, None, no_test]));
-        assert_eq!(tested("a=x&c=1"), (vec![3], vec![removed; 4]));
+        // a removal keeps the tests of the rules it does not name
+        assert_eq!(tested("a=x&c=1"), (vec![3], vec![no, no, None, no_test]));
+        assert_eq!(
+            tested("a=x&d=1"),
+            (vec![3], vec![no, removed, None, no_test])
+        );
+    }
+
+    /// A rule a `ctl:ruleRemoveById` names is evaluated as matched (libmodsecurity's
+    /// `RuleWithOperator::evaluate` returns true), so it leaves `MATCHED_VAR` as it was, even
+    /// where its byte and candidate tests would say it cannot match; the rules it does not
+    /// name are still answered by theirs.
+    #[test]
+    fn a_rule_removed_at_run_time_is_not_answered_by_its_tests() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule ARGS:c \"@streq on\" \"id:1,phase:1,pass,nolog,t:none,ctl:ruleRemoveById=2\"\n\
+             SecRule ARGS \"@rx <script\" \"id:2,phase:1,pass,log,t:none\"\n\
+             SecRule MATCHED_VAR \"@rx .\" \"id:3,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS \"@rx ;\" \"id:4,phase:1,pass,log,t:none\"\n\
+             SecRule MATCHED_VAR \"@rx .\" \"id:5,phase:1,pass,log,t:none\"",
+        );
+        let run = |query: &str| {
+            let mut tx = get(&rules, &format!("/?{query}"), &[("X-A", "b")]);
+            let mut tests = rule_tests(&mut tx, 1, &[1, 3], Transaction::byte_test);
+            tests.extend(rule_tests(&mut tx, 1, &[1], Transaction::candidate_test));
+            (ids(&tx), tests)
+        };
+        // 2 is removed: `MATCHED_VAR` is still 1's; 4, not removed, is answered by its bytes
+        // and empties it
+        assert_eq!(run("c=on&a=x"), (vec![3], vec![None, Some(true), None]));
+        // without the removal, 2's test answers it, and it empties `MATCHED_VAR`
+        assert_eq!(
+            run("c=no&a=x"),
+            (vec![], vec![Some(true), Some(true), Some(true)])
+        );
     }
 
     /// A target with a selector has per-phase entries of its own: `ARGS:b`'s bytes, asked

@@ -326,12 +326,12 @@ impl Transaction {
             let at = index;
             index += 1;
             // (markers, missed and removed rules: passed at once while nothing looks for a
-            // marker or removes rules)
+            // marker or removes rules of the stretch)
             if let Some(p) = passages.get(at).filter(|p| p.end as usize > at) {
                 if self.marker.is_none()
                     && self.skip_next == 0
                     && self.allow == AllowState::None
-                    && self.removed_ids.is_empty()
+                    && (self.removed_ids.is_empty() || !p.may_hold_any(&self.removed_ids))
                     && self.removed_tags.is_empty()
                 {
                     index = p.end as usize;
@@ -458,6 +458,13 @@ impl Transaction {
     /// `ctl:ruleRemoveById` names this rule (a chain starter's id).
     fn removed_by_id(&self, id: u64) -> bool {
         id != 0 && self.removed_ids.iter().any(|r| r.contains(id))
+    }
+
+    /// [`Self::removed_by_id`] of a chain starter the phase loop reached, asked only when
+    /// the transaction has such removals.
+    #[inline]
+    pub(crate) fn removed_at_run_time(&self, rule: &Rule) -> bool {
+        !self.removed_ids.is_empty() && self.removed_by_id(rule.id)
     }
 
     /// Whether this run of a phase follows the rule set's [`crate::plan::Plan`], which holds
