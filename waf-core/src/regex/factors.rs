@@ -17,7 +17,12 @@
 //! literals its matches start with, and a concatenation that starts with literals joins them
 //! to those of the part after them: CRS's command lists are trees of common starts
 //! (`l(?:z(?:ma[\s&|,<>]|cat)|s(?:of|usb)[\s&|,<>])`), whose words have short tails of their
-//! own (`ma` before a class) but whose whole words (`lzma`) make a set. A set is "rarest" by
+//! own (`ma` before a class) but whose whole words (`lzma`) make a set. A concatenation of
+//! parts that each match exactly a few strings is itself exact, their whole product, when it
+//! fits in a set (even where a join was no rarer than its parts: its exactness lets the
+//! concatenation around it go on joining); and where a part's starts are too many to join,
+//! their first bytes are, if few: 930100's slashes (`/`, `\`, `%2f`, `%c0%af`...) then its
+//! dots (`.`, `?`, `%2e`, `0x2e`...) make `/.`, `/?`, `/%`, `/0`, `%2f.`... A set is "rarest" by
 //! a rough frequency of its literals ([`frequency`]), and refused past [`MAX_COST`]
 //! ([`within`]).
 //!
@@ -510,6 +515,11 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
     let mut best: Option<Vec<Vec<u8>>> = None;
     let mut run: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
     let mut whole = true;
+    // the product of every part while each is exact and it fits, whether or not the runs
+    // were joined for rarity (past [`RARE_ENOUGH`] a join is no rarer, and the run is cut):
+    // the whole is still exactly these strings (930100's `(?:e|f(?:8%8)?0%8)0%80%a)f`, whose
+    // exactness lets its slashes be joined to its dots)
+    let mut all: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
     // the literals every match starts with: the product of the exact parts from the first,
     // and of the starts of the part after them (`a` `(?:[\s]|dec)` → `a`; CRS's command
     // lists are trees of such, `l(?:z(?:ma[\s]|...)|...)`); growing while `leading`
@@ -517,6 +527,13 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
     let mut leading = w.starts;
     for p in parts {
         let part = factor(p, w);
+        all = match (all, &part) {
+            (Some(mut a), Some(part)) if part.exact && fits(&a, &part.literals) => {
+                join(&mut a, &part.literals);
+                Some(a)
+            }
+            _ => None,
+        };
         if leading {
             let starts = part.as_ref().and_then(Part::starts);
             leading = part.as_ref().is_some_and(|p| p.exact);
@@ -535,7 +552,18 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
                         lead = shortest_starts(lead);
                     }
                 }
-                None => leading = false,
+                None => {
+                    // too many starts to join: their first bytes, when those are few, end
+                    // the lead (930100's slashes, `/` `\` `%2f`..., then its dots' `.` `?`
+                    // `%` `0`: each match starts with a slash and a dot's first byte)
+                    if let Some(firsts) = starts.filter(|_| !wide_class).map(first_bytes) {
+                        if firsts.len() <= MAX_FIRST_BYTES && fits(&lead, &firsts) {
+                            join(&mut lead, &firsts);
+                            lead = shortest_starts(lead);
+                        }
+                    }
+                    leading = false;
+                }
             }
         }
         match part {
@@ -582,6 +610,9 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
     if whole {
         return exact(run.unwrap_or_default());
     }
+    if let Some(all) = all.filter(|_| w.starts) {
+        return exact(all);
+    }
     if let Some(r) = run {
         best = rarer(best, r);
     }
@@ -606,6 +637,22 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
 
 /// The most one-byte literals (a class) a concatenation's leading literals are joined to.
 const MAX_JOINED_CLASS: usize = 3;
+
+/// The most first bytes of a part's starts joined to the lead when the starts themselves
+/// are too many ([`first_bytes`]).
+const MAX_FIRST_BYTES: usize = 4;
+
+/// The first byte of each of `starts` (an empty one stays empty), sorted and distinct: what
+/// every match that starts with one of them starts with.
+fn first_bytes(starts: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut firsts: Vec<Vec<u8>> = starts
+        .iter()
+        .map(|s| s[..s.len().min(1)].to_vec())
+        .collect();
+    firsts.sort();
+    firsts.dedup();
+    firsts
+}
 
 /// Sorted and distinct, without a literal that starts with another (a match that starts
 /// with the longer one starts with the shorter).
@@ -661,8 +708,13 @@ mod tests {
         );
         // a literal holding another is left out
         assert_eq!(factors(r"ab|cabd"), strings(&["ab"]));
-        // a product is made while it is rarer than its parts
-        assert_eq!(factors(r"[\s(]load_file"), strings(&["load_file"]));
+        // a product is made while it is rarer than its parts, and in whole when every part
+        // is exact
+        assert_eq!(factors(r"[\s(]load_file\w"), strings(&["load_file"]));
+        assert_eq!(
+            factors(r"[ (]load_file"),
+            strings(&[" load_file", "(load_file"])
+        );
         // the rarest of a concatenation's parts
         assert_eq!(factors(r"\w+ as\b\s*\w+\s*\bfrom"), strings(&["from"]));
         // one-letter literals are too common
@@ -672,6 +724,56 @@ mod tests {
         assert_eq!(factors(r"\w(?:a;|c<){1,3}y"), strings(&["a;", "c<"]));
         // a literal before it: each match starts with it and one of the body's
         assert_eq!(factors(r"x(?:a;|c<){1,3}y"), strings(&["xa;", "xc<"]));
+    }
+
+    /// A concatenation of exact parts stays exact past the rarity floor (`%` `(?:e|ff)`
+    /// `0%80%af`: the join after the second is no rarer), so the slashes it is one of are
+    /// joined to what follows them; and when what follows has too many starts, to their
+    /// first bytes (930100's shape: 27 slashes, `/` among them, times 17 dots is past
+    /// `MAX_SET`; no part alone has a usable set).
+    #[test]
+    fn slashes_are_joined_to_the_first_bytes_of_many_dots() {
+        let dots = [
+            r"\.",
+            r"\.x",
+            r"\?a",
+            r"\?b",
+            "%2e",
+            "%252e",
+            "%c0%ae",
+            "%c0%2e",
+            "%u002e",
+            "%uff0e",
+            "%u2024",
+            "%e0%80%ae",
+            "%f0%80%ae",
+            "%%32e",
+            "%%32%45",
+            "0x2e",
+            "0x2E0",
+        ];
+        let pattern = format!(
+            "(?:/|s[0-2][0-7]/|%(?:e|ff)0%80%af)(?:{}){{2,3}}/",
+            dots.join("|")
+        );
+        // (`s00/.`... hold `/.`: left out)
+        let expected: Vec<String> = ["%e0%80%af", "%ff0%80%af", "/"]
+            .iter()
+            .flat_map(|s| ["%", ".", "0", "?"].map(|b| format!("{s}{b}")))
+            .collect();
+        assert_eq!(factors(&pattern), Some(expected));
+        // (with few dots, their starts are joined whole, as before)
+        assert_eq!(
+            factors(r"(?:a/|%(?:e|ff)0%af)(?:\.|%2e){2}"),
+            strings(&[
+                "%e0%af%2e",
+                "%e0%af.",
+                "%ff0%af%2e",
+                "%ff0%af.",
+                "a/%2e",
+                "a/."
+            ])
+        );
     }
 
     fn escapes(pattern: &str) -> Option<Vec<String>> {
