@@ -73,15 +73,16 @@ pub(crate) struct Plan {
 /// a [`Decision::Miss`], emptying `MATCHED_VAR*` once: markers (when no `skipAfter` looks for
 /// one), missed rules, and rules the configuration removed. A minimal GET walked ~430
 /// entries of CRS at PL1, ~180 of them such; each cost the loop's checks one by one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Passage {
     /// The index after the stretch; the entry's own index when it does not start one.
     pub(crate) end: u32,
     /// Whether a rule of the stretch is a [`Decision::Miss`].
     pub(crate) misses: bool,
     /// The lowest and highest id of the stretch's [`Decision::Miss`] rules (`lowest >
-    /// highest`: none): a `ctl:ruleRemoveById` whose ids are all outside them leaves the
-    /// stretch as it is (CRS's 920539 removes 920540 on every JSON request).
+    /// highest`: none, as [`Passage::none`] has it): a `ctl:ruleRemoveById` whose ids are all
+    /// outside them leaves the stretch as it is (CRS's 920539 removes 920540 on every JSON
+    /// request).
     pub(crate) miss_ids: (u64, u64),
 }
 
@@ -95,25 +96,22 @@ impl Passage {
                 .iter()
                 .any(|r| r.start <= highest && lowest <= r.end)
     }
-}
 
-/// No ids: [`Passage::miss_ids`] of a stretch without a missed rule.
-const NO_IDS: (u64, u64) = (u64::MAX, 0);
+    /// No stretch: an entry that starts none (`end` its own index), or the phase's end.
+    const fn none(end: u32) -> Passage {
+        Passage {
+            end,
+            misses: false,
+            miss_ids: (u64::MAX, 0),
+        }
+    }
+}
 
 /// The [`Passage`]s of a phase's entries.
 fn passages(entries: &[Entry], decisions: &[Decision]) -> Vec<Passage> {
-    let mut out = vec![
-        Passage {
-            miss_ids: NO_IDS,
-            ..Passage::default()
-        };
-        entries.len()
-    ];
-    let mut next = Passage {
-        end: entries.len() as u32,
-        misses: false,
-        miss_ids: NO_IDS,
-    };
+    // (every entry's is written below)
+    let mut out = vec![Passage::none(0); entries.len()];
+    let mut next = Passage::none(entries.len() as u32);
     for (at, entry) in entries.iter().enumerate().rev() {
         let (passable, miss) = match entry {
             Entry::Marker(_) => (true, None),
@@ -131,11 +129,7 @@ fn passages(entries: &[Entry], decisions: &[Decision]) -> Vec<Passage> {
                     (next.miss_ids.0.min(id), next.miss_ids.1.max(id))
                 }),
             },
-            false => Passage {
-                end: at as u32,
-                misses: false,
-                miss_ids: NO_IDS,
-            },
+            false => Passage::none(at as u32),
         };
         out[at] = next;
     }

@@ -519,7 +519,8 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
     // were joined for rarity (past [`RARE_ENOUGH`] a join is no rarer, and the run is cut):
     // the whole is still exactly these strings (930100's `(?:e|f(?:8%8)?0%8)0%80%a)f`, whose
     // exactness lets its slashes be joined to its dots)
-    let mut all: Option<Vec<Vec<u8>>> = Some(vec![Vec::new()]);
+    // (a walk without starts, `escape_factors`' own, has no use for it)
+    let mut all: Option<Vec<Vec<u8>>> = w.starts.then(|| vec![Vec::new()]);
     // the literals every match starts with: the product of the exact parts from the first,
     // and of the starts of the part after them (`a` `(?:[\s]|dec)` → `a`; CRS's command
     // lists are trees of such, `l(?:z(?:ma[\s]|...)|...)`); growing while `leading`
@@ -610,7 +611,7 @@ fn concat(parts: &[Hir], w: &Walk) -> Option<Part> {
     if whole {
         return exact(run.unwrap_or_default());
     }
-    if let Some(all) = all.filter(|_| w.starts) {
+    if let Some(all) = all {
         return exact(all);
     }
     if let Some(r) = run {
