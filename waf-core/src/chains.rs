@@ -102,7 +102,9 @@ impl ChainTable {
         }
         while unknown != 0 {
             let name = TransformationName::ALL[unknown.trailing_zeros() as usize];
-            if !transformations::reports_unchanged(name, value) {
+            let quiet = transformations::told_by_bytes(name, bytes, value)
+                .unwrap_or_else(|| transformations::reports_unchanged(name, value));
+            if !quiet {
                 return false;
             }
             unknown &= unknown - 1;

@@ -117,9 +117,10 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     }
 
     /// For an operator without literals: a look at a value, much cheaper than `evaluate`,
-    /// that tells some values `evaluate` is false on (`true`: false on it; `false`: unsure).
-    /// A `multiMatch` rule asks it of each text of a large variable before testing any.
-    fn quick_rule_out(&self) -> Option<fn(&[u8]) -> bool> {
+    /// that tells some values `evaluate` is false on (`true`: false on it; `false`: unsure),
+    /// given the value and the set of its bytes. A `multiMatch` rule asks it of each text of a
+    /// large variable before testing any (their bytes are known then).
+    fn quick_rule_out(&self) -> Option<fn(&[u8], &crate::regex::ByteSet) -> bool> {
         None
     }
 

@@ -47,7 +47,7 @@ mod shared;
 
 pub use shared::shared;
 
-pub(crate) use pcre::ByteSet;
+pub use pcre::ByteSet;
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{meta, Anchored, Input};

@@ -15,13 +15,20 @@
 
 use std::fmt;
 
-/// A set of bytes.
+/// A set of bytes (what a value holds, for the tests that pass values by: opaque outside the
+/// crate).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct ByteSet([u64; 4]);
+pub struct ByteSet([u64; 4]);
 
 impl ByteSet {
     pub(crate) const EMPTY: ByteSet = ByteSet([0; 4]);
     pub(crate) const ALL: ByteSet = ByteSet([u64::MAX; 4]);
+
+    /// The set whose members are the bits of `words` (byte `b` at bit `b % 64` of word
+    /// `b / 64`), for sets built in constants.
+    pub(crate) const fn from_words(words: [u64; 4]) -> ByteSet {
+        ByteSet(words)
+    }
 
     pub(crate) fn insert(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);

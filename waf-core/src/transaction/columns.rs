@@ -99,7 +99,7 @@ struct Output {
 #[derive(Clone, Copy)]
 pub(crate) enum RawTest {
     Probe(u64),
-    Quick(fn(&[u8]) -> bool),
+    Quick(fn(&[u8], &crate::regex::ByteSet) -> bool),
 }
 
 /// [`Output::scan`] before the output is scanned.
@@ -439,7 +439,7 @@ impl Transaction {
             }
             if required.map_or(true, |r| r.meets(&p.bytes)) {
                 match test {
-                    RawTest::Quick(rules_out) if rules_out(&p.value.value) => {}
+                    RawTest::Quick(rules_out) if rules_out(&p.value.value, &p.bytes) => {}
                     RawTest::Quick(_) => continue,
                     RawTest::Probe(slot) => {
                         let (group, member) =

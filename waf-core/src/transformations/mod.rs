@@ -232,7 +232,25 @@ pub(crate) fn unchanged_with_bytes(
     match name {
         N::NormalizePath => !bytes.contains(b'/') && no_end_dot(),
         N::NormalizePathWin => !bytes.contains(b'/') && !bytes.contains(b'\\') && no_end_dot(),
-        _ => known_sets(name).0.is_some_and(|a| !a.intersects(bytes)),
+        _ => {
+            known_sets(name).0.is_some_and(|a| !a.intersects(bytes))
+                || told_by_bytes(name, bytes, input) == Some(true)
+        }
+    }
+}
+
+/// [`reports_unchanged`] of `input`, whose bytes are `bytes`, for a step whose test is the
+/// value's shape, not a set of bytes it acts on (`t:base64Decode`), when the bytes tell it:
+/// `None` when they cannot (or for any other step). The "changed" flag of such a step is
+/// down when it leaves the value as it is, so this is [`leaves_unchanged`] too.
+pub(crate) fn told_by_bytes(
+    name: TransformationName,
+    bytes: &crate::regex::ByteSet,
+    input: &[u8],
+) -> Option<bool> {
+    match name {
+        TransformationName::Base64Decode => base64::rejects_by_bytes(input, bytes),
+        _ => None,
     }
 }
 

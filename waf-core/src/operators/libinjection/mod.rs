@@ -88,9 +88,10 @@ impl Operator for DetectSqli {
     }
 
     /// A value of word bytes alone ([`sqli_bytes`]) or one word (`sqli::detect`'s first
-    /// test): a JSON body's argument names (`json.items.array_0.id`).
-    fn quick_rule_out(&self) -> Option<fn(&[u8]) -> bool> {
-        Some(|value| !sqli_bytes().found_in(value) || sqli::rules_out(value))
+    /// test): a JSON body's argument names (`json.items.array_0.id`), both told by the
+    /// value's bytes.
+    fn quick_rule_out(&self) -> Option<fn(&[u8], &crate::regex::ByteSet) -> bool> {
+        Some(|value, bytes| !sqli_bytes().meets(bytes) || sqli::rules_out_of(value, bytes))
     }
 
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
@@ -164,7 +165,8 @@ mod tests {
     #[test]
     fn quick_rule_out_passes_by_words_only() {
         use crate::operators::Operator;
-        let rules_out = super::DetectSqli.quick_rule_out().unwrap();
+        let quick = super::DetectSqli.quick_rule_out().unwrap();
+        let rules_out = |v: &[u8]| quick(v, &crate::regex::ByteSet::of(v));
         for v in ["", "json.items.array_0.id", "word", "_x1", "12345"] {
             assert!(rules_out(v.as_bytes()), "{v}");
         }
@@ -396,6 +398,31 @@ mod tests {
             if super::sqli_tokenizer::one_word(value.as_bytes()) {
                 proptest::prop_assert!(super::sqli::detect_tokens(value.as_bytes()).is_none(), "{value} flagged");
             }
+        }
+
+        /// [`super::sqli_tokenizer::one_word_of`], told by the value's bytes, answers as
+        /// `one_word` does, which reads them: values of SQL's words joined by `.` (and now and
+        /// then another byte), past the tokenizer's 32-byte words too.
+        #[test]
+        fn one_word_told_by_its_bytes_is_one_word(
+            pieces in proptest::collection::vec((0..WORD_PIECES.len(), "[.]{1,2}|[ '(_-]"), 0..8),
+            head in "|[A-Za-z_0-9.][A-Za-z0-9_]{0,40}",
+        ) {
+            use super::sqli_tokenizer::{one_word, one_word_of};
+            let mut value = head;
+            for (i, sep) in &pieces {
+                // (without a head, the first piece starts the value: `select.1`)
+                if !value.is_empty() {
+                    value.push_str(sep);
+                }
+                value.push_str(WORD_PIECES[*i]);
+            }
+            let v = value.as_bytes();
+            proptest::prop_assert_eq!(
+                one_word_of(v, &crate::regex::ByteSet::of(v)),
+                one_word(v),
+                "{}", value
+            );
         }
 
         /// A value of letters, digits and `_` alone is never SQLi ([`super::sqli_bytes`],

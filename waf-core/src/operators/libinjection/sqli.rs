@@ -585,6 +585,11 @@ pub(super) fn rules_out(s: &[u8]) -> bool {
     s.is_empty() || one_word(s)
 }
 
+/// [`rules_out`] of `s`, whose bytes are `bytes` ([`super::sqli_tokenizer::one_word_of`]).
+pub(super) fn rules_out_of(s: &[u8], bytes: &crate::regex::ByteSet) -> bool {
+    s.is_empty() || super::sqli_tokenizer::one_word_of(s, bytes)
+}
+
 /// [`detect`] of a value not all one word: the passes of the tokenizer and the fingerprint.
 pub(super) fn detect_tokens(s: &[u8]) -> Option<Fingerprint> {
     let found = |p: &Pass<'_>| {
