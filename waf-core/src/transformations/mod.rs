@@ -423,7 +423,9 @@ mod tests {
         assert!(!with_bytes(N::NormalizePathWin, b"a\\b.c"));
         assert!(!with_bytes(N::NormalizePath, b"a/b"));
         assert!(with_bytes(N::UrlDecode, b"plain"));
-        assert!(!with_bytes(N::Base64Decode, b"field_1"));
+        // (`t:base64Decode` by the shape the bytes tell: `_` is no digit; all digits, decoded)
+        assert!(with_bytes(N::Base64Decode, b"field_1"));
+        assert!(!with_bytes(N::Base64Decode, b"Zm9vYmFy"));
     }
 
     /// Short values of the bytes transformations act on (and some they do not).
