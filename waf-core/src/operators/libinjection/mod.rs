@@ -342,6 +342,27 @@ mod tests {
         }
     }
 
+    /// The thread's last head before a `.` (`json` of every JSON argument name) answers only
+    /// for the same bytes: a keyword of the same length, or another case, is looked up.
+    #[test]
+    fn one_word_asks_again_for_another_head() {
+        use super::sqli_tokenizer::one_word;
+        for (v, one) in [
+            ("json.items.array_0.id", true),
+            ("json.items.array_1.id", true),
+            ("abcdef.x", true),
+            ("select.x", false),
+            ("SELECT.x", false),
+            ("selecx.x", true),
+            ("json.a", true),
+            ("union.a", false),
+            ("sys.stragg.x", false),
+            ("sys.x.y", true),
+        ] {
+            assert_eq!(one_word(v.as_bytes()), one, "{v}");
+        }
+    }
+
     /// Values the detector reads as one word (`sqli_tokenizer::one_word`), which it then
     /// passes by without its passes: none of them is SQLi by the passes either. Every keyword
     /// of the table (those with a `.` too: `SYS.STRAGG`), alone and with a dotted tail, and

@@ -222,21 +222,63 @@ fn starts_a_word(s: &[u8]) -> bool {
 /// keyword that cuts the word there. Past the first `.`, only a keyword with a `.` of its own
 /// can be what precedes one (`SYS.STRAGG`; their heads are few).
 fn no_keyword_at_dots(s: &[u8]) -> bool {
-    let mut dotted_head = false;
-    for (n, i) in memchr::memchr_iter(b'.', s).enumerate() {
-        if i >= VAL_SIZE - 1 || (n > 0 && !dotted_head) {
+    let Some(first) = memchr::memchr(b'.', s).filter(|&i| i < VAL_SIZE - 1) else {
+        return true;
+    };
+    let (dotted_head, cuts) = head_of(&s[..first]);
+    if cuts {
+        return false;
+    }
+    if !dotted_head {
+        return true;
+    }
+    for i in memchr::memchr_iter(b'.', &s[first + 1..]).map(|i| first + 1 + i) {
+        if i >= VAL_SIZE - 1 {
             break;
         }
-        if n == 0 {
-            dotted_head = dotted_heads()
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(&s[..i]));
-        }
-        if lookup_word(&s[..i]).is_some_and(|kind| kind != T_BAREWORD) {
+        if cuts_word(&s[..i]) {
             return false;
         }
     }
     true
+}
+
+/// Of `head`, the part of a value before its first `.` (shorter than [`VAL_SIZE`]): whether
+/// it is what precedes the first `.` of a keyword, and whether it is a keyword that cuts the
+/// word there. The last head asked about is remembered by the thread: every argument name of
+/// a JSON body starts with `json.` (a keyword look for each of a 1 MB body's 46,000 names was
+/// 2.9% of its time).
+fn head_of(head: &[u8]) -> (bool, bool) {
+    type Last = ([u8; VAL_SIZE], usize, bool, bool);
+    thread_local! {
+        static LAST: std::cell::Cell<Last> = const {
+            std::cell::Cell::new(([0; VAL_SIZE], usize::MAX, false, false))
+        };
+    }
+    let answer = |head: &[u8]| {
+        let dotted = dotted_heads().iter().any(|h| h.eq_ignore_ascii_case(head));
+        (dotted, cuts_word(head))
+    };
+    if head.len() >= VAL_SIZE {
+        return answer(head);
+    }
+    LAST.try_with(|last| {
+        let (text, len, dotted, cuts) = last.get();
+        if len == head.len() && text[..len] == *head {
+            return (dotted, cuts);
+        }
+        let (dotted, cuts) = answer(head);
+        let mut text = [0; VAL_SIZE];
+        text[..head.len()].copy_from_slice(head);
+        last.set((text, head.len(), dotted, cuts));
+        (dotted, cuts)
+    })
+    .unwrap_or_else(|_| answer(head))
+}
+
+/// Whether `word`, followed by a `.`, is a keyword that ends the tokenizer's word there.
+fn cuts_word(word: &[u8]) -> bool {
+    lookup_word(word).is_some_and(|kind| kind != T_BAREWORD)
 }
 
 /// What precedes the first `.` of each keyword that has one (`SYS` of `SYS.STRAGG`).
