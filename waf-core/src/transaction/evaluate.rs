@@ -707,8 +707,14 @@ impl Transaction {
             let test = (test, t.required);
             self.mark_raw_misses(t.variable, values, test, t.chain, misses, no_match);
         }
+        // (the values whose texts are not yet known to miss, when the columns tell them)
+        let mut live = std::mem::take(&mut self.scratch.live);
+        let by_live = self.live_values(t.variable, values, &no_match, &mut live);
         let mut matched = false;
-        for (i, p) in values.iter().enumerate() {
+        let mut next = 0;
+        while let Some(i) = next_live(&live, by_live, next, values.len()) {
+            next = i + 1;
+            let p = &values[i];
             let first = p.same_as as usize;
             let bit = 1 << (first % 64);
             if no_match[first / 64] & bit != 0 {
@@ -743,6 +749,7 @@ impl Transaction {
         }
         self.scratch.no_match = no_match;
         self.scratch.raw_misses = raw_misses;
+        self.scratch.live = live;
         matched
     }
 
@@ -1297,9 +1304,52 @@ impl Transaction {
     }
 }
 
+/// The first value from `from` on (of `n`) whose bit is set in `live`, or from `from` on
+/// when `by_live` is false ([`Transaction::test_texts_once`]).
+fn next_live(live: &[u64], by_live: bool, from: usize, n: usize) -> Option<usize> {
+    if from >= n {
+        return None;
+    }
+    if !by_live {
+        return Some(from);
+    }
+    let mut word = from / 64;
+    let mut bits = live[word] & (u64::MAX << (from % 64));
+    while bits == 0 {
+        word += 1;
+        bits = *live.get(word)?;
+    }
+    let i = word * 64 + bits.trailing_zeros() as usize;
+    (i < n).then_some(i)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::transaction::test_log;
+
+    /// `next_live` visits the values whose bits are set, in order, across words, and none
+    /// past the last value; without the bits, every value.
+    #[test]
+    fn next_live_visits_the_set_bits_in_order() {
+        let n: usize = 200;
+        let set = [0usize, 5, 63, 64, 130, 199];
+        let mut live = vec![0u64; n.div_ceil(64)];
+        for &i in &set {
+            live[i / 64] |= 1 << (i % 64);
+        }
+        // (a bit past the last value)
+        live[3] |= 1 << 10;
+        let mut seen = Vec::new();
+        let mut next = 0;
+        while let Some(i) = super::next_live(&live, true, next, n) {
+            seen.push(i);
+            next = i + 1;
+        }
+        assert_eq!(seen, set);
+        assert_eq!(super::next_live(&live, true, 6, n), Some(63));
+        assert_eq!(super::next_live(&live, false, 7, n), Some(7));
+        assert_eq!(super::next_live(&live, false, n, n), None);
+    }
 
     /// The `[ref "..."]` of each log line for a GET request (HTTP/1.1) with these headers.
     fn refs(rules: &str, uri: &str, headers: &[(&str, &str)]) -> Vec<String> {

@@ -365,6 +365,9 @@ pub(crate) struct Scratch {
     /// The texts of a large variable whose value as it is lacks the literals of the
     /// `multiMatch` rule being evaluated, a bit each as in `no_match`.
     pub(crate) raw_misses: Vec<u64>,
+    /// The values of a large variable whose texts are not known to miss before a rule's
+    /// look at them, a bit each ([`Transaction::live_values`]).
+    pub(crate) live: Vec<u64>,
     /// The ranges an operator reports for a value ([`Transaction::try_value`]).
     pub(crate) ranges: Vec<(usize, usize)>,
     /// The values a negated rule's operator matched, whose ranges wait for a match.
