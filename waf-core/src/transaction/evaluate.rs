@@ -1347,6 +1347,9 @@ mod tests {
         }
         assert_eq!(seen, set);
         assert_eq!(super::next_live(&live, true, 6, n), Some(63));
+        // (past 130, only the bit past the last value: none)
+        live[3] &= !(1 << (199 % 64));
+        assert_eq!(super::next_live(&live, true, 131, n), None);
         assert_eq!(super::next_live(&live, false, 7, n), Some(7));
         assert_eq!(super::next_live(&live, false, n, n), None);
     }
