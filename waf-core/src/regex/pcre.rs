@@ -24,9 +24,23 @@ impl ByteSet {
     pub(crate) const EMPTY: ByteSet = ByteSet([0; 4]);
     pub(crate) const ALL: ByteSet = ByteSet([u64::MAX; 4]);
 
-    /// The set whose members are the bits of `words` (byte `b` at bit `b % 64` of word
-    /// `b / 64`), for sets built in constants.
-    pub(crate) const fn from_words(words: [u64; 4]) -> ByteSet {
+    /// The bytes of `ranges` (each `a..=b`), or with `outside` the bytes of none of them: for
+    /// sets built in constants.
+    pub(crate) const fn of_ranges(ranges: &[(u8, u8)], outside: bool) -> ByteSet {
+        let mut words = [0u64; 4];
+        let mut c = 0;
+        while c < 256 {
+            let mut inside = false;
+            let mut r = 0;
+            while r < ranges.len() {
+                inside |= ranges[r].0 as usize <= c && c <= ranges[r].1 as usize;
+                r += 1;
+            }
+            if inside != outside {
+                words[c / 64] |= 1 << (c % 64);
+            }
+            c += 1;
+        }
         ByteSet(words)
     }
 

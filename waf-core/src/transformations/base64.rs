@@ -83,25 +83,27 @@ pub(crate) fn rejects_by_bytes(input: &[u8], bytes: &ByteSet) -> Option<bool> {
 }
 
 /// The bytes whose place in a value [`rejects`] looks at: space, the line breaks, NUL.
-const PLACED: ByteSet = byte_set(false);
-/// The bytes [`rejects`] turns a value away for, wherever they are (before any of [`PLACED`]).
-const NOT_DIGITS: ByteSet = byte_set(true);
-
-/// [`NOT_DIGITS`] (`not_digits`) or [`PLACED`], in a constant.
-const fn byte_set(not_digits: bool) -> ByteSet {
-    let mut words = [0u64; 4];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        let placed = matches!(b, b' ' | b'\r' | b'\n' | 0);
-        let digit = matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' | b'=');
-        if (not_digits && !digit && !placed) || (!not_digits && placed) {
-            words[c / 64] |= 1 << (c % 64);
-        }
-        c += 1;
-    }
-    ByteSet::from_words(words)
-}
+const PLACED: ByteSet = ByteSet::of_ranges(
+    &[(0, 0), (b'\n', b'\n'), (b'\r', b'\r'), (b' ', b' ')],
+    false,
+);
+/// The bytes [`rejects`] turns a value away for, wherever they are (before any of [`PLACED`]):
+/// all but the alphabet, `=` and [`PLACED`].
+const NOT_DIGITS: ByteSet = ByteSet::of_ranges(
+    &[
+        (b'A', b'Z'),
+        (b'a', b'z'),
+        (b'0', b'9'),
+        (b'+', b'+'),
+        (b'/', b'/'),
+        (b'=', b'='),
+        (0, 0),
+        (b'\n', b'\n'),
+        (b'\r', b'\r'),
+        (b' ', b' '),
+    ],
+    true,
+);
 
 /// A byte's 6-bit value in the standard alphabet, or [`NOT_A_DIGIT`].
 const DIGITS: [u8; 256] = {

@@ -199,18 +199,16 @@ pub(super) fn one_word_of(s: &[u8], bytes: &ByteSet) -> bool {
 }
 
 /// Letters, digits, `_` and `.`: the bytes of a value [`one_word`] may pass.
-const WORD_OR_DOT: ByteSet = {
-    let mut set = [0u64; 4];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
-            set[c / 64] |= 1 << (c % 64);
-        }
-        c += 1;
-    }
-    ByteSet::from_words(set)
-};
+const WORD_OR_DOT: ByteSet = ByteSet::of_ranges(
+    &[
+        (b'0', b'9'),
+        (b'A', b'Z'),
+        (b'a', b'z'),
+        (b'_', b'_'),
+        (b'.', b'.'),
+    ],
+    false,
+);
 
 /// The first byte of a value that may be one word: a letter or `_`.
 fn starts_a_word(s: &[u8]) -> bool {
