@@ -680,8 +680,11 @@ impl Transaction {
         no_match.resize(values.len().div_ceil(64), 0);
         let mut raw_misses = std::mem::take(&mut self.scratch.raw_misses);
         raw_misses.clear();
+        // (whether some texts may be marked before the loop)
+        let mut marked = false;
         if let Some(column) = t.column.filter(|_| t.slot != crate::matcher::NO_SLOT) {
             // (a member of the grouped matcher: the texts without its literals, at once)
+            marked = true;
             if !self.mark_non_candidates(t.variable, column, values, t.slot, &mut no_match) {
                 self.scratch.no_match = no_match;
                 self.scratch.raw_misses = raw_misses;
@@ -705,11 +708,13 @@ impl Transaction {
             raw_misses.resize(no_match.len(), 0);
             let (misses, no_match) = (&mut raw_misses, &mut no_match);
             let test = (test, t.required);
+            marked = true;
             self.mark_raw_misses(t.variable, values, test, t.chain, misses, no_match);
         }
-        // (the values whose texts are not yet known to miss, when the columns tell them)
+        // (the values whose texts are not yet known to miss, when the columns tell them; with
+        // no marks, every value)
         let mut live = std::mem::take(&mut self.scratch.live);
-        let by_live = self.live_values(t.variable, values, &no_match, &mut live);
+        let by_live = marked && self.live_values(t.variable, values, &no_match, &mut live);
         let mut matched = false;
         let mut next = 0;
         while let Some(i) = next_live(&live, by_live, next, values.len()) {
