@@ -489,6 +489,11 @@ pub struct Rule {
     /// Its place in a thread's memo of the rules' last "no" on one short value, given at load
     /// (`crate::transaction`'s `memo`); `NO_MEMO` else.
     pub(crate) memo_slot: std::sync::atomic::AtomicU32,
+    /// A chain starter one of whose links has a test of its own (a byte, presence, count or
+    /// candidate test) after links that change nothing when they match
+    /// ([`Rule::changes_nothing_until_full_match`]): the phase loop asks that link's test
+    /// first (given at load).
+    pub(crate) link_tested: std::sync::atomic::AtomicBool,
 }
 
 /// A rule's test by what its variables hold, asked by the phase loop before its evaluation:
@@ -650,6 +655,17 @@ impl Rule {
 
     pub fn capture(&self) -> bool {
         self.actions.capture || self.defaults.capture
+    }
+
+    /// Whether a match of this rule, while its chain has not matched in full, leaves nothing
+    /// once the chain fails: no `setvar`, no `capture` (`TX:0`...), no `multiMatch` log line.
+    /// (What else a link does waits for the whole chain: [`crate::transaction`]'s
+    /// `after_full_match`; its `MATCHED_VARS` go with the failing link's no-match.)
+    pub(crate) fn changes_nothing_until_full_match(&self) -> bool {
+        self.actions.setvars.is_empty()
+            && self.defaults.setvars.is_empty()
+            && !self.capture()
+            && !self.multi_match()
     }
 
     /// The targets and exclusions the rule has in every transaction: its own, or those its

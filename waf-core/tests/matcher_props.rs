@@ -109,6 +109,9 @@ struct RuleSpec {
     multi: bool,
     deny: bool,
     chained: bool,
+    /// With a `setvar` (without, a chain's links before the last may change nothing until it
+    /// matches: the phase loop then asks a later link's test first).
+    setvar: bool,
 }
 
 fn rule_spec() -> impl Strategy<Value = RuleSpec> {
@@ -121,9 +124,10 @@ fn rule_spec() -> impl Strategy<Value = RuleSpec> {
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.2),
+        prop::bool::weighted(0.6),
     )
         .prop_map(
-            |(target, chain, pattern, negated, capture, multi, deny, chained)| RuleSpec {
+            |(target, chain, pattern, negated, capture, multi, deny, chained, setvar)| RuleSpec {
                 target,
                 chain,
                 pattern,
@@ -132,6 +136,7 @@ fn rule_spec() -> impl Strategy<Value = RuleSpec> {
                 multi,
                 deny,
                 chained,
+                setvar,
             },
         )
 }
@@ -161,7 +166,9 @@ fn rules_text(specs: &[RuleSpec]) -> String {
         if s.multi {
             actions.push("multiMatch".to_string());
         }
-        actions.push(format!("setvar:tx.r{}=%{{MATCHED_VAR}}", i + 1));
+        if s.setvar {
+            actions.push(format!("setvar:tx.r{}=%{{MATCHED_VAR}}", i + 1));
+        }
         let last = i + 1 == specs.len();
         if s.chained && !last {
             actions.push("chain".to_string());

@@ -475,7 +475,7 @@ pub(crate) fn number_phase_keys<'r>(
     }
     let mut byte_sets: HashMap<(Vec<u32>, bool), u32> = HashMap::new();
     let mut variables: HashMap<Selected, u32> = HashMap::new();
-    for rule in rules {
+    for rule in rules.clone() {
         let Some(targets) = static_targets(rule) else {
             continue;
         };
@@ -531,11 +531,50 @@ pub(crate) fn number_phase_keys<'r>(
             kind,
         });
     }
+    for rule in rules.filter(|r| !r.chained_child) {
+        let tested = tested_links(rule).next().is_some();
+        rule.link_tested.store(tested, Relaxed);
+    }
     PhaseKeyCounts {
         bytes: bytes.len() as u32,
         candidates: candidates.len() as u32,
         byte_sets: byte_sets.len() as u32,
     }
+}
+
+/// The links of `starter`'s chain that have a test of their own and come after links that
+/// change nothing until the chain matches in full ([`Rule::changes_nothing_until_full_match`],
+/// the starter included): when such a link's test says it cannot match, neither can the
+/// chain, and evaluating the links before it would leave nothing. (Nor a link that reads
+/// what the links before it matched, `MATCHED_VAR`...)
+pub(crate) fn tested_links(starter: &Rule) -> impl Iterator<Item = &Rule> {
+    let mut before = Some(starter);
+    std::iter::from_fn(move || {
+        while let Some(prefix) = before.filter(|r| r.changes_nothing_until_full_match()) {
+            let link = prefix.chain.as_deref()?;
+            before = Some(link);
+            let mut targets = link
+                .targets
+                .iter()
+                .chain(static_targets(link).unwrap_or_default());
+            let reads_matches = targets.any(|t| {
+                matches!(
+                    t.variable,
+                    V::MatchedVar
+                        | V::MatchedVars
+                        | V::MatchedVarName
+                        | V::MatchedVarsNames
+                        | V::Rule
+                )
+            });
+            if !reads_matches
+                && (link.byte_test.get().is_some() || link.candidate_test.get().is_some())
+            {
+                return Some(link);
+            }
+        }
+        None
+    })
 }
 
 /// The [`crate::rule::CandidateTest`] of a rule in the grouped matcher whose targets all have
@@ -867,6 +906,28 @@ impl Transaction {
             }
         }
         Some(true)
+    }
+
+    /// Whether a link of `starter`'s chain ([`tested_links`]) cannot match, by its test: then
+    /// the chain cannot, and its evaluation would leave what a rule that does not match
+    /// leaves. (CRS's 920180 matches its first link, `REQUEST_PROTOCOL` not HTTP/2 or 3, on
+    /// nearly every request; its second asks for a POST.) Not for a starter a `ctl` removed,
+    /// which is evaluated as matched.
+    #[inline(always)]
+    pub(crate) fn a_link_cannot_match(&mut self, starter: &Rule) -> bool {
+        starter.link_tested.load(Relaxed) && self.a_tested_link_cannot_match(starter)
+    }
+
+    /// [`Transaction::a_link_cannot_match`] of a starter with tested links (apart: the phase
+    /// loop's own tests stay inlined in it).
+    #[inline(never)]
+    fn a_tested_link_cannot_match(&mut self, starter: &Rule) -> bool {
+        if self.starter_only || self.removed_at_run_time(starter) {
+            return false;
+        }
+        tested_links(starter).any(|link| {
+            self.byte_test(link) == Some(true) || self.candidate_test(link) == Some(true)
+        })
     }
 
     /// The members of `group` that may match some value of `t` (whose candidates entry is
@@ -1283,6 +1344,65 @@ mod tests {
 
     fn ids(tx: &Transaction) -> Vec<u64> {
         tx.messages().iter().map(|m| m.rule_id).collect()
+    }
+
+    /// A chain whose links before a tested one change nothing until it matches in full is
+    /// passed by when that link's test says it cannot match (920180's shape: HTTP/1.1 matches
+    /// its first link, its second asks for a POST); not when a link before it sets a variable,
+    /// nor when a `ctl` removed the starter (evaluated as matched). Its verdicts are its
+    /// evaluation's.
+    #[test]
+    fn a_link_that_cannot_match_passes_its_chain_by() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule REQUEST_URI \"@rx ^/off\" \"id:10,phase:1,pass,nolog,ctl:ruleRemoveById=1\"\n\
+             SecRule REQUEST_PROTOCOL \"!@within HTTP/2 HTTP/3\" \"id:1,phase:1,pass,log,t:none,chain\"\n\
+               SecRule REQUEST_HEADERS:X-A \"@rx ^post$\" \"t:none,setvar:tx.a=1\"\n\
+             SecRule REQUEST_PROTOCOL \"!@within HTTP/2 HTTP/3\" \"id:2,phase:1,pass,log,t:none,setvar:tx.b=1,chain\"\n\
+               SecRule REQUEST_HEADERS:X-A \"@rx ^post$\" \"t:none\"\n\
+             SecRule REQUEST_PROTOCOL \"!@within HTTP/2 HTTP/3\" \"id:3,phase:1,pass,log,t:none,chain\"\n\
+               SecRule &REQUEST_HEADERS:X-B \"@eq 1\" \"chain\"\n\
+               SecRule REQUEST_HEADERS:X-A \"!@rx zzz\" \"t:none,setvar:tx.c=1\"",
+        );
+        let tested: Vec<bool> = rules.phases[1][1..]
+            .iter()
+            .map(|e| match e {
+                crate::ruleset::Entry::Rule(r) => r.link_tested.load(Relaxed),
+                crate::ruleset::Entry::Marker(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(tested, [true, false, true]);
+        let run = |uri: &str, headers: &[(&str, &str)]| {
+            let mut tx = get(&rules, uri, headers);
+            let gates = rule_tests(&mut tx, 1, &[1, 2, 3], |tx, r| {
+                Some(tx.a_link_cannot_match(r))
+            });
+            let set: Vec<bool> = [&b"a"[..], b"b", b"c"]
+                .iter()
+                .map(|n| tx.tx.get(n).is_some())
+                .collect();
+            (gates, ids(&tx), set)
+        };
+        let no = Some(false);
+        let yes = Some(true);
+        assert_eq!(
+            run("/", &[]),
+            (vec![yes, no, yes], vec![], vec![false, true, false]),
+            "no X-A: the first and third chains passed by, the second's starter sets tx.b"
+        );
+        assert_eq!(
+            run("/", &[("X-A", "post")]),
+            (vec![no, no, yes], vec![1, 2], vec![true, true, false])
+        );
+        assert_eq!(
+            run("/", &[("X-A", "post"), ("X-B", "1")]),
+            (vec![no, no, no], vec![1, 2, 3], vec![true, true, true])
+        );
+        assert_eq!(
+            run("/off", &[]).0,
+            vec![no, no, yes],
+            "a removed starter is evaluated"
+        );
     }
 
     /// Rules with no bytes one of which every match holds (negated, or a pattern that may match

@@ -373,7 +373,7 @@ impl Transaction {
                         continue;
                     }
                     let candidates = self.candidate_test(rule);
-                    if candidates == Some(true) {
+                    if candidates == Some(true) || self.a_link_cannot_match(rule) {
                         self.no_match();
                         continue;
                     }
