@@ -701,6 +701,7 @@ impl Transaction {
     /// [`Transaction::no_value_has_bytes`] would say of it, from one entry of the phase's
     /// tables (most of CRS's rules a request reaches are answered so); `None` when the test
     /// does not hold in this transaction.
+    #[inline(always)]
     pub(crate) fn byte_test(&mut self, rule: &Rule) -> Option<bool> {
         let test = rule.byte_test.get()?;
         // (a rule a `ctl:ruleRemoveById` names is evaluated as matched, not as failed; the
@@ -879,6 +880,7 @@ impl Transaction {
     /// evaluation and the next rules of the group); `None` when the test does not hold in this
     /// transaction. A rule a request reaches ends here about as often as it matches, and the
     /// evaluation's own setup before the same answer was ~250 instructions.
+    #[inline(always)]
     pub(crate) fn candidate_test(&mut self, rule: &Rule) -> Option<bool> {
         let test = rule.candidate_test.get()?;
         // (a rule a `ctl:ruleRemoveById` names is evaluated as matched, not as failed)
