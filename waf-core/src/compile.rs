@@ -427,7 +427,7 @@ impl Compiler<'_> {
             candidate_test: std::sync::OnceLock::new(),
             miss_bit: crate::rule::NO_MISS_BIT.into(),
             memo_slot: crate::transaction::NO_MEMO.into(),
-            link_tested: false.into(),
+            tested_links: 0.into(),
         };
         Some((rule, meta))
     }

@@ -489,11 +489,11 @@ pub struct Rule {
     /// Its place in a thread's memo of the rules' last "no" on one short value, given at load
     /// (`crate::transaction`'s `memo`); `NO_MEMO` else.
     pub(crate) memo_slot: std::sync::atomic::AtomicU32,
-    /// A chain starter one of whose links has a test of its own (a byte, presence, count or
-    /// candidate test) after links that change nothing when they match
-    /// ([`Rule::changes_nothing_until_full_match`]): the phase loop asks that link's test
-    /// first (given at load).
-    pub(crate) link_tested: std::sync::atomic::AtomicBool,
+    /// For a chain starter, a bit per link (bit 1 its first link, up to the 31st) that has a
+    /// test of its own (a byte, presence, count or candidate test) after links that change
+    /// nothing when they match ([`Rule::changes_nothing_until_full_match`]): the phase loop
+    /// asks those links' tests first (given at load; 0 for none).
+    pub(crate) tested_links: std::sync::atomic::AtomicU32,
 }
 
 /// A rule's test by what its variables hold, asked by the phase loop before its evaluation:

@@ -532,8 +532,10 @@ pub(crate) fn number_phase_keys<'r>(
         });
     }
     for rule in rules.filter(|r| !r.chained_child) {
-        let tested = tested_links(rule).next().is_some();
-        rule.link_tested.store(tested, Relaxed);
+        let depths = tested_links(rule)
+            .filter(|&depth| depth < 32)
+            .fold(0u32, |bits, depth| bits | 1 << depth);
+        rule.tested_links.store(depths, Relaxed);
     }
     PhaseKeyCounts {
         bytes: bytes.len() as u32,
@@ -542,17 +544,19 @@ pub(crate) fn number_phase_keys<'r>(
     }
 }
 
-/// The links of `starter`'s chain that have a test of their own and come after links that
-/// change nothing until the chain matches in full ([`Rule::changes_nothing_until_full_match`],
-/// the starter included): when such a link's test says it cannot match, neither can the
-/// chain, and evaluating the links before it would leave nothing. (Nor a link that reads
-/// what the links before it matched, `MATCHED_VAR`...)
-pub(crate) fn tested_links(starter: &Rule) -> impl Iterator<Item = &Rule> {
+/// The places (1 for the first link) of the links of `starter`'s chain that have a test of
+/// their own and come after links that change nothing until the chain matches in full
+/// ([`Rule::changes_nothing_until_full_match`], the starter included): when such a link's
+/// test says it cannot match, neither can the chain, and evaluating the links before it would
+/// leave nothing. (Nor a link that reads what the links before it matched, `MATCHED_VAR`...)
+fn tested_links(starter: &Rule) -> impl Iterator<Item = u32> + '_ {
     let mut before = Some(starter);
+    let mut depth = 0;
     std::iter::from_fn(move || {
         while let Some(prefix) = before.filter(|r| r.changes_nothing_until_full_match()) {
             let link = prefix.chain.as_deref()?;
             before = Some(link);
+            depth += 1;
             let mut targets = link
                 .targets
                 .iter()
@@ -570,7 +574,7 @@ pub(crate) fn tested_links(starter: &Rule) -> impl Iterator<Item = &Rule> {
             if !reads_matches
                 && (link.byte_test.get().is_some() || link.candidate_test.get().is_some())
             {
-                return Some(link);
+                return Some(depth);
             }
         }
         None
@@ -910,25 +914,29 @@ impl Transaction {
         Some(true)
     }
 
-    /// Whether a link of `starter`'s chain ([`tested_links`]) cannot match, by its test: then
+    /// Whether a link of `starter`'s chain ([`Rule::tested_links`]) cannot match, by its test: then
     /// the chain cannot, and its evaluation would leave what a rule that does not match
     /// leaves. (CRS's 920180 matches its first link, `REQUEST_PROTOCOL` not HTTP/2 or 3, on
     /// nearly every request; its second asks for a POST.) Not for a starter a `ctl` removed,
     /// which is evaluated as matched.
     #[inline(always)]
     pub(crate) fn a_link_cannot_match(&mut self, starter: &Rule) -> bool {
-        starter.link_tested.load(Relaxed) && self.a_tested_link_cannot_match(starter)
+        let depths = starter.tested_links.load(Relaxed);
+        depths != 0 && self.a_tested_link_cannot_match(starter, depths)
     }
 
     /// [`Transaction::a_link_cannot_match`] of a starter with tested links (apart: the phase
     /// loop's own tests stay inlined in it).
     #[inline(never)]
-    fn a_tested_link_cannot_match(&mut self, starter: &Rule) -> bool {
+    fn a_tested_link_cannot_match(&mut self, starter: &Rule, depths: u32) -> bool {
         if self.starter_only || self.removed_at_run_time(starter) {
             return false;
         }
-        tested_links(starter).any(|link| {
-            self.byte_test(link) == Some(true) || self.candidate_test(link) == Some(true)
+        // (the links by the places given at load: the conditions are not worked out again)
+        let links = std::iter::successors(starter.chain.as_deref(), |l| l.chain.as_deref());
+        (1..32).zip(links).any(|(depth, link)| {
+            depths & (1 << depth) != 0
+                && (self.byte_test(link) == Some(true) || self.candidate_test(link) == Some(true))
         })
     }
 
@@ -1369,7 +1377,7 @@ mod tests {
         let tested: Vec<bool> = rules.phases[1][1..]
             .iter()
             .map(|e| match e {
-                crate::ruleset::Entry::Rule(r) => r.link_tested.load(Relaxed),
+                crate::ruleset::Entry::Rule(r) => r.tested_links.load(Relaxed) != 0,
                 crate::ruleset::Entry::Marker(_) => unreachable!(),
             })
             .collect();
