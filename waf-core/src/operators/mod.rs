@@ -63,6 +63,12 @@ pub trait OperatorContext {
     ) -> crate::collection::Bytes {
         self.expand_shared(argument)
     }
+    /// The value of `TX:name` (whose [`crate::collection::name_hash`] is `hash`) in the rule
+    /// set's plan's `TX`, the one every transaction starts phase 1 from ([`crate::plan`]):
+    /// the configuration's, shared by the rule set for its lifetime. `None` without a plan.
+    fn planned_tx_value(&self, _name: &[u8], _hash: u64) -> Option<crate::collection::Bytes> {
+        None
+    }
     /// Whether the rule has the `capture` action.
     fn capturing(&self) -> bool;
     /// Stores capture `index` (TX:0..TX:9) — call only when `capturing()`.
@@ -178,7 +184,7 @@ pub fn compile(
         N::ContainsWord => Box::new(strings::ContainsWord(Param::new(arg))),
         N::StrEq => Box::new(strings::StrEq(Param::new(arg))),
         N::StrMatch => Box::new(strings::StrMatch(Param::new(arg))),
-        N::Within => Box::new(strings::Within(Param::new(arg))),
+        N::Within => Box::new(strings::Within::new(Param::new(arg))),
         N::Eq => Box::new(numeric::Numeric::new(numeric::Comparison::Eq, arg)),
         N::Ge => Box::new(numeric::Numeric::new(numeric::Comparison::Ge, arg)),
         N::Gt => Box::new(numeric::Numeric::new(numeric::Comparison::Gt, arg)),

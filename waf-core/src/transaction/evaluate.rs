@@ -84,6 +84,14 @@ impl OperatorContext for OperatorCx<'_> {
         self.tx.tx_value(name, hash)
     }
 
+    fn planned_tx_value(&self, name: &[u8], hash: u64) -> Option<Bytes> {
+        let snapshot = self.tx.rules.plan.snapshot.as_ref()?;
+        snapshot
+            .named_by_hash(name, hash)
+            .next()
+            .map(|e| Bytes::clone(&e.value))
+    }
+
     fn capturing(&self) -> bool {
         self.capture
     }
@@ -1396,6 +1404,27 @@ mod tests {
                 ("n=3 list=/z/ /b/ /c/".to_string(), String::new()),
             ]
         );
+    }
+
+    /// `@within %{tx.list}` answers from the byte pairs of the plan's value (the
+    /// configuration's list) only while the transaction's `TX:list` is that buffer: after a
+    /// match's `setvar` widens the list, `bb` and `cc` are found in the new one, whose pairs
+    /// the planned list (`/za/`) lacks. `dd`, in neither, is not.
+    #[test]
+    fn within_a_planned_list_asks_the_list_a_setvar_made() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecAction \"id:1,phase:1,pass,nolog,setvar:tx.list=/za/\"\n\
+            SecRule ARGS \"@within %{tx.list}\" \"id:2,phase:1,pass,log,msg:'hit %{MATCHED_VAR}',\
+             setvar:'tx.list=/za/ /bb/ /cc/',setvar:tx.n=+1\"\n\
+            SecAction \"id:3,phase:1,pass,log,msg:'n=%{tx.n}'\"";
+        let rule_set =
+            std::sync::Arc::new(crate::RuleSet::from_text("t.conf", rules, None).unwrap());
+        let planned = rule_set.plan.snapshot.as_ref().and_then(|s| s.get(b"list"));
+        assert_eq!(planned, Some(&b"/za/"[..]), "the list is the plan's");
+        let lines = test_log::lines(rules, test_log::get("/?a=za&b=bb&c=cc&d=dd", &[]));
+        let msgs: Vec<String> = lines.iter().map(|l| test_log::field(l, "msg")).collect();
+        // (one line for the rule's matches, with the last one's MATCHED_VAR)
+        assert_eq!(msgs, ["hit cc", "n=3"]);
     }
 
     /// A named exclusion removes the elements of its own variable whose name is its key,
