@@ -87,6 +87,13 @@ impl Transaction {
     }
 
     fn setvar(&mut self, rs: &RuleSetVar) {
+        self.rule_macros = true;
+        self.setvar_expanded(rs);
+        self.rule_macros = false;
+    }
+
+    /// [`Transaction::setvar`], its `RULE.*` macros expanded.
+    fn setvar_expanded(&mut self, rs: &RuleSetVar) {
         // CRS runs a few dozen `setvar`s a request, mostly on `tx` with a literal name and
         // value: both are the rule's shared buffers, and nothing is copied or allocated
         match &rs.key {

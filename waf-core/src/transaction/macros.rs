@@ -148,6 +148,10 @@ impl Transaction {
 
     fn macro_value(&self, v: V, key: Option<&str>) -> Option<Bytes> {
         if v == V::Rule {
+            // (in a `setvar` only: see `Transaction::rule_macros`)
+            if !self.rule_macros {
+                return None;
+            }
             return self.rule_value(key?).map(Bytes::from);
         }
         match key {
@@ -176,6 +180,27 @@ fn is_regex_key(k: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::transaction::test_log;
+
+    /// `%{RULE.id}` is the rule's id in a `setvar` (its name and its value) and empty
+    /// everywhere else (the message, the log data, a tag, an operator's argument: `@streq
+    /// a%{rule.id}` matches `a`). Expected: libmodsecurity 3.0.15's lines, and 3.0.9's, for
+    /// the same rules and request (`tests/oracle/txn.sh --lib wheel|debian`).
+    #[test]
+    fn rule_macros_expand_in_a_setvar_only() {
+        let rules = "SecRuleEngine DetectionOnly\n\
+            SecRule ARGS:q \"@streq a%{rule.id}\" \"id:4,phase:1,pass,log,msg:'m=%{RULE.id}',\
+             logdata:'d=%{rule.id}',tag:'t%{rule.id}',setvar:tx.%{rule.id}-x=%{rule.id}\"\n\
+            SecAction \"id:7,phase:1,pass,log,msg:'a=%{tx.4-x} b=%{tx.-x}'\"";
+        let lines = test_log::lines(rules, test_log::get("/?q=a", &[]));
+        let fields: Vec<[String; 3]> = lines
+            .iter()
+            .map(|l| ["msg", "data", "tag"].map(|f| test_log::field(l, f)))
+            .collect();
+        assert_eq!(
+            fields,
+            [["m=", "d=", "t"], ["a=4 b=", "", ""]].map(|l| l.map(String::from))
+        );
+    }
 
     /// An element named by its name is written from the collection (borrowed), in any case,
     /// nothing when it is missing; a `/regex/` key and a scalar as `macro_value` gives them.

@@ -189,6 +189,10 @@ pub struct Transaction {
     /// Working out the plan: a chain's starter is evaluated alone (`true`: it matched).
     pub(crate) starter_only: bool,
     pub(crate) allow: AllowState,
+    /// A `setvar` is being expanded: `%{RULE.id}` and the like give the rule's metadata only
+    /// there (libmodsecurity's `setvar` hands its expansions the rule; `msg`, `logdata`,
+    /// `tag`, operator arguments and the other actions do not, and there `RULE.*` is empty).
+    pub(crate) rule_macros: bool,
     pub(crate) intervention: Intervention,
     pub(crate) messages: Vec<RuleMessage>,
     /// The log lines of the `multiMatch` matches of the chain being evaluated, written when all
@@ -638,6 +642,7 @@ impl Transaction {
             planned_through: 0,
             starter_only: false,
             allow: AllowState::None,
+            rule_macros: false,
             intervention: Intervention {
                 status: 200,
                 ..Intervention::default()
