@@ -125,21 +125,21 @@ impl Transaction {
         line.extend_from_slice(b" HTTP/");
         line.extend_from_slice(http_version);
         self.set_scalar(V::RequestLine, &line);
-        let proto = [&b"HTTP/"[..], http_version].concat();
+        // (the request line's own bytes: no buffer of its own)
+        let proto = &line[method_and_uri + 1..];
         self.set_scalar_at(
             V::RequestProtocol,
-            &proto,
+            proto,
             base + method_and_uri + 1,
             proto.len(),
         );
 
         // the path is split from the query on the raw URI, then decoded (an encoded `%3F`
         // stays part of the path, as in libmodsecurity 3.0.15)
-        let path: Vec<u8> = match q_raw {
+        let path = match q_raw {
             Some(p) => percent_decode(&uri[..p]),
             None => decoded.clone(),
         };
-        self.path_decoded = path.clone();
         let query_offset = q_raw.map_or(0, |p| p + 1 + after_method);
         if let Some(p) = q_raw {
             let q = &uri[p + 1..];
@@ -150,11 +150,13 @@ impl Transaction {
         self.set_scalar_at(V::RequestFilename, &path, base + after_method, raw_path_len);
         if let Some(slash) = path.iter().rposition(|&c| c == b'/' || c == b'\\') {
             if path.len() > slash + 1 {
-                let name = path[slash + 1..].to_vec();
+                let name = &path[slash + 1..];
                 let at = base + after_method + slash + 1;
-                self.set_scalar_at(V::RequestBasename, &name, at, name.len());
+                self.set_scalar_at(V::RequestBasename, name, at, name.len());
             }
         }
+        // (kept for the log lines' `uri`)
+        self.path_decoded = path;
         self.var_offset = line.len();
         // REQUEST_URI: decoded; an absolute URI loses its scheme and authority.
         let mut parsed: &[u8] = &decoded;
@@ -169,13 +171,12 @@ impl Transaction {
                 }
             }
         }
-        let parsed = parsed.to_vec();
-        self.set_scalar_at(V::RequestUri, &parsed, after_method, uri.len());
+        self.set_scalar_at(V::RequestUri, parsed, after_method, uri.len());
         self.set_scalar_at(V::RequestUriRaw, full_uri, after_method, full_uri.len());
         if let Some(p) = q_raw {
-            let query = uri[p + 1..].to_vec();
+            let query = &uri[p + 1..];
             if !query.is_empty() {
-                self.extract_arguments(true, &query, query_offset);
+                self.extract_arguments(true, query, query_offset);
             }
         }
         self.var_offset += 1;
