@@ -85,8 +85,16 @@ impl Transaction {
         self.set_scalar(V::RemoteHost, client_ip.as_bytes());
         self.set_scalar(V::RemoteAddr, client_ip.as_bytes());
         self.set_scalar(V::ServerAddr, server_ip.as_bytes());
-        self.set_scalar(V::ServerPort, server_port.to_string().as_bytes());
-        self.set_scalar(V::RemotePort, client_port.to_string().as_bytes());
+        // (the digits written on the stack: `set_scalar` shares or copies them)
+        let mut digits = [0; 20];
+        self.set_scalar(
+            V::ServerPort,
+            crate::decimal::decimal(server_port, &mut digits),
+        );
+        self.set_scalar(
+            V::RemotePort,
+            crate::decimal::decimal(client_port, &mut digits),
+        );
         self.run_phase(0);
     }
 
@@ -309,12 +317,13 @@ impl Transaction {
         } else if is(b"cookie") {
             self.add_cookies(value, self.var_offset);
         } else if is(b"content-type") {
-            let l = value.to_ascii_lowercase();
-            if l.starts_with(b"multipart/form-data") {
+            let starts =
+                |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+            if starts(b"multipart/form-data") {
                 self.body_processor = Some(BodyProcessor::Multipart);
                 self.set_scalar(V::ReqbodyProcessor, b"MULTIPART");
             }
-            if l.starts_with(b"application/x-www-form-urlencoded") {
+            if starts(b"application/x-www-form-urlencoded") {
                 self.body_processor = Some(BodyProcessor::UrlEncoded);
                 self.set_scalar(V::ReqbodyProcessor, b"URLENCODED");
             }
@@ -579,6 +588,40 @@ const SHARED_VALUES_MAX: usize = 4096;
 #[cfg(test)]
 mod tests {
     use super::{combined_size_text, percent_decode, SHARED_VALUES_FROM, SHARED_VALUE_LEN};
+    use super::{Transaction, V};
+
+    /// `Content-Type` picks the body processor without regard to case (libmodsecurity
+    /// lowercases the value before it compares); the connection's ports are their digits.
+    #[test]
+    fn content_type_picks_the_body_processor_in_any_case() {
+        let rules = std::sync::Arc::new(
+            crate::RuleSet::from_text("t.conf", "SecRuleEngine On\nSecRequestBodyAccess On", None)
+                .unwrap(),
+        );
+        for (content_type, processor) in [
+            ("Multipart/Form-Data; boundary=x", Some(&b"MULTIPART"[..])),
+            ("APPLICATION/X-WWW-FORM-URLENCODED", Some(b"URLENCODED")),
+            (
+                "application/x-www-form-urlencoded; charset=UTF-8",
+                Some(b"URLENCODED"),
+            ),
+            ("multipart/form", None),
+            ("text/plain", None),
+        ] {
+            let mut tx = Transaction::new(std::sync::Arc::clone(&rules));
+            tx.process_connection("192.0.2.1", 40001, "198.51.100.2", 8443);
+            tx.process_uri(b"/", b"POST", b"1.1");
+            tx.add_request_header(b"Content-Type", content_type.as_bytes());
+            let scalar = |v| tx.scalar_value(v).map(|b| b.to_vec());
+            assert_eq!(
+                scalar(V::ReqbodyProcessor).as_deref(),
+                processor,
+                "{content_type}"
+            );
+            assert_eq!(scalar(V::RemotePort).as_deref(), Some(&b"40001"[..]));
+            assert_eq!(scalar(V::ServerPort).as_deref(), Some(&b"8443"[..]));
+        }
+    }
 
     proptest::proptest! {
         /// The size's text is what a double's `{:.6}` gives, past 2^53 included.
