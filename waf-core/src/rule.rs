@@ -239,7 +239,7 @@ fn contains_ignore_case(name: &[u8], lit: &[u8], key: usize) -> bool {
 /// Whether `name` starts with `start` (ASCII case aside). (The first byte first: of the
 /// ~100 names of CRS's `TX` that `/^header_name_920450_/` is tried on, most differ there, and
 /// the slices' compare is ~60 instructions whatever.)
-fn starts_with_ignore_case(name: &[u8], start: &[u8]) -> bool {
+pub(crate) fn starts_with_ignore_case(name: &[u8], start: &[u8]) -> bool {
     name.get(..start.len()).is_some_and(|s| {
         s.first()
             .zip(start.first())

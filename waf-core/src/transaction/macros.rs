@@ -154,18 +154,18 @@ impl Transaction {
             }
             return self.rule_value(key?).map(Bytes::from);
         }
+        if let Some(element) = self.named_element(v, key) {
+            return element.map(|e| e.value.clone());
+        }
         match key {
+            // (a collection's other key) `%{ARGS:/^name$/}`: the first element whose name
+            // matches
             Some(k) if v.is_collection() => {
                 let c: &Collection = self.collection(v)?;
-                // `%{ARGS:/^name$/}`: the first element whose name matches
-                if is_regex_key(k) {
-                    let re = crate::rule::SelectorRegex::new(&k[1..k.len() - 1]).ok()?;
-                    return c
-                        .iter()
-                        .find(|e| re.is_match(&e.name))
-                        .map(|e| e.value.clone());
-                }
-                c.named(k.as_bytes()).next().map(|e| e.value.clone())
+                let re = crate::rule::SelectorRegex::new(&k[1..k.len() - 1]).ok()?;
+                c.iter()
+                    .find(|e| re.is_match(&e.name))
+                    .map(|e| e.value.clone())
             }
             _ => self.scalar_value(v),
         }

@@ -317,8 +317,7 @@ impl Transaction {
         } else if is(b"cookie") {
             self.add_cookies(value, self.var_offset);
         } else if is(b"content-type") {
-            let starts =
-                |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+            let starts = |p: &[u8]| crate::rule::starts_with_ignore_case(value, p);
             if starts(b"multipart/form-data") {
                 self.body_processor = Some(BodyProcessor::Multipart);
                 self.set_scalar(V::ReqbodyProcessor, b"MULTIPART");
