@@ -54,6 +54,8 @@ impl Transaction {
 
     /// When `%{COLLECTION.name}` names an element by its name (not a `/regex/`, not `RULE`):
     /// the element it expands to, if there is one; `None` for another macro ([`macro_value`]'s).
+    // (inlined in both callers: a call from `expand_into`'s loop cost ~0.1% of a request)
+    #[inline(always)]
     fn named_element<'a>(
         &'a self,
         v: V,
@@ -63,10 +65,10 @@ impl Transaction {
         if v == V::Rule || !v.is_collection() || is_regex_key(k) {
             return None;
         }
-        Some(
-            self.collection(v)
-                .and_then(|c| c.named(k.as_bytes()).next()),
-        )
+        match self.collection(v) {
+            Some(c) => Some(c.named(k.as_bytes()).next()),
+            None => Some(None),
+        }
     }
 
     /// [`Transaction::expand_macros`] as a shared buffer: a text that is one macro and nothing
