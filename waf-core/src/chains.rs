@@ -112,6 +112,16 @@ impl ChainTable {
         true
     }
 
+    /// Whether every value whose bytes are among `bytes` (the union of some values') comes
+    /// out of the chain with no step's "changed" flag raised: no step is flagged by one of
+    /// them, and none needs a look at the value itself ([`ChainTable::quiet_for`] of each such
+    /// value, told once for all).
+    pub fn quiet_for_all(&self, id: ChainId, bytes: &ByteSet) -> bool {
+        self.flagged_by
+            .get(id as usize)
+            .is_some_and(|(known, unknown)| *unknown == 0 && !known.intersects(bytes))
+    }
+
     /// The bytes the values of `input`'s bytes hold after the chain, when each step has an
     /// image ([`transformations::image`]): the chain's steps carried over the set, not over a
     /// value.

@@ -711,8 +711,14 @@ impl Transaction {
             slot => Some(RawTest::Probe(slot)),
         };
         if let Some(test) = raw_test.filter(|_| self.rules.grouped_matching) {
-            // (a multiMatch rule: the texts whose value as it is it cannot match, at once, and
+            // (a multiMatch rule: when the whole variable tells that it can match none of its
+            // values, done; else the texts whose value as it is it cannot match, at once, and
             // of those the ones no step changes, which it cannot match at all)
+            if self.no_value_can_match(t.variable, values, (test, t.required), t.chain) {
+                self.scratch.no_match = no_match;
+                self.scratch.raw_misses = raw_misses;
+                return false;
+            }
             raw_misses.resize(no_match.len(), 0);
             let (misses, no_match) = (&mut raw_misses, &mut no_match);
             let test = (test, t.required);
