@@ -251,6 +251,21 @@ impl Collection {
         });
     }
 
+    /// A collection of the elements at `positions` (in order), sharing their buffers.
+    pub(crate) fn selected(&self, positions: &[u32]) -> Collection {
+        let mut c = Collection::default();
+        c.entries.reserve(positions.len());
+        c.hashes.reserve(positions.len());
+        for &i in positions {
+            if let (Some(e), Some(&hash)) =
+                (self.entries.get(i as usize), self.hashes.get(i as usize))
+            {
+                c.push_hashed(e.name.clone(), hash, e.value.clone(), e.origin);
+            }
+        }
+        c
+    }
+
     /// Makes this collection a copy of `source` with room for `extra` more elements, its
     /// index (if made) included, in this collection's own buffers when they are large enough:
     /// the `TX` of a rule set's plan is copied into each transaction, where CRS adds elements

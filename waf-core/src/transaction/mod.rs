@@ -109,7 +109,12 @@ pub struct Transaction {
     pub(crate) var_offset: usize,
     pub(crate) args: Collection,
     pub(crate) args_get: Collection,
-    pub(crate) args_post: Collection,
+    /// `ARGS_POST`, made from `args` ([`Transaction::post_args`]) when a rule first asks for
+    /// it after an argument was added: CRS never does, and a large body's arguments were each
+    /// copied into it (two counts up on their buffers, and down again at the end).
+    pub(crate) args_post: std::cell::OnceCell<Collection>,
+    /// The positions in `args` of the body's arguments (`ARGS_POST`'s), in order.
+    pub(crate) post_args: Vec<u32>,
     pub(crate) args_combined_size: u64,
     /// `ARGS_COMBINED_SIZE` exists (an argument was added); its text is written when a rule
     /// reads it ([`Transaction::scalar_value`]): written at each argument, it was a third of
@@ -302,7 +307,9 @@ struct SpareTables {
     /// The request's collections most requests fill (headers, cookies, arguments) and
     /// `MATCHED_VARS`, emptied: grown from nothing in each transaction, each grew its two
     /// vectors a few times (~15 reallocations a request).
-    request: [Collection; 6],
+    request: [Collection; 5],
+    /// [`Transaction::post_args`]' buffer.
+    post_args: Vec<u32>,
     /// The rules' scratch buffers, emptied (each grew from nothing in each transaction: a
     /// chain's `TX:/^header_name_920450_/` reallocated its values' vector on every request).
     scratch: Scratch,
@@ -509,6 +516,10 @@ impl SpareTables {
         for c in &mut self.request {
             c.empty_keeping_room(room, false);
         }
+        {
+            use spare::Empty;
+            self.post_args.empty(room);
+        }
         // (a long scalar, a body's, is not kept: nor is anything else of a request but the
         // short scalars a next one may have too, its method, protocol, addresses, flags)
         for (scalar, earlier) in self.scalars.iter_mut().zip(&mut self.earlier_scalars) {
@@ -548,10 +559,10 @@ impl Drop for Transaction {
                 &mut self.request_cookies,
                 &mut self.args,
                 &mut self.args_get,
-                &mut self.args_post,
                 &mut self.matched_vars,
             ]
             .map(std::mem::take),
+            post_args: std::mem::take(&mut self.post_args),
             scratch: std::mem::take(&mut self.scratch),
         }
         .recycle(self.rules.plan.snapshot.as_ref(), self.rules.id);
@@ -571,8 +582,7 @@ impl Transaction {
 
     fn with_own_id(rules: Arc<RuleSet>, id: String) -> Transaction {
         let tables = SpareTables::take();
-        let [request_headers, request_cookies, args, args_get, args_post, matched_vars] =
-            tables.request;
+        let [request_headers, request_cookies, args, args_get, matched_vars] = tables.request;
         let transform_cache = transform_cache::TransformCache::take(&rules);
         let memo = tables.memo.for_rules(&rules);
         // (an emptied `TX` is this one's; a copy of the plan's waits for the plan)
@@ -597,7 +607,8 @@ impl Transaction {
             var_offset: 0,
             args,
             args_get,
-            args_post,
+            args_post: std::cell::OnceCell::new(),
+            post_args: tables.post_args,
             args_combined_size: 0,
             args_combined_size_set: false,
             request_headers,

@@ -262,13 +262,15 @@ impl Transaction {
                 false => value.into(),
             };
         let name_bytes: Bytes = name.into();
-        let own = if get {
-            &mut self.args_get
-        } else {
-            &mut self.args_post
-        };
         let hash = crate::collection::name_hash(name);
-        own.add_shared_hashed(name_bytes.clone(), hash, value_bytes.clone(), origin);
+        if get {
+            self.args_get
+                .add_shared_hashed(name_bytes.clone(), hash, value_bytes.clone(), origin);
+        } else {
+            // (`ARGS_POST` is made from `ARGS` when a rule asks for it: see `args_post`)
+            self.post_args.push(self.args.len() as u32);
+            self.args_post.take();
+        }
         self.args
             .add_shared_hashed(name_bytes, hash, value_bytes, origin);
         self.args_combined_size += (name.len() + value.len()) as u64;
@@ -620,6 +622,54 @@ mod tests {
             assert_eq!(scalar(V::RemotePort).as_deref(), Some(&b"40001"[..]));
             assert_eq!(scalar(V::ServerPort).as_deref(), Some(&b"8443"[..]));
         }
+    }
+
+    /// `ARGS_POST` (made from `ARGS` when first asked for) holds the body's arguments alone,
+    /// in order, with their origins and `ARGS`' buffers; `ARGS_GET` the query's; an argument
+    /// added after it was made is in it when asked again.
+    #[test]
+    fn args_post_is_the_bodys_arguments_of_args() {
+        let rules = std::sync::Arc::new(
+            crate::RuleSet::from_text("t.conf", "SecRuleEngine On\nSecRequestBodyAccess On", None)
+                .unwrap(),
+        );
+        let mut tx = Transaction::new(rules);
+        tx.process_connection("192.0.2.1", 40001, "198.51.100.2", 80);
+        tx.process_uri(b"/?g=1&both=q", b"POST", b"1.1");
+        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+        tx.process_request_headers();
+        tx.append_request_body(b"p=x&both=y&p=z");
+        tx.process_request_body();
+        let listed = |tx: &Transaction, v| {
+            let c = tx.collection(v).unwrap();
+            c.iter()
+                .map(|e| (e.name.to_vec(), e.value.to_vec(), e.origin))
+                .collect::<Vec<_>>()
+        };
+        let args = listed(&tx, V::Args);
+        assert_eq!(args.len(), 5);
+        assert_eq!(listed(&tx, V::ArgsGet), args[..2].to_vec());
+        assert_eq!(listed(&tx, V::ArgsPost), args[2..].to_vec());
+        assert_eq!(
+            listed(&tx, V::ArgsPost)
+                .into_iter()
+                .map(|(n, v, _)| (n, v))
+                .collect::<Vec<_>>(),
+            [("p", "x"), ("both", "y"), ("p", "z")]
+                .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        );
+        let post = tx.collection(V::ArgsPost).unwrap();
+        let shared = post.iter().zip(tx.args.iter().skip(2));
+        assert!(shared
+            .into_iter()
+            .all(|(p, a)| std::sync::Arc::ptr_eq(&p.value, &a.value)));
+        // found by name, as a collection of its own
+        assert_eq!(post.get(b"BOTH"), Some(&b"y"[..]));
+        tx.add_argument(false, b"late", b"w", None);
+        tx.add_argument(true, b"late_get", b"v", None);
+        let post = listed(&tx, V::ArgsPost);
+        assert_eq!(post.len(), 4);
+        assert_eq!(&post[3].0[..], b"late");
     }
 
     proptest::proptest! {

@@ -174,7 +174,9 @@ impl Transaction {
         Some(match v {
             V::Args => &self.args,
             V::ArgsGet => &self.args_get,
-            V::ArgsPost => &self.args_post,
+            V::ArgsPost => self
+                .args_post
+                .get_or_init(|| self.args.selected(&self.post_args)),
             V::RequestHeaders => &self.request_headers,
             V::RequestCookies => &self.request_cookies,
             V::ResponseHeaders => &self.response_headers,
