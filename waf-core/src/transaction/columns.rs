@@ -254,6 +254,19 @@ impl Transaction {
                     .phase_columns
                     .get_mut(&variable)
                     .expect("the parent's column made the variable's entry");
+                // a step that acts on none of the bytes of its parent's outputs leaves each of
+                // them as it is: its column is the parent's (a 1 MB JSON body's names and
+                // values hold no `%`, `&` or `\`: its decoders' columns were each a walk of
+                // every value to find it so)
+                let parent_bytes = columns.bytes.get(&(parent as Column));
+                if crate::transformations::known_sets(step.name)
+                    .0
+                    .zip(parent_bytes)
+                    .is_some_and(|(acted_on, bytes)| !acted_on.intersects(bytes))
+                {
+                    columns.chains.insert(chain, parent as Column);
+                    return parent as Column;
+                }
                 let mut out = std::mem::take(&mut columns.scratch);
                 let start = columns.arena.len();
                 columns.arena.reserve(values.len());
@@ -790,6 +803,35 @@ mod tests {
         assert_ne!(column, identity);
         assert_eq!(&tx.column_output(V::Args, column, 3).0[..], b"a ");
         assert_eq!(&tx.column_output(V::Args, column, 4).0[..], b"a4");
+    }
+
+    /// A step that acts on none of the bytes its parent's column holds shares that column
+    /// (the values' capitals lowercased, then no `%` or `+` for `t:urlDecodeUni`); one that
+    /// acts on some makes its own, whose outputs are the step's.
+    #[test]
+    fn an_idle_step_shares_its_parents_column() {
+        let values: Vec<Vec<u8>> = (0..70)
+            .map(|i| format!("Ab{}", i % 9).into_bytes())
+            .collect();
+        let rules = "SecRule ARGS \"@rx x\" \"id:1,phase:2,pass,t:lowercase\"\n\
+                     SecRule ARGS \"@rx x\" \"id:2,phase:2,pass,t:lowercase,t:urlDecodeUni\"";
+        let (mut tx, chains) = transaction(rules, &values);
+        let phase_values = args(&mut tx);
+        let lowercase = tx.column(V::Args, &phase_values, chains[0]);
+        let arena = tx.phase_columns[&V::Args].arena.len();
+        assert_eq!(tx.column(V::Args, &phase_values, chains[1]), lowercase);
+        assert_eq!(tx.phase_columns[&V::Args].arena.len(), arena, "no copy");
+        assert_eq!(&tx.column_output(V::Args, lowercase, 5).0[..], b"ab5");
+        // a `+` among them: the decoder's column is its own
+        let mut with_plus = values.clone();
+        with_plus[5] = b"Ab+5".to_vec();
+        let (mut tx, chains) = transaction(rules, &with_plus);
+        let phase_values = args(&mut tx);
+        let lowercase = tx.column(V::Args, &phase_values, chains[0]);
+        let decoded = tx.column(V::Args, &phase_values, chains[1]);
+        assert_ne!(decoded, lowercase);
+        assert_eq!(&tx.column_output(V::Args, decoded, 5).0[..], b"ab 5");
+        assert_eq!(&tx.column_output(V::Args, decoded, 4).0[..], b"ab4");
     }
 
     /// A member of the grouped matcher marks the texts (at their first values) whose output
