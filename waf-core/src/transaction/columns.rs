@@ -943,6 +943,34 @@ mod tests {
         assert_eq!(&joined[..], b"Product5");
     }
 
+    /// A transaction of a `multiMatch` rule for `__proto__` (`t:none,t:urlDecodeUni`) over
+    /// `values`, with `ARGS`' phase values, the rule's probe slot, required bytes and chain.
+    fn proto_probe(
+        values: &[Vec<u8>],
+    ) -> (
+        Transaction,
+        Vec<PhaseValue>,
+        u64,
+        Option<crate::regex::RequiredBytes>,
+        ChainId,
+    ) {
+        let (mut tx, chains) = transaction(
+            "SecRule ARGS \"@rx __proto__\" \"id:1,phase:2,pass,t:none,t:urlDecodeUni,multiMatch\"",
+            values,
+        );
+        let rules = Arc::clone(&tx.rules);
+        let Entry::Rule(rule) = &rules.phases[2][0] else {
+            unreachable!()
+        };
+        let probe = rule
+            .raw_probe_slot
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_ne!(probe, crate::matcher::NO_SLOT);
+        let required = rule.operator.as_ref().unwrap().required;
+        let phase_values = args(&mut tx);
+        (tx, phase_values, probe, required, chains[0])
+    }
+
     /// A `multiMatch` rule's raw stage, told by its probe: a text without the literals is a
     /// miss, and one that no step changes either cannot match at all; a text with them, or
     /// with a literal only a step brings out, is neither (the first) or a miss (the second),
@@ -954,27 +982,14 @@ mod tests {
         values[4] = b"%5f_proto__".to_vec();
         values[5] = b"a+b".to_vec();
         values[6] = b"plain words".to_vec();
-        let (mut tx, chains) = transaction(
-            "SecRule ARGS \"@rx __proto__\" \"id:1,phase:2,pass,t:none,t:urlDecodeUni,multiMatch\"",
-            &values,
-        );
-        let rules = Arc::clone(&tx.rules);
-        let Entry::Rule(rule) = &rules.phases[2][0] else {
-            unreachable!()
-        };
-        let probe = rule
-            .raw_probe_slot
-            .load(std::sync::atomic::Ordering::Relaxed);
-        assert_ne!(probe, crate::matcher::NO_SLOT);
-        let phase_values = args(&mut tx);
+        let (mut tx, phase_values, probe, required, chain) = proto_probe(&values);
         let words = phase_values.len().div_ceil(64);
         let (mut misses, mut no_match) = (vec![0u64; words], vec![0u64; words]);
-        let required = rule.operator.as_ref().unwrap().required.as_ref();
         tx.mark_raw_misses(
             V::Args,
             &phase_values,
-            (RawTest::Probe(probe), required),
-            chains[0],
+            (RawTest::Probe(probe), required.as_ref()),
+            chain,
             &mut misses,
             &mut no_match,
         );
@@ -993,24 +1008,13 @@ mod tests {
     /// each value (and the rule's verdict on the request is the same either way).
     #[test]
     fn no_value_matches_when_the_variable_tells_it() {
-        let rule =
-            "SecRule ARGS \"@rx __proto__\" \"id:1,phase:2,pass,t:none,t:urlDecodeUni,multiMatch\"";
         let told = |values: &[Vec<u8>]| {
-            let (mut tx, chains) = transaction(rule, values);
-            let rules = Arc::clone(&tx.rules);
-            let Entry::Rule(rule) = &rules.phases[2][0] else {
-                unreachable!()
-            };
-            let probe = rule
-                .raw_probe_slot
-                .load(std::sync::atomic::Ordering::Relaxed);
-            let phase_values = args(&mut tx);
-            let required = rule.operator.as_ref().unwrap().required.as_ref();
+            let (mut tx, phase_values, probe, required, chain) = proto_probe(values);
             tx.no_value_can_match(
                 V::Args,
                 &phase_values,
-                (RawTest::Probe(probe), required),
-                chains[0],
+                (RawTest::Probe(probe), required.as_ref()),
+                chain,
             )
         };
         // (`_`, a byte every match holds, in each: the scan tells)
