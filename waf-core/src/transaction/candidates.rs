@@ -260,25 +260,23 @@ pub(crate) const NO_ENTRY: u32 = u32::MAX - 1;
 
 impl PhaseValue {
     /// `value`, whose variable's first value of the same text is at `same_as`.
+    #[cfg(test)]
     pub(crate) fn new(value: Value, same_as: u32) -> PhaseValue {
         let bytes = ByteSet::of(&value.value);
         PhaseValue::with_bytes(value, bytes, same_as)
     }
 
-    /// `value`, whose text is kept across transactions ([`TransformCache::kept_text`]): its
-    /// entry, hash, bytes and scan's place are known.
+    /// Gives a phase value made without its text's facts those of its text kept across
+    /// transactions ([`TransformCache::kept_text`]): its entry, hash, bytes and scan's place.
     ///
     /// [`TransformCache::kept_text`]: super::transform_cache::TransformCache::kept_text
-    fn of_kept_text(value: Value, same_as: u32, kept: (u32, u64, ByteSet, u32)) -> PhaseValue {
+    fn know_kept_text(&mut self, same_as: u32, kept: (u32, u64, ByteSet, u32)) {
         let (entry, hash, bytes, scan) = kept;
-        PhaseValue {
-            value,
-            bytes,
-            same_as,
-            scan: scan.into(),
-            text_hash: hash.into(),
-            text_entry: entry.into(),
-        }
+        self.bytes = bytes;
+        self.same_as = same_as;
+        *self.scan.get_mut() = scan;
+        *self.text_hash.get_mut() = hash;
+        *self.text_entry.get_mut() = entry;
     }
 
     /// `value`, whose bytes are `bytes`, and whose variable's first value of the same text is
@@ -319,7 +317,7 @@ impl PhaseValue {
 /// With each value's bytes in `bytes` (a text's worked out at its first value, while the
 /// hash has just read it: a second pass over a 1 MB form's 11,000 names read each from memory
 /// again).
-pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>, bytes: &mut Vec<ByteSet>) {
+pub(crate) fn same_texts<T: HasText>(values: &[T], out: &mut Vec<u32>, bytes: &mut Vec<ByteSet>) {
     use std::collections::hash_map::Entry;
     out.clear();
     bytes.clear();
@@ -329,18 +327,36 @@ pub(crate) fn same_texts(values: &[Value], out: &mut Vec<u32>, bytes: &mut Vec<B
     let mut first: HashMap<(u64, usize), u32, BuildHasherDefault<KeyHasher>> =
         HashMap::with_capacity_and_hasher(values.len(), Default::default());
     for (i, v) in values.iter().enumerate() {
-        let text = (KeyHasher::text_hash(&v.value, 0), v.value.len());
+        let value = v.text();
+        let text = (KeyHasher::text_hash(value, 0), value.len());
         let at = i as u32;
         let same = match first.entry(text) {
             Entry::Vacant(e) => *e.insert(at),
-            Entry::Occupied(e) if values[*e.get() as usize].value == v.value => *e.get(),
+            Entry::Occupied(e) if values[*e.get() as usize].text() == value => *e.get(),
             Entry::Occupied(_) => at,
         };
         out.push(same);
         bytes.push(match same == at {
-            true => ByteSet::of(&v.value),
+            true => ByteSet::of(value),
             false => bytes[same as usize],
         });
+    }
+}
+
+/// A value's text, for [`same_texts`].
+pub(crate) trait HasText {
+    fn text(&self) -> &[u8];
+}
+
+impl HasText for Value {
+    fn text(&self) -> &[u8] {
+        &self.value
+    }
+}
+
+impl HasText for PhaseValue {
+    fn text(&self) -> &[u8] {
+        &self.value.value
     }
 }
 
@@ -1190,6 +1206,11 @@ impl Transaction {
     }
 
     /// [`Transaction::lend_phase_values`] of a variable whose array this phase is not made.
+    ///
+    /// (Each value is made into its phase value where it is visited, in the array's place:
+    /// gathered first and moved in after, a large body's 47,000 values were each copied
+    /// through the stack in pieces the processor could not forward, a third of this
+    /// function's time.)
     #[inline(never)]
     fn make_phase_values(&mut self, rule: &Rule, target: &Target) -> Vec<PhaseValue> {
         debug_assert!(
@@ -1197,38 +1218,64 @@ impl Transaction {
             "{:?}'s phase values asked for again before they were given back",
             target.variable
         );
-        let mut values = std::mem::take(&mut self.scratch.phase_values);
-        values.clear();
-        self.resolve(rule, target, &mut values);
+        if target.count {
+            // (a count is one value, made by `resolve`)
+            let mut values = Vec::new();
+            self.resolve(rule, target, &mut values);
+            let mut with_bytes: Vec<PhaseValue> = Vec::with_capacity(values.len());
+            with_bytes.extend(
+                values
+                    .into_iter()
+                    .map(|v| PhaseValue::with_bytes(v, ByteSet::EMPTY, 0)),
+            );
+            self.know_phase_texts(&mut with_bytes);
+            return with_bytes;
+        }
+        // (a variable without values, as a dozen of a minimal GET's are, allocates nothing)
+        let mut with_bytes = match self.values_hint(target) {
+            0 => Vec::new(),
+            n => {
+                let mut array = self.phase_values.spare_array(n);
+                array.reserve(n);
+                array
+            }
+        };
+        self.visit_values(rule, target, &mut |v| {
+            with_bytes.push(PhaseValue::with_bytes(v, ByteSet::EMPTY, 0))
+        });
+        self.know_phase_texts(&mut with_bytes);
+        with_bytes
+    }
+
+    /// Works out the bytes and the first value of each text of `values`, made with neither.
+    fn know_phase_texts(&mut self, values: &mut [PhaseValue]) {
         let mut same = std::mem::take(&mut self.scratch.same_texts);
         let mut bytes = std::mem::take(&mut self.scratch.text_bytes);
-        same_texts(&values, &mut same, &mut bytes);
-        // (a variable without values, as a dozen of a minimal GET's are, allocates nothing)
-        let mut with_bytes = match values.is_empty() {
-            true => Vec::new(),
-            false => self.phase_values.spare_array(values.len()),
-        };
+        same_texts(values, &mut same, &mut bytes);
         match same.is_empty() {
             // (a text kept across transactions, a short value's, brings its bytes and scan)
-            true => with_bytes.extend(values.drain(..).enumerate().map(|(i, v)| {
-                match self.transform_cache.kept_text(&v.value) {
-                    Some(kept) => PhaseValue::of_kept_text(v, i as u32, kept),
-                    None => PhaseValue::new(v, i as u32),
+            true => {
+                for (i, p) in values.iter_mut().enumerate() {
+                    match self.transform_cache.kept_text(&p.value.value) {
+                        Some(kept) => p.know_kept_text(i as u32, kept),
+                        None => {
+                            p.bytes = ByteSet::of(&p.value.value);
+                            p.same_as = i as u32;
+                        }
+                    }
                 }
-            })),
+            }
             // a text's bytes are worked out at its first value (a form's 11,000 fields held
             // 31 texts of ~70 bytes)
-            false => with_bytes.extend(
-                values
-                    .drain(..)
-                    .zip(same.iter().zip(&bytes))
-                    .map(|(v, (&first, &b))| PhaseValue::with_bytes(v, b, first)),
-            ),
+            false => {
+                for (p, (&first, &b)) in values.iter_mut().zip(same.iter().zip(&bytes)) {
+                    p.bytes = b;
+                    p.same_as = first;
+                }
+            }
         }
         self.scratch.text_bytes = bytes;
         self.scratch.same_texts = same;
-        super::spare::put_back(&mut self.scratch.phase_values, values);
-        with_bytes
     }
 
     /// Puts back the phase values [`Transaction::lend_phase_values`] lent.

@@ -363,10 +363,8 @@ impl Room {
 pub(crate) struct Scratch {
     /// The values of the rule being evaluated.
     pub(crate) values: Vec<variables::Value>,
-    /// The values of a variable whose phase values are being made, asked while a rule holds
-    /// `values` (a vector of their own: they grew a new one ~7 times a request).
-    pub(crate) phase_values: Vec<variables::Value>,
-    /// Their first values of the same text ([`candidates::same_texts`]),
+    /// The first values of the same text of a variable whose phase values are being made
+    /// ([`candidates::same_texts`]),
     pub(crate) same_texts: Vec<u32>,
     /// and the bytes of each, worked out at its first value.
     pub(crate) text_bytes: Vec<crate::regex::ByteSet>,
@@ -408,7 +406,6 @@ impl Scratch {
     fn empty(&mut self, room: usize) {
         use spare::Empty;
         self.values.empty(room);
-        self.phase_values.empty(room);
         self.same_texts.empty(room);
         self.text_bytes.empty(room);
         self.no_match.empty(room);

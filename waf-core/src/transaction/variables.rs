@@ -259,6 +259,27 @@ impl Transaction {
         self.visit(rule, target, &mut |v| out.push(v));
     }
 
+    /// [`Transaction::visit`]: each value of `target` (not a count) given to `f`.
+    pub(crate) fn visit_values(&self, rule: &Rule, target: &Target, f: &mut impl FnMut(Value)) {
+        debug_assert!(!target.count);
+        self.visit(rule, target, f);
+    }
+
+    /// How many values `target` (all of a variable) has at most, told without a look at them:
+    /// a collection's elements, a scalar's one; 0 otherwise (a selector, `XML`, `RULE`...).
+    pub(crate) fn values_hint(&self, target: &Target) -> usize {
+        if target.selector.is_some() || target.count {
+            return 0;
+        }
+        let v = target.variable;
+        match names_of(v) {
+            Some(base) => self.collection(base).map_or(0, Collection::len),
+            None if matches!(v, V::Rule | V::Xml) => 0,
+            None if v.is_collection() => self.collection(v).map_or(0, Collection::len),
+            None => 1,
+        }
+    }
+
     /// How many values [`Transaction::visit`] gives, counted without making them (a value
     /// made and dropped was four atomic counts on its buffers).
     pub(crate) fn count_values(&self, rule: &Rule, target: &Target) -> usize {
