@@ -1240,7 +1240,7 @@ impl Transaction {
                 array
             }
         };
-        self.visit_values(rule, target, &mut |v| {
+        self.visit(rule, target, &mut |v| {
             with_bytes.push(PhaseValue::with_bytes(v, ByteSet::EMPTY, 0))
         });
         self.know_phase_texts(&mut with_bytes);

@@ -141,6 +141,16 @@ impl Origin {
     }
 }
 
+/// The collection whose elements are `v`'s values (its own, or the one a `*_NAMES` variable
+/// lists the names of); `None` for a scalar.
+fn counted_collection(v: V) -> Option<V> {
+    match names_of(v) {
+        Some(base) => Some(base),
+        None if v.is_collection() => Some(v),
+        None => None,
+    }
+}
+
 /// The collection a `*_NAMES` variable lists the names of.
 fn names_of(v: V) -> Option<V> {
     Some(match v {
@@ -259,23 +269,15 @@ impl Transaction {
         self.visit(rule, target, &mut |v| out.push(v));
     }
 
-    /// [`Transaction::visit`]: each value of `target` (not a count) given to `f`.
-    pub(crate) fn visit_values(&self, rule: &Rule, target: &Target, f: &mut impl FnMut(Value)) {
-        debug_assert!(!target.count);
-        self.visit(rule, target, f);
-    }
-
     /// How many values `target` (all of a variable) has at most, told without a look at them:
     /// a collection's elements, a scalar's one; 0 otherwise (a selector, `XML`, `RULE`...).
     pub(crate) fn values_hint(&self, target: &Target) -> usize {
-        if target.selector.is_some() || target.count {
+        let v = target.variable;
+        if target.selector.is_some() || target.count || matches!(v, V::Rule | V::Xml) {
             return 0;
         }
-        let v = target.variable;
-        match names_of(v) {
+        match counted_collection(v) {
             Some(base) => self.collection(base).map_or(0, Collection::len),
-            None if matches!(v, V::Rule | V::Xml) => 0,
-            None if v.is_collection() => self.collection(v).map_or(0, Collection::len),
             None => 1,
         }
     }
@@ -290,11 +292,9 @@ impl Transaction {
             self.visit(rule, target, &mut |_| n += 1);
             return n;
         }
-        let collection = match names_of(v) {
-            Some(base) => base,
-            None if v.is_collection() => v,
-            // a scalar always has its one value
-            None => return 1,
+        // (a scalar always has its one value)
+        let Some(collection) = counted_collection(v) else {
+            return 1;
         };
         let Some(c) = self.collection(collection) else {
             return 0;
@@ -315,7 +315,7 @@ impl Transaction {
     ///
     /// (Generic over `f`: `resolve` pushes each value inline, ~90 a regression request, where
     /// a `dyn` callback was a call each.)
-    fn visit(&self, rule: &Rule, target: &Target, f: &mut impl FnMut(Value)) {
+    pub(crate) fn visit(&self, rule: &Rule, target: &Target, f: &mut impl FnMut(Value)) {
         let v = target.variable;
         if v == V::Rule {
             return self.resolve_rule_collection(rule, target, f);
