@@ -437,3 +437,28 @@ fn rule_sets_take_turns_with_their_own_tx() {
         assert_eq!(status, None, "{lines:?}");
     }
 }
+
+/// A phase that starts after an interruption ends after its first rule, as libmodsecurity's
+/// loop breaks after any rule's evaluation, also when that rule is told not to match without
+/// its operator being run (its bytes, its literals): the phase 3 rule that sets `tx.a` from
+/// the request must not run after phase 1's deny. (Found by `decisions_change_nothing`: the
+/// plan decided it right and the rule-by-rule run did not.)
+#[test]
+fn a_phase_after_an_interruption_ends_after_a_rule_told_not_to_match() {
+    let text = "SecRuleEngine On\n\
+        SecRule &TX:a \"@eq 0\" \"id:1,phase:3,pass,nolog,setvar:tx.a=0\"\n\
+        SecRule ARGS:q \"@rx 1\" \"id:2,phase:3,pass,nolog,setvar:tx.a=%{ARGS.q}\"\n\
+        SecRule &TX:a \"@eq 0\" \"id:4,phase:1,pass,nolog,setvar:tx.a=2\"\n\
+        SecRule ARGS:q \"@rx 1\" \"id:5,phase:1,deny,log\"\n\
+        SecRule TX:a \"@rx ^\" \"id:900,phase:5,pass,log,msg:'a=%{TX.a}'\"\n";
+    for planned in [true, false] {
+        let mut rules = RuleSet::from_text("p.conf", text, None).unwrap();
+        rules.set_static_decisions(planned);
+        let (lines, status) = run(&Arc::new(rules), "1");
+        assert_eq!(status, Some(403));
+        assert!(
+            lines.iter().any(|l| l.contains("[msg \"a=2\"]")),
+            "planned {planned}: {lines:#?}"
+        );
+    }
+}

@@ -376,13 +376,21 @@ impl Transaction {
             match decisions.get(at) {
                 Some(Decision::Run) | None => {
                     let tested = self.byte_test(rule);
-                    if tested == Some(true) {
+                    let candidates = match tested {
+                        Some(true) => None,
+                        _ => self.candidate_test(rule),
+                    };
+                    if tested == Some(true)
+                        || candidates == Some(true)
+                        || self.a_link_cannot_match(rule)
+                    {
                         self.no_match();
-                        continue;
-                    }
-                    let candidates = self.candidate_test(rule);
-                    if candidates == Some(true) || self.a_link_cannot_match(rule) {
-                        self.no_match();
+                        // (a rule told not to match was evaluated all the same: a phase that
+                        // starts after an interruption ends after it, as libmodsecurity's
+                        // loop breaks after any rule's evaluation)
+                        if self.intervention.disruptive {
+                            break;
+                        }
                         continue;
                     }
                     // (a rule its byte and candidate tests let through is not asked the same
