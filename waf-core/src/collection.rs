@@ -5,11 +5,11 @@
 
 /// Shared bytes: an element's name and value are copied once into the collection, then rules
 /// take their values by reference count, not by copy.
-pub type Bytes = std::sync::Arc<[u8]>;
+pub use crate::shared_bytes::Bytes;
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// One element of a collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,8 +280,8 @@ impl Collection {
     pub fn copy_with_room(&mut self, source: &Collection, extra: usize) {
         self.entries.truncate(source.entries.len());
         for (e, s) in self.entries.iter_mut().zip(&source.entries) {
-            let same = Arc::ptr_eq(&e.name, &s.name)
-                && Arc::ptr_eq(&e.value, &s.value)
+            let same = Bytes::ptr_eq(&e.name, &s.name)
+                && Bytes::ptr_eq(&e.value, &s.value)
                 && e.origin == s.origin;
             if !same {
                 e.clone_from(s);
@@ -644,7 +644,7 @@ mod tests {
         let counts = |c: &Collection| -> Vec<usize> {
             c.entries
                 .iter()
-                .map(|e| Arc::strong_count(&e.value))
+                .map(|e| e.value.handles() as usize)
                 .collect()
         };
         assert_eq!(counts(&source), vec![2; 20]);
@@ -658,7 +658,7 @@ mod tests {
             .entries
             .iter()
             .zip(&source.entries)
-            .all(|(a, b)| Arc::ptr_eq(&a.value, &b.value)));
+            .all(|(a, b)| Bytes::ptr_eq(&a.value, &b.value)));
         assert_eq!(counts(&source), vec![2; 20]);
         let k5: Vec<&[u8]> = copy.named(b"k5").map(|e| &e.value[..]).collect();
         assert_eq!(k5, [&b"v"[..]]);
@@ -699,7 +699,7 @@ mod tests {
         let scores: Vec<&[u8]> = c.named(b"score").map(|e| &e.value[..]).collect();
         assert_eq!(scores, [&b"5"[..]]);
         assert_eq!(c.len(), 2);
-        assert!(Arc::ptr_eq(&c.iter().next().unwrap().name, &name));
+        assert!(Bytes::ptr_eq(&c.iter().next().unwrap().name, &name));
     }
 
     #[test]

@@ -108,7 +108,9 @@ impl Within {
         match (value, list) {
             (None, _) => Some(pairs),
             // (the same buffer: a transaction that set the variable again has another)
-            (Some(v), ParamValue::Expanded(b)) if std::sync::Arc::ptr_eq(v, b) => Some(pairs),
+            (Some(v), ParamValue::Expanded(b)) if crate::collection::Bytes::ptr_eq(v, b) => {
+                Some(pairs)
+            }
             _ => None,
         }
     }

@@ -1031,7 +1031,7 @@ impl Transaction {
             |tx, value, kept, phase_value| {
                 match phase_value {
                     // the same buffer: the chain left the value as it is, and its bytes are known
-                    Some(v) if Arc::ptr_eq(value, &v.value.value) => {
+                    Some(v) if Bytes::ptr_eq(value, &v.value.value) => {
                         present = present.union(v.bytes)
                     }
                     _ => present = present.union(tx.kept_output_bytes(value, kept)),
@@ -1064,7 +1064,7 @@ impl Transaction {
             values,
             chain,
             |tx, value, kept, phase_value| match phase_value {
-                Some(v) if Arc::ptr_eq(value, &v.value.value) => {
+                Some(v) if Bytes::ptr_eq(value, &v.value.value) => {
                     union.add(tx.phase_value_candidates(v, group, scan, value))
                 }
                 _ => union.add(tx.kept_output_candidates(kept, group, scan, value)),
@@ -1084,7 +1084,7 @@ impl Transaction {
         candidate: &Bytes,
     ) -> &[u64] {
         if candidate.len() >= crate::matcher::LONG_VALUE
-            || !Arc::ptr_eq(candidate, &phase_value.value.value)
+            || !Bytes::ptr_eq(candidate, &phase_value.value.value)
         {
             return self.group_candidates(group, scan, candidate);
         }

@@ -24,7 +24,6 @@ use crate::word_hash::KeyHasher;
 use seclang_parser::names::VariableName as V;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::Arc;
 
 type Map<K, T> = HashMap<K, T, BuildHasherDefault<KeyHasher>>;
 
@@ -215,7 +214,7 @@ impl Transaction {
                 && values
                     .iter()
                     .zip(&columns.outputs)
-                    .all(|(v, o)| Arc::ptr_eq(&v.value.value, &o.value));
+                    .all(|(v, o)| Bytes::ptr_eq(&v.value.value, &o.value));
             if !same {
                 columns.clear();
             }
@@ -378,7 +377,7 @@ impl Transaction {
         let columns = &self.phase_columns[&variable];
         let output = columns.arena[column as usize + i];
         let out = &columns.outputs[output as usize].value;
-        ((!Arc::ptr_eq(out, value)).then(|| out.clone()), output)
+        ((!Bytes::ptr_eq(out, value)).then(|| out.clone()), output)
     }
 
     /// Marks in `no_match` (a bit per value of `values`, set at the first value of each text:
@@ -637,6 +636,7 @@ mod tests {
     use crate::transaction::transform_cache::tests::NAMES;
     use crate::RuleSet;
     use proptest::prelude::*;
+    use std::sync::Arc;
 
     /// A transaction of these rules with a query of `values` (every byte percent-encoded),
     /// and the chain of each rule of phase 2.

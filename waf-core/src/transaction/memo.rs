@@ -208,7 +208,8 @@ impl Transaction {
     /// Keeps what `rule` (at `slot`) found no match in.
     pub(crate) fn keep_in_memo(&mut self, slot: u32, value: Bytes, argument: Option<Bytes>) {
         if let Some(e) = self.memo.entries.get_mut(slot as usize) {
-            *e = Some((value, argument));
+            // (kept past the request: not a slice keeping its arguments' block alive)
+            *e = Some((value.unshared(), argument.map(|a| a.unshared())));
         }
     }
 }

@@ -115,6 +115,9 @@ pub struct Transaction {
     pub(crate) args_post: std::cell::OnceCell<Collection>,
     /// The positions in `args` of the body's arguments (`ARGS_POST`'s), in order.
     pub(crate) post_args: Vec<u32>,
+    /// The blocks the arguments' names and values are written into
+    /// ([`Transaction::push_argument`]): most are a few bytes, and were an allocation each.
+    pub(crate) argument_bytes: crate::shared_bytes::Arena,
     pub(crate) args_combined_size: u64,
     /// `ARGS_COMBINED_SIZE` exists (an argument was added); its text is written when a rule
     /// reads it ([`Transaction::scalar_value`]): written at each argument, it was a third of
@@ -507,7 +510,7 @@ impl SpareTables {
         let kept = &self.earlier_headers;
         self.matched_names.retain(|_, (element, _)| {
             kept.iter()
-                .any(|(name, _)| std::sync::Arc::ptr_eq(name, element))
+                .any(|(name, _)| crate::collection::Bytes::ptr_eq(name, element))
         });
         self.matched_names.shrink_to(SPARE_TABLE_CAPACITY);
         for c in &mut self.request {
@@ -606,6 +609,7 @@ impl Transaction {
             args_get,
             args_post: std::cell::OnceCell::new(),
             post_args: tables.post_args,
+            argument_bytes: Default::default(),
             args_combined_size: 0,
             args_combined_size_set: false,
             request_headers,
@@ -946,28 +950,40 @@ mod tests {
         ];
         let (s1, h1) = run("GET", &q, &headers);
         let (s2, h2) = run("GET", &q, &headers);
-        assert!(Arc::ptr_eq(&s1[0], &s2[0]) && Arc::ptr_eq(&s1[1], &s2[1]));
-        assert!(!Arc::ptr_eq(&s1[2], &s2[2]), "a long scalar is not kept");
+        assert!(
+            crate::collection::Bytes::ptr_eq(&s1[0], &s2[0])
+                && crate::collection::Bytes::ptr_eq(&s1[1], &s2[1])
+        );
+        assert!(
+            !crate::collection::Bytes::ptr_eq(&s1[2], &s2[2]),
+            "a long scalar is not kept"
+        );
         assert_eq!(s1[2], s2[2]);
-        assert!(h1.iter().zip(&h2).all(|(a, b)| Arc::ptr_eq(&a.0, &b.0)));
+        assert!(h1
+            .iter()
+            .zip(&h2)
+            .all(|(a, b)| crate::collection::Bytes::ptr_eq(&a.0, &b.0)));
         let shared: Vec<bool> = h1
             .iter()
             .zip(&h2)
-            .map(|(a, b)| Arc::ptr_eq(&a.1, &b.1))
+            .map(|(a, b)| crate::collection::Bytes::ptr_eq(&a.1, &b.1))
             .collect();
         assert_eq!(shared, [true, false, true], "a cookie's value is not kept");
         // other bytes at the same place: their own buffers, with their own bytes
         let (s3, h3) = run("POST", &q, &[("Host", "other.example"), ("Accept", "*/*")]);
         assert_eq!(&s3[0][..], b"POST");
-        assert!(Arc::ptr_eq(&s2[1], &s3[1]));
+        assert!(crate::collection::Bytes::ptr_eq(&s2[1], &s3[1]));
         assert_eq!(&h3[0].1[..], b"other.example");
-        assert!(Arc::ptr_eq(&h2[0].0, &h3[0].0) && !Arc::ptr_eq(&h2[0].1, &h3[0].1));
+        assert!(
+            crate::collection::Bytes::ptr_eq(&h2[0].0, &h3[0].0)
+                && !crate::collection::Bytes::ptr_eq(&h2[0].1, &h3[0].1)
+        );
         assert_eq!(
             &h3[1].0[..],
             b"Accept",
             "a header elsewhere is not the one at its place"
         );
-        assert!(!Arc::ptr_eq(&h2[1].0, &h3[1].0));
+        assert!(!crate::collection::Bytes::ptr_eq(&h2[1].0, &h3[1].0));
     }
 
     /// A transaction's tables and scalars are kept for the thread's next one (`SpareTables`):

@@ -255,13 +255,19 @@ impl Transaction {
         value: &[u8],
         origin: Option<(usize, usize)>,
     ) {
-        // ARGS and ARGS_GET/ARGS_POST share the buffers
-        let value_bytes =
-            match self.args.len() >= SHARED_VALUES_FROM && value.len() <= SHARED_VALUE_LEN {
-                true => self.shared_argument_value(value),
-                false => value.into(),
-            };
-        let name_bytes: Bytes = name.into();
+        // ARGS and ARGS_GET/ARGS_POST share the buffers; a large request's are written into
+        // its arena's blocks (a small one's are few, and the texts of those the thread keeps
+        // for its next transactions would then be copied out of their blocks)
+        let large = self.args.len() >= SHARED_VALUES_FROM;
+        let value_bytes = match large && value.len() <= SHARED_VALUE_LEN {
+            true => self.shared_argument_value(value),
+            false if large => self.argument_bytes.copy(value),
+            false => value.into(),
+        };
+        let name_bytes: Bytes = match large {
+            true => self.argument_bytes.copy(name),
+            false => name.into(),
+        };
         let hash = crate::collection::name_hash(name);
         if get {
             self.args_get
@@ -289,7 +295,7 @@ impl Transaction {
             // (a text of the same hash but other bytes gets a buffer of its own)
             return super::reused(Some(earlier), value);
         }
-        let bytes: Bytes = value.into();
+        let bytes = self.argument_bytes.copy(value);
         if table.len() < SHARED_VALUES_MAX {
             table.insert(key, bytes.clone());
         }
@@ -578,8 +584,9 @@ pub(crate) fn combined_size_text(size: u64) -> Bytes {
     Bytes::from(&text[..len])
 }
 
-/// A request's arguments share the buffers of equal values from this many arguments on (a
-/// small request's values seldom repeat, and a table is not worth its hashing),
+/// A request's arguments share the buffers of equal values, and are written into its arena,
+/// from this many arguments on (a small request's values seldom repeat, and a table is not
+/// worth its hashing),
 const SHARED_VALUES_FROM: usize = 64;
 /// for values this long at most (a long one seldom repeats),
 const SHARED_VALUE_LEN: usize = 256;
@@ -662,7 +669,7 @@ mod tests {
         let shared = post.iter().zip(tx.args.iter().skip(2));
         assert!(shared
             .into_iter()
-            .all(|(p, a)| std::sync::Arc::ptr_eq(&p.value, &a.value)));
+            .all(|(p, a)| crate::collection::Bytes::ptr_eq(&p.value, &a.value)));
         // found by name, as a collection of its own
         assert_eq!(post.get(b"BOTH"), Some(&b"y"[..]));
         tx.add_argument(false, b"late", b"w", None);
@@ -766,12 +773,19 @@ mod tests {
         };
         let mut shared = 0;
         for i in SHARED_VALUES_FROM..400 {
-            let same = Arc::ptr_eq(values[i], values[first(i)]);
+            let same = crate::collection::Bytes::ptr_eq(values[i], values[first(i)]);
             let expected = value(i).len() <= SHARED_VALUE_LEN;
             assert!(same == expected || first(i) == i, "argument {i}");
             shared += usize::from(same && first(i) != i);
         }
         assert!(shared > 100, "{shared}");
+        // a large request's arguments from there on are slices of its arena (but the empty
+        // ones, which share one header); the first ones each their own
+        for (i, e) in tx.args.iter().enumerate() {
+            assert_eq!(e.name.is_own(), i < SHARED_VALUES_FROM, "argument {i}");
+            let own = i < SHARED_VALUES_FROM || e.value.is_empty();
+            assert_eq!(e.value.is_own(), own, "argument {i}");
+        }
     }
 
     #[test]

@@ -342,7 +342,8 @@ impl TransformCache {
         let e = self.kept_texts.len() as u32;
         self.texts.insert(key, e);
         self.kept_texts.push(KeptText {
-            text: text.clone(),
+            // (kept past the request: not a slice keeping its arguments' block alive)
+            text: text.unshared(),
             facts: TextFacts::UNKNOWN,
         });
         self.miss_bits
@@ -438,7 +439,8 @@ impl TransformCache {
         }
         if self.by_text.len() < TEXTS_MAX {
             if let Entry::Vacant(e) = self.by_text.entry(text) {
-                e.insert((candidate.clone(), at));
+                // (kept past the request: not a slice keeping its arguments' block alive)
+                e.insert((candidate.unshared(), at));
                 self.text_bytes += candidate.len();
             }
         }
@@ -638,7 +640,7 @@ impl Transaction {
             parent
         } else if input.len() >= STEP_MEMO_MIN {
             let (output, _) = self.step_output(step.name, step.f, input);
-            match std::sync::Arc::ptr_eq(&output, input) {
+            match Bytes::ptr_eq(&output, input) {
                 true => parent,
                 false => Some(output),
             }
@@ -999,14 +1001,23 @@ pub(super) mod tests {
         let out = tx.transformed(chain, &text(b"A%42C"));
         assert_eq!(&out[..], b"abc");
         let plain = text(b"a%zz");
-        assert!(Arc::ptr_eq(&tx.transformed(chain, &plain), &plain));
+        assert!(crate::collection::Bytes::ptr_eq(
+            &tx.transformed(chain, &plain),
+            &plain
+        ));
         drop(tx);
         let mut tx = Transaction::new(Arc::clone(&rules));
         let kept = tx.transform_cache.outputs.len();
         assert!(kept >= 2);
-        assert!(Arc::ptr_eq(&tx.transformed(chain, &text(b"A%42C")), &out));
+        assert!(crate::collection::Bytes::ptr_eq(
+            &tx.transformed(chain, &text(b"A%42C")),
+            &out
+        ));
         let plain = text(b"a%zz");
-        assert!(Arc::ptr_eq(&tx.transformed(chain, &plain), &plain));
+        assert!(crate::collection::Bytes::ptr_eq(
+            &tx.transformed(chain, &plain),
+            &plain
+        ));
         assert_eq!(tx.transform_cache.outputs.len(), kept);
         // told by text, the answers cost no entry by address
         assert!(tx.transform_cache.map.is_empty());
@@ -1070,7 +1081,10 @@ pub(super) mod tests {
         assert_eq!(&first[..], decoded.as_bytes());
         assert_eq!(tx.transform_cache.steps.len(), 1);
         // the same output, not decoded again
-        assert!(Arc::ptr_eq(&tx.transformed(chain(1), &value), &first));
+        assert!(crate::collection::Bytes::ptr_eq(
+            &tx.transformed(chain(1), &value),
+            &first
+        ));
         assert_eq!(tx.transform_cache.steps.len(), 1);
         assert_eq!(&tx.transformed(chain(2), &value)[..], &value[..]);
         assert_eq!(tx.transform_cache.steps.len(), 2);
@@ -1135,7 +1149,10 @@ pub(super) mod tests {
         drop(tx);
         let mut tx = Transaction::new(Arc::clone(&rules));
         let (again, same_key) = tx.changed_output(chain, &Bytes::from(&b"ABC"[..]), None);
-        assert!(Arc::ptr_eq(again.as_ref().unwrap(), &abc));
+        assert!(crate::collection::Bytes::ptr_eq(
+            again.as_ref().unwrap(),
+            &abc
+        ));
         assert_eq!(same_key, key);
         let record = &tx.transform_cache.outputs[&key].facts;
         assert_eq!((record.bytes, record.scan), (set(b"abc"), scan));
@@ -1180,6 +1197,21 @@ pub(super) mod tests {
         assert_eq!(c.kept_text(&v), Some((e, hash, bytes, NOT_SCANNED)));
         let long = Bytes::from(vec![b'a'; KEPT_OUTPUT_MAX + 1]);
         assert_eq!(c.kept_text(&long), None);
+        // a request's arena slice is kept as a copy of its own (kept texts outlive the
+        // request, and would keep its block alive)
+        let mut arena = crate::shared_bytes::Arena::new();
+        let slice = arena.copy(b"an argument");
+        assert!(!slice.is_own());
+        let (k, ..) = c.kept_text(&slice).unwrap();
+        let kept = &c.kept_texts[k as usize].text;
+        assert!(kept.is_own() && kept[..] == slice[..]);
+        let at = c.scan_of_text(&rules.matcher, &slice);
+        let key = (case_blind_hash(&slice), slice.len());
+        assert!(c.by_text[&key].0.is_own());
+        assert_eq!(
+            c.scan_of_text(&rules.matcher, &Bytes::from(&b"an argument"[..])),
+            at
+        );
     }
 
     /// A rule whose pure operator did not match a short text passes by the same text in the
@@ -1304,7 +1336,7 @@ pub(super) mod tests {
         let plain = Bytes::from(&b"v1.2"[..]);
         for _ in 0..2 {
             let out = tx.transformed(chain, &plain);
-            assert!(Arc::ptr_eq(&out, &plain));
+            assert!(crate::collection::Bytes::ptr_eq(&out, &plain));
         }
         assert_eq!(tx.transform_cache.map.len(), full);
         // one it changes still gets its entry

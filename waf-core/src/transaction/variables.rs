@@ -84,8 +84,8 @@ impl Value {
                     None => self.element_key(*v).into(),
                 }
             }
-            // (a count's name is the target's, shared; a scalar's a static one's)
-            ValueName::Text(t) => Arc::clone(t).into(),
+            // (a count's name is the target's, copied; a scalar's a static one's)
+            ValueName::Text(t) => Bytes::from(t.as_bytes()),
             ValueName::Scalar(v) => scalar_name(*v),
         }
     }
