@@ -15,6 +15,9 @@
 //!   only `TX` values no request can change are decided at load (`plan`).
 //! - [`Transaction`]: one request/response through the phases; [`Intervention`]s and
 //!   [`RuleMessage`] log lines in libmodsecurity's format.
+//! - `shared_bytes`: the shared byte buffers of collections' names and values
+//!   ([`SharedBytes`], `Arc<[u8]>`'s shape), and the arena a large request's arguments are
+//!   written into; the crate's only unsafe code.
 //!
 //! ```
 //! use std::sync::Arc;
