@@ -119,7 +119,7 @@ unsafe fn release_block(block: NonNull<u8>, n: usize) {
 }
 
 impl Bytes {
-    /// The empty bytes (no allocation: [`EMPTY`]).
+    /// The empty bytes (no allocation: every empty handle shares one static header).
     pub fn new() -> Bytes {
         EMPTY.count.fetch_add(1, Ordering::Relaxed);
         // SAFETY: just past the static header, whose count was just added to: a handle of no
