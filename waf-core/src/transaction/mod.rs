@@ -950,40 +950,28 @@ mod tests {
         ];
         let (s1, h1) = run("GET", &q, &headers);
         let (s2, h2) = run("GET", &q, &headers);
-        assert!(
-            crate::collection::Bytes::ptr_eq(&s1[0], &s2[0])
-                && crate::collection::Bytes::ptr_eq(&s1[1], &s2[1])
-        );
-        assert!(
-            !crate::collection::Bytes::ptr_eq(&s1[2], &s2[2]),
-            "a long scalar is not kept"
-        );
+        assert!(Bytes::ptr_eq(&s1[0], &s2[0]) && Bytes::ptr_eq(&s1[1], &s2[1]));
+        assert!(!Bytes::ptr_eq(&s1[2], &s2[2]), "a long scalar is not kept");
         assert_eq!(s1[2], s2[2]);
-        assert!(h1
-            .iter()
-            .zip(&h2)
-            .all(|(a, b)| crate::collection::Bytes::ptr_eq(&a.0, &b.0)));
+        assert!(h1.iter().zip(&h2).all(|(a, b)| Bytes::ptr_eq(&a.0, &b.0)));
         let shared: Vec<bool> = h1
             .iter()
             .zip(&h2)
-            .map(|(a, b)| crate::collection::Bytes::ptr_eq(&a.1, &b.1))
+            .map(|(a, b)| Bytes::ptr_eq(&a.1, &b.1))
             .collect();
         assert_eq!(shared, [true, false, true], "a cookie's value is not kept");
         // other bytes at the same place: their own buffers, with their own bytes
         let (s3, h3) = run("POST", &q, &[("Host", "other.example"), ("Accept", "*/*")]);
         assert_eq!(&s3[0][..], b"POST");
-        assert!(crate::collection::Bytes::ptr_eq(&s2[1], &s3[1]));
+        assert!(Bytes::ptr_eq(&s2[1], &s3[1]));
         assert_eq!(&h3[0].1[..], b"other.example");
-        assert!(
-            crate::collection::Bytes::ptr_eq(&h2[0].0, &h3[0].0)
-                && !crate::collection::Bytes::ptr_eq(&h2[0].1, &h3[0].1)
-        );
+        assert!(Bytes::ptr_eq(&h2[0].0, &h3[0].0) && !Bytes::ptr_eq(&h2[0].1, &h3[0].1));
         assert_eq!(
             &h3[1].0[..],
             b"Accept",
             "a header elsewhere is not the one at its place"
         );
-        assert!(!crate::collection::Bytes::ptr_eq(&h2[1].0, &h3[1].0));
+        assert!(!Bytes::ptr_eq(&h2[1].0, &h3[1].0));
     }
 
     /// A transaction's tables and scalars are kept for the thread's next one (`SpareTables`):

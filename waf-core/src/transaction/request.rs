@@ -595,7 +595,7 @@ const SHARED_VALUES_MAX: usize = 4096;
 
 #[cfg(test)]
 mod tests {
-    use super::{combined_size_text, percent_decode, SHARED_VALUES_FROM, SHARED_VALUE_LEN};
+    use super::{combined_size_text, percent_decode, Bytes, SHARED_VALUES_FROM, SHARED_VALUE_LEN};
     use super::{Transaction, V};
 
     /// `Content-Type` picks the body processor without regard to case (libmodsecurity
@@ -669,7 +669,7 @@ mod tests {
         let shared = post.iter().zip(tx.args.iter().skip(2));
         assert!(shared
             .into_iter()
-            .all(|(p, a)| crate::collection::Bytes::ptr_eq(&p.value, &a.value)));
+            .all(|(p, a)| Bytes::ptr_eq(&p.value, &a.value)));
         // found by name, as a collection of its own
         assert_eq!(post.get(b"BOTH"), Some(&b"y"[..]));
         tx.add_argument(false, b"late", b"w", None);
@@ -756,7 +756,7 @@ mod tests {
         tx.process_request_headers();
         tx.append_request_body(body.as_bytes());
         tx.process_request_body();
-        let values: Vec<&crate::collection::Bytes> = tx.args.iter().map(|e| &e.value).collect();
+        let values: Vec<&Bytes> = tx.args.iter().map(|e| &e.value).collect();
         assert_eq!(values.len(), 400);
         for (i, v) in values.iter().enumerate() {
             assert_eq!(
@@ -773,7 +773,7 @@ mod tests {
         };
         let mut shared = 0;
         for i in SHARED_VALUES_FROM..400 {
-            let same = crate::collection::Bytes::ptr_eq(values[i], values[first(i)]);
+            let same = Bytes::ptr_eq(values[i], values[first(i)]);
             let expected = value(i).len() <= SHARED_VALUE_LEN;
             assert!(same == expected || first(i) == i, "argument {i}");
             shared += usize::from(same && first(i) != i);

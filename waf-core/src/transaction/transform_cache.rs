@@ -1001,23 +1001,14 @@ pub(super) mod tests {
         let out = tx.transformed(chain, &text(b"A%42C"));
         assert_eq!(&out[..], b"abc");
         let plain = text(b"a%zz");
-        assert!(crate::collection::Bytes::ptr_eq(
-            &tx.transformed(chain, &plain),
-            &plain
-        ));
+        assert!(Bytes::ptr_eq(&tx.transformed(chain, &plain), &plain));
         drop(tx);
         let mut tx = Transaction::new(Arc::clone(&rules));
         let kept = tx.transform_cache.outputs.len();
         assert!(kept >= 2);
-        assert!(crate::collection::Bytes::ptr_eq(
-            &tx.transformed(chain, &text(b"A%42C")),
-            &out
-        ));
+        assert!(Bytes::ptr_eq(&tx.transformed(chain, &text(b"A%42C")), &out));
         let plain = text(b"a%zz");
-        assert!(crate::collection::Bytes::ptr_eq(
-            &tx.transformed(chain, &plain),
-            &plain
-        ));
+        assert!(Bytes::ptr_eq(&tx.transformed(chain, &plain), &plain));
         assert_eq!(tx.transform_cache.outputs.len(), kept);
         // told by text, the answers cost no entry by address
         assert!(tx.transform_cache.map.is_empty());
@@ -1081,10 +1072,7 @@ pub(super) mod tests {
         assert_eq!(&first[..], decoded.as_bytes());
         assert_eq!(tx.transform_cache.steps.len(), 1);
         // the same output, not decoded again
-        assert!(crate::collection::Bytes::ptr_eq(
-            &tx.transformed(chain(1), &value),
-            &first
-        ));
+        assert!(Bytes::ptr_eq(&tx.transformed(chain(1), &value), &first));
         assert_eq!(tx.transform_cache.steps.len(), 1);
         assert_eq!(&tx.transformed(chain(2), &value)[..], &value[..]);
         assert_eq!(tx.transform_cache.steps.len(), 2);
@@ -1149,10 +1137,7 @@ pub(super) mod tests {
         drop(tx);
         let mut tx = Transaction::new(Arc::clone(&rules));
         let (again, same_key) = tx.changed_output(chain, &Bytes::from(&b"ABC"[..]), None);
-        assert!(crate::collection::Bytes::ptr_eq(
-            again.as_ref().unwrap(),
-            &abc
-        ));
+        assert!(Bytes::ptr_eq(again.as_ref().unwrap(), &abc));
         assert_eq!(same_key, key);
         let record = &tx.transform_cache.outputs[&key].facts;
         assert_eq!((record.bytes, record.scan), (set(b"abc"), scan));
@@ -1336,7 +1321,7 @@ pub(super) mod tests {
         let plain = Bytes::from(&b"v1.2"[..]);
         for _ in 0..2 {
             let out = tx.transformed(chain, &plain);
-            assert!(crate::collection::Bytes::ptr_eq(&out, &plain));
+            assert!(Bytes::ptr_eq(&out, &plain));
         }
         assert_eq!(tx.transform_cache.map.len(), full);
         // one it changes still gets its entry
