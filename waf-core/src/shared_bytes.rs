@@ -79,6 +79,16 @@ fn own_layout(len: usize) -> Layout {
     Layout::from_size_align(SLICE + len, SLICE_ALIGN).expect("slice size overflow")
 }
 
+/// A new allocation of `layout` (whose size is not zero).
+fn allocate(layout: Layout) -> NonNull<u8> {
+    // SAFETY: the callers' layouts hold a header at least.
+    let at = unsafe { alloc::alloc(layout) };
+    match NonNull::new(at) {
+        Some(at) => at,
+        None => alloc::handle_alloc_error(layout),
+    }
+}
+
 /// Writes a slice of `data` at `at`: its header (count 1), then its bytes.
 ///
 /// SAFETY: `at` is `SLICE_ALIGN`-aligned, with `SLICE + data.len()` bytes there that nothing
@@ -133,12 +143,7 @@ impl Bytes {
         if data.is_empty() {
             return Bytes::new();
         }
-        let layout = own_layout(data.len());
-        // SAFETY: the layout's size is at least SLICE > 0.
-        let at = unsafe { alloc::alloc(layout) };
-        let Some(at) = NonNull::new(at) else {
-            alloc::handle_alloc_error(layout)
-        };
+        let at = allocate(own_layout(data.len()));
         // SAFETY: a new allocation of the slice's layout.
         unsafe { write_slice(at, 0, data) }
     }
@@ -368,12 +373,8 @@ impl Arena {
                 self.leave_block();
                 let size = self.next;
                 self.next = (size * 2).min(LARGEST_BLOCK);
-                let layout = Layout::from_size_align(size, BLOCK_ALIGN).expect("block size");
-                // SAFETY: `size` ≥ FIRST_BLOCK > 0.
-                let block = unsafe { alloc::alloc(layout) };
-                let Some(block) = NonNull::new(block) else {
-                    alloc::handle_alloc_error(layout)
-                };
+                let block =
+                    allocate(Layout::from_size_align(size, BLOCK_ALIGN).expect("block size"));
                 // SAFETY: a new block, aligned for its header and larger than it.
                 unsafe {
                     block.cast::<BlockHeader>().write(BlockHeader {

@@ -1222,12 +1222,10 @@ impl Transaction {
             // (a count is one value, made by `resolve`)
             let mut values = Vec::new();
             self.resolve(rule, target, &mut values);
-            let mut with_bytes: Vec<PhaseValue> = Vec::with_capacity(values.len());
-            with_bytes.extend(
-                values
-                    .into_iter()
-                    .map(|v| PhaseValue::with_bytes(v, ByteSet::EMPTY, 0)),
-            );
+            let mut with_bytes: Vec<PhaseValue> = values
+                .into_iter()
+                .map(|v| PhaseValue::with_bytes(v, ByteSet::EMPTY, 0))
+                .collect();
             self.know_phase_texts(&mut with_bytes);
             return with_bytes;
         }
