@@ -19,6 +19,7 @@
 
 use super::{Operator, OperatorContext, Param, ParamValue};
 use crate::collection::Bytes;
+use crate::regex::RequiredBytes;
 use memchr::memmem;
 
 /// Where `needle` first occurs in `haystack` (an empty needle: at 0). The texts these
@@ -53,24 +54,43 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// A haystack this short is searched place by place ([`find`]).
 const SHORT_HAYSTACK: usize = 64;
 
-/// `@beginsWith`
-#[derive(Debug)]
-pub struct BeginsWith(pub(crate) Param);
-/// `@endsWith`
-#[derive(Debug)]
-pub struct EndsWith(pub(crate) Param);
-/// `@contains`
-#[derive(Debug)]
-pub struct Contains(pub(crate) Param);
-/// `@containsWord`
-#[derive(Debug)]
-pub struct ContainsWord(pub(crate) Param);
-/// `@streq`
-#[derive(Debug)]
-pub struct StrEq(pub(crate) Param);
-/// `@strmatch`
-#[derive(Debug)]
-pub struct StrMatch(pub(crate) Param);
+/// The operators whose every match holds their parameter as it is, each with the rarest byte
+/// of a parameter known at load: a rule of one is passed over, like an `@rx` rule, when none of
+/// its values holds that byte (CRS's 920610, `REQUEST_URI_RAW "@contains #"`, was evaluated on
+/// every request).
+macro_rules! needle_operators {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub(crate) Param, Option<RequiredBytes>);
+
+        impl $name {
+            pub(crate) fn new(param: Param) -> $name {
+                let required = match &param {
+                    Param::Static(needle) => RequiredBytes::of_needle(needle),
+                    Param::Dynamic(_) | Param::Tx(..) => None,
+                };
+                $name(param, required)
+            }
+        }
+    )*};
+}
+
+needle_operators!(
+    /// `@beginsWith`
+    BeginsWith,
+    /// `@endsWith`
+    EndsWith,
+    /// `@contains`
+    Contains,
+    /// `@containsWord`
+    ContainsWord,
+    /// `@streq`
+    StrEq,
+    /// `@strmatch`
+    StrMatch,
+);
+
 /// `@within`
 #[derive(Debug)]
 pub struct Within {
@@ -158,6 +178,10 @@ impl Operator for BeginsWith {
         true
     }
 
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.1.as_ref()
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let p = self.0.get(ctx);
         let hit = value.starts_with(&p);
@@ -173,6 +197,10 @@ impl Operator for EndsWith {
         true
     }
 
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.1.as_ref()
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         let p = self.0.get(ctx);
         let hit = value.ends_with(&p);
@@ -186,6 +214,10 @@ impl Operator for EndsWith {
 impl Operator for Contains {
     fn reports_only_ranges(&self) -> bool {
         true
+    }
+
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.1.as_ref()
     }
 
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
@@ -205,6 +237,10 @@ impl Operator for StrMatch {
         true
     }
 
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.1.as_ref()
+    }
+
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
         find(value, &self.0.get(ctx)).is_some()
     }
@@ -213,6 +249,10 @@ impl Operator for StrMatch {
 impl Operator for StrEq {
     fn reports_only_ranges(&self) -> bool {
         true
+    }
+
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.1.as_ref()
     }
 
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {
@@ -251,6 +291,10 @@ impl Operator for Within {
 impl Operator for ContainsWord {
     fn reports_only_ranges(&self) -> bool {
         true
+    }
+
+    fn required_bytes(&self) -> Option<&RequiredBytes> {
+        self.1.as_ref()
     }
 
     fn evaluate(&self, ctx: &mut dyn OperatorContext, value: &[u8]) -> bool {

@@ -119,6 +119,14 @@ impl RequiredBytes {
         (set.weight > 0).then(|| RequiredBytes::from_set(set))
     }
 
+    /// The set for a text that every match holds as it is (`@contains #`, `@streq POST`): its
+    /// rarest byte, case and all. `None` for an empty text, or one of lowercase letters and
+    /// spaces only (too common to be worth checking).
+    pub(crate) fn of_needle(needle: &[u8]) -> Option<RequiredBytes> {
+        let &b = needle.iter().min_by_key(|&&b| weight(b))?;
+        (weight(b) <= MAX_WEIGHT).then(|| RequiredBytes::of_bytes(&[b]))
+    }
+
     /// The set of exactly `bytes` (an operator's own knowledge of what its matches need).
     pub(crate) fn of_bytes(bytes: &[u8]) -> RequiredBytes {
         let mut set = Set::empty();

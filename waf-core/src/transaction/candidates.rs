@@ -1633,6 +1633,51 @@ mod tests {
         }
     }
 
+    /// Rules of a string comparison with a parameter known at load (`@contains #`, 920610's)
+    /// are byte tested by the rarest byte of the parameter, case and all, after the rule's
+    /// transformations; a parameter with macros, one of lowercase letters only and a negated
+    /// rule are not; each answers as its evaluation does.
+    #[test]
+    fn string_comparisons_are_byte_tested_by_their_parameter() {
+        let rules = rule_set(
+            "SecRuleEngine DetectionOnly\n\
+             SecRule REQUEST_URI_RAW \"@contains #\" \"id:1,phase:1,pass,log,t:none\"\n\
+             SecRule REQUEST_METHOD \"@streq POST\" \"id:2,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS \"@beginsWith Ab\" \"id:3,phase:1,pass,log,t:none,t:lowercase\"\n\
+             SecRule ARGS \"@endsWith .pdf\" \"id:4,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS \"@containsWord word\" \"id:5,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS \"@contains %{tx.x}\" \"id:6,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS \"!@contains #\" \"id:7,phase:1,pass,log,t:none\"",
+        );
+        let required = |at: usize| match &rules.phases[1][at] {
+            crate::ruleset::Entry::Rule(rule) => rule
+                .operator
+                .as_ref()
+                .and_then(|op| op.operator.required_bytes())
+                .map(|r| r.as_set()),
+            crate::ruleset::Entry::Marker(_) => unreachable!(),
+        };
+        assert_eq!(required(0), Some(ByteSet::of(b"#")));
+        assert_eq!(required(1), Some(ByteSet::of(b"P")));
+        assert_eq!(required(2), Some(ByteSet::of(b"A")));
+        assert_eq!(required(3), Some(ByteSet::of(b".")));
+        assert_eq!(required(4), None);
+        assert_eq!(required(5), None);
+        let run = |uri: &str| {
+            let mut tx = get(&rules, uri, &[("Host", "x")]);
+            (byte_tests(&mut tx, 1, &[0, 1, 2, 3]), ids(&tx))
+        };
+        let (none, some) = (Some(true), Some(false));
+        // (`GET`: no `P`; `Abc` lowercased by the rule's chain has no `A`: rule 3 cannot
+        // match after `t:lowercase`, and its test says so; 6 contains the empty expansion of
+        // an unset `tx.x`, 7 is negated)
+        assert_eq!(
+            run("/?a=Abc&b=x.pdf"),
+            (vec![none, none, none, some], vec![4, 6, 7])
+        );
+        assert_eq!(run("/#x"), (vec![some, none, none, none], vec![1]));
+    }
+
     /// Rules of counts compared with a constant are tested by their counts: each answers as
     /// its evaluation would (negated or not, over several counts, by a selector or the whole
     /// collection, `TX` as it is when the rule is reached), and one that may match runs.
