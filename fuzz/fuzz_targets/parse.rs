@@ -70,9 +70,13 @@ fn skip_round_trip(d: &DirectiveKind) -> Option<&'static str> {
         | K::RemoveByMsg(s)
         | K::ComponentSignature(s) => arg_skip(s),
         K::Config { args, .. } => args.iter().find_map(|a| arg_skip(a)),
-        K::UpdateTargetById { variables, .. } => targets_skip(variables),
+        K::UpdateTargetById { variables, .. } => {
+            last_targets_skip(variables).or_else(|| targets_skip(variables))
+        }
         K::UpdateTargetByTag { tag: s, variables } | K::UpdateTargetByMsg { msg: s, variables } => {
-            arg_skip(s).or_else(|| targets_skip(variables))
+            arg_skip(s)
+                .or_else(|| last_targets_skip(variables))
+                .or_else(|| targets_skip(variables))
         }
         K::UpdateActionById { actions, .. } => actions_skip(actions),
         K::RemoveById(_) => None,
@@ -141,6 +145,17 @@ fn targets_skip(vars: &[Variable]) -> Option<&'static str> {
     }
     (has_unescaped(&selectors, is_blank) && has_unescaped(&selectors, |c| c == '"'))
         .then_some("target list with an unescaped blank and an unescaped \"")
+}
+
+/// "a `SecRuleUpdateTargetBy*` target list (the directive's last token) ending in an odd
+/// number of backslashes"
+fn last_targets_skip(vars: &[Variable]) -> Option<&'static str> {
+    match vars.last().and_then(|v| v.selector.as_ref()) {
+        Some(Selector::Key(k)) if ends_in_odd_backslashes(k) => {
+            Some("last target list ending in an odd number of backslashes")
+        }
+        _ => None,
+    }
 }
 
 /// "an action value with an unescaped `'` or a trailing odd run of backslashes that also holds

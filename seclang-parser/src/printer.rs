@@ -20,6 +20,9 @@
 //!   return (bare, the `\` would continue the line; only the input's last line can end so), or
 //!   ending in an odd number of backslashes;
 //! - a target list whose selectors hold both an unescaped blank and an unescaped `"`;
+//! - a `SecRuleUpdateTargetBy*` target list (the directive's last token) ending in an odd
+//!   number of backslashes (its last key's: quoted, they escape the closing `"`; bare, the last
+//!   continues the line);
 //! - a `Key` selector that looks like `/regex/`, and a `Regex` selector holding `/'` together
 //!   with a character that only the `'/.../'` form allows.
 
