@@ -338,7 +338,32 @@ pub struct RuleCtl {
     /// `ruleRemoveById`, `ruleRemoveTargetById`: the ids.
     pub(crate) ids: Vec<seclang_parser::IdRange>,
     /// `ruleRemoveTarget*`: the targets after `;`, as written (`ARGS:a|ARGS:b`).
-    pub(crate) targets: Vec<Arc<str>>,
+    pub(crate) targets: Vec<RemovedTarget>,
+}
+
+/// A target a `ctl:ruleRemoveTarget*` removes: its name as written (`ARGS:a`,
+/// `REQUEST_FILENAME`), which a value's name is compared with, and the variable that name
+/// starts with.
+#[derive(Debug, Clone)]
+pub(crate) struct RemovedTarget {
+    pub name: Arc<str>,
+    /// The variable whose name (as a value's name spells it, ASCII case aside) is the part of
+    /// `name` before its first `:`; `None` when it is no variable's.
+    pub variable: Option<seclang_parser::names::VariableName>,
+}
+
+impl RemovedTarget {
+    fn new(name: &str) -> RemovedTarget {
+        let head = name.split(':').next().unwrap_or(name);
+        let variable = seclang_parser::names::VariableName::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str().eq_ignore_ascii_case(head));
+        RemovedTarget {
+            name: Arc::from(name),
+            variable,
+        }
+    }
 }
 
 impl RuleCtl {
@@ -349,7 +374,7 @@ impl RuleCtl {
         let rules = value.split(';').next().unwrap_or("");
         let (tag, ids) = match ctl.name {
             CtlName::RuleRemoveById => (None, crate::transaction::id_ranges(value)),
-            CtlName::RuleRemoveTargetById => (None, crate::transaction::id_ranges(rules)),
+            CtlName::RuleRemoveTargetById => (None, leading_id(rules)),
             CtlName::RuleRemoveByTag => (Some(value), Vec::new()),
             CtlName::RuleRemoveTargetByTag => (Some(rules), Vec::new()),
             _ => (None, Vec::new()),
@@ -367,14 +392,28 @@ impl RuleCtl {
     }
 }
 
+/// The rule a `ctl:ruleRemoveTargetById` names: libmodsecurity (3.0.9, 3.0.15) reads it with
+/// `std::stoi`, the integer the text before `;` starts with, so `942100-942110` names 942100
+/// alone and `1 2` names 1 (where `ctl:ruleRemoveById` takes ranges and lists).
+fn leading_id(text: &str) -> Vec<seclang_parser::IdRange> {
+    let t = text.trim_start();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let digits = t.len() - t.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    t[..digits]
+        .parse()
+        .map(seclang_parser::IdRange::single)
+        .into_iter()
+        .collect()
+}
+
 /// The targets after `;` in `ctl:ruleRemoveTarget*=X;ARGS:a|ARGS:b`, as written.
-fn target_names(value: &str) -> Vec<Arc<str>> {
+fn target_names(value: &str) -> Vec<RemovedTarget> {
     match value.split_once(';') {
         Some((_, list)) => list
             .split(['|', ','])
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(Arc::from)
+            .map(RemovedTarget::new)
             .collect(),
         None => Vec::new(),
     }
@@ -701,8 +740,10 @@ mod tests {
     use proptest::prelude::*;
 
     /// A `ctl:ruleRemove*`'s value is read at load as the match read it: the ids or the tag
-    /// before `;` (the whole value without targets), the targets after it, split at `|` and
-    /// `,`, trimmed, as written.
+    /// before `;` (the whole value without targets; `ruleRemoveTargetById` one id, the one
+    /// its text starts with, as libmodsecurity's `std::stoi` reads it), the targets after it,
+    /// split at `|` and `,`, trimmed, as written, each with the variable its name starts
+    /// with.
     #[test]
     fn rule_removals_are_read_from_a_ctls_value() {
         use seclang_parser::names::CtlName as N;
@@ -715,7 +756,12 @@ mod tests {
             })
         };
         let tag = |c: &RuleCtl| c.tag.as_ref().map(|(t, bit)| (t.to_string(), *bit));
-        let targets = |c: &RuleCtl| c.targets.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        let targets = |c: &RuleCtl| {
+            c.targets
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect::<Vec<_>>()
+        };
         let c = ctl(
             N::RuleRemoveTargetByTag,
             " xss-perf-disable;REQUEST_FILENAME ",
@@ -730,18 +776,27 @@ mod tests {
             N::RuleRemoveTargetById,
             "942100-942110,1;ARGS:a| ARGS:b ,,TX:x",
         );
-        assert_eq!(
-            c.ids,
-            [
-                IdRange {
-                    start: 942100,
-                    end: 942110
-                },
-                IdRange::single(1)
-            ]
-        );
+        assert_eq!(c.ids, [IdRange::single(942100)]);
         assert_eq!(targets(&c), ["ARGS:a", "ARGS:b", "TX:x"]);
+        let variables: Vec<_> = c.targets.iter().map(|t| t.variable).collect();
+        use seclang_parser::names::VariableName as V;
+        assert_eq!(variables, [Some(V::Args), Some(V::Args), Some(V::Tx)]);
         assert_eq!(tag(&c), None);
+        for (text, id) in [
+            (" 7;ARGS", Some(7)),
+            ("+7 8;ARGS", Some(7)),
+            ("x7;ARGS", None),
+        ] {
+            let ids = ctl(N::RuleRemoveTargetById, text).ids;
+            assert_eq!(
+                ids,
+                id.map(IdRange::single).into_iter().collect::<Vec<_>>(),
+                "{text}"
+            );
+        }
+        let c = ctl(N::RuleRemoveTargetByTag, "t;request_filename|&ARGS|XML:/*");
+        let variables: Vec<_> = c.targets.iter().map(|t| t.variable).collect();
+        assert_eq!(variables, [Some(V::RequestFilename), None, Some(V::Xml)]);
         let c = ctl(N::RuleRemoveById, "1 2-3");
         assert_eq!(c.ids, [IdRange::single(1), IdRange { start: 2, end: 3 }]);
         assert!(c.targets.is_empty());

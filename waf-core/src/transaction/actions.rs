@@ -482,7 +482,7 @@ impl Transaction {
             CtlName::RuleRemoveTargetById => {
                 for &r in &rule_ctl.ids {
                     for t in &rule_ctl.targets {
-                        self.removed_targets_by_id.push((r, Arc::clone(t)));
+                        self.removed_targets_by_id.push((r, t.clone()));
                     }
                 }
             }
@@ -490,7 +490,7 @@ impl Transaction {
                 if let Some((tag, bit)) = &rule_ctl.tag {
                     for t in &rule_ctl.targets {
                         self.removed_targets_by_tag
-                            .push((Arc::clone(tag), Arc::clone(t), *bit));
+                            .push((Arc::clone(tag), t.clone(), *bit));
                         self.removed_targets_tag_bits |= *bit;
                     }
                 }

@@ -615,7 +615,11 @@ impl Transaction {
     /// `ctl:ruleRemoveTargetById`/`ByTag` naming a target (`ARGS:x`, or a whole `ARGS`) for
     /// which `is_name` holds.
     #[inline(always)]
-    fn target_removed_at_run_time_by(&self, rule: &Rule, is_name: impl Fn(&str) -> bool) -> bool {
+    fn target_removed_at_run_time_by(
+        &self,
+        rule: &Rule,
+        is_name: impl Fn(&crate::rule::RemovedTarget) -> bool,
+    ) -> bool {
         // (most transactions have none; a removal by tag, as 941010's is, asks no chain
         // starter)
         let by_id = || {
@@ -631,9 +635,12 @@ impl Transaction {
                 .any(|(tag, t, bit)| is_name(t) && self.has_removed_tag(rule, tag, *bit))
     }
 
-    /// `ctl:ruleRemoveTargetById`/`ByTag` naming `name`.
-    fn target_removed_at_run_time(&self, rule: &Rule, name: &str) -> bool {
-        self.target_removed_at_run_time_by(rule, |t| t.eq_ignore_ascii_case(name))
+    /// `ctl:ruleRemoveTargetById`/`ByTag` naming `target` (its whole name, which starts with
+    /// its variable's: one naming another variable is told by the variables).
+    fn target_removed_at_run_time(&self, rule: &Rule, target: &Target) -> bool {
+        self.target_removed_at_run_time_by(rule, |t| {
+            t.variable == Some(target.variable) && t.name.eq_ignore_ascii_case(&target.full_name)
+        })
     }
 
     /// Whether an exclusion removes this value. As in libmodsecurity, a `/regex/` exclusion
@@ -674,7 +681,7 @@ impl Transaction {
                 return true;
             }
         }
-        check_removals && self.target_removed_at_run_time_by(rule, |t| v.key_eq_ignore_case(t))
+        check_removals && self.target_removed_at_run_time_by(rule, |t| v.is_named_by(t))
     }
 
     /// [`test_value!`] over the values of a large variable, each text once (an operator that
@@ -1223,7 +1230,7 @@ impl Transaction {
         // multiMatch: ranges reported by evaluations that did not match, for the next line
         let mut pending = String::new();
         for target in targets.iter() {
-            if check_removals && self.target_removed_at_run_time(rule, &target.full_name) {
+            if check_removals && self.target_removed_at_run_time(rule, target) {
                 continue;
             }
             values.clear();
@@ -1493,6 +1500,51 @@ mod tests {
         assert_eq!(
             msgs("/?r=0&a=x"),
             ["2 ARGS:a", "3 ARGS:a"].map(String::from)
+        );
+    }
+
+    /// A `ctl:ruleRemoveTarget*` removes a value whose name is the removal's byte for byte
+    /// (`ARGS:A` does not remove `ARGS:a`, nor does `args:a`), and a rule's target whose
+    /// name is the removal's without regard to case (`request_headers` removes a
+    /// `REQUEST_HEADERS` target, `ARGS:A` an `ARGS:a` one; `REQUEST_HEADERS` does not remove
+    /// `REQUEST_HEADERS:A`); `ruleRemoveTargetById` names one rule, the id its text starts
+    /// with (`2-3` is rule 2). Expected: libmodsecurity 3.0.15's lines for the same rules and
+    /// requests (`tests/oracle/txn.sh --lib wheel`,
+    /// `tests/oracle/cases/txn/e1-ctl-remove-target-names.conf`; 3.0.9 compares a target's
+    /// name case by case too, and keeps 7 and 9).
+    #[test]
+    fn a_removed_target_names_values_byte_for_byte_and_targets_in_any_case() {
+        let rules = include_str!("../../../tests/oracle/cases/txn/e1-ctl-remove-target-names.conf");
+        let msgs = |uri: &str| -> Vec<String> {
+            let lines = test_log::lines(rules, test_log::get(uri, &[("A", "x")]));
+            lines.iter().map(|l| test_log::field(l, "msg")).collect()
+        };
+        assert_eq!(
+            msgs("/f?r=1&a=x&C=z"),
+            [
+                "3 ARGS:a",
+                "4 ARGS:a",
+                "5 ARGS:a",
+                "8 REQUEST_HEADERS:A",
+                "10 ARGS_NAMES:C"
+            ]
+            .map(String::from)
+        );
+        assert_eq!(
+            msgs("/f?r=0&a=x&C=z"),
+            [
+                "2 ARGS:a",
+                "3 ARGS:a",
+                "4 ARGS:a",
+                "5 ARGS:a",
+                "6 REQUEST_FILENAME",
+                "7 REQUEST_HEADERS:A",
+                "8 REQUEST_HEADERS:A",
+                "9 ARGS:a",
+                "10 ARGS_NAMES:C",
+                "11 ARGS_NAMES:C"
+            ]
+            .map(String::from)
         );
     }
 

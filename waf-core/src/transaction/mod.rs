@@ -183,9 +183,9 @@ pub struct Transaction {
     pub(crate) removed_ids: Vec<IdRange>,
     /// `ctl:ruleRemoveByTag`: the tag and its [`crate::rule::tag_bit`].
     pub(crate) removed_tags: Vec<(Arc<str>, u64)>,
-    pub(crate) removed_targets_by_id: Vec<(IdRange, Arc<str>)>,
+    pub(crate) removed_targets_by_id: Vec<(IdRange, crate::rule::RemovedTarget)>,
     /// `ctl:ruleRemoveTargetByTag`: tag, target, and the tag's [`crate::rule::tag_bit`].
-    pub(crate) removed_targets_by_tag: Vec<(Arc<str>, Arc<str>, u64)>,
+    pub(crate) removed_targets_by_tag: Vec<(Arc<str>, crate::rule::RemovedTarget, u64)>,
     /// The union of `removed_targets_by_tag`'s tag bits: a rule none of whose tags has one
     /// is none of theirs ([`Transaction::runtime_removals_apply`]).
     pub(crate) removed_targets_tag_bits: u64,

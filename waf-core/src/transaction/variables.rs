@@ -100,24 +100,54 @@ impl Value {
             || (!element.is_ascii() && self.key_eq_ignore_case(full_name))
     }
 
+    /// Whether a `ctl:ruleRemoveTarget*` removal names this value: its whole name, byte for
+    /// byte (`ARGS:a` names `ARGS:a`; not `ARGS:A`, and `args:a` names nothing), as
+    /// libmodsecurity 3.0.15 and 3.0.9 compare them (a removal names a rule's target without
+    /// regard to case: `Transaction::target_removed_at_run_time`). A variable's value is
+    /// named `VARIABLE` or `VARIABLE:element`, so one of another variable is told by the
+    /// variables alone (CRS's 941010 removes `REQUEST_FILENAME` from ~26 rules on most
+    /// requests, and each value of theirs had its name compared with it).
+    #[inline]
+    pub(crate) fn is_named_by(&self, removed: &crate::rule::RemovedTarget) -> bool {
+        match (&self.name, removed.variable) {
+            (ValueName::Scalar(var) | ValueName::Element(var), Some(v)) if *var != v => false,
+            (ValueName::Scalar(_) | ValueName::Element(_), None) => false,
+            _ => self.key_is_exactly(&removed.name),
+        }
+    }
+
+    /// (Apart from [`Value::is_named_by`]'s test of the variables, which every value of a rule
+    /// a removal applies to passes through: inlined in the rules' loops, the whole comparison
+    /// cost them more than it saved.)
+    #[inline(never)]
+    fn key_is_exactly(&self, other: &str) -> bool {
+        self.key_is(other, |a, b| a == b)
+    }
+
     /// `self.key().eq_ignore_ascii_case(other)`, without building the key when it can.
     pub fn key_eq_ignore_case(&self, other: &str) -> bool {
+        self.key_is(other, <[u8]>::eq_ignore_ascii_case)
+    }
+
+    /// Whether `eq` holds between the parts of this value's key and those of `other`,
+    /// without building the key when it can.
+    fn key_is(&self, other: &str, eq: impl Fn(&[u8], &[u8]) -> bool) -> bool {
         match &self.name {
-            ValueName::Scalar(v) => v.as_str().eq_ignore_ascii_case(other),
-            ValueName::Text(t) => t.eq_ignore_ascii_case(other),
+            ValueName::Scalar(v) => eq(v.as_str().as_bytes(), other.as_bytes()),
+            ValueName::Text(t) => eq(t.as_bytes(), other.as_bytes()),
             ValueName::Element(v) => {
                 // an element that is not UTF-8 is named with U+FFFD in its place: only then
                 // can the byte comparison below be wrong
                 if !other.is_ascii() && other.contains('\u{FFFD}') {
-                    return self.key().eq_ignore_ascii_case(other);
+                    return eq(self.key().as_bytes(), other.as_bytes());
                 }
                 let element = self.element.as_deref().unwrap_or_default();
                 let name = v.as_str();
                 let o = other.as_bytes();
                 o.len() == name.len() + 1 + element.len()
-                    && o[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                    && eq(&o[..name.len()], name.as_bytes())
                     && o[name.len()] == b':'
-                    && o[name.len() + 1..].eq_ignore_ascii_case(element)
+                    && eq(&o[name.len() + 1..], element)
             }
         }
     }

@@ -70,6 +70,8 @@ c3c-respbody-on.conf req-resp.txt
 # (d) variables
 d-vars.conf req-vars.txt req-vars-get.txt
 d2-names.conf req-vars-get.txt
+# (e) ctl
+e1-ctl-remove-target-names.conf req-remove-target-on.txt req-remove-target-off.txt
 # request-file parser self-test
 p-parser.conf req-parser1.txt req-parser2.txt req-parser3.txt req-parser4.txt
 CASES
