@@ -206,8 +206,22 @@ pub struct Ctl {
     pub name: CtlName,
     /// The value as written (`Off`, `942100`, `942100;ARGS:foo`, `+E`, `JSON`).
     pub value: String,
-    /// For `ruleRemoveTarget*`: the targets after `;`.
+    /// For `ruleRemoveTarget*`: the target after `;`, when it names a variable (one that
+    /// names none loads, as in libmodsecurity, and removes nothing).
     pub targets: Vec<Variable>,
+}
+
+impl Ctl {
+    /// The rules and the target of a `ctl:ruleRemoveTarget*` value: `942100;ARGS:a`. As in
+    /// libmodsecurity, which splits the value at each `;` and keeps the first two parts, a third
+    /// is ignored (`1;ARGS:a;ARGS:b` removes `ARGS:a`), and one target is all a `ctl` removes.
+    /// `None` without a `;` followed by something.
+    pub fn rules_and_target(value: &str) -> Option<(&str, &str)> {
+        let (rules, rest) = value.split_once(';')?;
+        let target = rest.split(';').next().unwrap_or("");
+        // ("1;" is one part for libmodsecurity's split; "1;;X" is two, the second empty)
+        (!rest.is_empty()).then_some((rules, target.trim()))
+    }
 }
 
 /// `setvar:[!]collection.name[=[+|-]value]`.

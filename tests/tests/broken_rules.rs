@@ -223,6 +223,19 @@ fn unknown_ctl_option() {
     check1("unknown-ctl.conf", 1, 32, "unknown ctl option 'ruleEngin'");
 }
 
+/// One target per `ctl:ruleRemoveTarget*`, as libmodsecurity v3 loads it ("Expecting an
+/// action, got: |ARGS:b"): a list is an error at the `|`, on the continuation line.
+#[test]
+fn ctl_target_list() {
+    check1(
+        "ctl-target-list.conf",
+        2,
+        43,
+        "ctl:ruleRemoveTargetById: '|' is not allowed in its value (letters, digits and \
+         _/.*:;$[]- are) (one target per ctl: write a ctl for each)",
+    );
+}
+
 // --- action arguments -----------------------------------------------------------------------
 
 #[test]

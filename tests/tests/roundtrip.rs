@@ -480,58 +480,78 @@ fn setvar() -> impl Strategy<Value = ActionArgument> {
     )
 }
 
+/// Values of each `ctl` that libmodsecurity v3 loads (the parser takes no others).
+const CTL_VALUES: &[(CtlName, &[&str])] = &[
+    (CtlName::RuleEngine, &["On", "off", "DetectionOnly"]),
+    (CtlName::AuditEngine, &["On", "Off", "relevantOnly"]),
+    (CtlName::RequestBodyAccess, &["On", "Off"]),
+    (CtlName::ForceRequestBodyVariable, &["on", "Off"]),
+    (
+        CtlName::RequestBodyProcessor,
+        &["JSON", "XML", "urlencoded"],
+    ),
+    (CtlName::AuditLogParts, &["+E", "-HIJ", "|ABCDEFGHJKIZ"]),
+    (CtlName::RuleRemoveById, &["942100", "920100-920199"]),
+    (
+        CtlName::RuleRemoveByTag,
+        &["attack-sqli", "OWASP_CRS/WEB_ATTACK", "a$b[c]*:d;e"],
+    ),
+];
+
 fn ctl() -> impl Strategy<Value = ActionArgument> {
+    let names: Vec<VariableName> = VariableName::ALL
+        .iter()
+        .copied()
+        .filter(|v| *v != VariableName::WebserverErrorLog)
+        .collect();
+    // one target, its key of the characters a removal's value may hold
     let target_ctl = (
         pick(&[
             CtlName::RuleRemoveTargetById,
             CtlName::RuleRemoveTargetByTag,
-            CtlName::RuleRemoveTargetByMsg,
         ]),
-        "[0-9a-zA-Z/_-]{1,8}",
-        variables(3),
+        "[0-9]{1,6}(-[0-9]{1,3})?",
+        proptest::sample::select(names),
+        proptest::option::of("[0-9A-Za-z_.-]{1,6}"),
     )
-        .prop_map(|(name, which, targets)| {
-            let mut list = String::new();
-            seclang_parser::printer::print_variables(&targets, &mut list);
+        .prop_map(|(name, which, variable, key)| {
+            let target = Variable {
+                span: Span::default(),
+                modifier: VariableModifier::None,
+                name: variable,
+                selector: key.filter(|_| variable.is_collection()).map(Selector::Key),
+            };
+            let mut text = String::new();
+            seclang_parser::printer::print_variables(std::slice::from_ref(&target), &mut text);
             ActionArgument::Ctl(Ctl {
                 name,
-                value: format!("{which};{list}"),
-                targets,
+                value: format!("{which};{text}"),
+                targets: vec![target],
             })
         });
-    let other: Vec<CtlName> = CtlName::ALL
-        .iter()
-        .copied()
-        .filter(|c| {
-            !matches!(
-                c,
-                CtlName::RuleRemoveTargetById
-                    | CtlName::RuleRemoveTargetByTag
-                    | CtlName::RuleRemoveTargetByMsg
-            )
-        })
-        .collect();
-    let plain_ctl = (
-        proptest::sample::select(other),
-        prop_oneof![
-            Just("On".to_string()),
-            Just("Off".to_string()),
-            Just("DetectionOnly".to_string()),
-            "[0-9]{1,6}",
-            "[0-9]{1,6}-[0-9]{1,6}",
-            Just("+E".to_string()),
-            Just("JSON".to_string()),
-            text_with(&[" ", ",", ";", "'", "=", "\\"], 3),
-        ],
-    )
-        .prop_map(|(name, value)| {
+    let plain_ctl = proptest::sample::select(CTL_VALUES).prop_flat_map(|(name, values)| {
+        pick(values).prop_map(move |value| {
             ActionArgument::Ctl(Ctl {
                 name,
-                value,
+                value: value.to_string(),
                 targets: Vec::new(),
             })
-        });
+        })
+    });
     prop_oneof![1 => target_ctl, 3 => plain_ctl]
+}
+
+/// Every `ctl` option has values in [`ctl`]'s strategy.
+#[test]
+fn every_ctl_is_generated() {
+    for name in CtlName::ALL {
+        let covered = CTL_VALUES.iter().any(|(n, _)| n == name)
+            || matches!(
+                name,
+                CtlName::RuleRemoveTargetById | CtlName::RuleRemoveTargetByTag
+            );
+        assert!(covered, "{name}");
+    }
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -798,10 +818,10 @@ fn corner_cases_round_trip() {
         r#"SecRule ARGS a\"b "id:1""#,
         r#"SecRule ARGS !a\"b "id:1""#,
         // values with `'`: bare; with `,`: quoted
-        r#"SecAction "id:1,msg:it's,setvar:tx.a=it's,ctl:ruleRemoveById=1;x'y""#,
-        r#"SecAction "id:1,msg:'a, b',setvar:'tx.a=1,2',ctl:'ruleRemoveTargetById=1;ARGS:a\,b'""#,
+        r#"SecAction "id:1,msg:it's,setvar:tx.a=it's,tag:1;x'y""#,
+        r#"SecAction "id:1,msg:'a, b',setvar:'tx.a=1,2',tag:'1;ARGS:a\,b'""#,
         // a value ending in a backslash: bare, and not last
-        r#"SecAction "id:1,ctl:ruleRemoveTargetById=1;ARGS:a\,pass""#,
+        r#"SecAction "id:1,tag:1;ARGS:a\,pass""#,
         r#"SecAction "id:1,msg:a\,pass""#,
         // empty action lists and empty values
         r#"SecAction """#,

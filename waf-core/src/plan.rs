@@ -694,8 +694,6 @@ struct Removable {
 struct Removals {
     ids: Vec<IdRange>,
     tags: Vec<String>,
-    /// A `ByMsg` form: any rule with a `msg`.
-    by_msg: bool,
     /// A removal with a macro: any rule.
     any: bool,
 }
@@ -704,7 +702,6 @@ struct Removals {
 enum By {
     Id,
     Tag,
-    Msg,
 }
 
 impl Removable {
@@ -716,10 +713,8 @@ impl Removable {
             let (to, by) = match c.ctl.name {
                 CtlName::RuleRemoveById => (&mut self.rules, By::Id),
                 CtlName::RuleRemoveByTag => (&mut self.rules, By::Tag),
-                CtlName::RuleRemoveByMsg => (&mut self.rules, By::Msg),
                 CtlName::RuleRemoveTargetById => (&mut self.targets, By::Id),
                 CtlName::RuleRemoveTargetByTag => (&mut self.targets, By::Tag),
-                CtlName::RuleRemoveTargetByMsg => (&mut self.targets, By::Msg),
                 _ => continue,
             };
             to.any |= c.ctl.value.contains("%{");
@@ -731,7 +726,6 @@ impl Removable {
                 By::Tag => to
                     .tags
                     .extend(c.tag.iter().map(|(t, _)| t.trim().to_string())),
-                By::Msg => to.by_msg = true,
             }
         }
     }
@@ -743,7 +737,6 @@ impl Removals {
     fn covers(&self, rule: &Rule) -> bool {
         self.any
             || (rule.id != 0 && self.ids.iter().any(|r| r.contains(rule.id)))
-            || (self.by_msg && rule.msg().is_some())
             || rule
                 .all_tags()
                 .any(|t| t.has_macros() || self.tags.iter().any(|x| x.eq_ignore_ascii_case(&t.raw)))

@@ -337,7 +337,8 @@ pub struct RuleCtl {
     pub(crate) tag: Option<(Arc<str>, u64)>,
     /// `ruleRemoveById`, `ruleRemoveTargetById`: the ids.
     pub(crate) ids: Vec<seclang_parser::IdRange>,
-    /// `ruleRemoveTarget*`: the targets after `;`, as written (`ARGS:a|ARGS:b`).
+    /// `ruleRemoveTarget*`: the target after `;`, as written (`ARGS:a`); none when empty
+    /// (`1;;ARGS:a` removes nothing in libmodsecurity).
     pub(crate) targets: Vec<RemovedTarget>,
 }
 
@@ -370,8 +371,8 @@ impl RuleCtl {
     pub fn new(ctl: Ctl) -> RuleCtl {
         use seclang_parser::names::CtlName;
         let value = ctl.value.trim();
-        // (the part before `;` of a target removal names the rules)
-        let rules = value.split(';').next().unwrap_or("");
+        // (the part before `;` of a target removal names the rules, the next its target)
+        let (rules, target) = Ctl::rules_and_target(value).unwrap_or((value, ""));
         let (tag, ids) = match ctl.name {
             CtlName::RuleRemoveById => (None, crate::transaction::id_ranges(value)),
             CtlName::RuleRemoveTargetById => (None, leading_id(rules)),
@@ -380,7 +381,11 @@ impl RuleCtl {
             _ => (None, Vec::new()),
         };
         let targets = match ctl.name {
-            CtlName::RuleRemoveTargetById | CtlName::RuleRemoveTargetByTag => target_names(value),
+            CtlName::RuleRemoveTargetById | CtlName::RuleRemoveTargetByTag
+                if !target.is_empty() =>
+            {
+                vec![RemovedTarget::new(target)]
+            }
             _ => Vec::new(),
         };
         RuleCtl {
@@ -404,19 +409,6 @@ fn leading_id(text: &str) -> Vec<seclang_parser::IdRange> {
         .map(seclang_parser::IdRange::single)
         .into_iter()
         .collect()
-}
-
-/// The targets after `;` in `ctl:ruleRemoveTarget*=X;ARGS:a|ARGS:b`, as written.
-fn target_names(value: &str) -> Vec<RemovedTarget> {
-    match value.split_once(';') {
-        Some((_, list)) => list
-            .split(['|', ','])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(RemovedTarget::new)
-            .collect(),
-        None => Vec::new(),
-    }
 }
 
 /// Actions run after a full match, in rule order (libmodsecurity's "runtime" actions).
@@ -741,9 +733,8 @@ mod tests {
 
     /// A `ctl:ruleRemove*`'s value is read at load as the match read it: the ids or the tag
     /// before `;` (the whole value without targets; `ruleRemoveTargetById` one id, the one
-    /// its text starts with, as libmodsecurity's `std::stoi` reads it), the targets after it,
-    /// split at `|` and `,`, trimmed, as written, each with the variable its name starts
-    /// with.
+    /// its text starts with, as libmodsecurity's `std::stoi` reads it), the target after it
+    /// (up to a next `;`, as written), with the variable its name starts with.
     #[test]
     fn rule_removals_are_read_from_a_ctls_value() {
         use seclang_parser::names::CtlName as N;
@@ -772,15 +763,10 @@ mod tests {
         );
         assert_eq!(targets(&c), ["REQUEST_FILENAME"]);
         assert!(c.ids.is_empty());
-        let c = ctl(
-            N::RuleRemoveTargetById,
-            "942100-942110,1;ARGS:a| ARGS:b ,,TX:x",
-        );
+        // (one target: libmodsecurity keeps the part after the first `;` up to the next)
+        let c = ctl(N::RuleRemoveTargetById, "942100-942110;TX:x;ARGS:a");
         assert_eq!(c.ids, [IdRange::single(942100)]);
-        assert_eq!(targets(&c), ["ARGS:a", "ARGS:b", "TX:x"]);
-        let variables: Vec<_> = c.targets.iter().map(|t| t.variable).collect();
-        use seclang_parser::names::VariableName as V;
-        assert_eq!(variables, [Some(V::Args), Some(V::Args), Some(V::Tx)]);
+        assert_eq!(targets(&c), ["TX:x"]);
         assert_eq!(tag(&c), None);
         for (text, id) in [
             (" 7;ARGS", Some(7)),
@@ -794,9 +780,19 @@ mod tests {
                 "{text}"
             );
         }
-        let c = ctl(N::RuleRemoveTargetByTag, "t;request_filename|&ARGS|XML:/*");
-        let variables: Vec<_> = c.targets.iter().map(|t| t.variable).collect();
-        assert_eq!(variables, [Some(V::RequestFilename), None, Some(V::Xml)]);
+        use seclang_parser::names::VariableName as V;
+        for (text, variable) in [
+            ("t;request_filename", Some(V::RequestFilename)),
+            ("t;XML:/*", Some(V::Xml)),
+            ("t;ARGS_NAMES:a;b", Some(V::ArgsNames)),
+            ("t;FOO", None),
+        ] {
+            let c = ctl(N::RuleRemoveTargetByTag, text);
+            let variables: Vec<_> = c.targets.iter().map(|t| t.variable).collect();
+            assert_eq!(variables, [variable], "{text}");
+        }
+        // (an empty target, as libmodsecurity splits `t;;ARGS:a`, removes nothing)
+        assert!(targets(&ctl(N::RuleRemoveTargetByTag, "t;;ARGS:a")).is_empty());
         let c = ctl(N::RuleRemoveById, "1 2-3");
         assert_eq!(c.ids, [IdRange::single(1), IdRange { start: 2, end: 3 }]);
         assert!(c.targets.is_empty());

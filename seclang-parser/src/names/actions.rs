@@ -99,25 +99,18 @@ impl ActionName {
 }
 
 name_table! {
-    /// A `ctl:` option (the part before `=`).
+    /// A `ctl:` option (the part before `=`): libmodsecurity v3's (ModSecurity v2's others,
+    /// `ctl:hashEngine`, `ruleRemoveByMsg`..., do not load in v3, nor here).
     pub enum CtlName {
         AuditEngine => ["auditEngine"],
         AuditLogParts => ["auditLogParts"],
-        DebugLogLevel => ["debugLogLevel"],
         ForceRequestBodyVariable => ["forceRequestBodyVariable"],
-        HashEnforcement => ["hashEnforcement"],
-        HashEngine => ["hashEngine"],
         RequestBodyAccess => ["requestBodyAccess"],
-        RequestBodyLimit => ["requestBodyLimit"],
         RequestBodyProcessor => ["requestBodyProcessor"],
-        ResponseBodyAccess => ["responseBodyAccess"],
-        ResponseBodyLimit => ["responseBodyLimit"],
         RuleEngine => ["ruleEngine"],
         RuleRemoveById => ["ruleRemoveById"],
-        RuleRemoveByMsg => ["ruleRemoveByMsg"],
         RuleRemoveByTag => ["ruleRemoveByTag"],
         RuleRemoveTargetById => ["ruleRemoveTargetById"],
-        RuleRemoveTargetByMsg => ["ruleRemoveTargetByMsg"],
         RuleRemoveTargetByTag => ["ruleRemoveTargetByTag"],
     }
 }

@@ -124,6 +124,15 @@ fn argument(
             ))
         }
         (_, None) => return Ok(ActionArgument::None),
+        // (libmodsecurity v3's lexer reads `ctl:` and its option as one word: `ctl:'...'`
+        // does not load)
+        (ArgumentKind::Required, Some((at, _, true))) if action == Ctl => {
+            return Err(Problem::new(
+                at - 1,
+                "a ctl is not quoted (libmodsecurity v3 does not load ctl:'...')",
+                "'",
+            ))
+        }
         (_, Some((at, v, _))) => (at, v),
     };
     let bad = |msg: &str| Problem::new(at, format!("action '{action}': {msg}"), v);
@@ -218,38 +227,138 @@ fn severity(v: &str) -> Option<u8> {
     number(v).and_then(|s| u8::try_from(s).ok())
 }
 
+/// ModSecurity v2's `ctl` options, which libmodsecurity v3 does not load.
+const V2_CTLS: [&str; 8] = [
+    "debugLogLevel",
+    "hashEnforcement",
+    "hashEngine",
+    "requestBodyLimit",
+    "responseBodyAccess",
+    "responseBodyLimit",
+    "ruleRemoveByMsg",
+    "ruleRemoveTargetByMsg",
+];
+
 fn ctl(v: &str) -> PResult<Ctl> {
     let (n, value) = v
         .split_once('=')
         .ok_or_else(|| Problem::new(0, "ctl: expected NAME=VALUE", v))?;
-    let name = CtlName::from_name(n.trim())
-        .ok_or_else(|| Problem::new(0, format!("unknown ctl option '{n}'"), n))?;
+    let name = CtlName::from_name(n).ok_or_else(|| {
+        let message = match V2_CTLS.iter().find(|c| c.eq_ignore_ascii_case(n)) {
+            Some(c) => format!("ctl:{c} is ModSecurity v2's: libmodsecurity v3 does not load it"),
+            None => format!("unknown ctl option '{n}'"),
+        };
+        Problem::new(0, message, n)
+    })?;
+    let value_at = n.len() + 1;
+    ctl_value(name, value).map_err(|p| p.shift(value_at))?;
     let mut targets = Vec::new();
-    if matches!(
-        name,
-        CtlName::RuleRemoveTargetById
-            | CtlName::RuleRemoveTargetByTag
-            | CtlName::RuleRemoveTargetByMsg
-    ) {
-        let (_, list) = value.split_once(';').ok_or_else(|| {
-            Problem::new(
-                n.len() + 1,
-                format!("ctl:{name} expects RULE;TARGETS"),
-                value,
-            )
+    if let CtlName::RuleRemoveTargetById | CtlName::RuleRemoveTargetByTag = name {
+        let (rules, target) = Ctl::rules_and_target(value).ok_or_else(|| {
+            Problem::new(value_at, format!("ctl:{name} expects RULE;TARGET"), value)
         })?;
-        let list_at = v.len() - list.len();
-        targets = parse_variables(list)
-            .map_err(|p| p.shift(list_at))?
-            .into_iter()
-            .map(|(_, var)| var)
-            .collect();
+        if name == CtlName::RuleRemoveTargetById {
+            leading_integer(rules).map_err(|p| p.shift(value_at))?;
+        }
+        // (a name that is no variable's loads, as in libmodsecurity, and removes nothing)
+        if let Ok(parsed) = parse_variables(target) {
+            if let [(_, variable)] = &parsed[..] {
+                targets.push(variable.clone());
+            }
+        }
     }
     Ok(Ctl {
         name,
         value: value.to_string(),
         targets,
     })
+}
+
+/// A `ctl`'s value where libmodsecurity 3.0.15's lexer takes it, and nowhere else: one word
+/// of a few (ASCII case aside) for the switches and the body processor, `+`, `-` or `|` and
+/// part letters for `auditLogParts`, and `[0-9A-Za-z_/.*:;$[]-]+` for the rule removals (a
+/// target list `ARGS:a|ARGS:b`, a `/regex/` with other characters, a blank, a quote or a
+/// macro does not load there).
+fn ctl_value(name: CtlName, value: &str) -> PResult<()> {
+    let one_of = |words: &[&str]| match words.iter().any(|w| w.eq_ignore_ascii_case(value)) {
+        true => Ok(()),
+        false => Err(Problem::new(
+            0,
+            format!("ctl:{name} expects {}", words.join(", ")),
+            value,
+        )),
+    };
+    match name {
+        CtlName::RuleEngine => one_of(&["On", "Off", "DetectionOnly"]),
+        CtlName::AuditEngine => one_of(&["On", "Off", "RelevantOnly"]),
+        CtlName::RequestBodyAccess | CtlName::ForceRequestBodyVariable => one_of(&["On", "Off"]),
+        CtlName::RequestBodyProcessor => one_of(&["URLENCODED", "XML", "JSON"]),
+        CtlName::AuditLogParts => {
+            let parts = value.strip_prefix(['+', '-', '|']).ok_or_else(|| {
+                Problem::new(
+                    0,
+                    format!("ctl:{name} expects +, - or | and then audit log parts"),
+                    value,
+                )
+            })?;
+            match parts
+                .char_indices()
+                .find(|&(_, c)| !"ABCDEFGHJKIZ".contains(c))
+            {
+                _ if parts.is_empty() => Err(Problem::new(
+                    1,
+                    format!("ctl:{name} expects audit log parts"),
+                    "",
+                )),
+                None => Ok(()),
+                Some((at, c)) => Err(Problem::new(
+                    1 + at,
+                    format!("ctl:{name}: '{c}' is no audit log part (ABCDEFGHJKIZ are)"),
+                    &parts[at..],
+                )),
+            }
+        }
+        CtlName::RuleRemoveById
+        | CtlName::RuleRemoveByTag
+        | CtlName::RuleRemoveTargetById
+        | CtlName::RuleRemoveTargetByTag => {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || "_/.*:;$[]-".contains(c);
+            match value.char_indices().find(|&(_, c)| !allowed(c)) {
+                _ if value.is_empty() => {
+                    Err(Problem::new(0, format!("ctl:{name} expects a value"), ""))
+                }
+                None => Ok(()),
+                Some((at, c)) => {
+                    let hint = match c {
+                        '|' => " (one target per ctl: write a ctl for each)",
+                        _ => "",
+                    };
+                    Err(Problem::new(
+                        at,
+                        format!(
+                            "ctl:{name}: '{c}' is not allowed in its value (letters, digits and \
+                             _/.*:;$[]- are){hint}"
+                        ),
+                        &value[at..],
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// libmodsecurity reads a `ctl:ruleRemoveTargetById`'s rule with `std::stoi`: the text must
+/// start with an integer (`2-3` is 2), or the rule does not load.
+fn leading_integer(text: &str) -> PResult<()> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    match digits.starts_with(|c: char| c.is_ascii_digit()) {
+        true => Ok(()),
+        false => Err(Problem::new(
+            0,
+            format!("not able to convert '{text}' into a number"),
+            text,
+        )),
+    }
 }
 
 fn setvar(v: &str) -> PResult<SetVar> {
@@ -351,14 +460,14 @@ mod tests {
 
     #[test]
     fn ctl_and_setvar_forms() {
-        let got = parse_actions_t(
-            "ctl:ruleRemoveTargetById=942100;ARGS:foo|ARGS:bar,setvar:!tx.a,setvar:tx.b",
-        )
-        .unwrap();
+        let got =
+            parse_actions_t("ctl:ruleRemoveTargetById=942100;ARGS:foo,setvar:!tx.a,setvar:tx.b")
+                .unwrap();
         match &got[0].1.argument {
             ActionArgument::Ctl(c) => {
                 assert_eq!(c.name, CtlName::RuleRemoveTargetById);
-                assert_eq!(c.targets.len(), 2);
+                assert_eq!(c.targets.len(), 1);
+                assert_eq!(c.targets[0].name, crate::names::VariableName::Args);
             }
             a => panic!("{a:?}"),
         }
@@ -389,9 +498,87 @@ mod tests {
         assert!(parse_actions_t(" ").unwrap().is_empty());
         let e = parse_actions_t("xmlns:abc").unwrap_err();
         assert_eq!(e.at, 6);
-        let e = parse_actions_t("id:1,ctl:ruleRemoveTargetById=1;FOO").unwrap_err();
-        assert_eq!((e.at, e.message.as_str()), (32, "unknown variable 'FOO'"));
         let e = parse_actions_t("id:1,setvar:tx.a=%{bad}").unwrap_err();
         assert_eq!(e.at, 19);
+    }
+
+    /// `ctl`s load where libmodsecurity 3.0.15's do, and no others (its answers: `tests/oracle/
+    /// run.sh --lib wheel @text:...`, a rule with each): for the removals its lexer takes
+    /// `[0-9A-Za-z_/.*:;$[]-]`, `ruleRemoveTargetById` wants an integer before `;` and something
+    /// after it, and a target that names no variable loads; the switches take their words in
+    /// any case, `auditLogParts` a sign and part letters; ModSecurity v2's options do not load.
+    #[test]
+    fn ctl_values_load_as_in_libmodsecurity() {
+        let load = |ctl: &str| parse_actions_t(&format!("id:1,{ctl}"));
+        for ok in [
+            "ctl:ruleRemoveTargetById=2;ARGS:a",
+            "ctl:ruleRemoveTargetById=2-3;ARGS:a",
+            "ctl:ruleRemoveTargetById=0x2;ARGS:a",
+            "ctl:ruleRemoveTargetById=2;ARGS:a;b",
+            "ctl:ruleRemoveTargetById=2;;ARGS:a",
+            "ctl:ruleRemoveTargetById=2;FOO",
+            "ctl:ruleRemoveTargetById=2;ARGS:*",
+            "ctl:ruleRemoveTargetById=2;ARGS:a$b",
+            "ctl:ruleRemoveTargetById=2;ARGS:a[b]",
+            "ctl:ruleRemoveTargetById=2;XML:/*",
+            "ctl:ruleRemoveTargetByTag=;ARGS:a",
+            "ctl:ruleRemoveTargetByTag=OWASP_CRS/WEB_ATTACK;REQUEST_FILENAME",
+            "ctl:ruleRemoveById=920100-920199",
+            "ctl:ruleRemoveByTag=attack-sqli",
+            "ctl:ruleEngine=detectiononly",
+            "ctl:RULEENGINE=Off",
+            "ctl:auditEngine=relevantonly",
+            "ctl:auditLogParts=+E",
+            "ctl:auditLogParts=-E",
+            "ctl:auditLogParts=|ABCDEFGHJKIZ",
+            "ctl:requestBodyProcessor=Json",
+            "ctl:requestBodyProcessor=URLENCODED",
+            "ctl:requestBodyAccess=off",
+            "ctl:forceRequestBodyVariable=On",
+        ] {
+            assert!(load(ok).is_ok(), "{ok}: {:?}", load(ok).unwrap_err());
+        }
+        // (where the error is: in the value, or at the option's name or quote)
+        for (bad, at) in [
+            ("ctl:ruleRemoveTargetById=2;ARGS:a|ARGS:b", Some(8)),
+            ("ctl:ruleRemoveTargetById=2;!ARGS:a", Some(2)),
+            ("ctl:ruleRemoveTargetById=2;&ARGS", Some(2)),
+            ("ctl:ruleRemoveTargetById=2;ARGS:/^a/", Some(8)),
+            ("ctl:ruleRemoveTargetById=2;ARGS:a b", Some(8)),
+            ("ctl:ruleRemoveTargetById=2;ARGS:a@b", Some(8)),
+            ("ctl:ruleRemoveTargetById=2", Some(0)),
+            ("ctl:ruleRemoveTargetById=2;", Some(0)),
+            ("ctl:ruleRemoveTargetById=a;ARGS:a", Some(0)),
+            ("ctl:ruleRemoveTargetById=;ARGS:a", Some(0)),
+            ("ctl:ruleRemoveTargetByTag=abc", Some(0)),
+            ("ctl:ruleRemoveTargetByTag=a b;ARGS:a", Some(1)),
+            ("ctl:ruleRemoveByTag=a b", Some(1)),
+            ("ctl:ruleRemoveById=1 2", Some(1)),
+            ("ctl:ruleRemoveById=", Some(0)),
+            ("ctl:ruleRemoveByTag=%{tx.a}", Some(0)),
+            ("ctl:ruleEngine=Foo", Some(0)),
+            ("ctl:ruleEngine=OffX", Some(0)),
+            ("ctl:auditEngine=Foo", Some(0)),
+            ("ctl:auditLogParts=ABC", Some(0)),
+            ("ctl:auditLogParts=-e", Some(1)),
+            ("ctl:auditLogParts=+L", Some(1)),
+            ("ctl:auditLogParts=+", Some(1)),
+            ("ctl:requestBodyProcessor=MULTIPART", Some(0)),
+            ("ctl:requestBodyAccess=Foo", Some(0)),
+            ("ctl:forceRequestBodyVariable=1", Some(0)),
+            ("ctl:hashEngine=On", None),
+            ("ctl:ruleRemoveTargetByMsg=abc;ARGS:a", None),
+            ("ctl:responseBodyAccess=On", None),
+            ("ctl:'ruleEngine=Off'", None),
+        ] {
+            let e = load(bad).unwrap_err();
+            let value_at = "id:1,".len() + bad.find('=').unwrap() + 1;
+            let want = at.map_or("id:1,ctl:".len(), |k| value_at + k);
+            assert_eq!(e.at, want, "{bad}: {}", e.message);
+        }
+        let e = load("ctl:ruleRemoveTargetById=2;ARGS:a|ARGS:b").unwrap_err();
+        assert!(e.message.contains("one target per ctl"), "{}", e.message);
+        let e = load("ctl:ruleRemoveByMsg=abc").unwrap_err();
+        assert!(e.message.contains("ModSecurity v2's"), "{}", e.message);
     }
 }

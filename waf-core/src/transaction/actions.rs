@@ -458,16 +458,13 @@ impl Transaction {
                 self.request_body_access = Some(value.eq_ignore_ascii_case("on"))
             }
             CtlName::RequestBodyProcessor => {
+                // (the three libmodsecurity v3 loads: the parser admits no other)
                 let (p, name): (BodyProcessor, &[u8]) = if value.eq_ignore_ascii_case("xml") {
                     (BodyProcessor::Xml, b"XML")
                 } else if value.eq_ignore_ascii_case("json") {
                     (BodyProcessor::Json, b"JSON")
-                } else if value.eq_ignore_ascii_case("urlencoded") {
-                    (BodyProcessor::UrlEncoded, b"URLENCODED")
-                } else if value.eq_ignore_ascii_case("multipart") {
-                    (BodyProcessor::Multipart, b"MULTIPART")
                 } else {
-                    (BodyProcessor::Unknown, value.as_bytes())
+                    (BodyProcessor::UrlEncoded, b"URLENCODED")
                 };
                 self.body_processor = Some(p);
                 self.set_scalar(V::ReqbodyProcessor, name);
@@ -497,7 +494,6 @@ impl Transaction {
             }
             CtlName::AuditEngine => self.audit.ctl_engine(value),
             CtlName::AuditLogParts => self.audit.ctl_parts(&self.rules.config, value),
-            _ => {}
         }
     }
 }

@@ -87,12 +87,6 @@ impl Transaction {
                 self.var_offset += 1;
                 self.extract_arguments(false, &body, self.var_offset);
             }
-            Some(BodyProcessor::Unknown) => {
-                let ct = self.request_headers.get(b"content-type").unwrap_or(b"");
-                let mut m = b"Unknown request body processor: ".to_vec();
-                m.extend_from_slice(ct);
-                self.body_error(Some(&m));
-            }
             None => self.body_error(None),
         }
         self.request_body = body;

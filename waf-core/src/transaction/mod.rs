@@ -73,8 +73,6 @@ pub(crate) enum BodyProcessor {
     Multipart,
     Json,
     Xml,
-    /// A `ctl:requestBodyProcessor` or Content-Type naming nothing this engine parses.
-    Unknown,
 }
 
 type LogSink = Box<dyn FnMut(&str) + Send>;
