@@ -375,7 +375,7 @@ fn action(a: &Action, last: bool, out: &mut String) {
             out.push_str(t.as_str());
         }
         ActionArgument::Ctl(c) => {
-            value(&format!("{}={}", c.name, c.value), true, last, out);
+            value(&format!("{}={}", c.name, c.value), Form::Bare, last, out);
         }
         ActionArgument::SetVar(s) => {
             let mut t = String::new();
@@ -390,24 +390,38 @@ fn action(a: &Action, last: bool, out: &mut String) {
                 SetVarOperation::Delete | SetVarOperation::Create => {}
             }
             t.push_str(&s.value.raw);
-            value(&t, false, last, out);
+            value(&t, Form::PreferQuoted, last, out);
         }
-        ActionArgument::Text(m) => value(&m.raw, bare_by_default(a.name), last, out),
-        ActionArgument::Plain(p) => value(p, bare_by_default(a.name), last, out),
+        ActionArgument::Text(m) => value(&m.raw, form(a.name), last, out),
+        ActionArgument::Plain(p) => value(p, form(a.name), last, out),
     }
 }
 
-/// Values libmodsecurity takes only (or usually) bare.
-fn bare_by_default(name: ActionName) -> bool {
-    matches!(
-        name,
-        ActionName::SkipAfter | ActionName::Xmlns | ActionName::InitCol | ActionName::Allow
-    )
+/// How an action's value may be written.
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    /// Bare only: libmodsecurity v3 does not load `initcol:'...'`, `allow:'...'`, `ctl:'...'`.
+    Bare,
+    /// Quoted only: `ver:'...'`.
+    Quoted,
+    PreferBare,
+    PreferQuoted,
 }
 
-/// `:value`: in single quotes, or bare where that is the usual form (`prefer_bare`), where the
-/// value holds a `'`, or where quoting cannot work.
-fn value(v: &str, prefer_bare: bool, last: bool, out: &mut String) {
+fn form(name: ActionName) -> Form {
+    match name {
+        ActionName::InitCol | ActionName::Allow => Form::Bare,
+        ActionName::Ver => Form::Quoted,
+        ActionName::SkipAfter | ActionName::Xmlns => Form::PreferBare,
+        _ => Form::PreferQuoted,
+    }
+}
+
+/// `:value`: in single quotes, or bare where that is the usual form, where the value holds a
+/// `'`, or where quoting cannot work; as `form` says where only one form loads (the value must
+/// then be writable so).
+fn value(v: &str, form: Form, last: bool, out: &mut String) {
+    let prefer_bare = form == Form::PreferBare;
     out.push(':');
     // '...' ends at the first unescaped `'`; a trailing odd run of backslashes escapes it
     let quoted_ok = !has_unescaped(v, |c| c == '\'') && !ends_with_odd_backslashes(v);
@@ -420,7 +434,11 @@ fn value(v: &str, prefer_bare: bool, last: bool, out: &mut String) {
         && (!last || !ends_with_odd_backslashes(v));
     let must_quote = v.is_empty() || v.contains([' ', '\t', '"']);
     // bare when quoting cannot work, else when it is the usual form and safe
-    let bare = bare_ok && (!quoted_ok || (!must_quote && (prefer_bare || v.contains('\''))));
+    let bare = match form {
+        Form::Bare => true,
+        Form::Quoted => false,
+        _ => bare_ok && (!quoted_ok || (!must_quote && (prefer_bare || v.contains('\'')))),
+    };
     if bare {
         out.push_str(v);
     } else {

@@ -58,16 +58,21 @@ fn token_representable(t: &str) -> bool {
     bare || quoted
 }
 
-/// An action value that can be written `name:'v'` or `name:v`. `last`: the last action of its
+/// An action value that can be written `name:'v'` or `name:v` (as libmodsecurity v3 loads it:
+/// `ctl`, `initcol` and `allow` bare only, `ver` quoted only). `last`: the last action of its
 /// list (then a bare value cannot end in a backslash that would escape the list's closing `"`).
-fn action_value_representable(v: &str, last: bool) -> bool {
+fn action_value_representable(v: &str, last: bool, name: ActionName) -> bool {
     let quoted = !has_unescaped(v, |c| c == '\'') && !ends_with_odd_backslashes(v);
     let bare = !v.contains(',')
         && !v.starts_with('\'')
         && !v.ends_with([' ', '\t'])
         && !has_unescaped(v, |c| c == '"')
         && (!last || !ends_with_odd_backslashes(v));
-    quoted || bare
+    match name {
+        ActionName::Ctl | ActionName::InitCol | ActionName::Allow => bare,
+        ActionName::Ver => quoted,
+        _ => quoted || bare,
+    }
 }
 
 /// The text a `setvar:` action carries.
@@ -108,7 +113,7 @@ fn actions_representable(actions: &[Action]) -> bool {
         .iter()
         .enumerate()
         .all(|(i, a)| match action_text(a) {
-            Some(t) => action_value_representable(&t, i + 1 == n),
+            Some(t) => action_value_representable(&t, i + 1 == n, a.name),
             None => true,
         })
 }
@@ -433,7 +438,9 @@ fn no_argument_actions() -> Vec<ActionName> {
 }
 
 fn setvar() -> impl Strategy<Value = ActionArgument> {
-    let collection = "[a-zA-Z_][a-zA-Z0-9_]{0,4}";
+    // (the collections libmodsecurity v3 loads, in any case)
+    let collection =
+        pick(&["tx", "TX", "ip", "Session", "user", "global", "RESOURCE"]).prop_map(str::to_string);
     let key = text_with(
         &[
             "%{tx.a}",
@@ -467,7 +474,8 @@ fn setvar() -> impl Strategy<Value = ActionArgument> {
                 SetVarOperation::Delete | SetVarOperation::Create => MacroString::default(),
                 // `=+x` would be read as an addition
                 SetVarOperation::Set if value.raw.starts_with(['+', '-']) => return None,
-                _ if value.raw.is_empty() => MacroString::default(),
+                // (v3 loads no empty value after `=`, and no `=` in it)
+                _ if value.raw.is_empty() || value.raw.contains('=') => return None,
                 _ => value,
             };
             Some(ActionArgument::SetVar(SetVar {
@@ -571,16 +579,11 @@ fn action() -> impl Strategy<Value = Action> {
         Prepend,
     ];
     let plain_names = [
-        Accuracy,
-        Maturity,
         Rev,
         Ver,
-        SkipAfter,
         SanitiseArg,
         SanitiseRequestHeader,
         SanitiseResponseHeader,
-        Proxy,
-        Pause,
         SanitiseMatchedBytes,
     ];
     prop_oneof![
@@ -593,16 +596,23 @@ fn action() -> impl Strategy<Value = Action> {
             .prop_map(|t| action_of(T, ActionArgument::Transformation(t))),
         2 => ctl().prop_map(|c| action_of(Ctl, c)),
         3 => setvar().prop_map(|s| action_of(SetVar, s)),
+        // (no empty values: libmodsecurity v3 does not load them)
         4 => (proptest::sample::select(text_names.to_vec()), macro_text(6))
+            .prop_filter("empty value", |(_, m)| !m.raw.is_empty())
             .prop_map(|(a, m)| action_of(a, ActionArgument::Text(m))),
-        1 => ("[a-z]{1,5}", macro_text(3)).prop_filter_map("initcol", |(c, k)| {
+        1 => (pick(&["ip", "global", "resource"]), macro_text(3)).prop_filter_map("initcol", |(c, k)| {
             macro_string(&format!("{c}={}", k.raw))
+                .filter(|_| !k.raw.is_empty())
                 .map(|m| action_of(InitCol, ActionArgument::Text(m)))
         }),
         2 => (proptest::sample::select(plain_names.to_vec()), text_with(TEXT_PIECES, 4))
+            .prop_filter("empty value", |(_, t)| !t.is_empty())
             .prop_map(|(a, t)| action_of(a, ActionArgument::Plain(t))),
-        1 => pick(&[Pause, SanitiseMatchedBytes])
-            .prop_map(|a| action_of(a, ActionArgument::None)),
+        1 => (pick(&[Accuracy, Maturity]), "[0-9]{1,3}[a-z ]{0,2}")
+            .prop_map(|(a, t)| action_of(a, ActionArgument::Plain(t))),
+        1 => "[A-Za-z0-9_./:%{}-]{1,12}"
+            .prop_map(|t| action_of(SkipAfter, ActionArgument::Plain(t))),
+        1 => Just(action_of(SanitiseMatchedBytes, ActionArgument::None)),
         1 => prop_oneof![
             Just(action_of(Allow, ActionArgument::None)),
             pick(&["request", "phase", "REQUEST", "Phase"])
@@ -823,10 +833,9 @@ fn corner_cases_round_trip() {
         // a value ending in a backslash: bare, and not last
         r#"SecAction "id:1,tag:1;ARGS:a\,pass""#,
         r#"SecAction "id:1,msg:a\,pass""#,
-        // empty action lists and empty values
+        // empty action lists (an empty value does not load, as in libmodsecurity v3)
         r#"SecAction """#,
         r#"SecRule ARGS "@rx a" """#,
-        r#"SecAction "id:1,msg:'',tag:''""#,
         // operators with an empty argument
         r#"SecRule ARGS "@rx " "id:1""#,
         r#"SecRule ARGS "@pm " "id:1""#,

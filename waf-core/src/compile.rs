@@ -684,11 +684,6 @@ fn classify(
                 ra.disruptive = Some(Disruptive::Allow(kind));
             }
             A::Redirect => ra.disruptive = Some(Disruptive::Redirect(text(a))),
-            A::Proxy => ra.disruptive = Some(Disruptive::Proxy(text(a))),
-            A::Pause => {
-                let ms = plain(a).trim().parse().unwrap_or(0);
-                ra.disruptive = Some(Disruptive::Pause(ms));
-            }
             A::Status => {
                 if let ActionArgument::Number(n) = a.argument {
                     ra.match_actions
@@ -705,8 +700,12 @@ fn classify(
                 .match_actions
                 .push(MatchAction::SkipAfter(plain(a).into())),
             A::SetVar => {
-                if let ActionArgument::SetVar(s) = &a.argument {
-                    ra.setvars.push(crate::rule::RuleSetVar::new(s.clone()));
+                // (`setvar:tx.=1` loads in libmodsecurity v3 and sets nothing)
+                match &a.argument {
+                    ActionArgument::SetVar(s) if !s.key.raw.is_empty() => {
+                        ra.setvars.push(crate::rule::RuleSetVar::new(s.clone()))
+                    }
+                    _ => {}
                 }
             }
             A::Ctl => {

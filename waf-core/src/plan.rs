@@ -490,10 +490,12 @@ fn tx_inert(rule: &Rule) -> bool {
                         || a.logdata.as_ref().is_some_and(reads_tx)
                         || a.tags.iter().any(reads_tx)
                         || a.setvars.iter().any(|s| {
-                            is_tx(&s.var.collection) || reads_tx(&s.var.key) || reads_tx(&s.var.value)
+                            is_tx(&s.var.collection)
+                                || reads_tx(&s.var.key)
+                                || reads_tx(&s.var.value)
                         })
                         || a.match_actions.iter().any(action_reads)
-                        || matches!(&a.disruptive, Some(Disruptive::Redirect(m) | Disruptive::Proxy(m)) if reads_tx(m))
+                        || matches!(&a.disruptive, Some(Disruptive::Redirect(m)) if reads_tx(m))
                 })
         })
 }

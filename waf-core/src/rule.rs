@@ -315,9 +315,6 @@ pub enum Disruptive {
     /// `allow` (whole transaction), `allow:request`, `allow:phase`.
     Allow(AllowKind),
     Redirect(MacroString),
-    /// v2's `proxy` and `pause`: accepted, treated like `deny` carrying their data.
-    Proxy(MacroString),
-    Pause(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

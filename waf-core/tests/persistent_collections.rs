@@ -38,13 +38,13 @@ fn counts_survive_transactions_per_key_and_expire() {
 }
 
 /// `setsid` and `setuid` open `SESSION` and `USER` under their keys (read back as `SESSIONID`
-/// and `USERID`), each its own count per key; `initcol` of a collection libmodsecurity does not
-/// know opens nothing that a rule can see.
+/// and `USERID`), each its own count per key. (`initcol` of a collection libmodsecurity v3 does
+/// not know, `initcol:other=x`, does not load.)
 const SESSION_RULES: &str = r#"
 SecRuleEngine On
 SecRule ARGS:sid "@rx ^(.+)$" "id:1,phase:1,pass,nolog,capture,setsid:%{TX.1}"
 SecRule ARGS:uid "@rx ^(.+)$" "id:2,phase:1,pass,nolog,capture,setuid:%{TX.1}"
-SecAction "id:3,phase:1,pass,nolog,initcol:other=x,setvar:session.n=+1,setvar:user.n=+1"
+SecAction "id:3,phase:1,pass,nolog,setvar:session.n=+1,setvar:user.n=+1"
 SecRule SESSIONID "@streq s1" "id:4,phase:1,pass,log,msg:'session s1'"
 SecRule USERID "@streq u1" "id:5,phase:1,pass,log,msg:'user u1'"
 SecRule SESSION:n "@ge 2" "id:6,phase:1,deny,status:401,log"

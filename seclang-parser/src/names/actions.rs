@@ -26,10 +26,8 @@ name_table! {
         NoAuditLog => ["noauditlog"],
         NoLog => ["nolog"],
         Pass => ["pass"],
-        Pause => ["pause"],
         Phase => ["phase"],
         Prepend => ["prepend"],
-        Proxy => ["proxy"],
         Redirect => ["redirect"],
         Rev => ["rev"],
         SanitiseArg => ["sanitiseArg"],
@@ -71,7 +69,7 @@ impl ActionName {
         match self {
             AuditLog | Block | Capture | Chain | Deny | Drop | Log | MultiMatch | NoAuditLog
             | NoLog | Pass | SanitiseMatched => ArgumentKind::None,
-            Allow | Pause | SanitiseMatchedBytes => ArgumentKind::Optional,
+            Allow | SanitiseMatchedBytes => ArgumentKind::Optional,
             _ => ArgumentKind::Required,
         }
     }

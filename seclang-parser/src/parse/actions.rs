@@ -45,8 +45,19 @@ pub(crate) fn parse_actions(text: &str, trailing_comma: bool) -> PResult<Vec<(us
         let start = pos;
         let rest = &text[pos..];
         let (_, n) = name(rest).map_err(|_| Problem::new(pos, "expected an action", word(rest)))?;
-        let action = ActionName::from_name(n)
-            .ok_or_else(|| Problem::new(pos, format!("unknown action '{n}'"), word(rest)))?;
+        let action = ActionName::from_name(n).ok_or_else(|| {
+            // (v3 refuses them too: "Action: Proxy is not yet supported")
+            let message = match ["proxy", "pause"]
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(n))
+            {
+                Some(a) => {
+                    format!("action '{a}' is ModSecurity v2's: libmodsecurity v3 does not load it")
+                }
+                None => format!("unknown action '{n}'"),
+            };
+            Problem::new(pos, message, word(rest))
+        })?;
         pos += n.len();
         let mut value: Option<(usize, &str, bool)> = None;
         if b.get(pos) == Some(&b':') {
@@ -124,13 +135,29 @@ fn argument(
             ))
         }
         (_, None) => return Ok(ActionArgument::None),
-        // (libmodsecurity v3's lexer reads `ctl:` and its option as one word: `ctl:'...'`
-        // does not load)
-        (ArgumentKind::Required, Some((at, _, true))) if action == Ctl => {
+        // (libmodsecurity v3's lexer reads these with their value as one word: `ctl:'...'`,
+        // `status:'403'`, `t:'none'` do not load)
+        (_, Some((at, _, true))) if matches!(action, Ctl | Status | Skip | T | InitCol | Allow) => {
             return Err(Problem::new(
                 at - 1,
-                "a ctl is not quoted (libmodsecurity v3 does not load ctl:'...')",
+                format!("action '{action}' takes its value unquoted (libmodsecurity v3 does not load {action}:'...')"),
                 "'",
+            ))
+        }
+        // (and `ver` only quoted)
+        (_, Some((at, v, false))) if action == Ver => {
+            return Err(Problem::new(
+                at,
+                "action 'ver' takes its value quoted (libmodsecurity v3 loads ver:'...' only)",
+                v,
+            ))
+        }
+        // (`skipAfter:''` loads in v3, a marker named nothing)
+        (ArgumentKind::Required, Some((at, "", quoted))) if !(quoted && action == SkipAfter) => {
+            return Err(Problem::new(
+                at - usize::from(quoted),
+                format!("action '{action}' needs a value (libmodsecurity v3 does not load an empty one)"),
+                "",
             ))
         }
         (_, Some((at, v, _))) => (at, v),
@@ -185,10 +212,31 @@ fn argument(
             ActionArgument::Plain(v.to_string())
         }
         InitCol => {
-            if !v.contains('=') {
-                return Err(bad("expected COLLECTION=KEY"));
+            // (libmodsecurity v3 keeps `ip`, `global` and `resource`, spelt so, and a key)
+            match v.split_once('=') {
+                Some(("ip" | "global" | "resource", key)) if !key.is_empty() => {}
+                Some((_, key)) if !key.is_empty() => {
+                    return Err(bad("the collection must be ip, global or resource"))
+                }
+                _ => return Err(bad("expected COLLECTION=KEY")),
             }
             ActionArgument::Text(parse_macro_string(v).map_err(|p| p.shift(at))?)
+        }
+        Accuracy | Maturity => {
+            // (libmodsecurity v3 reads it with std::stoi: an integer must start it)
+            let t = v.trim_start().trim_start_matches(['+', '-']);
+            if !t.starts_with(|c: char| c.is_ascii_digit()) {
+                return Err(bad("expected a number"));
+            }
+            ActionArgument::Plain(v.to_string())
+        }
+        SkipAfter => {
+            if let Some(c) = v.chars().find(|c| matches!(c, ' ' | '\t' | '"' | ',')) {
+                return Err(bad(&format!(
+                    "'{c}' is not allowed in a marker name (libmodsecurity v3 does not load it)"
+                )));
+            }
+            ActionArgument::Plain(v.to_string())
         }
         a if a.expands_macros() => {
             ActionArgument::Text(parse_macro_string(v).map_err(|p| p.shift(at))?)
@@ -361,6 +409,9 @@ fn leading_integer(text: &str) -> PResult<()> {
     }
 }
 
+/// The collections a `setvar` may name (libmodsecurity v3's).
+const SETVAR_COLLECTIONS: [&str; 6] = ["tx", "ip", "session", "user", "global", "resource"];
+
 fn setvar(v: &str) -> PResult<SetVar> {
     let (delete, body, body_at) = match v.strip_prefix('!') {
         Some(b) => (true, b, 1),
@@ -391,11 +442,45 @@ fn setvar(v: &str) -> PResult<SetVar> {
     let (collection, key) = target
         .split_once('.')
         .ok_or_else(|| Problem::new(body_at, "setvar: expected COLLECTION.NAME", target))?;
-    if collection.is_empty() || key.is_empty() {
+    // (`tx.` loads in libmodsecurity v3: an element named nothing)
+    if collection.is_empty() {
         return Err(Problem::new(
             body_at,
             "setvar: expected COLLECTION.NAME",
             target,
+        ));
+    }
+    // (the collections libmodsecurity v3's lexer knows there, in any case)
+    if !SETVAR_COLLECTIONS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(collection))
+    {
+        return Err(Problem::new(
+            body_at,
+            format!(
+                "setvar: the collection must be one of {}",
+                SETVAR_COLLECTIONS.join(", ")
+            ),
+            collection,
+        ));
+    }
+    if let Some(eq) = value.find('=') {
+        return Err(Problem::new(
+            value_at + eq,
+            "setvar: '=' is not allowed in a value (libmodsecurity v3 does not load it)",
+            &value[eq..],
+        ));
+    }
+    if value.is_empty()
+        && matches!(
+            op,
+            SetVarOperation::Set | SetVarOperation::Add | SetVarOperation::Subtract
+        )
+    {
+        return Err(Problem::new(
+            value_at,
+            "setvar: a value is needed after '=' (libmodsecurity v3 does not load an empty one)",
+            "",
         ));
     }
     let key_at = body_at + collection.len() + 1;
@@ -580,5 +665,98 @@ mod tests {
         assert!(e.message.contains("one target per ctl"), "{}", e.message);
         let e = load("ctl:ruleRemoveByMsg=abc").unwrap_err();
         assert!(e.message.contains("ModSecurity v2's"), "{}", e.message);
+    }
+
+    /// Action values load where libmodsecurity 3.0.15's do (each answer taken from
+    /// `tests/oracle/run.sh --lib wheel @text:...`, a rule with the action; 3.0.9 answers the
+    /// same): values its lexer reads bare only or quoted only, no empty value, `accuracy` and
+    /// `maturity` numbers, `initcol` of `ip`, `global` or `resource`, `setvar` of the six
+    /// collections it knows, marker names without blanks or quotes; v2's `proxy` and `pause`
+    /// do not load.
+    #[test]
+    fn actions_load_as_in_libmodsecurity() {
+        let load = |a: &str| parse_actions_t(&format!("id:1,{a},pass"));
+        for ok in [
+            "status:403",
+            "skip:1",
+            "accuracy:5",
+            "accuracy:'5'",
+            "accuracy:5x",
+            "maturity:' 5'",
+            "ver:'OWASP_CRS/4.28.0'",
+            "rev:2",
+            "rev:'2'",
+            "initcol:ip=%{REMOTE_ADDR}",
+            "initcol:global=global",
+            "initcol:resource=a b",
+            "setvar:Tx.a=1",
+            "setvar:IP.a=+1",
+            "setvar:SESSION.a=1",
+            "setvar:user.a=1",
+            "setvar:global.a=1",
+            "setvar:resource.a=1",
+            "setvar:tx.a",
+            "setvar:!tx.a",
+            "skipAfter:END_HOST_CHECK",
+            "skipAfter:'END'",
+            "skipAfter:''",
+            "skipAfter:a'b",
+            "setvar:tx.",
+            "setvar:tx.=1",
+            "msg:'a b'",
+            "phase:'2'",
+            "id:'1'",
+            "allow:phase",
+            "t:lowercase",
+        ] {
+            assert!(load(ok).is_ok(), "{ok}: {:?}", load(ok).unwrap_err());
+        }
+        for bad in [
+            "status:'403'",
+            "skip:'1'",
+            "t:'none'",
+            "allow:'request'",
+            "initcol:'ip=x'",
+            "ver:OWASP_CRS/4.0",
+            "ver:''",
+            "rev:''",
+            "rev:",
+            "msg:''",
+            "msg:",
+            "tag:''",
+            "logdata:",
+            "setenv:''",
+            "setuid:",
+            "redirect:",
+            "expirevar:''",
+            "skipAfter:",
+            "accuracy:x",
+            "accuracy:''",
+            "maturity:x",
+            "initcol:IP=x",
+            "initcol:session=x",
+            "initcol:tx=x",
+            "initcol:ip=",
+            "setvar:foo.a=1",
+            "setvar:env.a=1",
+            "setvar:'tx .a=1'",
+            "setvar:tx.a=",
+            "setvar:'tx.a=+'",
+            "skipAfter:a b",
+            "skipAfter:'a b'",
+            "setvar:tx.a==1",
+            "setvar:'tx.a=1=2'",
+            "proxy:http://x",
+            "pause:10",
+            "pause",
+        ] {
+            assert!(load(bad).is_err(), "{bad} loaded");
+        }
+        let e = load("pause:10").unwrap_err();
+        assert!(e.message.contains("ModSecurity v2's"), "{}", e.message);
+        // (at the value, or at its quote)
+        assert_eq!(load("ver:x").unwrap_err().at, "id:1,ver:".len());
+        assert_eq!(load("status:'403'").unwrap_err().at, "id:1,status:".len());
+        assert_eq!(load("msg:''").unwrap_err().at, "id:1,msg:".len());
     }
 }

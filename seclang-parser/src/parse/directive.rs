@@ -354,12 +354,9 @@ impl<'a> Args<'a, '_> {
                 ));
             }
         }
-        let disruptive = actions.iter().any(|a| {
-            matches!(
-                a.name,
-                A::Deny | A::Drop | A::Pass | A::Allow | A::Redirect | A::Proxy | A::Pause
-            )
-        });
+        let disruptive = actions
+            .iter()
+            .any(|a| matches!(a.name, A::Deny | A::Drop | A::Pass | A::Allow | A::Redirect));
         if !disruptive {
             return Err(self.error_at(
                 t.offset,

@@ -370,16 +370,7 @@ impl Transaction {
                 };
                 return false;
             }
-            Disruptive::Deny | Disruptive::Drop | Disruptive::Proxy(_) => {
-                if self.intervention.status == 200 {
-                    self.intervention.status = 403;
-                }
-                if let Disruptive::Proxy(m) = d {
-                    self.intervention.url = Some(self.expand_to_string(m));
-                }
-            }
-            Disruptive::Pause(ms) => {
-                self.intervention.pause = *ms;
+            Disruptive::Deny | Disruptive::Drop => {
                 if self.intervention.status == 200 {
                     self.intervention.status = 403;
                 }

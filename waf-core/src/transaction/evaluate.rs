@@ -1579,6 +1579,19 @@ mod tests {
         assert_eq!(msgs("/f?Ab=x&z=1"), all("Ab", &[]));
     }
 
+    /// A `setvar` of an element named nothing loads and sets nothing, and a `skipAfter` of a
+    /// marker named nothing (`skipAfter:''`, no such marker) passes every rule after it, in
+    /// this phase and the next (libmodsecurity 3.0.15's lines, `tests/oracle/txn.sh --lib
+    /// wheel` on the case; 3.0.9 logs the same).
+    #[test]
+    fn an_empty_setvar_name_sets_nothing_and_an_empty_marker_is_never_reached() {
+        let rules =
+            include_str!("../../../tests/oracle/cases/txn/e3-empty-setvar-name-and-marker.conf");
+        let lines = test_log::lines(rules, test_log::get("/", &[]));
+        let msgs: Vec<String> = lines.iter().map(|l| test_log::field(l, "msg")).collect();
+        assert_eq!(msgs, ["empty before", "still empty"]);
+    }
+
     /// An argument that is one `%{tx.name}` (looked up by the name's hash kept from the load)
     /// reads `TX` without regard to the name's case, and a missing element as nothing (the
     /// rules logged for each request: libmodsecurity 3.0.15's, `tests/oracle/txn.sh --lib wheel`).

@@ -43,7 +43,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub struct Intervention {
     /// HTTP status to answer with (200 when nothing was set).
     pub status: u16,
-    /// `pause:N` milliseconds (data only; the server decides).
+    /// Milliseconds to pause: always 0, as in libmodsecurity v3, which loads no `pause`
+    /// action (the field is its `ModSecurityIntervention`'s).
     pub pause: u64,
     /// `redirect` target.
     pub url: Option<String>,
