@@ -132,8 +132,8 @@ pub struct Variable {
 /// What follows `VARIABLE:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
-    /// An element name (compared case-insensitively by the engine), an XPath for `XML`,
-    /// or a run-time name with macros (`TX:%{tx.x}`).
+    /// An element name (compared case-insensitively by the engine) or an XPath for `XML`
+    /// (no `}`: libmodsecurity v3 loads no macro there).
     Key(String),
     /// `/regex/` (or `'/regex/'`): the elements whose names match.
     Regex(String),

@@ -287,7 +287,12 @@ fn variable() -> impl Strategy<Value = Variable> {
             && k.starts_with('/')
             && k.ends_with('/')
             && !k.contains(['=', ' ', '\t', '"']);
-        !k.is_empty() && key_len(k) == k.len() && !k.starts_with("'/") && !regex_like
+        // (no `}`: libmodsecurity v3 loads none in an element name, nor a macro)
+        !k.is_empty()
+            && key_len(k) == k.len()
+            && !k.starts_with("'/")
+            && !regex_like
+            && !k.contains('}')
     });
     let regex = text_with(
         &[
@@ -836,9 +841,7 @@ fn corner_cases_round_trip() {
         // empty action lists (an empty value does not load, as in libmodsecurity v3)
         r#"SecAction """#,
         r#"SecRule ARGS "@rx a" """#,
-        // operators with an empty argument
-        r#"SecRule ARGS "@rx " "id:1""#,
-        r#"SecRule ARGS "@pm " "id:1""#,
+        // an operator without an argument (an empty one does not load, as in v3)
         r#"SecRule ARGS "@detectSQLi" "id:1""#,
     ] {
         if let Err(e) = roundtrip_source(src) {

@@ -460,10 +460,7 @@ fn rule_may_interrupt(rule: &Rule) -> bool {
 /// Whether a rule that runs neither reads nor writes `TX` (nor jumps, nor interrupts): the
 /// phase 1 rules folded into the snapshot may be moved before it.
 fn tx_inert(rule: &Rule) -> bool {
-    let target_reads = |t: &Target| {
-        t.variable == VariableName::Tx
-            || matches!(&t.selector, Some(CompiledSelector::Key(_, _, Some(_))))
-    };
+    let target_reads = |t: &Target| t.variable == VariableName::Tx;
     let action_reads = |a: &MatchAction| match a {
         MatchAction::Skip(_) | MatchAction::SkipAfter(_) => true,
         MatchAction::Ctl(c) => c.ctl.value.contains("%{") || c.ctl.name == CtlName::RuleEngine,
@@ -570,7 +567,7 @@ impl Known {
             "NoMatch",
         ];
         let known_target = |t: &Target| match &t.selector {
-            Some(CompiledSelector::Key(name, _, None)) if t.variable == VariableName::Tx => {
+            Some(CompiledSelector::Key(name, _)) if t.variable == VariableName::Tx => {
                 std::str::from_utf8(name).is_ok_and(|n| self.is_known(&n.to_ascii_lowercase()))
             }
             _ => false,

@@ -107,10 +107,10 @@ impl Clone for PhaseKeys {
 /// A selector with its regex compiled.
 #[derive(Debug, Clone)]
 pub enum CompiledSelector {
-    /// Element name; compared case-insensitively. May hold macros (`TX:%{tx.x}`). With the
-    /// name's [`crate::collection::name_hash`], worked out once (`TX:x` is looked up hundreds
-    /// of times a request).
-    Key(Vec<u8>, u64, Option<MacroString>),
+    /// Element name; compared case-insensitively. With the name's
+    /// [`crate::collection::name_hash`], worked out once (`TX:x` is looked up hundreds of times
+    /// a request).
+    Key(Vec<u8>, u64),
     /// `/regex/`, matched against element names.
     Regex(Arc<SelectorRegex>, String),
 }
@@ -120,14 +120,8 @@ impl Target {
         let selector = match &v.selector {
             None => None,
             Some(Selector::Key(k)) => {
-                // `TX:%{tx.name}`: the element name is known at run time only
-                let m = if k.contains("%{") {
-                    Some(seclang_parser::parse_macros(k)?)
-                } else {
-                    None
-                };
                 let hash = crate::collection::name_hash(k.as_bytes());
-                Some(CompiledSelector::Key(k.as_bytes().to_vec(), hash, m))
+                Some(CompiledSelector::Key(k.as_bytes().to_vec(), hash))
             }
             Some(Selector::Regex(r)) => {
                 let re = SelectorRegex::new(r)

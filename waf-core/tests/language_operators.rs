@@ -7,8 +7,8 @@
 //!   becomes that byte, then every `\uHHHH` the byte of its low 8 bits, each repeated until
 //!   none is left;
 //! - the operator is built from `name` and `param` (through the SecLang parser, as a rule
-//!   would have it; a `param` with a newline, which no rule line can hold, is given to the
-//!   operator directly), with data files (`@pmFromFile test-cases/...`) resolved from a
+//!   would have it; a `param` with a newline, which no rule line can hold, or a blank one,
+//!   which no rule loads, is given to the operator directly), with data files (`@pmFromFile test-cases/...`) resolved from a
 //!   directory where `test-cases` is the suite, as the runner's working directory has it;
 //! - the verdict is compared with `ret`; for `@rx`, the captures with `re_groups` too
 //!   (`TX:0`, `TX:1`...);
@@ -97,7 +97,10 @@ impl OperatorContext for Cx {
 fn operator(name: &str, param: &str) -> Result<seclang_parser::Operator, String> {
     let op_name =
         OperatorName::from_name(name).ok_or_else(|| format!("unknown operator {name}"))?;
-    if param.contains('\n') {
+    // (a blank parameter no rule loads either, as in libmodsecurity v3; its unit runner builds
+    // the operator itself)
+    let blank = param.trim_matches(' ').is_empty() && !op_name.takes_no_argument();
+    if param.contains('\n') || blank {
         return Ok(seclang_parser::Operator {
             span: Span::default(),
             negated: false,

@@ -49,6 +49,18 @@ pub(crate) fn parse_operator(
         (OperatorName::Rx, pos)
     };
     let raw = &text[arg_at..];
+    // (libmodsecurity v3 loads no empty argument: `"@rx "`, `"@pm "`, `""`, `"!"`; a blank
+    // one, `"@rx  "` or `" "`, it does)
+    if raw.is_empty() && !name.takes_no_argument() {
+        return Err(Problem::new(
+            pos,
+            match text[pos..].starts_with('@') {
+                true => format!("operator '@{name}' needs an argument"),
+                false => "expected an operator or a regex".to_string(),
+            },
+            rest,
+        ));
+    }
     let argument_text = if quoted && raw.contains("\\\"") {
         raw.replace("\\\"", "\"")
     } else {
@@ -225,5 +237,36 @@ mod tests {
         assert_eq!(atoi(" 5 "), (5, true));
         let e = parse_operator_t("@validateByteRange 1-10,300", true).unwrap_err();
         assert_eq!(e.at, 24);
+    }
+
+    /// No empty argument loads, as in libmodsecurity 3.0.15 ("syntax error, unexpected Id"
+    /// for `"@rx "`, `""`, `"!"`, `"!@rx "`, `"@beginsWith "`; `tests/oracle/run.sh --lib wheel`),
+    /// where a blank one does (`"@rx  "`, `" "`); operators without one take a trailing blank.
+    #[test]
+    fn an_empty_argument_does_not_load() {
+        for bad in [
+            "@rx ",
+            "@pm ",
+            "@eq ",
+            "@within ",
+            "@ipMatch ",
+            "",
+            "!",
+            "!@rx ",
+        ] {
+            assert!(parse_operator_t(bad, true).is_err(), "{bad:?} loaded");
+        }
+        for ok in [
+            "@detectSQLi",
+            "@detectSQLi ",
+            "@unconditionalMatch ",
+            "@rx a",
+            "@rx  ",
+            " ",
+            "a",
+            "!a",
+        ] {
+            assert!(parse_operator_t(ok, true).is_ok(), "{ok:?}");
+        }
     }
 }

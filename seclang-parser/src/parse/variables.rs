@@ -120,6 +120,16 @@ fn selector_at(s: &str) -> PResult<(usize, Selector)> {
     {
         return Ok((len, Selector::Regex(key[1..key.len() - 1].to_string())));
     }
+    // (libmodsecurity v3's lexer ends an element name before a `}`, and the rule does not
+    // load: nor does a macro there, `TX:%{tx.name}`)
+    if let Some(at) = key.find('}') {
+        return Err(Problem::new(
+            at,
+            "'}' is not allowed in an element name (libmodsecurity v3 does not load it, nor a \
+             macro there)",
+            &key[at..],
+        ));
+    }
     Ok((len, Selector::Key(key.to_string())))
 }
 
@@ -201,5 +211,24 @@ mod tests {
         assert_eq!(e.at, 4);
         let e = parse_variables("ARGS:").unwrap_err();
         assert_eq!(e.at, 5);
+    }
+
+    /// An element name holds no `}` (libmodsecurity 3.0.15: "Expecting a variable"), so no
+    /// macro either; `=` and a lone `%{` load, as there, and a `/regex/` may hold a `}`.
+    #[test]
+    fn an_element_name_holds_no_brace() {
+        for bad in [
+            "TX:%{tx.a}",
+            "ARGS:a}",
+            "ARGS:a%{tx.a}b",
+            "ARGS|!ARGS:%{tx.a}",
+            "XML:/a}",
+        ] {
+            let e = parse_variables(bad).unwrap_err();
+            assert_eq!(e.at, bad.find('}').unwrap(), "{bad}: {}", e.message);
+        }
+        for ok in ["ARGS:a=b", "ARGS:%{", "ARGS:/a}/", "XML:/a[@b='c']"] {
+            assert!(parse_variables(ok).is_ok(), "{ok}");
+        }
     }
 }

@@ -464,12 +464,7 @@ pub(crate) fn number_phase_keys<'r>(
             _ => &[],
         };
         for t in rule.targets.iter().chain(excepted) {
-            // (`ARGS:%{tx.name}` picks by a name known at each evaluation)
-            let by_macro = matches!(
-                t.selector,
-                Some(crate::rule::CompiledSelector::Key(_, _, Some(_)))
-            );
-            if t.count || by_macro || !fixed_during_phase(t.variable) {
+            if t.count || !fixed_during_phase(t.variable) {
                 continue;
             }
             let selected = t.selector.as_ref().map(|_| Arc::clone(&t.full_name));
@@ -1817,24 +1812,21 @@ mod tests {
     }
 
     /// A target with a selector has per-phase entries of its own: `ARGS:b`'s bytes, asked
-    /// first, do not answer for `ARGS:a`; nor do those of a name given by a macro, whose
-    /// value changes within the phase (`ARGS:%{tx.n}`: it has no entry).
+    /// first, do not answer for `ARGS:a`, nor `ARGS:a`'s for `ARGS:b` after it.
     #[test]
     fn selected_values_have_entries_of_their_own() {
         let rules = rule_set(
             "SecRuleEngine DetectionOnly\n\
              SecRule ARGS:b \"@rx <\" \"id:1,phase:1,pass,log,t:none\"\n\
              SecRule ARGS:a \"@rx <\" \"id:2,phase:1,pass,log,t:none\"\n\
-             SecAction \"id:3,phase:1,pass,nolog,setvar:tx.n=b\"\n\
-             SecRule ARGS:%{tx.n} \"@rx <\" \"id:4,phase:1,pass,log,t:none\"\n\
-             SecAction \"id:5,phase:1,pass,nolog,setvar:tx.n=a\"\n\
-             SecRule ARGS:%{tx.n} \"@rx <\" \"id:6,phase:1,pass,log,t:none\"",
+             SecRule ARGS:b \"@rx <\" \"id:3,phase:1,pass,log,t:none\"\n\
+             SecRule ARGS:a \"@rx <\" \"id:4,phase:1,pass,log,t:none\"",
         );
         let mut tx = Transaction::new(rules);
         tx.process_uri(b"/?a=%3C&b=x", b"GET", b"1.1");
         tx.process_request_headers();
         let ids: Vec<u64> = tx.messages().iter().map(|m| m.rule_id).collect();
-        assert_eq!(ids, [2, 6]);
+        assert_eq!(ids, [2, 4]);
     }
 
     /// Rules of the same variables and chain share their byte test's entry, each asking it

@@ -667,13 +667,10 @@ impl Transaction {
                 Some(CompiledSelector::Regex(re, _)) => {
                     v.element.as_ref().is_some_and(|el| re.is_match(el))
                 }
-                Some(CompiledSelector::Key(_, _, Some(m))) => {
-                    v.key_eq_ignore_case(&format!("{}:{}", e.variable, self.expand_to_string(m)))
-                }
                 // an element of the excluded variable: its name is the key's (`!REQUEST_
                 // HEADERS:Referer` is tried on each header, and the variable's name compared
                 // again each time was most of it)
-                Some(CompiledSelector::Key(k, _, None)) if matches!(v.name, ValueName::Element(var) if var == e.variable) => {
+                Some(CompiledSelector::Key(k, _)) if matches!(v.name, ValueName::Element(var) if var == e.variable) => {
                     v.element_eq_ignore_case(k, &e.full_name)
                 }
                 // a value of another variable cannot have this name: no text compared

@@ -106,7 +106,7 @@ fn memo_rule(rule: &Rule) -> Option<MemoRule> {
                         | V::MatchedVarName
                 )
         }
-        Some(CompiledSelector::Key(name, _, None)) => match t.variable {
+        Some(CompiledSelector::Key(name, _)) => match t.variable {
             V::RequestHeaders => !super::is_credential(name),
             // (not a capture, `TX:0`: a piece of any value)
             V::Tx => !name.iter().all(u8::is_ascii_digit),
@@ -182,7 +182,7 @@ impl Transaction {
     /// enough to keep; `Err` otherwise.
     fn one_value(&self, target: &crate::rule::Target) -> Result<Option<Bytes>, ()> {
         let value = match &target.selector {
-            Some(CompiledSelector::Key(name, hash, None)) => {
+            Some(CompiledSelector::Key(name, hash)) => {
                 let Some(c) = self.collection(target.variable) else {
                     return Ok(None);
                 };

@@ -330,7 +330,7 @@ impl Transaction {
             return 0;
         };
         match &target.selector {
-            Some(CompiledSelector::Key(k, hash, None)) if collection == v => {
+            Some(CompiledSelector::Key(k, hash)) if collection == v => {
                 c.named_by_hash(k, *hash).count()
             }
             _ => {
@@ -394,7 +394,7 @@ impl Transaction {
                     origin: Origin::of(e.origin),
                 })
             };
-            if let Some(CompiledSelector::Key(k, hash, None)) = &target.selector {
+            if let Some(CompiledSelector::Key(k, hash)) = &target.selector {
                 // `TX:score`: found by the name's hash, not by a walk over the collection
                 for e in c.named_by_hash(k, *hash) {
                     push(e);
@@ -445,13 +445,12 @@ impl Transaction {
 
     /// Whether a collection element named `name` is selected by `target`'s selector.
     ///
-    /// (Inlined, a key with macros told apart: ~120 elements a request are asked.)
+    /// (Inlined: ~120 elements a request are asked.)
     #[inline]
     pub(crate) fn selected(&self, target: &Target, name: &[u8]) -> bool {
         match &target.selector {
             None => true,
-            Some(CompiledSelector::Key(k, _, None)) => name.eq_ignore_ascii_case(k),
-            Some(CompiledSelector::Key(_, _, Some(m))) => self.named_by_expansion(m, name),
+            Some(CompiledSelector::Key(k, _)) => name.eq_ignore_ascii_case(k),
             Some(CompiledSelector::Regex(re, _)) => re.is_match(name),
         }
     }
@@ -475,12 +474,6 @@ impl Transaction {
                 f(e);
             }
         }
-    }
-
-    /// Whether `name` is what the selector key `m` expands to.
-    #[inline(never)]
-    fn named_by_expansion(&self, m: &seclang_parser::MacroString, name: &[u8]) -> bool {
-        name.eq_ignore_ascii_case(&self.expand_macros(m))
     }
 
     fn resolve_rule_collection(&self, _rule: &Rule, target: &Target, f: &mut dyn FnMut(Value)) {
