@@ -463,7 +463,8 @@ fn tx_inert(rule: &Rule) -> bool {
     let target_reads = |t: &Target| t.variable == VariableName::Tx;
     let action_reads = |a: &MatchAction| match a {
         MatchAction::Skip(_) | MatchAction::SkipAfter(_) => true,
-        MatchAction::Ctl(c) => c.ctl.value.contains("%{") || c.ctl.name == CtlName::RuleEngine,
+        // (a ctl's value holds no macro: libmodsecurity v3 loads none there)
+        MatchAction::Ctl(c) => c.ctl.name == CtlName::RuleEngine,
         MatchAction::InitCol { key: m, .. }
         | MatchAction::SetSid(m)
         | MatchAction::SetUid(m)
@@ -693,7 +694,7 @@ struct Removable {
 struct Removals {
     ids: Vec<IdRange>,
     tags: Vec<String>,
-    /// A removal with a macro: any rule.
+    /// A removal by ids none of which could be read: any rule.
     any: bool,
 }
 
@@ -716,7 +717,6 @@ impl Removable {
                 CtlName::RuleRemoveTargetByTag => (&mut self.targets, By::Tag),
                 _ => continue,
             };
-            to.any |= c.ctl.value.contains("%{");
             match by {
                 By::Id => {
                     to.any |= c.ids.is_empty();
