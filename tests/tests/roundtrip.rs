@@ -696,6 +696,13 @@ fn config_directive() -> impl Strategy<Value = DirectiveKind> {
                     }]
                 })
                 .boxed(),
+            // (the values libmodsecurity v3 checks: part letters, one character)
+            Shape::Text if name == DirectiveName::SecAuditLogParts => {
+                "[ABCDEFGHJKIZ]{1,6}".prop_map(|t| vec![t]).boxed()
+            }
+            Shape::Text if name == DirectiveName::SecArgumentSeparator => {
+                "[&;:|]".prop_map(|t| vec![t]).boxed()
+            }
             Shape::Text => token_text(false).prop_map(|t| vec![t]).boxed(),
             Shape::Words => prop::collection::vec(token_text(false), 1..4).boxed(),
         };

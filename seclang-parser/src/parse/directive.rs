@@ -236,6 +236,14 @@ impl<'a> Args<'a, '_> {
             D::SecRuleRemoveById => {
                 let mut tokens = Vec::new();
                 while let Some(t) = self.next(Mode::Plain)? {
+                    // (libmodsecurity v3 does not load `SecRuleRemoveById "1 2"`)
+                    if t.quoted {
+                        return Err(self.error_at(
+                            t.offset - 1,
+                            "SecRuleRemoveById takes its ids unquoted (libmodsecurity v3 does not load them quoted)",
+                            t.text,
+                        ));
+                    }
                     tokens.push(t);
                 }
                 DirectiveKind::RemoveById(self.ids(&tokens)?)
@@ -325,6 +333,7 @@ impl<'a> Args<'a, '_> {
                     tokens.push(t);
                 }
                 self.check_shape(shape, &tokens)?;
+                self.check_value(&tokens)?;
                 DirectiveKind::Config { name: other, args }
             }
         })
@@ -367,6 +376,36 @@ impl<'a> Args<'a, '_> {
         Ok(())
     }
 
+    /// What libmodsecurity 3.0.15 checks in some directives' values: audit log parts are
+    /// `[ABCDEFGHJKIZ]+` (no sign, as `ctl:auditLogParts` takes), an argument separator is one
+    /// character.
+    fn check_value(&self, tokens: &[Token<'_>]) -> Result<(), Error> {
+        use DirectiveName as D;
+        let Some(t) = tokens.first() else {
+            return Ok(());
+        };
+        match self.directive {
+            D::SecAuditLogParts => match t
+                .text
+                .char_indices()
+                .find(|&(_, c)| !"ABCDEFGHJKIZ".contains(c))
+            {
+                Some((at, c)) => Err(self.error_at(
+                    t.offset + at,
+                    format!("'{c}' is no audit log part (ABCDEFGHJKIZ are)"),
+                    &t.text[at..],
+                )),
+                None => Ok(()),
+            },
+            D::SecArgumentSeparator if t.text.chars().count() != 1 => Err(self.error_at(
+                t.offset,
+                "SecArgumentSeparator takes one character (libmodsecurity v3 loads no other)",
+                t.text,
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn check_shape(&self, shape: Shape, tokens: &[Token<'_>]) -> Result<(), Error> {
         let d = self.directive;
         let end = self.cursor.line.len();
@@ -392,6 +431,18 @@ impl<'a> Args<'a, '_> {
                 }
                 Ok(())
             }
+            // (libmodsecurity v3's lexer reads these values bare only: `SecRuleEngine "On"`,
+            // `SecRequestBodyLimit "100"` do not load)
+            Shape::Number | Shape::OneOf(_) if tokens.first().is_some_and(|t| t.quoted) => {
+                count(1)?;
+                Err(self.error_at(
+                    tokens[0].offset - 1,
+                    format!(
+                        "{d} takes its value unquoted (libmodsecurity v3 does not load it quoted)"
+                    ),
+                    tokens[0].text,
+                ))
+            }
             Shape::Number => {
                 count(1)?;
                 let t = &tokens[0];
@@ -412,6 +463,50 @@ impl<'a> Args<'a, '_> {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_str, FileId};
+
+    fn column_of_error(text: &str) -> Option<u32> {
+        let (_, errors) = parse_str(text, FileId(0));
+        errors.first().map(|e| e.span.column)
+    }
+
+    /// Configuration values load where libmodsecurity 3.0.15's do (each answer from
+    /// `tests/oracle/run.sh --lib wheel` on a file holding the line): the switches' and the
+    /// numbers' values bare only, audit log parts of its letters, a one-character argument
+    /// separator, rule ids unquoted.
+    #[test]
+    fn configuration_values_load_as_in_libmodsecurity() {
+        for ok in [
+            "SecRuleEngine On",
+            "SecRequestBodyLimit 100",
+            "SecAuditLogParts ABIJDEFHZ",
+            "SecAuditLogParts \"ABZ\"",
+            "SecAuditLogParts ABCDEFGHIJKZ",
+            "SecArgumentSeparator &",
+            "SecArgumentSeparator \"&\"",
+            "SecAuditLog \"/tmp/a.log\"",
+            "SecRuleRemoveById 1 2-3",
+        ] {
+            assert_eq!(column_of_error(ok), None, "{ok}");
+        }
+        for (bad, column) in [
+            ("SecRuleEngine \"On\"", 15),
+            ("SecRequestBodyAccess \"On\"", 22),
+            ("SecAuditLogFormat \"JSON\"", 19),
+            ("SecRequestBodyLimit \"100\"", 21),
+            ("SecDebugLogLevel \"3\"", 18),
+            ("SecAuditLogParts ABL", 20),
+            ("SecAuditLogParts +E", 18),
+            ("SecArgumentSeparator ab", 22),
+            ("SecRuleRemoveById \"1 2\"", 19),
+        ] {
+            assert_eq!(column_of_error(bad), Some(column), "{bad}");
         }
     }
 }
