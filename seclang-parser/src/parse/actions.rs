@@ -6,7 +6,7 @@
 
 use super::macros::parse_macro_string;
 use super::variables::parse_variables;
-use super::{number, word, PResult, Problem};
+use super::{audit_parts, number, stoi_reads, word, PResult, Problem};
 use crate::ast::{Action, ActionArgument, Ctl, MacroString, SetVar, SetVarOperation};
 use crate::names::{ActionName, ArgumentKind, CtlName, TransformationName};
 use crate::span::Span;
@@ -223,9 +223,7 @@ fn argument(
             ActionArgument::Text(parse_macro_string(v).map_err(|p| p.shift(at))?)
         }
         Accuracy | Maturity => {
-            // (libmodsecurity v3 reads it with std::stoi: an integer must start it)
-            let t = v.trim_start().trim_start_matches(['+', '-']);
-            if !t.starts_with(|c: char| c.is_ascii_digit()) {
+            if !stoi_reads(v) {
                 return Err(bad("expected a number"));
             }
             ActionArgument::Plain(v.to_string())
@@ -349,22 +347,17 @@ fn ctl_value(name: CtlName, value: &str) -> PResult<()> {
                     value,
                 )
             })?;
-            match parts
-                .char_indices()
-                .find(|&(_, c)| !"ABCDEFGHJKIZ".contains(c))
-            {
-                _ if parts.is_empty() => Err(Problem::new(
+            if parts.is_empty() {
+                return Err(Problem::new(
                     1,
                     format!("ctl:{name} expects audit log parts"),
                     "",
-                )),
-                None => Ok(()),
-                Some((at, c)) => Err(Problem::new(
-                    1 + at,
-                    format!("ctl:{name}: '{c}' is no audit log part (ABCDEFGHJKIZ are)"),
-                    &parts[at..],
-                )),
+                ));
             }
+            audit_parts(parts).map_err(|p| Problem {
+                message: format!("ctl:{name}: {}", p.message),
+                ..p.shift(1)
+            })
         }
         CtlName::RuleRemoveById
         | CtlName::RuleRemoveByTag
@@ -395,11 +388,9 @@ fn ctl_value(name: CtlName, value: &str) -> PResult<()> {
     }
 }
 
-/// libmodsecurity reads a `ctl:ruleRemoveTargetById`'s rule with `std::stoi`: the text must
-/// start with an integer (`2-3` is 2), or the rule does not load.
+/// A `ctl:ruleRemoveTargetById`'s rule, read by `std::stoi` (`2-3` is 2).
 fn leading_integer(text: &str) -> PResult<()> {
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    match digits.starts_with(|c: char| c.is_ascii_digit()) {
+    match stoi_reads(text) {
         true => Ok(()),
         false => Err(Problem::new(
             0,

@@ -385,18 +385,8 @@ impl<'a> Args<'a, '_> {
             return Ok(());
         };
         match self.directive {
-            D::SecAuditLogParts => match t
-                .text
-                .char_indices()
-                .find(|&(_, c)| !"ABCDEFGHJKIZ".contains(c))
-            {
-                Some((at, c)) => Err(self.error_at(
-                    t.offset + at,
-                    format!("'{c}' is no audit log part (ABCDEFGHJKIZ are)"),
-                    &t.text[at..],
-                )),
-                None => Ok(()),
-            },
+            D::SecAuditLogParts => super::audit_parts(t.text)
+                .map_err(|p| self.error_at(t.offset + p.at, p.message, &p.snippet)),
             D::SecArgumentSeparator if t.text.chars().count() != 1 => Err(self.error_at(
                 t.offset,
                 "SecArgumentSeparator takes one character (libmodsecurity v3 loads no other)",

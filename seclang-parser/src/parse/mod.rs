@@ -54,6 +54,29 @@ pub(crate) fn word(s: &str) -> &str {
     }
 }
 
+/// Audit log parts as libmodsecurity 3.0.15's lexer takes them (`SecAuditLogParts`,
+/// `ctl:auditLogParts` after its sign): `[ABCDEFGHJKIZ]+`.
+pub(crate) fn audit_parts(s: &str) -> PResult<()> {
+    const PARTS: &str = "ABCDEFGHJKIZ";
+    match s.char_indices().find(|&(_, c)| !PARTS.contains(c)) {
+        None => Ok(()),
+        Some((at, c)) => Err(Problem::new(
+            at,
+            format!("'{c}' is no audit log part ({PARTS} are)"),
+            &s[at..],
+        )),
+    }
+}
+
+/// Whether `std::stoi` reads an integer at the start of `s` (blanks, one sign, a digit): how
+/// libmodsecurity reads a `ctl:ruleRemoveTargetById`'s rule and `accuracy`/`maturity`, which
+/// do not load otherwise.
+pub(crate) fn stoi_reads(s: &str) -> bool {
+    let s = s.trim_start();
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    s.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// Parses an unsigned decimal number.
 pub(crate) fn number(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
