@@ -276,6 +276,22 @@ impl MacroString {
         self.segments.is_empty().then_some(&*self.raw)
     }
 
+    /// The text with each macro as nothing: what libmodsecurity makes of it with no
+    /// transaction to read (an operator's argument read at load,
+    /// [`crate::names::OperatorName::reads_argument_at_load`]).
+    pub fn load_time_text(&self) -> std::borrow::Cow<'_, str> {
+        if self.segments.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.raw);
+        }
+        let mut text = String::new();
+        for s in &self.segments {
+            if let Segment::Literal(l) = s {
+                text.push_str(l);
+            }
+        }
+        std::borrow::Cow::Owned(text)
+    }
+
     pub fn has_macros(&self) -> bool {
         self.segments
             .iter()

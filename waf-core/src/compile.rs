@@ -134,7 +134,7 @@ fn prebuild_jobs(config: &Config) -> impl Iterator<Item = crate::prebuild::Job<'
             N::Rx | N::RxGlobal if !op.argument.has_macros() && !argument.is_empty() => {
                 Some(Job::Pattern(argument))
             }
-            N::PmFromFile => Some(Job::Phrases(
+            N::PmFromFile if !op.argument.has_macros() => Some(Job::Phrases(
                 argument,
                 resource_dir(&config.sources, config.current_dir.as_deref(), d.span),
             )),
@@ -356,6 +356,20 @@ impl Compiler<'_> {
                 }
             }
         }
+        // An argument libmodsecurity reads at load is its text with each macro as nothing
+        // (`@pm a %{tx.b}` is the phrase `a`, and its log lines say `a `): the operator is
+        // built from that text, and the rule keeps it as its argument.
+        let at_load;
+        let operator = match operator {
+            Some(op) if op.name.reads_argument_at_load() && op.argument.has_macros() => {
+                at_load = seclang_parser::Operator {
+                    argument: MacroString::literal(&op.argument.load_time_text()),
+                    ..op.clone()
+                };
+                Some(&at_load)
+            }
+            other => other,
+        };
         let operator = match operator {
             None => None,
             Some(op) => {

@@ -23,6 +23,9 @@ pub(crate) enum Job<'p> {
 
 type PhrasesKey<'p> = (&'p str, PathBuf);
 
+/// A phrase list and its load warnings (a data file that is a directory), or the error.
+type BuiltPhrases = Result<(Pm, Vec<String>), String>;
+
 pub(crate) struct Prebuilt<'p> {
     /// In file order: the order the loading thread asks for them.
     jobs: Vec<Job<'p>>,
@@ -31,7 +34,7 @@ pub(crate) struct Prebuilt<'p> {
     /// Jobs the helpers have taken.
     next: AtomicUsize,
     patterns: HashMap<&'p str, OnceLock<Result<Arc<Regex>, CompileError>>>,
-    phrases: HashMap<PhrasesKey<'p>, OnceLock<Result<Pm, String>>>,
+    phrases: HashMap<PhrasesKey<'p>, OnceLock<BuiltPhrases>>,
 }
 
 /// The part of a load's work that is neither: the rules themselves, about a twentieth on CRS.
@@ -81,10 +84,14 @@ impl<'p> Prebuilt<'p> {
         }
     }
 
-    /// [`Pm::from_files`]`(argument)` for a rule in `dir`, built at most once among the
-    /// threads of this load.
-    pub(crate) fn phrases(&self, argument: &str, dir: &Path) -> Result<Pm, String> {
-        let build = || Pm::from_files(argument, &mut CompileContext::new(dir, &mut Vec::new()));
+    /// [`Pm::from_files`]`(argument)` for a rule in `dir`, and its load warnings, built at
+    /// most once among the threads of this load.
+    pub(crate) fn phrases(&self, argument: &str, dir: &Path) -> BuiltPhrases {
+        let build = || {
+            let mut warnings = Vec::new();
+            let pm = Pm::from_files(argument, &mut CompileContext::new(dir, &mut warnings))?;
+            Ok((pm, warnings))
+        };
         match self.phrases.get(&(argument, dir.to_path_buf())) {
             Some(cell) => cell.get_or_init(build).clone(),
             None => build(),
@@ -202,7 +209,7 @@ mod tests {
         let held = pre.phrases[&("words.data", dir.clone())]
             .get()
             .expect("built");
-        assert!(held.as_ref().unwrap().same_tree(pm.as_ref().unwrap()));
+        assert!(held.as_ref().unwrap().0.same_tree(&pm.as_ref().unwrap().0));
         // what no job names is built as usual
         assert!(pre.pattern("prebuild-test-other").is_ok());
         assert!(pre.phrases("missing.data", &dir).is_err());

@@ -58,4 +58,32 @@ impl OperatorName {
                 | OperatorName::ValidateUtf8Encoding
         )
     }
+
+    /// Operators whose argument libmodsecurity reads once, when the rule loads (their
+    /// `init`: a phrase list, an address list, a pattern, a file name), with no transaction
+    /// to expand a macro from: each `%{...}` in it is then nothing (`@pm a %{tx.b}` is the
+    /// phrase `a`, `@ipMatch %{tx.a}` an empty list). The others expand theirs at run time.
+    pub fn reads_argument_at_load(self) -> bool {
+        use OperatorName as N;
+        matches!(
+            self,
+            N::Pm
+                | N::PmFromFile
+                | N::IpMatch
+                | N::IpMatchFromFile
+                | N::ValidateByteRange
+                | N::VerifyCc
+                | N::VerifyCpf
+                | N::VerifySsn
+                | N::VerifySvnr
+                | N::Rbl
+                | N::InspectFile
+                | N::FuzzyHash
+                | N::ValidateDtd
+                | N::ValidateSchema
+                | N::ValidateHash
+                | N::GsbLookup
+                | N::Rsub
+        )
+    }
 }

@@ -67,14 +67,21 @@ pub(crate) fn parse_operator(
         raw.to_string()
     };
     let argument = parse_macro_string(&argument_text).map_err(|p| p.shift(arg_at))?;
-    let parsed = structure(
-        name,
-        &argument_text,
-        argument.has_macros(),
-        warnings,
-        arg_at,
-    )
-    .map_err(|p| p.shift(arg_at))?;
+    // An argument libmodsecurity reads at load is its text with each macro as nothing; a
+    // problem in it is reported at the argument's start (its offsets are not the text's).
+    let parsed = if name.reads_argument_at_load() && argument.has_macros() {
+        structure(name, &argument.load_time_text(), true, warnings, arg_at)
+            .map_err(|p| Problem { at: 0, ..p }.shift(arg_at))?
+    } else {
+        structure(
+            name,
+            &argument_text,
+            argument.has_macros(),
+            warnings,
+            arg_at,
+        )
+        .map_err(|p| p.shift(arg_at))?
+    };
     Ok(Operator {
         span: Span::default(),
         negated,
@@ -112,7 +119,9 @@ fn structure(
         Pm => OperatorArgument::Phrases(arg.split_whitespace().map(str::to_string).collect()),
         PmFromFile | IpMatchFromFile => {
             let files: Vec<String> = arg.split_whitespace().map(str::to_string).collect();
-            if files.is_empty() {
+            // (an argument of macros alone is no file: libmodsecurity opens the rule file's
+            // directory, which reads as nothing)
+            if files.is_empty() && !has_macros {
                 return Err(Problem::new(
                     0,
                     format!("operator '@{name}' needs a file name"),
@@ -216,6 +225,41 @@ mod tests {
         );
         let o = parse_operator_t("@lt %{tx.x}", true).unwrap();
         assert_eq!(o.parsed, OperatorArgument::Integer(None));
+    }
+
+    /// The operators libmodsecurity reads at load see their argument with each macro as
+    /// nothing (checked with `tests/oracle/run.sh --lib wheel`: each of these loads, and
+    /// `@validateByteRange %{tx.a}` does not); the others keep theirs for run time.
+    #[test]
+    fn an_argument_read_at_load_has_its_macros_as_nothing() {
+        let parsed = |text: &str| parse_operator_t(text, true).unwrap().parsed;
+        assert_eq!(
+            parsed("@pmFromFile %{tx.a}"),
+            OperatorArgument::Files(vec![])
+        );
+        assert_eq!(
+            parsed("@ipMatch 1.2.3.4,%{tx.a}"),
+            OperatorArgument::Addresses(vec!["1.2.3.4".into()])
+        );
+        assert_eq!(
+            parsed("@validateByteRange 10%{tx.a}"),
+            OperatorArgument::ByteRanges(vec![(10, 10)])
+        );
+        assert_eq!(
+            parsed("@pm a%{tx.b}c %{tx.d}"),
+            OperatorArgument::Phrases(vec!["ac".into()])
+        );
+        assert_eq!(parsed("@lt %{tx.x}"), OperatorArgument::Integer(None));
+        let o = parse_operator_t("@pm a %{tx.b}", true).unwrap();
+        assert_eq!(
+            (&*o.argument.raw, &*o.argument.load_time_text()),
+            ("a %{tx.b}", "a ")
+        );
+        let e = parse_operator_t("@validateByteRange 9,%{tx.a}x", true).unwrap_err();
+        assert_eq!(
+            (e.at, e.message.as_str()),
+            (19, "invalid byte range (expected N or N-M, 0 to 255)")
+        );
     }
 
     #[test]

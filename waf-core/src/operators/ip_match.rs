@@ -17,7 +17,7 @@
 //!
 //! **Example.** `SecRule REMOTE_ADDR "@ipMatch 127.0.0.1,::1" "id:1,phase:1,allow"`
 
-use super::{find_resource, CompileContext, Operator, OperatorContext};
+use super::{find_resource, read_resource, CompileContext, Operator, OperatorContext};
 use crate::word_hash::KeyHasher;
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
@@ -187,8 +187,7 @@ impl IpMatch {
             ));
         }
         let path = find_resource(param, ctx)?;
-        let data =
-            std::fs::read(&path).map_err(|e| format!("Failed to open file: {param}: {e}"))?;
+        let data = read_resource("ipMatchFromFile", param, &path, ctx)?;
         let mut m = IpMatch::default();
         m.add_buffer(&data)?;
         Ok(m)

@@ -175,7 +175,11 @@ pub fn compile(
         N::RxGlobal => rx::compile_rx_global(arg, ctx)?,
         N::Pm => Box::new(pm::Pm::from_param(&arg.raw)),
         N::PmFromFile => Box::new(match ctx.prebuilt {
-            Some(prebuilt) => prebuilt.phrases(&arg.raw, ctx.rule_dir)?,
+            Some(prebuilt) => {
+                let (pm, warnings) = prebuilt.phrases(&arg.raw, ctx.rule_dir)?;
+                ctx.warnings.extend(warnings);
+                pm
+            }
             None => pm::Pm::from_files(&arg.raw, ctx)?,
         }),
         N::BeginsWith => Box::new(strings::BeginsWith::new(Param::new(arg))),
@@ -273,14 +277,15 @@ impl std::ops::Deref for ParamValue<'_> {
 
 /// A data file named by an operator, found as libmodsecurity's `utils::find_resource` finds
 /// it: the path as given (absolute, or relative to the process's directory), then relative
-/// to the directory of the rule's file.
+/// to the directory of the rule's file. What it opens there may be a directory (an `ifstream`
+/// opens one), which [`read_resource`] reads as nothing.
 pub(crate) fn find_resource(name: &str, ctx: &CompileContext<'_>) -> Result<PathBuf, String> {
     let given = Path::new(name);
-    if given.is_file() {
+    if given.is_file() || given.is_dir() {
         return Ok(given.to_path_buf());
     }
     let beside = ctx.rule_dir.join(name);
-    if beside.is_file() {
+    if beside.is_file() || beside.is_dir() {
         return Ok(beside);
     }
     Err(format!(
@@ -288,6 +293,25 @@ pub(crate) fn find_resource(name: &str, ctx: &CompileContext<'_>) -> Result<Path
         given.display(),
         beside.display()
     ))
+}
+
+/// The bytes of a file [`find_resource`] found for the operator `@op`. A directory loads as
+/// an empty file, as in libmodsecurity (whose read of it fails without an error), with a
+/// load warning: a list that can never match is seldom what was meant.
+pub(crate) fn read_resource(
+    op: &str,
+    name: &str,
+    path: &Path,
+    ctx: &mut CompileContext<'_>,
+) -> Result<Vec<u8>, String> {
+    if path.is_dir() {
+        ctx.warnings.push(format!(
+            "@{op}: '{name}' is a directory ({}): read as an empty list, as libmodsecurity does",
+            path.display()
+        ));
+        return Ok(Vec::new());
+    }
+    std::fs::read(path).map_err(|e| format!("Failed to open file: '{name}'. {e}"))
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@
 //!
 //! **Example.** `SecRule REQUEST_FILENAME "@pmFromFile restricted-files.data" "id:1,phase:1,deny"`
 
-use super::{find_resource, CompileContext, Operator, OperatorContext};
+use super::{find_resource, read_resource, CompileContext, Operator, OperatorContext};
 use crate::regex::RequiredBytes;
 use crate::shared_cache::SharedCache;
 use std::sync::Arc;
@@ -184,8 +184,7 @@ impl Pm {
             }
             let path = find_resource(name, ctx)
                 .map_err(|e| format!("Failed to open file: '{name}'. {e}"))?;
-            let data =
-                std::fs::read(&path).map_err(|e| format!("Failed to open file: '{name}'. {e}"))?;
+            let data = read_resource("pmFromFile", name, &path, ctx)?;
             if phrases.items_len() + data.len() > u32::MAX as usize {
                 return Err(format!("@pmFromFile: '{name}': the phrase lists pass 4 GB"));
             }
@@ -613,6 +612,18 @@ mod tests {
         let e = try_op_in("@pmFromFile missing.data", &dir).unwrap_err();
         assert!(e.starts_with("Failed to open file: 'missing.data'."), "{e}");
         assert!(try_op_in("@pmFromFile https://example.com/x", &dir).is_err());
+        // a directory is a file of no phrases (libmodsecurity 3.0.15 loads
+        // `@pmFromFile /tmp`), with a warning
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let mut warnings = Vec::new();
+        let o =
+            Pm::from_files("sub b.data", &mut CompileContext::new(&dir, &mut warnings)).unwrap();
+        assert!(eval(&o, b"baz") && !eval(&o, b"sub"));
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with("@pmFromFile: 'sub' is a directory"),
+            "{warnings:?}"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -1589,6 +1589,39 @@ mod tests {
         assert_eq!(msgs, ["empty before", "still empty"]);
     }
 
+    /// The operators whose argument libmodsecurity reads at load (`@pm`, `@ipMatch`,
+    /// `@validateByteRange`...) take each macro in it as nothing, and their log lines say so;
+    /// the others (`@rx`, `@within`, `@strmatch`) expand theirs at run time. Expected: the
+    /// rules libmodsecurity 3.0.15 logs for each request and its `@pm` parameters
+    /// (`tests/oracle/txn.sh --lib wheel` on the case and its requests; 3.0.9 logs the same).
+    #[test]
+    fn arguments_read_at_load_take_a_macro_as_nothing() {
+        let rules =
+            include_str!("../../../tests/oracle/cases/txn/e4-load-time-operator-arguments.conf");
+        let logged = |uri: &str| -> Vec<(String, String)> {
+            let lines = test_log::lines(rules, test_log::get(uri, &[]));
+            let parameter = |l: &str| {
+                let p = l.split("with parameter `").nth(1).unwrap_or("");
+                p.split("' against").next().unwrap_or("").to_string()
+            };
+            lines
+                .iter()
+                .map(|l| (test_log::field(l, "id"), parameter(l)))
+                .collect()
+        };
+        let ids =
+            |uri: &str| -> Vec<String> { logged(uri).into_iter().map(|(id, _)| id).collect() };
+        assert_eq!(ids("/?w=evil"), ["15", "20", "21", "22"]);
+        assert_eq!(ids("/?w=1.2.3.4"), ["15"]);
+        assert_eq!(ids("/?w=5.6.7.8"), ["14", "15"]);
+        assert_eq!(ids("/?w=%25%7btx.w%7d"), ["11", "15"]);
+        assert_eq!(
+            logged("/?w=x")[..2],
+            [("11".into(), "x ".into()), ("15".into(), "11".into())]
+        );
+        assert_eq!(logged("/?w=y")[0], ("12".into(), " y".into()));
+    }
+
     /// An argument that is one `%{tx.name}` (looked up by the name's hash kept from the load)
     /// reads `TX` without regard to the name's case, and a missing element as nothing (the
     /// rules logged for each request: libmodsecurity 3.0.15's, `tests/oracle/txn.sh --lib wheel`).

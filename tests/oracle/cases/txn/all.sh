@@ -74,6 +74,7 @@ d2-names.conf req-vars-get.txt
 e1-ctl-remove-target-names.conf req-remove-target-on.txt req-remove-target-off.txt
 e2-ctl-remove-target-text.conf req-remove-target-abc.txt req-remove-target-a.txt req-remove-target-Ab.txt
 e3-empty-setvar-name-and-marker.conf req-plain-get.txt
+e4-load-time-operator-arguments.conf req-load-time-evil.txt req-load-time-x.txt req-load-time-y.txt req-load-time-1.2.3.4.txt req-load-time-5.6.7.8.txt req-load-time-macro-text.txt
 # request-file parser self-test
 p-parser.conf req-parser1.txt req-parser2.txt req-parser3.txt req-parser4.txt
 CASES
