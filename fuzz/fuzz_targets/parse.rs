@@ -15,7 +15,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use seclang_parser::names::OperatorName;
+use seclang_parser::names::{DirectiveName, OperatorName};
 use seclang_parser::{
     parse_str, printer, rule_count, Action, ActionArgument, DirectiveKind, FileId, Operator,
     Selector, SetVarOperation, SourceMap, Variable,
@@ -69,6 +69,10 @@ fn skip_round_trip(d: &DirectiveKind) -> Option<&'static str> {
         | K::RemoveByTag(s)
         | K::RemoveByMsg(s)
         | K::ComponentSignature(s) => arg_skip(s),
+        K::Config {
+            name: DirectiveName::SecResponseBodyMimeType | DirectiveName::SecWebAppId,
+            args,
+        } => args.iter().find_map(|a| bare_only_skip(a)),
         K::Config { args, .. } => args.iter().find_map(|a| arg_skip(a)),
         K::UpdateTargetById { variables, .. } => {
             last_targets_skip(variables).or_else(|| targets_skip(variables))
@@ -112,6 +116,12 @@ fn arg_skip(s: &str) -> Option<&'static str> {
     let continues = s.ends_with('\\') || s.ends_with("\\\r");
     ((quote && (has_unescaped(s, is_blank) || continues)) || ends_in_odd_backslashes(s))
         .then_some("directive argument")
+}
+
+/// "a value of a directive that takes it bare only (`SecResponseBodyMimeType`'s types,
+/// `SecWebAppId`'s rest of the line) ending in `\` or `\` and carriage return"
+fn bare_only_skip(s: &str) -> Option<&'static str> {
+    (s.ends_with('\\') || s.ends_with("\\\r")).then_some("bare-only value continuing the line")
 }
 
 /// "a target list whose selectors hold both an unescaped blank and an unescaped `"`";

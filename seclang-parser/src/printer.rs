@@ -19,6 +19,9 @@
 //!   blank and an unescaped `"`, or an unescaped `"` and a trailing `\` or `\` and carriage
 //!   return (bare, the `\` would continue the line; only the input's last line can end so), or
 //!   ending in an odd number of backslashes;
+//! - a value of a directive that takes it bare only (`SecResponseBodyMimeType`'s types,
+//!   `SecWebAppId`'s rest of the line) ending in `\` or `\` and carriage return (the `\` would
+//!   continue the line; only the input's last line can end so);
 //! - a target list whose selectors hold both an unescaped blank and an unescaped `"`;
 //! - a `SecRuleUpdateTargetBy*` target list (the directive's last token) ending in an odd
 //!   number of backslashes (its last key's: quoted, they escape the closing `"`; bare, the last
@@ -27,7 +30,7 @@
 //!   with a character that only the `'/.../'` form allows.
 
 use crate::ast::*;
-use crate::names::ActionName;
+use crate::names::{ActionName, DirectiveName};
 use std::fmt::Write;
 
 /// Prints directives, one per line.
@@ -134,6 +137,33 @@ pub fn print_directive(d: &DirectiveKind, out: &mut String) {
         DirectiveKind::ComponentSignature(s) => {
             out.push_str("SecComponentSignature ");
             quoted_arg(s, out);
+        }
+        // (read as the rest of the line; see `Args::web_app_id`)
+        DirectiveKind::Config {
+            name: DirectiveName::SecWebAppId,
+            args,
+        } => {
+            out.push_str("SecWebAppId ");
+            let v = args.first().map_or("", String::as_str);
+            if v.contains('"') {
+                out.push('"');
+                out.push_str(v);
+            } else if v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'') {
+                let _ = write!(out, "'{v}'");
+            } else {
+                out.push_str(v);
+            }
+        }
+        // (bare only, as libmodsecurity v3 reads them)
+        DirectiveKind::Config {
+            name: DirectiveName::SecResponseBodyMimeType,
+            args,
+        } => {
+            out.push_str("SecResponseBodyMimeType");
+            for a in args {
+                out.push(' ');
+                out.push_str(a);
+            }
         }
         DirectiveKind::Config { name, args } => {
             out.push_str(name.as_str());
@@ -470,8 +500,8 @@ mod tests {
     /// two a line continuation: it is quoted (found by the parse fuzzer).
     #[test]
     fn a_trailing_escaped_carriage_return_is_quoted() {
-        round_trips("SecResponseBodyMimeType text/plain a\\\\\\\r\r");
-        round_trips("SecMarker a\\\r\r");
-        round_trips("SecMarker \"a b\\\r\"\n");
+        round_trips("SecRemoteRules key a\\\\\\\r\r");
+        round_trips("SecDebugLog a\\\r\r");
+        round_trips("SecDebugLog \"a b\\\r\"\n");
     }
 }

@@ -703,6 +703,26 @@ fn config_directive() -> impl Strategy<Value = DirectiveKind> {
             Shape::Text if name == DirectiveName::SecArgumentSeparator => {
                 "[&;:|]".prop_map(|t| vec![t]).boxed()
             }
+            // (modes in digits; an application id is the rest of its line)
+            Shape::Text
+                if matches!(
+                    name,
+                    DirectiveName::SecAuditLogDirMode
+                        | DirectiveName::SecAuditLogFileMode
+                        | DirectiveName::SecUploadFileMode
+                ) =>
+            {
+                "[0-7]{1,4}".prop_map(|t| vec![t]).boxed()
+            }
+            Shape::Text if name == DirectiveName::SecWebAppId => {
+                "[a-z0-9_'#-]{1,4}( [a-z0-9_'#-]{1,4}){0,2}"
+                    .prop_map(|t| vec![t])
+                    .boxed()
+            }
+            // (types bare only)
+            Shape::Words if name == DirectiveName::SecResponseBodyMimeType => {
+                prop::collection::vec("[a-z0-9/+.;=-]{1,12}", 1..4).boxed()
+            }
             Shape::Text => token_text(false).prop_map(|t| vec![t]).boxed(),
             Shape::Words => prop::collection::vec(token_text(false), 1..4).boxed(),
         };
@@ -723,7 +743,10 @@ fn directive() -> impl Strategy<Value = DirectiveKind> {
         }),
         3 => actions(0, 6).prop_map(DirectiveKind::Action),
         2 => default_actions().prop_map(DirectiveKind::DefaultAction),
-        2 => token_text(true).prop_map(DirectiveKind::Marker),
+        // (a marker is one word without a comma or a double quote)
+        2 => token_text(true)
+            .prop_filter("a marker name", |m| !m.contains(|c: char| c == ',' || c == '"' || c.is_whitespace()))
+            .prop_map(DirectiveKind::Marker),
         1 => (token_text(false), actions(0, 3))
             .prop_map(|(path, actions)| DirectiveKind::RuleScript { path, actions }),
         1 => (token_text(false), any::<bool>())
@@ -739,7 +762,10 @@ fn directive() -> impl Strategy<Value = DirectiveKind> {
             .prop_map(|(msg, variables)| DirectiveKind::UpdateTargetByMsg { msg, variables }),
         2 => (any::<u64>(), proptest::option::of(any::<u32>()), actions(0, 4))
             .prop_map(|(id, offset, actions)| DirectiveKind::UpdateActionById { id, offset, actions }),
-        1 => token_text(false).prop_map(DirectiveKind::ComponentSignature),
+        // (written in double quotes, as libmodsecurity v3 loads it only so)
+        1 => token_text(false)
+            .prop_filter("quoted", |t| !has_unescaped(t, |c| c == '"') && !ends_with_odd_backslashes(t))
+            .prop_map(DirectiveKind::ComponentSignature),
         4 => config_directive(),
     ]
 }
@@ -825,7 +851,7 @@ fn corner_cases_round_trip() {
         r#"SecRule ARGS "@rx a" "id:1,severity:9,severity:2,severity:'WARNING'""#,
         // raw token texts keep their backslashes: `\"` in a quoted argument stays `\"`
         r#"SecComponentSignature "a \"b\" c""#,
-        r#"SecMarker a"b"#,
+        r#"SecDebugLog a"b"#,
         r#"SecRuleRemoveByMsg "x\"y""#,
         r#"SecRuleScript "/p/a b.lua""#,
         r#"SecRuleUpdateTargetByTag "a\"b" ARGS"#,

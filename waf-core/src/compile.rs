@@ -268,6 +268,13 @@ impl Compiler<'_> {
                 if *name == seclang_parser::names::DirectiveName::SecUnicodeMapFile {
                     self.unicode_map_file(d.span, args);
                 }
+                if name.is_v2_only(args) {
+                    self.warnings.push(format!(
+                        "{}:{}: {name}: a ModSecurity v2 directive, which libmodsecurity v3 refuses; it has no effect here",
+                        self.sources.name(d.span.file).display(),
+                        d.span.line
+                    ));
+                }
                 self.engine.apply(*name, args)
             }
         }
@@ -771,4 +778,39 @@ fn classify(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::RuleSet;
+
+    /// ModSecurity v2's directives load (libmodsecurity 3.0.15 refuses each: "... is not
+    /// supported", `tests/oracle/run.sh --lib wheel`), each with a warning that names it;
+    /// `SecCookieFormat 0`, which v3 takes, gets none.
+    #[test]
+    fn v2_directives_load_with_a_warning() {
+        let rules = "SecServerSignature \"x\"\nSecCookieFormat 0\nSecCookieFormat 1\n\
+            SecUploadKeepFiles RelevantOnly\nSecHashKey k\nSecRuleEngine On";
+        let set = RuleSet::from_text("t.conf", rules, None).unwrap();
+        let warned: Vec<&str> = set
+            .warnings
+            .iter()
+            .filter(|w| w.contains("a ModSecurity v2 directive"))
+            .map(|w| w.split(": ").nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                "SecServerSignature",
+                "SecCookieFormat",
+                "SecUploadKeepFiles",
+                "SecHashKey"
+            ]
+        );
+        assert!(
+            set.warnings[0].starts_with("t.conf:1: "),
+            "{:?}",
+            set.warnings
+        );
+    }
 }

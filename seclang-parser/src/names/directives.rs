@@ -109,6 +109,45 @@ pub enum Shape {
 const ON_OFF: &[&str] = &["On", "Off"];
 
 impl DirectiveName {
+    /// Whether this is one of ModSecurity v2's directives, which libmodsecurity v3 refuses
+    /// ("... is not supported") and Sekisho loads without an effect (configurations carried
+    /// over from Apache's mod_security2 still hold them). `args` matter for two:
+    /// `SecCookieFormat 1` and `SecUploadKeepFiles RelevantOnly` are v2's, their other values
+    /// v3's.
+    pub fn is_v2_only(self, args: &[String]) -> bool {
+        use DirectiveName::*;
+        let first = args.first().map_or("", String::as_str);
+        match self {
+            SecCookieFormat => first.trim() == "1",
+            SecUploadKeepFiles => first.eq_ignore_ascii_case("RelevantOnly"),
+            _ => matches!(
+                self,
+                SecServerSignature
+                    | SecRequestBodyInMemoryLimit
+                    | SecHashEngine
+                    | SecHashKey
+                    | SecHashParam
+                    | SecHashMethodPm
+                    | SecHashMethodRx
+                    | SecRuleInheritance
+                    | SecConnEngine
+                    | SecConnReadStateLimit
+                    | SecConnWriteStateLimit
+                    | SecContentInjection
+                    | SecStreamInBodyInspection
+                    | SecStreamOutBodyInspection
+                    | SecInterceptOnError
+                    | SecChrootDir
+                    | SecGuardianLog
+                    | SecSensorId
+                    | SecCacheTransformations
+                    | SecDisableBackendCompression
+                    | SecCookieV0Separator
+                    | SecGsbLookupDb
+            ),
+        }
+    }
+
     /// The argument shape of a plain configuration directive; `None` for directives with a
     /// grammar of their own (rules, actions, includes, removals and updates, markers).
     pub fn shape(self) -> Option<Shape> {

@@ -224,6 +224,18 @@ impl<'a> Args<'a, '_> {
                 if t.text.is_empty() {
                     return Err(self.error_at(t.offset, "empty marker name", ""));
                 }
+                // (libmodsecurity v3's lexer reads a marker as one word without a comma or
+                // a double quote, quoted or not)
+                if let Some(at) = t
+                    .text
+                    .find(|c: char| c == ',' || c == '"' || c.is_whitespace())
+                {
+                    return Err(self.error_at(
+                        t.offset + at,
+                        "a marker name holds no blank, comma or double quote (libmodsecurity v3 does not load it)",
+                        t.text,
+                    ));
+                }
                 DirectiveKind::Marker(t.text.to_string())
             }
             D::Include | D::IncludeOptional => {
@@ -306,9 +318,21 @@ impl<'a> Args<'a, '_> {
                     actions: self.actions(&t)?,
                 }
             }
-            D::SecComponentSignature => DirectiveKind::ComponentSignature(
-                self.required(Mode::Plain, "a signature")?.text.to_string(),
-            ),
+            D::SecComponentSignature => {
+                let t = self.required(Mode::Plain, "a signature")?;
+                if !t.quoted {
+                    return Err(self.error_at(
+                        t.offset,
+                        "SecComponentSignature takes its value in double quotes (libmodsecurity v3 does not load it bare)",
+                        t.text,
+                    ));
+                }
+                DirectiveKind::ComponentSignature(t.text.to_string())
+            }
+            D::SecWebAppId => DirectiveKind::Config {
+                name: D::SecWebAppId,
+                args: vec![self.web_app_id()?],
+            },
             D::SecUnicodeMapFile => {
                 let path = self.required(Mode::Plain, "PATH CODE-PAGE")?;
                 let page = self.required(Mode::Plain, "a code page after the path")?;
@@ -392,8 +416,80 @@ impl<'a> Args<'a, '_> {
                 "SecArgumentSeparator takes one character (libmodsecurity v3 loads no other)",
                 t.text,
             )),
-            _ => Ok(()),
+            // (libmodsecurity v3's lexer reads a mode as digits, and only the audit log
+            // directory's also in double quotes)
+            D::SecAuditLogDirMode | D::SecAuditLogFileMode | D::SecUploadFileMode
+                if t.quoted && self.directive != D::SecAuditLogDirMode =>
+            {
+                Err(self.error_at(
+                    t.offset - 1,
+                    format!(
+                        "{} takes its value unquoted (libmodsecurity v3 does not load it quoted)",
+                        self.directive
+                    ),
+                    t.text,
+                ))
+            }
+            D::SecAuditLogDirMode | D::SecAuditLogFileMode | D::SecUploadFileMode => {
+                match t.text.bytes().position(|b| !b.is_ascii_digit()) {
+                    None if !t.text.is_empty() => Ok(()),
+                    at => Err(self.error_at(
+                        t.offset + at.unwrap_or(0),
+                        format!("{} expects a file mode in digits (0640)", self.directive),
+                        t.text,
+                    )),
+                }
+            }
+            _ => match tokens.iter().find(|t| t.quoted) {
+                Some(t) if self.directive == D::SecResponseBodyMimeType => Err(self.error_at(
+                    t.offset - 1,
+                    "SecResponseBodyMimeType takes its types unquoted (libmodsecurity v3 does not load them quoted)",
+                    t.text,
+                )),
+                _ => Ok(()),
+            },
         }
+    }
+
+    /// `SecWebAppId`'s value: the rest of the line as written, as libmodsecurity v3 reads it
+    /// (`SecWebAppId shop one` is `shop one`); of a value in single quotes, what they hold,
+    /// and of one that starts with a double quote, what follows that quote (v3's
+    /// `SecWebAppId "shop"` is `shop"`).
+    fn web_app_id(&mut self) -> Result<String, Error> {
+        let line = self.cursor.line;
+        let start = self.cursor.pos + line[self.cursor.pos..].len()
+            - line[self.cursor.pos..]
+                .trim_start_matches(|c: char| is_blank(c as u8))
+                .len();
+        let text = line[start..].trim_end_matches(|c: char| is_blank(c as u8));
+        self.cursor.pos = line.len();
+        if text.is_empty() {
+            return Err(self.error_at(start, "SecWebAppId expects an application id", ""));
+        }
+        // (a double quote may open it and end it; any other is not loaded)
+        let value = match text.strip_prefix('"') {
+            Some(rest) => rest,
+            None => text
+                .strip_prefix('\'')
+                .and_then(|t| t.strip_suffix('\''))
+                .unwrap_or(text),
+        };
+        let stray = match text.strip_prefix('"') {
+            Some(rest) => rest
+                .strip_suffix('"')
+                .unwrap_or(rest)
+                .find('"')
+                .map(|i| i + 1),
+            None => text.find('"'),
+        };
+        if let Some(i) = stray {
+            return Err(self.error_at(
+                start + i,
+                "a double quote in SecWebAppId's value (libmodsecurity v3 does not load it)",
+                text,
+            ));
+        }
+        Ok(value.to_string())
     }
 
     fn check_shape(&self, shape: Shape, tokens: &[Token<'_>]) -> Result<(), Error> {
@@ -482,6 +578,21 @@ mod tests {
             "SecArgumentSeparator \"&\"",
             "SecAuditLog \"/tmp/a.log\"",
             "SecRuleRemoveById 1 2-3",
+            "SecAuditLogDirMode 0750",
+            "SecAuditLogDirMode \"0750\"",
+            "SecAuditLogFileMode 0640",
+            "SecUploadFileMode 0600",
+            "SecComponentSignature \"x y\"",
+            "SecResponseBodyMimeType text/plain text/html",
+            "SecResponseBodyMimeType 'text/plain'",
+            "SecMarker END-X",
+            "SecMarker \"END\"",
+            "SecMarker 'END'",
+            "SecWebAppId x y",
+            "SecWebAppId 'x y'",
+            "SecWebAppId x # y",
+            "SecWebAppId #x",
+            "SecWebAppId \"x y\"",
         ] {
             assert_eq!(column_of_error(ok), None, "{ok}");
         }
@@ -495,6 +606,18 @@ mod tests {
             ("SecAuditLogParts +E", 18),
             ("SecArgumentSeparator ab", 22),
             ("SecRuleRemoveById \"1 2\"", 19),
+            ("SecAuditLogDirMode default", 20),
+            ("SecAuditLogDirMode 0x1", 21),
+            ("SecAuditLogDirMode '0750'", 20),
+            ("SecAuditLogFileMode \"0640\"", 21),
+            ("SecUploadFileMode x1", 19),
+            ("SecComponentSignature x", 23),
+            ("SecResponseBodyMimeType \"text/plain text/html\"", 25),
+            ("SecMarker \"END x\"", 15),
+            ("SecMarker END,x", 14),
+            ("SecMarker END\"x", 14),
+            ("SecWebAppId \"x\" y", 15),
+            ("SecWebAppId x \"y\"", 15),
         ] {
             assert_eq!(column_of_error(bad), Some(column), "{bad}");
         }
