@@ -100,8 +100,13 @@ fn push_hex_escaped(out: &mut String, b: &[u8], keep: impl Fn(u8) -> bool) {
     fn ascii(run: &[u8]) -> &str {
         std::str::from_utf8(run).unwrap_or_default()
     }
+    // (most fields are kept whole: one copy)
+    let Some(first) = b.iter().position(|&c| !keep(c)) else {
+        out.push_str(ascii(b));
+        return;
+    };
     let mut run = 0;
-    for (i, &c) in b.iter().enumerate() {
+    for (i, &c) in b.iter().enumerate().skip(first) {
         if keep(c) {
             continue;
         }
@@ -112,6 +117,35 @@ fn push_hex_escaped(out: &mut String, b: &[u8], keep: impl Fn(u8) -> bool) {
         run = i + 1;
     }
     out.push_str(ascii(&b[run..]));
+}
+
+/// Whether every byte of `b` is printable ASCII, eight at a time (a log line's `[msg]` and
+/// `[tag]`s nearly always are, and are then copied as they are).
+fn all_printable(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let x = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        // a high bit: a byte below 0x20 (its borrow) or from 0x80 (its own); then 0x7f
+        let del = x ^ (0x7f * ONES);
+        if ((x.wrapping_sub(0x20 * ONES) | x) & HIGH) != 0
+            || (del.wrapping_sub(ONES) & !del & HIGH) != 0
+        {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&c| printable(c))
+}
+
+/// `s` appended to `out` as libmodsecurity writes a `[msg]` or a `[tag]`
+/// (`toHexIfNeeded`): printable ASCII kept, `"` and `\` too, other bytes as `\xHH`.
+fn push_printable(out: &mut String, s: &str) {
+    if all_printable(s.as_bytes()) {
+        out.push_str(s);
+    } else {
+        push_hex_escaped(out, s.as_bytes(), printable);
+    }
 }
 
 /// Bytes as text: printable ASCII kept, anything else as `\xHH` (libmodsecurity's
@@ -205,7 +239,11 @@ impl RuleMessage {
         number_field(&mut m, " [line \"", u64::from(self.line));
         number_field(&mut m, " [id \"", self.rule_id);
         field(&mut m, " [rev \"", &self.rev, "\"]");
-        field(&mut m, " [msg \"", &self.msg, "\"]");
+        // (`[msg]` and `[tag]` with non-printable bytes as `\xHH`, `"` and `\` kept, as
+        // libmodsecurity's `toHexIfNeeded` writes them)
+        m.push_str(" [msg \"");
+        push_printable(&mut m, &self.msg);
+        m.push_str("\"]");
         // `[data "..."]`: cut to 200 bytes, then non-printable bytes, `"` and `\` as `\xHH`,
         // so the field cannot break out of its quotes
         m.push_str(" [data \"");
@@ -218,7 +256,9 @@ impl RuleMessage {
         number_field(&mut m, " [maturity \"", u64::from(self.maturity));
         number_field(&mut m, " [accuracy \"", u64::from(self.accuracy));
         for t in &self.tags {
-            field(&mut m, " [tag \"", t, "\"]");
+            m.push_str(" [tag \"");
+            push_printable(&mut m, t);
+            m.push_str("\"]");
         }
         field(&mut m, " [hostname \"", &self.server_ip, "\"]");
         m.push_str(" [uri \"");
@@ -246,7 +286,7 @@ fn number_field(m: &mut String, open: &str, n: u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::RuleMessage;
+    use super::{all_printable, printable, RuleMessage};
 
     /// An emptied message is a new one (the engine reuses one from rule to rule).
     #[test]
@@ -303,5 +343,37 @@ mod tests {
         };
         let want = format!(" [data \"{} (2 characters omitted)\"]", "y".repeat(199));
         assert!(m.log_line(false, None, false).contains(&want));
+    }
+
+    /// `[msg]` and `[tag]` keep printable ASCII, `"` and `\` included, and write other bytes
+    /// as `\xHH` (libmodsecurity 3.0.15's `[msg "lit \xc3\xa9 "q" back\\s"]` for
+    /// `msg:'lit é "q" back\\s'`, `tests/oracle/txn.sh --lib wheel`).
+    #[test]
+    fn printable_words() {
+        let all: Vec<u8> = (0u8..=255).collect();
+        for c in 0u8..=255 {
+            for at in [0, 5, 8, 13] {
+                let mut b = vec![b'a'; 16];
+                b[at] = c;
+                assert_eq!(all_printable(&b), printable(c), "{c:#x} at {at}");
+            }
+        }
+        assert!(!all_printable(&all));
+        assert!(all_printable(&all[0x20..0x7f]));
+    }
+
+    #[test]
+    fn msg_and_tags_escape_what_is_not_printable() {
+        let m = RuleMessage {
+            msg: "lit é \"q\" back\\\\s\u{1}".into(),
+            tags: vec!["t é".into()],
+            ..RuleMessage::default()
+        };
+        let line = m.log_line(false, None, false);
+        assert!(
+            line.contains(r#" [msg "lit \xc3\xa9 "q" back\\s\x01"]"#),
+            "{line}"
+        );
+        assert!(line.contains(r#" [tag "t \xc3\xa9"]"#), "{line}");
     }
 }
