@@ -954,7 +954,8 @@ pub(super) mod tests {
             "SecRuleEngine DetectionOnly\n\
              SecRule ARGS_NAMES \"@rx \\.evil$\" \"id:1,phase:2,pass,log\"\n\
              SecRule ARGS_NAMES \"@rx items\\.5\" \"id:2,phase:2,pass,log,t:lowercase\"\n\
-             SecRule ARGS_NAMES \"@rx ^ev\" \"id:3,phase:2,pass,log\"",
+             SecRule ARGS_NAMES \"@rx ^ev\" \"id:3,phase:2,pass,log\"\n\
+             SecRule ARGS_NAMES \"@rx items\\.5\" \"id:4,phase:2,pass,log\"",
             crate::transaction::test_log::get(&query, &[]),
         );
         // (each rule's line: its last match, and in `[ref]` a `v` for each value matched)
@@ -970,10 +971,12 @@ pub(super) mod tests {
                 )
             })
             .collect();
-        // (`items.5.name`, `items.50.name` to `items.59.name`, and the two names after 57's)
+        // (`items.5.name`, `items.50.name` to `items.59.name`, and the two names after 57's:
+        // 13, whose `[ref]` with `t:lowercase` is cut at 200 bytes after 9 of them)
         let want = [
             ("1", "ARGS_NAMES:items.evil", 2),
-            ("2", "ARGS_NAMES:items.59.name", 13),
+            ("2", "ARGS_NAMES:items.59.name", 9),
+            ("4", "ARGS_NAMES:items.59.name", 13),
         ];
         assert_eq!(
             hits,
