@@ -362,9 +362,8 @@ mod tests {
         assert!(m.log_line(false, None, false).ends_with(&want));
     }
 
-    /// `[msg]` and `[tag]` keep printable ASCII, `"` and `\` included, and write other bytes
-    /// as `\xHH` (libmodsecurity 3.0.15's `[msg "lit \xc3\xa9 "q" back\\s"]` for
-    /// `msg:'lit é "q" back\\s'`, `tests/oracle/txn.sh --lib wheel`).
+    /// The eight-at-a-time test says what the byte-by-byte one says, for every byte at
+    /// every place in a word and in the remainder.
     #[test]
     fn printable_words() {
         let all: Vec<u8> = (0u8..=255).collect();
@@ -379,6 +378,9 @@ mod tests {
         assert!(all_printable(&all[0x20..0x7f]));
     }
 
+    /// `[msg]` and `[tag]` keep printable ASCII, `"` and `\` included, and write other bytes
+    /// as `\xHH` (libmodsecurity 3.0.15's `[msg "lit \xc3\xa9 "q" back\\s"]` for
+    /// `msg:'lit é "q" back\\s'`, `tests/oracle/txn.sh --lib wheel`).
     #[test]
     fn msg_and_tags_escape_what_is_not_printable() {
         let m = RuleMessage {

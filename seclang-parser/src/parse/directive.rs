@@ -440,14 +440,15 @@ impl<'a> Args<'a, '_> {
                     )),
                 }
             }
-            _ => match tokens.iter().find(|t| t.quoted) {
-                Some(t) if self.directive == D::SecResponseBodyMimeType => Err(self.error_at(
+            D::SecResponseBodyMimeType => match tokens.iter().find(|t| t.quoted) {
+                Some(t) => Err(self.error_at(
                     t.offset - 1,
                     "SecResponseBodyMimeType takes its types unquoted (libmodsecurity v3 does not load them quoted)",
                     t.text,
                 )),
-                _ => Ok(()),
+                None => Ok(()),
             },
+            _ => Ok(()),
         }
     }
 
